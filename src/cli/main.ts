@@ -1,0 +1,41 @@
+import { Command, CommanderError } from 'commander';
+import { registerGenerate } from './commands/generate.ts';
+import { registerPipelineCommands } from './commands/pipeline.ts';
+import { CliError } from './errors.ts';
+
+export const VERSION = '0.1.0';
+
+/** Builds the `carelake` command tree. Each command module registers its own subcommands. */
+export function buildProgram(): Command {
+  const program = new Command('carelake')
+    .description(
+      'Healthcare data pipeline: synthetic data, a medallion pipeline on embedded DuckDB, and a Databricks bundle.',
+    )
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  registerGenerate(program);
+  registerPipelineCommands(program);
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code (0 ok, 1 failure, 2 usage error). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error: unknown) {
+    if (error instanceof CommanderError) {
+      // --help and --version end with exit code 0; usage errors were already printed.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`carelake: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`carelake: ${message}\n`);
+    return 1;
+  }
+}
