@@ -23,7 +23,11 @@ export interface DefectKind {
 }
 
 const repaired = { kind: 'repaired' } as const;
-const q = (layer: 'bronze' | 'silver', rule: string | Partial<Record<Entity, string>>): DefectOutcome => ({ kind: 'quarantined', layer, rule });
+const q = (layer: 'bronze' | 'silver', rule: string | Partial<Record<Entity, string>>): DefectOutcome => ({
+  kind: 'quarantined',
+  layer,
+  rule,
+});
 
 export const DEFECT_KINDS = [
   {
@@ -131,7 +135,10 @@ export function defectKind(code: string): DefectKind | undefined {
 }
 
 /** The quarantine dataset and rule a defect of `code` in an `entity` row must land under, if any. */
-export function expectedQuarantine(code: string, entity: Entity): { dataset: string; rule: string } | undefined {
+export function expectedQuarantine(
+  code: string,
+  entity: Entity,
+): { dataset: string; rule: string } | undefined {
   const kind = defectKind(code);
   if (!kind || kind.outcome.kind !== 'quarantined') return undefined;
   const { layer, rule } = kind.outcome;

@@ -13,7 +13,9 @@ export interface LandingFileName {
   readonly fileName: string;
 }
 
-const PATTERN = new RegExp(`^(${ENTITIES.join('|')})_(\\d{2})(\\d{2})(\\d{2})_(\\d{2})(\\d{2})(?:_(\\d+))?\\.csv$`);
+const PATTERN = new RegExp(
+  `^(${ENTITIES.join('|')})_(\\d{2})(\\d{2})(\\d{2})_(\\d{2})(\\d{2})(?:_(\\d+))?\\.csv$`,
+);
 
 export function parseLandingFileName(fileName: string): LandingFileName | undefined {
   const m = PATTERN.exec(fileName);

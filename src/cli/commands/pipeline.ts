@@ -1,0 +1,143 @@
+import type { Command } from 'commander';
+import { Database } from '../../engine/database.ts';
+import { summarise } from '../../monitoring/summary.ts';
+import { PipelineLockedError } from '../../runner/lock.ts';
+import { runPipeline } from '../../runner/run.ts';
+import { CliError, parseFormat } from '../errors.ts';
+import { formatRows, type TableFormat } from '../format.ts';
+import { addLakehouseOptions } from '../options.ts';
+import { terminalProgress } from '../progress.ts';
+import { renderRunReport } from '../report.ts';
+
+interface LakehouseOpts {
+  db: string;
+  landing: string;
+  format: string;
+}
+
+/** Runs one update and prints its report; returns the exit code. */
+export async function runAndReport(opts: {
+  db: string;
+  landing: string;
+  format: string;
+  fullRefresh?: boolean;
+  orphanGraceHours?: number;
+}): Promise<number> {
+  const json = opts.format === 'json';
+  const progress = json ? undefined : terminalProgress();
+  let result;
+  try {
+    result = await runPipeline({
+      dbPath: opts.db,
+      landingDir: opts.landing,
+      fullRefresh: opts.fullRefresh ?? false,
+      ...(opts.orphanGraceHours === undefined ? {} : { orphanGraceHours: opts.orphanGraceHours }),
+      onMessage: (line) => process.stderr.write(`carelake: ${line}\n`),
+      ...(progress
+        ? {
+            onProgress: (label: string, done: number, total: number) => {
+              if (done === 0) progress.start(label, total);
+              progress.update(done);
+              if (done === total) progress.stop();
+            },
+          }
+        : {}),
+    });
+  } catch (error: unknown) {
+    progress?.stop();
+    if (error instanceof PipelineLockedError) throw new CliError(error.message, 1, { cause: error });
+    throw error;
+  }
+  progress?.stop();
+  const db = await Database.open(opts.db, { access_mode: 'READ_ONLY' });
+  try {
+    const summary = await summarise(db);
+    if (json) process.stdout.write(JSON.stringify({ run: result, lakehouse: summary }, null, 2) + '\n');
+    else process.stdout.write(renderRunReport(result, summary));
+  } finally {
+    db.close();
+  }
+  return result.status === 'COMPLETED' ? 0 : 1;
+}
+
+async function openForReading(dbPath: string): Promise<Database> {
+  try {
+    return await Database.open(dbPath, { access_mode: 'READ_ONLY' });
+  } catch (error: unknown) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/does not exist|No such file|Cannot open/i.test(message)) {
+      throw new CliError(`no lakehouse at ${dbPath} yet: run \`carelake run\` first`, 1, { cause: error });
+    }
+    throw new CliError(message, 1, { cause: error });
+  }
+}
+
+export function registerPipelineCommands(program: Command): void {
+  addLakehouseOptions(
+    program
+      .command('run')
+      .description(
+        'Ingest new landing files and update bronze, silver and gold (incremental, exactly once per file).',
+      ),
+  )
+    .option('--full-refresh', 'rebuild every table from all landing files', false)
+    .option(
+      '--orphan-grace <hours>',
+      'hours a claim or event waits for its patient before it is quarantined',
+      '24',
+    )
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (opts: LakehouseOpts & { fullRefresh: boolean; orphanGrace: string }) => {
+      parseFormat(opts.format);
+      const grace = Number(opts.orphanGrace);
+      if (!Number.isFinite(grace) || grace < 0)
+        throw new CliError(`--orphan-grace must be a number of hours ≥ 0, got "${opts.orphanGrace}"`, 2);
+      process.exitCode = await runAndReport({ ...opts, orphanGraceHours: grace });
+    });
+
+  addLakehouseOptions(
+    program.command('sql').description('Run an SQL query against the lakehouse (read only).'),
+  )
+    .argument('<query>', 'the SQL query')
+    .option('--format <format>', 'table, csv or json (an array of row objects)', 'table')
+    .action(async (query: string, opts: LakehouseOpts) => {
+      const format = parseFormat(opts.format, ['table', 'csv', 'json']) as TableFormat;
+      const db = await openForReading(opts.db);
+      try {
+        const rows = await db.all(query);
+        process.stdout.write(formatRows(rows, format));
+      } catch (error: unknown) {
+        throw new CliError(`query failed: ${error instanceof Error ? error.message : String(error)}`, 1, {
+          cause: error,
+        });
+      } finally {
+        db.close();
+      }
+    });
+
+  addLakehouseOptions(
+    program.command('status').description('Tables with row counts, quarantine, and the last runs.'),
+  )
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (opts: LakehouseOpts) => {
+      parseFormat(opts.format);
+      const db = await openForReading(opts.db);
+      try {
+        const summary = await summarise(db);
+        if (opts.format === 'json') {
+          process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+        } else {
+          process.stdout.write(`Lakehouse ${opts.db}\n\nTables:\n${formatRows(summary.tables, 'table')}`);
+          process.stdout.write(`\nLast runs:\n${formatRows(summary.lastRuns, 'table')}`);
+          process.stdout.write(
+            `\nQuarantine by rule:\n${summary.quarantine.length ? formatRows(summary.quarantine, 'table') : '(empty)\n'}`,
+          );
+          process.stdout.write(
+            `\nParked rows: ${summary.parked}\nAverage data quality score: ${summary.averageDataQualityScore ?? 'n/a'}\n`,
+          );
+        }
+      } finally {
+        db.close();
+      }
+    });
+}

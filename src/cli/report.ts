@@ -1,0 +1,48 @@
+import type { LakehouseSummary } from '../monitoring/summary.ts';
+import type { RunResult } from '../runner/run.ts';
+import { formatRows } from './format.ts';
+
+/** The human summary of one run: files, flows, expectation pass rates, quarantine by rule, DQ score. */
+export function renderRunReport(result: RunResult, summary: LakehouseSummary): string {
+  const out: string[] = [];
+  const ingested = result.files.filter((f) => f.action === 'ingested').length;
+  out.push(
+    `Update ${result.runId} ${result.status} in ${result.seconds.toFixed(1)} s${result.fullRefresh ? ' (full refresh)' : ''}: ${ingested} file(s) ingested.`,
+  );
+  if (result.error) out.push(`Error: ${result.error}`);
+  for (const w of result.warnings) out.push(`warning: ${w}`);
+  if (result.flows.length) {
+    out.push('', 'Flows (this run):');
+    out.push(
+      formatRows(
+        result.flows.map((f) => ({
+          dataset: f.dataset,
+          in: f.rowsIn,
+          out: f.rowsOut,
+          quarantined: f.rowsQuarantined,
+          parked: f.rowsParked,
+          seconds: f.seconds.toFixed(2),
+        })),
+        'table',
+      ).trimEnd(),
+    );
+  }
+  if (result.identity) {
+    out.push(
+      '',
+      `Identity: ${result.identity.newRecords} new source record(s), ${result.identity.linkedToExisting} linked to existing patients, ${result.identity.newPatients} new patient(s).`,
+    );
+  }
+  out.push('', 'Rows per table:', formatRows(summary.tables, 'table').trimEnd());
+  const rates = summary.expectations.filter((e) => e.failed > 0);
+  out.push('', 'Expectations with failures (all runs):');
+  out.push(rates.length ? formatRows(rates, 'table').trimEnd() : '(every expectation passed)');
+  out.push('', 'Quarantine by rule:');
+  out.push(summary.quarantine.length ? formatRows(summary.quarantine, 'table').trimEnd() : '(empty)');
+  out.push(
+    '',
+    `Rows waiting for their patient (parked): ${summary.parked}`,
+    `Average data quality score (silver_patients): ${summary.averageDataQualityScore ?? 'n/a'}`,
+  );
+  return out.join('\n') + '\n';
+}

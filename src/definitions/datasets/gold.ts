@@ -1,0 +1,209 @@
+import { phiProperties, type Column, type FactDataset, type Scd2Dataset, type TableCheck } from '../model.ts';
+import { SILVER_PATIENT_COLUMNS } from './silver-patients.ts';
+import { SILVER_CLAIM_COLUMNS, SILVER_EVENT_COLUMNS } from './silver-facts.ts';
+
+const pick = (columns: readonly Column[], names: readonly string[]): Column[] =>
+  names.map((n) => {
+    const c = columns.find((col) => col.name === n);
+    if (!c) throw new Error(`unknown column ${n}`);
+    return {
+      name: c.name,
+      type: c.type,
+      nullable: c.nullable,
+      classification: c.classification,
+      description: c.description,
+    };
+  });
+
+/** Attributes whose change opens a new SCD2 version. Age is not tracked: it ticks over by itself. */
+export const TRACKED_PATIENT_COLUMNS = [
+  'mrn',
+  'sex',
+  'region',
+  'bmi',
+  'smoker',
+  'children',
+  'charges',
+  'insurance_plan',
+  'coverage_start_date',
+  'patient_risk_category',
+] as const;
+
+export const GOLD_PATIENT_COLUMNS: readonly Column[] = [
+  ...pick(SILVER_PATIENT_COLUMNS, ['patient_id', 'mrn', 'age_years', ...TRACKED_PATIENT_COLUMNS.slice(1)]),
+  {
+    name: 'effective_from',
+    type: 'TIMESTAMP',
+    nullable: false,
+    classification: 'operational',
+    description: 'Start of this version (inclusive).',
+  },
+  {
+    name: 'effective_to',
+    type: 'TIMESTAMP',
+    nullable: true,
+    classification: 'operational',
+    description: 'End of this version (exclusive); NULL while current.',
+  },
+  {
+    name: 'is_current',
+    type: 'BOOLEAN',
+    nullable: false,
+    classification: 'operational',
+    description: 'TRUE on the current version.',
+  },
+];
+
+const factPatientCheck = (table: string): TableCheck => ({
+  name: 'referential_integrity',
+  description: `Every ${table} row's patient is in gold_patients.`,
+  violations: () =>
+    `SELECT COUNT(*) FROM ${table} f WHERE NOT EXISTS (SELECT 1 FROM gold_patients p WHERE p.patient_id = f.patient_id)`,
+});
+
+export const goldPatients: Scd2Dataset = {
+  kind: 'scd2',
+  name: 'gold_patients',
+  layer: 'gold',
+  entity: 'patients',
+  description: 'Patient dimension, SCD type 2 keyed by resolved patient_id (view dim_patients).',
+  upstream: ['silver_patients'],
+  columns: GOLD_PATIENT_COLUMNS,
+  trackedColumns: TRACKED_PATIENT_COLUMNS,
+  sequenceBy: 'effective_date',
+  expectations: [
+    {
+      name: 'scd_integrity',
+      action: 'fail',
+      description: 'effective_from present and before effective_to.',
+      sql: () => 'effective_from IS NOT NULL AND (effective_to IS NULL OR effective_from < effective_to)',
+    },
+  ],
+  checks: [
+    {
+      name: 'no_duplicate_patients',
+      description: 'Exactly one current row per patient.',
+      violations: () =>
+        'SELECT COUNT(*) FROM (SELECT patient_id FROM gold_patients GROUP BY patient_id HAVING COUNT(*) FILTER (WHERE is_current) <> 1)',
+    },
+    {
+      name: 'no_overlapping_windows',
+      description: 'Validity windows of a patient never overlap and leave no gap.',
+      violations: () =>
+        'SELECT COUNT(*) FROM (SELECT effective_to, LEAD(effective_from) OVER (PARTITION BY patient_id ORDER BY effective_from) AS next_from FROM gold_patients) WHERE next_from IS NOT NULL AND (effective_to IS NULL OR effective_to <> next_from)',
+    },
+    {
+      name: 'current_record_exists',
+      description: 'The dimension is not empty when silver has patients.',
+      violations: () =>
+        'SELECT CASE WHEN (SELECT COUNT(*) FROM silver_patients) > 0 AND (SELECT COUNT(*) FROM gold_patients WHERE is_current) = 0 THEN 1 ELSE 0 END',
+    },
+  ],
+  keys: ['patient_id', 'effective_from'],
+  clusterBy: ['patient_id'],
+  partitionBy: [],
+  properties: { ...phiProperties(GOLD_PATIENT_COLUMNS), quality: 'gold' },
+};
+
+export const GOLD_CLAIM_COLUMNS: readonly Column[] = [
+  ...pick(SILVER_CLAIM_COLUMNS, [
+    'claim_id',
+    'patient_id',
+    'claim_amount',
+    'claim_date',
+    'diagnosis_code',
+    'procedure_code',
+    'claim_status',
+    'claim_category',
+  ]),
+  {
+    name: 'claim_month',
+    type: 'VARCHAR',
+    nullable: true,
+    classification: 'operational',
+    description: "Month of claim_date, 'YYYY-MM'.",
+  },
+  {
+    name: 'claim_year',
+    type: 'INTEGER',
+    nullable: true,
+    classification: 'operational',
+    description: 'Year of claim_date.',
+  },
+];
+
+export const goldClaims: FactDataset = {
+  kind: 'fact',
+  name: 'gold_claims',
+  layer: 'gold',
+  entity: 'claims',
+  description: 'Claim facts (view fact_claims), partitioned by year and month on export.',
+  upstream: ['silver_claims'],
+  columns: GOLD_CLAIM_COLUMNS.map((c) =>
+    c.name === 'claim_month'
+      ? { ...c, sql: (d) => d.yearMonth('claim_date') }
+      : c.name === 'claim_year'
+        ? { ...c, sql: () => 'CAST(YEAR(claim_date) AS INTEGER)' }
+        : { ...c, sql: () => c.name },
+  ),
+  expectations: [],
+  checks: [factPatientCheck('gold_claims')],
+  keys: ['claim_id'],
+  clusterBy: ['claim_year', 'claim_month', 'patient_id'],
+  partitionBy: ['claim_year', 'claim_month'],
+  properties: { ...phiProperties(GOLD_CLAIM_COLUMNS), quality: 'gold' },
+};
+
+export const GOLD_EVENT_COLUMNS: readonly Column[] = [
+  ...pick(SILVER_EVENT_COLUMNS, [
+    'event_id',
+    'patient_id',
+    'event_date',
+    'event_type',
+    'medical_provider',
+    'event_category',
+  ]),
+  {
+    name: 'event_month',
+    type: 'VARCHAR',
+    nullable: true,
+    classification: 'operational',
+    description: "Month of event_date, 'YYYY-MM'.",
+  },
+  {
+    name: 'event_year',
+    type: 'INTEGER',
+    nullable: true,
+    classification: 'operational',
+    description: 'Year of event_date.',
+  },
+];
+
+export const goldMedicalEvents: FactDataset = {
+  kind: 'fact',
+  name: 'gold_medical_events',
+  layer: 'gold',
+  entity: 'medical_events',
+  description: 'Medical event facts (view fact_medical_events), partitioned by year and month on export.',
+  upstream: ['silver_medical_events'],
+  columns: GOLD_EVENT_COLUMNS.map((c) =>
+    c.name === 'event_month'
+      ? { ...c, sql: (d) => d.yearMonth('event_date') }
+      : c.name === 'event_year'
+        ? { ...c, sql: () => 'CAST(YEAR(event_date) AS INTEGER)' }
+        : { ...c, sql: () => c.name },
+  ),
+  expectations: [],
+  checks: [factPatientCheck('gold_medical_events')],
+  keys: ['event_id'],
+  clusterBy: ['event_year', 'event_month', 'patient_id'],
+  partitionBy: ['event_year', 'event_month'],
+  properties: { ...phiProperties(GOLD_EVENT_COLUMNS), quality: 'gold' },
+};
+
+/** Views with the seed's dimensional names. */
+export const GOLD_VIEWS = [
+  { name: 'dim_patients', sql: 'SELECT * FROM gold_patients' },
+  { name: 'fact_claims', sql: 'SELECT * FROM gold_claims' },
+  { name: 'fact_medical_events', sql: 'SELECT * FROM gold_medical_events' },
+] as const;

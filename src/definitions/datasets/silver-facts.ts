@@ -1,0 +1,329 @@
+import { CLAIM_STATUSES, EVENT_TYPES } from '../entities.ts';
+import { phiProperties, type Column, type Expectation, type TransformDataset } from '../model.ts';
+import {
+  ICD10_PATTERN,
+  PROCEDURE_PATTERN,
+  cleanText,
+  normaliseIcd10,
+  parseDate,
+  parseMoney,
+} from '../sql-helpers.ts';
+
+const list = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
+
+/** Rule names the runner applies itself (they need state beyond the row). */
+export const ORPHAN_RULE = 'orphan_patient_reference';
+
+const duplicate: Expectation = {
+  name: 'duplicate_record',
+  action: 'drop',
+  description: 'Not a repeat of an earlier row with the same key in the same file.',
+  sql: () => 'NOT _is_duplicate',
+};
+
+export const SILVER_CLAIM_COLUMNS: readonly Column[] = [
+  {
+    name: 'claim_id',
+    type: 'VARCHAR',
+    nullable: false,
+    classification: 'operational',
+    description: 'Claim id.',
+  },
+  {
+    name: 'patient_id',
+    type: 'VARCHAR',
+    nullable: false,
+    classification: 'phi_direct',
+    description: 'Resolved patient id.',
+  },
+  {
+    name: 'claim_amount',
+    type: 'DOUBLE',
+    nullable: true,
+    classification: 'financial',
+    description: 'Billed amount in USD.',
+  },
+  {
+    name: 'claim_date',
+    type: 'DATE',
+    nullable: true,
+    classification: 'phi_direct',
+    description: 'Date of service.',
+  },
+  {
+    name: 'diagnosis_code',
+    type: 'VARCHAR',
+    nullable: true,
+    classification: 'clinical',
+    description: 'ICD-10-CM code, dotted.',
+  },
+  {
+    name: 'procedure_code',
+    type: 'VARCHAR',
+    nullable: true,
+    classification: 'clinical',
+    description: 'CPT or HCPCS Level II code.',
+  },
+  {
+    name: 'claim_status',
+    type: 'VARCHAR',
+    nullable: true,
+    classification: 'financial',
+    description: 'submitted, approved, denied or paid.',
+  },
+  {
+    name: 'claim_category',
+    type: 'VARCHAR',
+    nullable: true,
+    classification: 'clinical',
+    description: 'Derived from procedure and diagnosis.',
+  },
+  {
+    name: 'processed_at',
+    type: 'TIMESTAMP',
+    nullable: true,
+    classification: 'operational',
+    description: 'When the pipeline wrote the row.',
+  },
+];
+
+const STATUS_SYNONYMS: Record<string, string> = {
+  pending: 'submitted',
+  pend: 'submitted',
+  received: 'submitted',
+  accepted: 'approved',
+  rejected: 'denied',
+};
+
+export const silverClaims: TransformDataset = {
+  kind: 'transform',
+  name: 'silver_claims',
+  layer: 'silver',
+  entity: 'claims',
+  description: 'Claims with parsed amounts and dates, validated codes and the resolved patient.',
+  upstream: ['bronze_claims', 'silver_resolved_identity_resolution'],
+  patientReference: { sourceSystem: () => "'EHR_SYSTEM'", sourceId: 'source_patient_id' },
+  derived: [
+    { name: 'source_patient_id', sql: (d) => cleanText(d, 'patient_id') },
+    { name: 'claim_amount', sql: (d) => parseMoney(d, 'claim_amount') },
+    { name: 'claim_date', sql: (d) => parseDate(d, 'claim_date') },
+    { name: 'diagnosis_code', sql: (d) => normaliseIcd10(d, 'diagnosis_code') },
+    { name: 'procedure_code', sql: () => "NULLIF(UPPER(TRIM(procedure_code)), '')" },
+    {
+      name: 'claim_status',
+      sql: () =>
+        `CASE ${Object.entries(STATUS_SYNONYMS)
+          .map(([k, v]) => `WHEN LOWER(TRIM(claim_status)) = '${k}' THEN '${v}'`)
+          .join(' ')} ELSE LOWER(TRIM(claim_status)) END`,
+    },
+    {
+      name: 'claim_category',
+      sql: (d) => {
+        const proc = 'UPPER(TRIM(procedure_code))';
+        const dx = normaliseIcd10(d, 'diagnosis_code');
+        return `CASE
+          WHEN ${d.regexpMatches(dx, '^Z(0[0-9]|1[0-3])')} THEN 'preventive'
+          WHEN ${d.regexpMatches(proc, '^9928[1-5]$')} THEN 'emergency'
+          WHEN ${d.regexpMatches(proc, '^992(2[1-3]|3[1-9])$')} THEN 'inpatient'
+          WHEN ${d.regexpMatches(proc, '^992[01][0-9]$')} THEN 'office_visit'
+          WHEN ${d.regexpMatches(proc, '^99[0-9]{3}$')} THEN 'evaluation_management'
+          WHEN ${d.regexpMatches(proc, '^J[0-9]{4}$')} THEN 'drug'
+          WHEN ${d.regexpMatches(proc, '^A0[0-9]{3}$')} THEN 'ambulance'
+          WHEN ${d.regexpMatches(proc, '^[EKL][0-9]{4}$')} THEN 'durable_medical_equipment'
+          WHEN ${d.regexpMatches(proc, '^[0-9]{5}$')} THEN 'procedure'
+          ELSE 'other' END`;
+      },
+    },
+  ],
+  lookups: [{ name: '_diagnosis_listed', table: 'ref_icd10cm', column: 'code', on: 'diagnosis_code' }],
+  columns: SILVER_CLAIM_COLUMNS,
+  expectations: [
+    {
+      name: 'valid_claim_amount',
+      action: 'drop',
+      description: 'Amount parsed strictly and in (0, 1,000,000).',
+      sql: () => 'claim_amount > 0 AND claim_amount < 1000000',
+    },
+    {
+      name: 'claim_amount_reversal',
+      action: 'drop',
+      description: 'Not a negative amount (a reversal; reported as its own reason).',
+      sql: () => 'claim_amount IS NULL OR claim_amount >= 0',
+    },
+    {
+      name: 'valid_claim_status',
+      action: 'drop',
+      description: `Status is one of ${CLAIM_STATUSES.join(', ')}.`,
+      sql: () => `claim_status IN (${list(CLAIM_STATUSES)})`,
+    },
+    {
+      name: 'valid_diagnosis_code',
+      action: 'drop',
+      description: 'ICD-10-CM format and in the shipped code list (D6).',
+      sql: (d) =>
+        `diagnosis_code IS NULL OR (${d.regexpMatches('diagnosis_code', ICD10_PATTERN)} AND _diagnosis_listed)`,
+    },
+    {
+      name: 'valid_procedure_code',
+      action: 'drop',
+      description: 'CPT (5 digits, or 4 digits + F/T/U) or HCPCS Level II (letter + 4 digits) format.',
+      sql: (d) => `procedure_code IS NULL OR ${d.regexpMatches('procedure_code', PROCEDURE_PATTERN)}`,
+    },
+    {
+      name: 'patient_exists',
+      action: 'drop',
+      description: 'patient_id is present.',
+      sql: () => 'source_patient_id IS NOT NULL',
+    },
+    {
+      name: 'valid_claim_date',
+      action: 'drop',
+      description: 'claim_date parses.',
+      sql: () => 'claim_date IS NOT NULL',
+    },
+    {
+      name: 'no_future_claims',
+      action: 'drop',
+      description: 'claim_date not after the extract time nor the run start.',
+      sql: () => 'claim_date <= CAST(LEAST(_extracted_at, _run_started_at) AS DATE)',
+    },
+    duplicate,
+  ],
+  keys: ['claim_id'],
+  clusterBy: ['patient_id', 'claim_date'],
+  partitionBy: [],
+  properties: { ...phiProperties(SILVER_CLAIM_COLUMNS), quality: 'silver' },
+};
+
+export const SILVER_EVENT_COLUMNS: readonly Column[] = [
+  {
+    name: 'event_id',
+    type: 'VARCHAR',
+    nullable: false,
+    classification: 'operational',
+    description: 'Event id.',
+  },
+  {
+    name: 'patient_id',
+    type: 'VARCHAR',
+    nullable: false,
+    classification: 'phi_direct',
+    description: 'Resolved patient id.',
+  },
+  {
+    name: 'event_date',
+    type: 'DATE',
+    nullable: true,
+    classification: 'phi_direct',
+    description: 'Event date.',
+  },
+  {
+    name: 'event_type',
+    type: 'VARCHAR',
+    nullable: true,
+    classification: 'clinical',
+    description: `One of ${EVENT_TYPES.join(', ')}.`,
+  },
+  {
+    name: 'medical_provider',
+    type: 'VARCHAR',
+    nullable: true,
+    classification: 'operational',
+    description: 'Provider, white space cleaned.',
+  },
+  {
+    name: 'event_category',
+    type: 'VARCHAR',
+    nullable: true,
+    classification: 'clinical',
+    description: 'encounter, diagnostic, observation or documentation.',
+  },
+  {
+    name: 'processed_at',
+    type: 'TIMESTAMP',
+    nullable: true,
+    classification: 'operational',
+    description: 'When the pipeline wrote the row.',
+  },
+];
+
+const EVENT_SYNONYMS: Record<string, string> = {
+  admit: 'admission',
+  discharged: 'discharge',
+  lab: 'lab_result',
+  lab_results: 'lab_result',
+  vitals: 'vital_signs',
+  vital_sign: 'vital_signs',
+  note: 'clinical_note',
+  clinical_notes: 'clinical_note',
+};
+
+export const silverMedicalEvents: TransformDataset = {
+  kind: 'transform',
+  name: 'silver_medical_events',
+  layer: 'silver',
+  entity: 'medical_events',
+  description: 'Medical events with parsed dates, normalised types and the resolved patient.',
+  upstream: ['bronze_medical_events', 'silver_resolved_identity_resolution'],
+  patientReference: { sourceSystem: () => 'source_system', sourceId: 'source_patient_id' },
+  derived: [
+    { name: 'source_patient_id', sql: (d) => cleanText(d, 'patient_id') },
+    { name: 'event_date', sql: (d) => parseDate(d, 'event_date') },
+    {
+      name: 'event_type',
+      sql: (d) => {
+        const t = `LOWER(${d.regexpReplaceAll('TRIM(event_type)', '[\\s-]+', '_')})`;
+        return `CASE ${Object.entries(EVENT_SYNONYMS)
+          .map(([k, v]) => `WHEN ${t} = '${k}' THEN '${v}'`)
+          .join(' ')} ELSE ${t} END`;
+      },
+    },
+    { name: 'medical_provider', sql: (d) => cleanText(d, 'medical_provider') },
+    {
+      name: 'event_category',
+      sql: (d) => {
+        const t = `LOWER(${d.regexpReplaceAll('TRIM(event_type)', '[\\s-]+', '_')})`;
+        return `CASE WHEN ${t} IN ('admission', 'admit', 'discharge', 'discharged') THEN 'encounter' WHEN ${t} IN ('lab_result', 'lab', 'lab_results') THEN 'diagnostic' WHEN ${t} IN ('vital_signs', 'vitals', 'vital_sign') THEN 'observation' WHEN ${t} IN ('clinical_note', 'note', 'clinical_notes') THEN 'documentation' END`;
+      },
+    },
+  ],
+  lookups: [],
+  columns: SILVER_EVENT_COLUMNS,
+  expectations: [
+    {
+      name: 'valid_event_date',
+      action: 'warn',
+      description: 'event_date parses and is not after the run start.',
+      sql: () => 'event_date IS NOT NULL AND event_date <= CAST(_run_started_at AS DATE)',
+    },
+    {
+      name: 'valid_event_type',
+      action: 'warn',
+      description: `event_type is one of ${EVENT_TYPES.join(', ')}.`,
+      sql: () => `event_type IN (${list(EVENT_TYPES)})`,
+    },
+    {
+      name: 'provider_information',
+      action: 'warn',
+      description: 'A provider on every event but lab results.',
+      sql: () => "medical_provider IS NOT NULL OR event_type = 'lab_result'",
+    },
+    {
+      name: 'no_future_events',
+      action: 'drop',
+      description: 'event_date not after the extract time nor the run start.',
+      sql: () => 'event_date IS NULL OR event_date <= CAST(LEAST(_extracted_at, _run_started_at) AS DATE)',
+    },
+    {
+      name: 'patient_exists',
+      action: 'drop',
+      description: 'patient_id is present.',
+      sql: () => 'source_patient_id IS NOT NULL',
+    },
+    duplicate,
+  ],
+  keys: ['event_id'],
+  clusterBy: ['patient_id', 'event_date'],
+  partitionBy: [],
+  properties: { ...phiProperties(SILVER_EVENT_COLUMNS), quality: 'silver' },
+};

@@ -1,0 +1,26 @@
+import { sqlStringLiteral, strptimeToSpark, type Dialect, type HmacKeyRef } from './dialect.ts';
+
+/** Databricks SQL (Spark SQL) spelling, used by the bundle renderer. */
+export const databricksDialect: Dialect = {
+  name: 'databricks',
+  supportsDeclarativeExpectations: true,
+  regexpMatches: (expr, pattern) => `(${expr} RLIKE ${sqlStringLiteral(pattern)})`,
+  regexpReplaceAll: (expr, pattern, replacement) =>
+    `regexp_replace(${expr}, ${sqlStringLiteral(pattern)}, ${sqlStringLiteral(replacement)})`,
+  tryParseDate: (expr, formats) =>
+    `coalesce(${formats.map((f) => `to_date(try_to_timestamp(${expr}, ${sqlStringLiteral(strptimeToSpark(f))}))`).join(', ')})`,
+  tryCastDouble: (expr) => `try_cast(${expr} AS DOUBLE)`,
+  tryCastInteger: (expr) => `try_cast(${expr} AS INT)`,
+  yearMonth: (expr) => `date_format(${expr}, 'yyyy-MM')`,
+  hmacSha256Hex: (expr: string, key: HmacKeyRef) => {
+    const secret = `secret(${sqlStringLiteral(key.secretScope ?? 'carelake')}, ${sqlStringLiteral(key.secretKey ?? 'ssn-hmac-key')})`;
+    // RFC 2104 with the key zero-padded to the 64-byte block: the same bytes as the local engine.
+    const padded = `rpad(${secret}, 128, '0')`;
+    const xorBlock = (byte: string): string =>
+      `unhex(concat_ws('', transform(sequence(0, 63), i -> lpad(hex(conv(substr(${padded}, i * 2 + 1, 2), 16, 10) ^ ${byte}), 2, '0'))))`;
+    return `sha2(concat(${xorBlock('92')}, unhex(sha2(concat(${xorBlock('54')}, encode(${expr}, 'UTF-8')), 256))), 256)`;
+  },
+  argMaxNotNull: (value, order) => `max_by(${value}, ${order}) FILTER (WHERE ${value} IS NOT NULL)`,
+  string: sqlStringLiteral,
+  ident: (name) => `\`${name.replaceAll('`', '``')}\``,
+};

@@ -1,0 +1,74 @@
+/**
+ * How one SQL engine spells the few things that differ between engines. Definitions build their
+ * expressions through a Dialect, so the same definition renders for DuckDB and for Databricks.
+ * Capability flags say what an engine can do natively instead of scattered `if`s.
+ */
+export interface Dialect {
+  readonly name: 'duckdb' | 'databricks';
+  /** True when the engine enforces expectations itself (Lakeflow `CONSTRAINT … EXPECT`). */
+  readonly supportsDeclarativeExpectations: boolean;
+  /** `expr` matches the regular expression `pattern` (anywhere; anchor it yourself). */
+  regexpMatches(expr: string, pattern: string): string;
+  /** Replaces every match of `pattern` in `expr`. */
+  regexpReplaceAll(expr: string, pattern: string, replacement: string): string;
+  /** Parses text as a DATE, trying the given strptime-style formats in order; NULL when none fits. */
+  tryParseDate(expr: string, formats: readonly string[]): string;
+  /** Casts text to DOUBLE, NULL when it is not a number. */
+  tryCastDouble(expr: string): string;
+  /** Casts text to INTEGER, NULL when it is not a whole number. */
+  tryCastInteger(expr: string): string;
+  /** The 'YYYY-MM' text of a date. */
+  yearMonth(expr: string): string;
+  /** Lower-case hex HMAC-SHA256 of text `expr` under the key held in `keyRef` (dialect-specific reference). */
+  hmacSha256Hex(expr: string, keyRef: HmacKeyRef): string;
+  /** The value of `value` on the row with the largest `order` among rows where `value` is not NULL. */
+  argMaxNotNull(value: string, order: string): string;
+  /** A string literal. */
+  string(value: string): string;
+  /** A quoted identifier. */
+  ident(name: string): string;
+}
+
+/** Where a dialect finds the HMAC key: padded inner/outer key blocks as hex (DuckDB) or a secret (Databricks). */
+export interface HmacKeyRef {
+  readonly ipadHex?: string;
+  readonly opadHex?: string;
+  readonly secretScope?: string;
+  readonly secretKey?: string;
+}
+
+export function sqlStringLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** Converts strptime-style formats (%Y %m %d %b %H %M %S) to Spark datetime patterns. */
+export function strptimeToSpark(format: string): string {
+  const map: Record<string, string> = {
+    Y: 'yyyy',
+    m: 'MM',
+    d: 'dd',
+    b: 'MMM',
+    H: 'HH',
+    M: 'mm',
+    S: 'ss',
+    y: 'yy',
+  };
+  let out = '';
+  let literal = '';
+  const flush = (): void => {
+    if (literal) out += /^[-/: ]+$/.test(literal) ? literal : `'${literal}'`;
+    literal = '';
+  };
+  for (let i = 0; i < format.length; i++) {
+    const c = format[i];
+    if (c === '%' && i + 1 < format.length) {
+      flush();
+      const spec = format[++i] ?? '';
+      out += map[spec] ?? spec;
+    } else {
+      literal += c;
+    }
+  }
+  flush();
+  return out;
+}

@@ -1,0 +1,21 @@
+import { sqlStringLiteral, type Dialect, type HmacKeyRef } from './dialect.ts';
+
+export const duckdbDialect: Dialect = {
+  name: 'duckdb',
+  supportsDeclarativeExpectations: false,
+  regexpMatches: (expr, pattern) => `regexp_matches(${expr}, ${sqlStringLiteral(pattern)})`,
+  regexpReplaceAll: (expr, pattern, replacement) =>
+    `regexp_replace(${expr}, ${sqlStringLiteral(pattern)}, ${sqlStringLiteral(replacement)}, 'g')`,
+  tryParseDate: (expr, formats) =>
+    `CAST(try_strptime(${expr}, [${formats.map(sqlStringLiteral).join(', ')}]) AS DATE)`,
+  tryCastDouble: (expr) => `TRY_CAST(${expr} AS DOUBLE)`,
+  tryCastInteger: (expr) => `TRY_CAST(${expr} AS INTEGER)`,
+  yearMonth: (expr) => `strftime(${expr}, '%Y-%m')`,
+  hmacSha256Hex: (expr: string, key: HmacKeyRef) => {
+    if (!key.ipadHex || !key.opadHex) throw new Error('the DuckDB dialect needs the padded HMAC key blocks');
+    return `sha256(unhex('${key.opadHex}') || unhex(sha256(unhex('${key.ipadHex}') || encode(${expr}))))`;
+  },
+  argMaxNotNull: (value, order) => `arg_max(${value}, ${order}) FILTER (WHERE ${value} IS NOT NULL)`,
+  string: sqlStringLiteral,
+  ident: (name) => `"${name.replaceAll('"', '""')}"`,
+};

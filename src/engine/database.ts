@@ -1,0 +1,118 @@
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+
+/** A failed statement: keeps the SQL that failed and the engine's error as `cause`. */
+export class EngineError extends Error {
+  readonly sql: string;
+  constructor(message: string, sql: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EngineError';
+    this.sql = sql;
+  }
+}
+
+export type Params = readonly DuckDBValue[] | Readonly<Record<string, DuckDBValue>>;
+export type Row = Record<string, unknown>;
+
+function toPlain(value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
+  }
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value !== null && typeof value === 'object' && value.constructor === Object) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPlain(v)]));
+  }
+  return value;
+}
+
+/**
+ * The embedded DuckDB database: the only module that imports the engine's client.
+ * Method names say what they materialise: `run` returns nothing, `all` reads every row.
+ */
+export class Database {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    readonly path: string,
+  ) {}
+
+  /** Opens (creating if needed) the database file at `path`, or an in-memory one for ':memory:'. */
+  static async open(path: string, options: Record<string, string> = {}): Promise<Database> {
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, options);
+    } catch (error: unknown) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/lock/i.test(message)) {
+        throw new EngineError(
+          `the database ${path} is in use by another carelake process (${message.split('\n')[0]})`,
+          '',
+          { cause: error },
+        );
+      }
+      throw new EngineError(`cannot open the database ${path}: ${message}`, '', { cause: error });
+    }
+    const connection = await instance.connect();
+    return new Database(instance, connection, path);
+  }
+
+  async run(sql: string, params?: Params): Promise<void> {
+    try {
+      if (params === undefined) await this.connection.run(sql);
+      else await this.connection.run(sql, params as DuckDBValue[] | Record<string, DuckDBValue>);
+    } catch (error: unknown) {
+      throw new EngineError(error instanceof Error ? error.message : String(error), sql, { cause: error });
+    }
+  }
+
+  /** Runs a query and reads all rows as plain objects (BIGINT → number when safe, timestamps as text). */
+  async all<T extends Row = Row>(sql: string, params?: Params): Promise<T[]> {
+    try {
+      const reader =
+        params === undefined
+          ? await this.connection.runAndReadAll(sql)
+          : await this.connection.runAndReadAll(sql, params as DuckDBValue[] | Record<string, DuckDBValue>);
+      return reader.getRowObjectsJS().map((r) => toPlain(r) as T);
+    } catch (error: unknown) {
+      throw new EngineError(error instanceof Error ? error.message : String(error), sql, { cause: error });
+    }
+  }
+
+  async one<T extends Row = Row>(sql: string, params?: Params): Promise<T | undefined> {
+    const rows = await this.all<T>(sql, params);
+    return rows[0];
+  }
+
+  /** Runs `fn` in one transaction: committed when it returns, rolled back when it throws. */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.run('BEGIN TRANSACTION');
+    try {
+      const result = await fn();
+      await this.run('COMMIT');
+      return result;
+    } catch (error: unknown) {
+      try {
+        await this.run('ROLLBACK');
+      } catch {
+        // the transaction may already be aborted by the engine; the original error matters
+      }
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Quotes an SQL string literal. */
+export function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** Quotes an SQL identifier. */
+export function sqlIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

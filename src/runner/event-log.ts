@@ -1,0 +1,73 @@
+import crypto from 'node:crypto';
+import type { Database } from '../engine/database.ts';
+import { PIPELINE_NAME } from '../definitions/pipeline.ts';
+import type { FlowResult } from './context.ts';
+
+/**
+ * The event log, in the shape of Lakeflow's (id, sequence, origin, timestamp, message, level, error,
+ * details, event_type), so the same questions can be asked of both engines: e.g. expectations per
+ * dataset are in `details.flow_progress.data_quality.expectations`.
+ */
+export interface EventOrigin {
+  readonly pipelineId: string;
+  readonly updateId: string;
+}
+
+export type EventLevel = 'INFO' | 'WARN' | 'ERROR' | 'METRICS';
+
+let seq = 0;
+
+export async function logEvent(
+  db: Database,
+  origin: EventOrigin,
+  event: {
+    eventType: string;
+    level: EventLevel;
+    message: string;
+    details: unknown;
+    datasetName?: string;
+    error?: unknown;
+  },
+): Promise<void> {
+  seq += 1;
+  await db.run(
+    `INSERT INTO event_log VALUES (?, ?::JSON, ?::JSON, now()::TIMESTAMP, ?, ?, 'STABLE', ?::JSON, ?::JSON, ?)`,
+    [
+      crypto.randomUUID(),
+      JSON.stringify({
+        control_plane_seq_no: Date.now() * 1000 + (seq % 1000),
+        data_plane_id: { seq_no: seq },
+      }),
+      JSON.stringify({
+        pipeline_id: origin.pipelineId,
+        pipeline_name: PIPELINE_NAME,
+        update_id: origin.updateId,
+        ...(event.datasetName ? { flow_name: event.datasetName, dataset_name: event.datasetName } : {}),
+      }),
+      event.message,
+      event.level,
+      event.error === undefined ? null : JSON.stringify(event.error),
+      JSON.stringify(event.details),
+      event.eventType,
+    ],
+  );
+}
+
+export function flowProgressDetails(f: FlowResult): unknown {
+  return {
+    flow_progress: {
+      status: 'COMPLETED',
+      metrics: { num_output_rows: f.rowsOut, num_input_rows: f.rowsIn, num_parked_rows: f.rowsParked },
+      data_quality: {
+        dropped_records: f.rowsQuarantined,
+        expectations: f.expectations.map((e) => ({
+          name: e.name,
+          dataset: e.dataset,
+          action: e.action,
+          passed_records: e.passed_records,
+          failed_records: e.failed_records,
+        })),
+      },
+    },
+  };
+}

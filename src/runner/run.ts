@@ -1,0 +1,318 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Database } from '../engine/database.ts';
+import { hmacPads, loadSsnKey } from '../privacy/ssn-key.ts';
+import { ingestFile } from './bronze.ts';
+import type { AccountingRow, FlowResult, RunContext } from './context.ts';
+import { flowProgressDetails, logEvent, type EventOrigin } from './event-log.ts';
+import { runGoldFact, runGoldPatients } from './gold.ts';
+import { scanLanding, sha256File, type LandingFile } from './landing.ts';
+import { acquireLock } from './lock.ts';
+import { DERIVED_TABLES, ensureSchema } from './schema.ts';
+import { runSilverFacts, runSilverPatients } from './silver.ts';
+import type { IdentityStats } from '../identity/deterministic.ts';
+
+export interface RunOptions {
+  readonly dbPath: string;
+  readonly landingDir: string;
+  readonly fullRefresh?: boolean;
+  /** Hours a claim or event waits for its patient before it is quarantined as an orphan (default 24). */
+  readonly orphanGraceHours?: number;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Told about long steps (a progress bar on a terminal). */
+  readonly onProgress?: (label: string, done: number, total: number) => void;
+  /** Told one line at a time about what happens (key creation, skipped files). */
+  readonly onMessage?: (line: string) => void;
+}
+
+export interface FileDecision {
+  readonly fileName: string;
+  readonly action: 'ingested' | 'skipped' | 'duplicate_content' | 'changed_after_ingestion' | 'ignored';
+  readonly note?: string;
+}
+
+export interface RunResult {
+  readonly runId: string;
+  readonly status: 'COMPLETED' | 'FAILED';
+  readonly startedAt: string;
+  readonly seconds: number;
+  readonly fullRefresh: boolean;
+  readonly files: FileDecision[];
+  readonly flows: FlowResult[];
+  readonly accounting: AccountingRow[];
+  readonly identity?: IdentityStats;
+  readonly warnings: string[];
+  readonly error?: string;
+}
+
+const tsLiteral = (d: Date): string => `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
+
+async function pipelineId(db: Database): Promise<string> {
+  const row = await db.one<{ value: string }>(`SELECT value FROM carelake_meta WHERE key = 'pipeline_id'`);
+  if (row) return row.value;
+  const id = crypto.randomUUID();
+  await db.run(`INSERT INTO carelake_meta VALUES ('pipeline_id', ?)`, [id]);
+  return id;
+}
+
+async function checkKey(db: Database, keyId: string): Promise<void> {
+  const row = await db.one<{ value: string }>(`SELECT value FROM carelake_meta WHERE key = 'ssn_key_id'`);
+  if (!row) {
+    await db.run(`INSERT INTO carelake_meta VALUES ('ssn_key_id', ?)`, [keyId]);
+  } else if (row.value !== keyId) {
+    throw new Error(
+      `the SSN key (id ${keyId}) differs from the key that hashed the stored data (id ${row.value}); ` +
+        'refusing to mix hashes. To rotate the key, run `carelake run --full-refresh` with the new key: every table is rebuilt from the landing files.',
+    );
+  }
+}
+
+/** Decides, per landing file, whether it is ingested now (exactly once per file and per content). */
+async function planFiles(
+  db: Database,
+  files: readonly LandingFile[],
+): Promise<{ toIngest: LandingFile[]; decisions: FileDecision[] }> {
+  const known = await db.all<{
+    file_name: string;
+    content_sha256: string;
+    size_bytes: number;
+    modified_at: Date;
+    note: string | null;
+  }>('SELECT file_name, content_sha256, size_bytes, modified_at, note FROM ingest_files');
+  const byName = new Map(known.map((k) => [k.file_name, k]));
+  const byHash = new Map(known.map((k) => [k.content_sha256, k.file_name]));
+  const toIngest: LandingFile[] = [];
+  const decisions: FileDecision[] = [];
+  for (const f of files) {
+    const prior = byName.get(f.fileName);
+    if (prior) {
+      if (prior.size_bytes === f.sizeBytes && prior.modified_at.getTime() === f.modifiedAt.getTime()) {
+        decisions.push({ fileName: f.fileName, action: 'skipped' });
+        continue;
+      }
+      const sha = await sha256File(f.filePath);
+      if (sha === prior.content_sha256) {
+        decisions.push({ fileName: f.fileName, action: 'skipped' });
+        continue;
+      }
+      const note = `changed after ingestion (content ${sha.slice(0, 12)}); not ingested again`;
+      decisions.push({ fileName: f.fileName, action: 'changed_after_ingestion', note });
+      if (prior.note !== note)
+        await db.run('UPDATE ingest_files SET note = ? WHERE file_name = ?', [note, f.fileName]);
+      continue;
+    }
+    const sha = await sha256File(f.filePath);
+    const same = byHash.get(sha);
+    if (same !== undefined) {
+      const note = `same content as ${same}; not ingested`;
+      decisions.push({ fileName: f.fileName, action: 'duplicate_content', note });
+      await db.run(
+        `INSERT INTO ingest_files VALUES (?, ?, ?, ?::TIMESTAMP, ?, ?, ?::TIMESTAMP, 'duplicate_content', 0, NULL, now()::TIMESTAMP, ?)`,
+        [
+          f.fileName,
+          f.filePath,
+          f.entity,
+          f.extractedAt.toISOString(),
+          sha,
+          f.sizeBytes,
+          f.modifiedAt.toISOString(),
+          note,
+        ],
+      );
+      continue;
+    }
+    byHash.set(sha, f.fileName);
+    toIngest.push(Object.assign(f, { sha256: sha }));
+    decisions.push({ fileName: f.fileName, action: 'ingested' });
+  }
+  return { toIngest, decisions };
+}
+
+/**
+ * One pipeline update: ingest new landing files into bronze, then silver and gold, all in one
+ * transaction, so a failure (or a kill) leaves every table as it was and the next run redoes the work.
+ */
+export async function runPipeline(options: RunOptions): Promise<RunResult> {
+  const say = options.onMessage ?? (() => {});
+  fs.mkdirSync(path.dirname(path.resolve(options.dbPath)), { recursive: true });
+  const release = acquireLock(`${options.dbPath}.lock`);
+  let db: Database | undefined;
+  try {
+    db = await Database.open(options.dbPath);
+    await ensureSchema(db);
+    const key = loadSsnKey(options.env);
+    if (key.created) {
+      say(
+        `created a development SSN key at ${key.path ?? ''} (owner-only permissions); set CARELAKE_SSN_KEY or CARELAKE_SSN_KEY_FILE to use your own`,
+      );
+    }
+    await checkKey(db, key.keyId);
+    const origin: EventOrigin = { pipelineId: await pipelineId(db), updateId: crypto.randomUUID() };
+    const startedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const fullRefresh = options.fullRefresh ?? false;
+    const ctx: RunContext = {
+      db,
+      runId: origin.updateId,
+      startedAt,
+      startedAtSql: tsLiteral(startedAt),
+      ssnKeyId: key.keyId,
+      ssnPads: hmacPads(key.key),
+      orphanGraceHours: options.orphanGraceHours ?? 24,
+      flows: new Map(),
+      accounting: [],
+      warnings: [],
+      progress: options.onProgress ?? (() => {}),
+    };
+    await db.run(
+      `INSERT INTO pipeline_runs VALUES (?, ${ctx.startedAtSql}, NULL, 'RUNNING', ?, 0, NULL, NULL)`,
+      [ctx.runId, fullRefresh],
+    );
+    await logEvent(db, origin, {
+      eventType: 'create_update',
+      level: 'INFO',
+      message: `Update ${ctx.runId} started${fullRefresh ? ' (full refresh)' : ''}.`,
+      details: { create_update: { cause: 'USER_ACTION', full_refresh: fullRefresh } },
+    });
+    const t0 = Date.now();
+    let decisions: FileDecision[] = [];
+    let identity: IdentityStats | undefined;
+    try {
+      const database = db;
+      await database.transaction(async () => {
+        if (fullRefresh) for (const t of DERIVED_TABLES) await database.run(`DELETE FROM ${t}`);
+        const scan = scanLanding(options.landingDir);
+        const plan = await planFiles(database, scan.files);
+        decisions = [
+          ...plan.decisions,
+          ...scan.ignored.map((n) => ({
+            fileName: n,
+            action: 'ignored' as const,
+            note: 'not a landing file name',
+          })),
+        ];
+        for (const d of decisions)
+          if (d.note && d.action !== 'ignored') ctx.warnings.push(`${d.fileName}: ${d.note}`);
+        if (scan.ignored.length)
+          ctx.warnings.push(
+            `ignored ${scan.ignored.length} file(s) whose names are not {entity}_{yymmdd}_{hhmm}.csv: ${scan.ignored.slice(0, 5).join(', ')}`,
+          );
+        let done = 0;
+        for (const f of plan.toIngest) {
+          ctx.progress('bronze', done, plan.toIngest.length);
+          const r = await ingestFile(ctx, f);
+          ctx.warnings.push(...r.problems);
+          await database.run(
+            `INSERT INTO ingest_files VALUES (?, ?, ?, ?::TIMESTAMP, ?, ?, ?::TIMESTAMP, 'ingested', ?, ?, ${ctx.startedAtSql}, NULL)`,
+            [
+              f.fileName,
+              f.filePath,
+              f.entity,
+              f.extractedAt.toISOString(),
+              (f as LandingFile & { sha256: string }).sha256,
+              f.sizeBytes,
+              f.modifiedAt.toISOString(),
+              r.rowsRead,
+              ctx.runId,
+            ],
+          );
+          done += 1;
+        }
+        ctx.progress('bronze', done, plan.toIngest.length);
+        const steps: [string, () => Promise<unknown>][] = [
+          ['silver_patients', async () => (identity = await runSilverPatients(ctx))],
+          ['silver_claims', () => runSilverFacts(ctx, 'silver_claims')],
+          ['silver_medical_events', () => runSilverFacts(ctx, 'silver_medical_events')],
+          ['gold_patients', () => runGoldPatients(ctx)],
+          ['gold_claims', () => runGoldFact(ctx, 'gold_claims')],
+          ['gold_medical_events', () => runGoldFact(ctx, 'gold_medical_events')],
+        ];
+        let i = 0;
+        for (const [name, step] of steps) {
+          ctx.progress(name, i, steps.length);
+          const s = Date.now();
+          await step();
+          const f = ctx.flows.get(name);
+          if (f) f.seconds = (Date.now() - s) / 1000;
+          i += 1;
+        }
+        ctx.progress('gold', steps.length, steps.length);
+        for (const a of ctx.accounting) {
+          await database.run('INSERT INTO run_accounting VALUES (?, ?, ?, ?, ?, ?, ?)', [
+            ctx.runId,
+            a.dataset,
+            a.file_name,
+            a.rows_in,
+            a.rows_out,
+            a.rows_quarantined,
+            a.rows_parked,
+          ]);
+        }
+        for (const f of ctx.flows.values()) {
+          await logEvent(database, origin, {
+            eventType: 'flow_progress',
+            level: 'METRICS',
+            message: `Flow ${f.dataset} completed: ${f.rowsOut} out, ${f.rowsQuarantined} quarantined, ${f.rowsParked} parked.`,
+            datasetName: f.dataset,
+            details: flowProgressDetails(f),
+          });
+        }
+        for (const w of ctx.warnings)
+          await logEvent(database, origin, { eventType: 'warning', level: 'WARN', message: w, details: {} });
+        await logEvent(database, origin, {
+          eventType: 'update_progress',
+          level: 'INFO',
+          message: `Update ${ctx.runId} is COMPLETED.`,
+          details: { update_progress: { state: 'COMPLETED' } },
+        });
+        await database.run(
+          `UPDATE pipeline_runs SET finished_at = now()::TIMESTAMP, status = 'COMPLETED', files_ingested = ?, summary = ?::JSON WHERE run_id = ?`,
+          [plan.toIngest.length, JSON.stringify({ flows: [...ctx.flows.values()], identity }), ctx.runId],
+        );
+      });
+    } catch (error: unknown) {
+      const message = error instanceof Error ? error.message : String(error);
+      await logEvent(db, origin, {
+        eventType: 'update_progress',
+        level: 'ERROR',
+        message: `Update ${ctx.runId} is FAILED: ${message}`,
+        details: { update_progress: { state: 'FAILED' } },
+        error: {
+          fatal: true,
+          exceptions: [{ class_name: error instanceof Error ? error.name : 'Error', message }],
+        },
+      });
+      await db.run(
+        `UPDATE pipeline_runs SET finished_at = now()::TIMESTAMP, status = 'FAILED', error = ? WHERE run_id = ?`,
+        [message, ctx.runId],
+      );
+      return {
+        runId: ctx.runId,
+        status: 'FAILED',
+        startedAt: startedAt.toISOString(),
+        seconds: (Date.now() - t0) / 1000,
+        fullRefresh,
+        files: decisions,
+        flows: [],
+        accounting: [],
+        warnings: ctx.warnings,
+        error: message,
+      };
+    }
+    return {
+      runId: ctx.runId,
+      status: 'COMPLETED',
+      startedAt: startedAt.toISOString(),
+      seconds: (Date.now() - t0) / 1000,
+      fullRefresh,
+      files: decisions,
+      flows: [...ctx.flows.values()],
+      accounting: ctx.accounting,
+      ...(identity ? { identity } : {}),
+      warnings: ctx.warnings,
+    };
+  } finally {
+    db?.close();
+    release();
+  }
+}

@@ -1,0 +1,94 @@
+import { duckdbDialect as d } from '../dialect/duckdb.ts';
+import { DATASETS } from '../definitions/pipeline.ts';
+import { GOLD_VIEWS } from '../definitions/datasets/gold.ts';
+import type { Column, Dataset } from '../definitions/model.ts';
+import { referencePath } from '../reference/paths.ts';
+import type { Database } from '../engine/database.ts';
+
+/** Schema version of the local lakehouse; bump with a migration when tables change. */
+export const SCHEMA_VERSION = 1;
+
+const columnDdl = (c: Column): string => `${d.ident(c.name)} ${c.type}`;
+
+function datasetDdl(ds: Dataset): string {
+  return `CREATE TABLE IF NOT EXISTS ${ds.name} (${ds.columns.map(columnDdl).join(', ')})`;
+}
+
+/** Supporting tables: not business entities (D3). */
+const SUPPORTING_DDL = [
+  `CREATE TABLE IF NOT EXISTS carelake_meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS ingest_files (
+     file_name VARCHAR PRIMARY KEY, file_path VARCHAR, entity VARCHAR, extracted_at TIMESTAMP,
+     content_sha256 VARCHAR, size_bytes BIGINT, modified_at TIMESTAMP, status VARCHAR,
+     rows_read BIGINT, run_id VARCHAR, ingested_at TIMESTAMP, note VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS pipeline_runs (
+     run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR,
+     full_refresh BOOLEAN, files_ingested INTEGER, summary JSON, error VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS quarantine (
+     run_id VARCHAR, dataset VARCHAR, rules VARCHAR[], file_name VARCHAR, line_number BIGINT,
+     record JSON, quarantined_at TIMESTAMP)`,
+  `CREATE TABLE IF NOT EXISTS parked_rows (
+     dataset VARCHAR, file_name VARCHAR, line_number BIGINT, first_parked_at TIMESTAMP, attempts INTEGER,
+     PRIMARY KEY (dataset, file_name, line_number))`,
+  `CREATE TABLE IF NOT EXISTS run_accounting (
+     run_id VARCHAR, dataset VARCHAR, file_name VARCHAR, rows_in BIGINT, rows_out BIGINT,
+     rows_quarantined BIGINT, rows_parked BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS event_log (
+     id VARCHAR, sequence JSON, origin JSON, timestamp TIMESTAMP, message VARCHAR, level VARCHAR,
+     maturity_level VARCHAR, error JSON, details JSON, event_type VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS silver_patient_sources (
+     source_system VARCHAR, source_patient_id VARCHAR, patient_id VARCHAR, first_name_norm VARCHAR,
+     last_name_norm VARCHAR, birth_date DATE, sex VARCHAR, state_code VARCHAR, region VARCHAR, city_norm VARCHAR,
+     address_norm VARCHAR, zip5 VARCHAR, phone_digits VARCHAR, email_norm VARCHAR, mrn VARCHAR,
+     insurance_id_norm VARCHAR, ssn_hash VARCHAR, _ssn_key_id VARCHAR, bmi DOUBLE, smoker BOOLEAN, children INTEGER,
+     charges DOUBLE, insurance_plan VARCHAR, coverage_start_date DATE, age_years INTEGER,
+     data_quality_score DOUBLE, _priority DOUBLE, _file_name VARCHAR, _line_number BIGINT,
+     _extracted_at TIMESTAMP, _run_id VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS silver_resolved_identity_resolution (
+     source_system VARCHAR, source_patient_id VARCHAR, patient_id VARCHAR, confidence_score DOUBLE,
+     match_evidence JSON, match_rule VARCHAR, resolved_at TIMESTAMP, run_id VARCHAR,
+     PRIMARY KEY (source_system, source_patient_id))`,
+  `CREATE SEQUENCE IF NOT EXISTS patient_id_seq START 1`,
+];
+
+/** Reference tables loaded from the shipped CSV files (data/reference). */
+const REFERENCE_TABLES = [
+  {
+    name: 'ref_icd10cm',
+    sql: `SELECT code, description FROM read_csv('${referencePath('icd10cm_codes.csv')}', header = true, all_varchar = true)`,
+  },
+  {
+    name: 'ref_us_states',
+    sql: `SELECT state_code, state_name, NULLIF(region, '') AS region, NULLIF(division, '') AS division FROM read_csv('${referencePath('us_states_regions.csv')}', header = true, all_varchar = true)`,
+  },
+  {
+    name: 'ref_restricted_zip3',
+    sql: `SELECT zip3 FROM read_csv('${referencePath('hipaa_restricted_zip3.csv')}', header = true, all_varchar = true)`,
+  },
+];
+
+/** Creates every table and view the pipeline needs; safe to call on every run. */
+export async function ensureSchema(db: Database): Promise<void> {
+  for (const ddl of SUPPORTING_DDL) await db.run(ddl);
+  for (const ds of DATASETS) await db.run(datasetDdl(ds));
+  for (const v of GOLD_VIEWS) await db.run(`CREATE OR REPLACE VIEW ${v.name} AS ${v.sql}`);
+  for (const ref of REFERENCE_TABLES) {
+    const exists = await db.one<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = '${ref.name}'`,
+    );
+    if (!exists || exists.n === 0) await db.run(`CREATE TABLE ${ref.name} AS ${ref.sql}`);
+  }
+  await db.run(
+    `INSERT INTO carelake_meta VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO NOTHING`,
+  );
+}
+
+/** The tables a full refresh empties (everything derived from the landing files). */
+export const DERIVED_TABLES = [
+  ...DATASETS.map((ds) => ds.name),
+  'ingest_files',
+  'quarantine',
+  'parked_rows',
+  'silver_patient_sources',
+  'silver_resolved_identity_resolution',
+] as const;

@@ -1,0 +1,151 @@
+import { duckdbDialect as d } from '../dialect/duckdb.ts';
+import { dataset } from '../definitions/pipeline.ts';
+import type { TransformDataset } from '../definitions/model.ts';
+import { ORPHAN_RULE } from '../definitions/datasets/silver-facts.ts';
+import { SILVER_PATIENT_COLUMNS } from '../definitions/datasets/silver-patients.ts';
+import { yearsBetween } from '../definitions/sql-helpers.ts';
+import { sqlString } from '../engine/database.ts';
+import { resolveIdentities, type IdentityStats } from '../identity/deterministic.ts';
+import { account, addExpectations, flow, type RunContext } from './context.ts';
+import { quarantineRejectedSql, stageAndEvaluate } from './stage.ts';
+
+async function perFile(
+  ctx: RunContext,
+  sql: string,
+): Promise<
+  { file_name: string; rows_in: number; rows_out: number; rows_quarantined: number; rows_parked: number }[]
+> {
+  return ctx.db.all(sql);
+}
+
+/**
+ * silver_patients: stage this run's bronze patient rows, quarantine the rejected, keep accepted source
+ * records, resolve identities, then write the golden row per resolved patient and extract time.
+ */
+export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats> {
+  const ds = dataset('silver_patients') as TransformDataset;
+  const run = sqlString(ctx.runId);
+  const results = await stageAndEvaluate(ctx, ds, `SELECT * FROM bronze_patients WHERE _run_id = ${run}`);
+  await ctx.db.run(quarantineRejectedSql(ctx, ds, '_rejected'));
+  await ctx.db.run(`INSERT INTO silver_patient_sources BY NAME
+    SELECT source_system, source_patient_id, NULL AS patient_id, first_name_norm, last_name_norm, birth_date, sex,
+      state_code, region, city_norm, address_norm, zip5, phone_digits, email_norm, mrn, insurance_id_norm, ssn_hash,
+      _ssn_key_id, bmi, smoker, children, charges, insurance_plan, coverage_start_date, age_years, data_quality_score,
+      _priority, _file_name, _line_number, _extracted_at, _run_id
+    FROM eval_silver_patients WHERE NOT _rejected`);
+  const identity = await resolveIdentities(ctx.db, ctx.runId, ctx.startedAtSql);
+
+  const arg = (col: string, filter = `${col} IS NOT NULL`): string =>
+    `arg_max(s.${col}, s._priority) FILTER (WHERE ${filter}) AS ${col}`;
+  const risk = SILVER_PATIENT_COLUMNS.find((c) => c.name === 'patient_risk_category')?.sql?.(d) ?? 'NULL';
+  const age = yearsBetween('birth_date', 'CAST(t AS DATE)');
+  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE golden_patients AS
+    WITH targets AS (SELECT DISTINCT patient_id, _extracted_at AS t FROM silver_patient_sources WHERE _run_id = ${run}),
+    agg AS (
+      SELECT tg.patient_id, tg.t, ${arg('mrn', "s.mrn IS NOT NULL AND s.source_system = 'EHR_SYSTEM'")},
+        ${arg('birth_date')}, ${arg('sex', "s.sex <> 'U'")}, ${arg('region')}, ${arg('bmi')}, ${arg('smoker')},
+        ${arg('children')}, ${arg('charges')}, ${arg('insurance_plan')}, ${arg('coverage_start_date')},
+        ${arg('ssn_hash')}, arg_max(s.data_quality_score, s._priority) AS data_quality_score
+      FROM targets tg JOIN silver_patient_sources s ON s.patient_id = tg.patient_id AND s._extracted_at <= tg.t
+      GROUP BY tg.patient_id, tg.t),
+    aged AS (SELECT *, CASE WHEN ${age} >= 89 THEN 90 ELSE ${age} END AS age_years FROM agg)
+    SELECT patient_id, mrn, CAST(age_years AS INTEGER) AS age_years, COALESCE(sex, 'U') AS sex, region, bmi, smoker,
+      children, charges, insurance_plan, coverage_start_date, ssn_hash, ${risk} AS patient_risk_category,
+      data_quality_score, t AS effective_date, ${ctx.startedAtSql} AS processed_at
+    FROM aged`);
+  await ctx.db.run(`DELETE FROM silver_patients s USING golden_patients g
+    WHERE s.patient_id = g.patient_id AND s.effective_date = g.effective_date`);
+  await ctx.db.run(`INSERT INTO silver_patients BY NAME SELECT * FROM golden_patients`);
+
+  const f = flow(ctx, ds.name);
+  addExpectations(f, results);
+  const rows = await perFile(
+    ctx,
+    `SELECT e._file_name AS file_name, COUNT(*) AS rows_in,
+       (SELECT COUNT(*) FROM silver_patient_sources s WHERE s._run_id = ${run} AND s._file_name = e._file_name) AS rows_out,
+       (SELECT COUNT(*) FROM quarantine q WHERE q.run_id = ${run} AND q.dataset = 'silver_patients' AND q.file_name = e._file_name) AS rows_quarantined,
+       0 AS rows_parked
+     FROM eval_silver_patients e GROUP BY e._file_name ORDER BY 1`,
+  );
+  for (const r of rows) {
+    account(ctx, { dataset: ds.name, ...r });
+    f.rowsIn += r.rows_in;
+    f.rowsOut += r.rows_out;
+    f.rowsQuarantined += r.rows_quarantined;
+  }
+  return identity;
+}
+
+/**
+ * silver_claims / silver_medical_events: stage this run's bronze rows plus parked ones, quarantine the
+ * rejected, resolve the patient; unknown patients are parked until the grace period ends, then
+ * quarantined as orphans. Accepted rows are upserted by key (the latest extract wins).
+ */
+export async function runSilverFacts(
+  ctx: RunContext,
+  name: 'silver_claims' | 'silver_medical_events',
+): Promise<void> {
+  const ds = dataset(name) as TransformDataset;
+  const ref = ds.patientReference;
+  if (!ref) throw new Error(`${name} has no patient reference`);
+  const bronze = `bronze_${ds.entity}`;
+  const run = sqlString(ctx.runId);
+  const source = `SELECT b.* FROM ${bronze} b WHERE b._run_id = ${run}
+    UNION ALL
+    SELECT b.* FROM ${bronze} b JOIN parked_rows p
+      ON p.dataset = '${name}' AND p.file_name = b._file_name AND p.line_number = b._line_number
+    WHERE b._run_id <> ${run}`;
+  const results = await stageAndEvaluate(ctx, ds, source);
+  const grace = `INTERVAL ${Math.max(0, ctx.orphanGraceHours * 3600).toFixed(0)} SECOND`;
+  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE resolved_${name} AS
+    SELECT e.*, m.patient_id AS _resolved_patient_id, COALESCE(p.first_parked_at, ${ctx.startedAtSql}) AS _first_parked_at,
+      COALESCE(p.attempts, 0) AS _attempts,
+      CASE WHEN e._rejected THEN 'quarantined'
+           WHEN m.patient_id IS NOT NULL THEN 'out'
+           WHEN COALESCE(p.first_parked_at, ${ctx.startedAtSql}) + ${grace} <= ${ctx.startedAtSql} THEN 'orphan'
+           ELSE 'parked' END AS _outcome
+    FROM eval_${name} e
+    LEFT JOIN silver_resolved_identity_resolution m
+      ON m.source_system = ${ref.sourceSystem(d).replace(/\bsource_system\b/, 'e.source_system')} AND m.source_patient_id = e.${ref.sourceId}
+    LEFT JOIN parked_rows p ON p.dataset = '${name}' AND p.file_name = e._file_name AND p.line_number = e._line_number`);
+  // Re-point the evaluated table at the resolved one so the quarantine insert sees outcomes.
+  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE eval_${name} AS SELECT * FROM resolved_${name}`);
+  await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'quarantined'`));
+  await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'orphan'`, ORPHAN_RULE));
+  await ctx.db.run(`DELETE FROM parked_rows p USING resolved_${name} r
+    WHERE p.dataset = '${name}' AND p.file_name = r._file_name AND p.line_number = r._line_number`);
+  await ctx.db.run(`INSERT INTO parked_rows
+    SELECT '${name}', _file_name, _line_number, _first_parked_at, _attempts + 1 FROM resolved_${name} WHERE _outcome = 'parked'`);
+
+  const key = ds.keys[0] ?? '';
+  const outCols = ds.columns.map((c) =>
+    c.name === 'patient_id'
+      ? '_resolved_patient_id AS patient_id'
+      : c.name === 'processed_at'
+        ? `${ctx.startedAtSql} AS processed_at`
+        : d.ident(c.name),
+  );
+  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE out_${name} AS
+    SELECT ${outCols.join(', ')} FROM (
+      SELECT *, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY _extracted_at DESC, _file_name DESC, _line_number DESC) AS _rn
+      FROM resolved_${name} WHERE _outcome = 'out') WHERE _rn = 1`);
+  await ctx.db.run(`DELETE FROM ${name} t USING out_${name} o WHERE t.${key} = o.${key}`);
+  await ctx.db.run(`INSERT INTO ${name} BY NAME SELECT * FROM out_${name}`);
+
+  const f = flow(ctx, name);
+  addExpectations(f, results);
+  const rows = await perFile(
+    ctx,
+    `SELECT r._file_name AS file_name, COUNT(*) AS rows_in, COUNT(*) FILTER (WHERE _outcome = 'out') AS rows_out,
+       (SELECT COUNT(*) FROM quarantine q WHERE q.run_id = ${run} AND q.dataset = '${name}' AND q.file_name = r._file_name) AS rows_quarantined,
+       (SELECT COUNT(*) FROM parked_rows p WHERE p.dataset = '${name}' AND p.file_name = r._file_name) AS rows_parked
+     FROM resolved_${name} r GROUP BY r._file_name ORDER BY 1`,
+  );
+  for (const r of rows) {
+    account(ctx, { dataset: name, ...r });
+    f.rowsIn += r.rows_in;
+    f.rowsOut += r.rows_out;
+    f.rowsQuarantined += r.rows_quarantined;
+    f.rowsParked += r.rows_parked;
+  }
+}
