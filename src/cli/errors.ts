@@ -9,7 +9,12 @@ export class CliError extends Error {
 }
 
 /** Parses a whole number option, rejecting anything else with a message naming the option. */
-export function parseIntegerOption(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function parseIntegerOption(
+  name: string,
+  value: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const n = /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new CliError(`${name} must be a whole number from ${min} to ${max}, got "${value}"`, 2);

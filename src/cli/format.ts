@@ -21,10 +21,11 @@ function jsonValue(value: unknown): unknown {
 }
 
 export function formatRows(
-  rows: readonly Record<string, unknown>[],
+  objects: readonly object[],
   format: TableFormat,
   columns?: readonly string[],
 ): string {
+  const rows = objects as readonly Record<string, unknown>[];
   if (format === 'json') return JSON.stringify(rows.map(jsonValue), null, 2) + '\n';
   const cols = columns ?? Object.keys(rows[0] ?? {});
   if (format === 'csv') {

@@ -16,7 +16,10 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
     start(label, total) {
       bar?.stop();
       bar = new cliProgress.SingleBar(
-        { format: `${label.padEnd(16)} [{bar}] {percentage}% | {value}/{total} | {duration_formatted}`, stream },
+        {
+          format: `${label.padEnd(16)} [{bar}] {percentage}% | {value}/{total} | {duration_formatted}`,
+          stream,
+        },
         cliProgress.Presets.shades_classic,
       );
       bar.start(total, 0);
