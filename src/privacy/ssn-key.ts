@@ -17,8 +17,8 @@ export interface SsnKey {
   readonly created: boolean;
 }
 
-export function defaultKeyFile(): string {
-  const base = process.env['XDG_CONFIG_HOME'] ?? path.join(os.homedir(), '.config');
+export function defaultKeyFile(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env['XDG_CONFIG_HOME'] ?? path.join(os.homedir(), '.config');
   return path.join(base, 'carelake', 'ssn-hmac.key');
 }
 
@@ -40,7 +40,7 @@ export function loadSsnKey(env: NodeJS.ProcessEnv = process.env): SsnKey {
     const key = parseKey(fromEnv, 'CARELAKE_SSN_KEY');
     return { keyId: keyIdOf(key), key, source: 'env', created: false };
   }
-  const file = env['CARELAKE_SSN_KEY_FILE'] ?? defaultKeyFile();
+  const file = env['CARELAKE_SSN_KEY_FILE'] ?? defaultKeyFile(env);
   if (fs.existsSync(file)) {
     const key = parseKey(fs.readFileSync(file, 'utf8'), file);
     return { keyId: keyIdOf(key), key, source: 'file', path: file, created: false };

@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { duckdbDialect } from '../../src/dialect/duckdb.ts';
+import { databricksDialect } from '../../src/dialect/databricks.ts';
+import { strptimeToSpark, type Dialect } from '../../src/dialect/dialect.ts';
+
+/** Expected SQL per dialect: a new dialect cannot be added without saying what each case renders to. */
+const cases: { name: string; render: (d: Dialect) => string; expected: Record<Dialect['name'], string> }[] = [
+  {
+    name: 'regexp match',
+    render: (d) => d.regexpMatches('code', '^[A-Z]$'),
+    expected: { duckdb: "regexp_matches(code, '^[A-Z]$')", databricks: "(code RLIKE '^[A-Z]$')" },
+  },
+  {
+    name: 'regexp replace all',
+    render: (d) => d.regexpReplaceAll('phone', '[^0-9]', ''),
+    expected: {
+      duckdb: "regexp_replace(phone, '[^0-9]', '', 'g')",
+      databricks: "regexp_replace(phone, '[^0-9]', '')",
+    },
+  },
+  {
+    name: 'date parsing',
+    render: (d) => d.tryParseDate('x', ['%Y-%m-%d', '%d-%b-%Y']),
+    expected: {
+      duckdb: "CAST(try_strptime(x, ['%Y-%m-%d', '%d-%b-%Y']) AS DATE)",
+      databricks:
+        "coalesce(to_date(try_to_timestamp(x, 'yyyy-MM-dd')), to_date(try_to_timestamp(x, 'dd-MMM-yyyy')))",
+    },
+  },
+  {
+    name: 'year-month',
+    render: (d) => d.yearMonth('claim_date'),
+    expected: { duckdb: "strftime(claim_date, '%Y-%m')", databricks: "date_format(claim_date, 'yyyy-MM')" },
+  },
+  {
+    name: 'string literal escaping',
+    render: (d) => d.string("O'Brien"),
+    expected: { duckdb: "'O''Brien'", databricks: "'O''Brien'" },
+  },
+  {
+    name: 'identifier quoting',
+    render: (d) => d.ident('we"ird`name'),
+    expected: { duckdb: '"we""ird`name"', databricks: '`we"ird``name`' },
+  },
+  {
+    name: 'arg max of non-null values',
+    render: (d) => d.argMaxNotNull('bmi', 'p'),
+    expected: {
+      duckdb: 'arg_max(bmi, p) FILTER (WHERE bmi IS NOT NULL)',
+      databricks: 'max_by(bmi, p) FILTER (WHERE bmi IS NOT NULL)',
+    },
+  },
+];
+
+for (const dialect of [duckdbDialect, databricksDialect]) {
+  for (const c of cases) {
+    test(`${dialect.name}: ${c.name}`, () => {
+      assert.equal(c.render(dialect), c.expected[dialect.name]);
+    });
+  }
+}
+
+test('strptime formats convert to Spark patterns', () => {
+  assert.equal(strptimeToSpark('%m/%d/%Y'), 'MM/dd/yyyy');
+  assert.equal(strptimeToSpark('%Y%m%d'), 'yyyyMMdd');
+  assert.equal(strptimeToSpark('%Y-%m-%dT%H:%M:%SZ'), "yyyy-MM-dd'T'HH:mm:ss'Z'");
+});
+
+test('the DuckDB HMAC needs the padded key blocks', () => {
+  assert.throws(() => duckdbDialect.hmacSha256Hex('x', {}), /padded HMAC key/);
+  assert.match(
+    databricksDialect.hmacSha256Hex('x', { secretScope: 's', secretKey: 'k' }),
+    /secret\('s', 'k'\)/,
+  );
+});
