@@ -1,15 +1,23 @@
 import { duckdbDialect as d } from '../dialect/duckdb.ts';
 import { dataset } from '../definitions/pipeline.ts';
 import type { IngestDataset } from '../definitions/model.ts';
-import { sqlString, type Database } from '../engine/database.ts';
+import { Database, sqlString } from '../engine/database.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { evaluateExpectations } from './expectations.ts';
 import type { LandingFile } from './landing.ts';
 
 /** Anything shaped like an SSN (3-2-4 digits, dashes optional) outside a longer number. */
 const SSN_LIKE = '(^|[^0-9])[0-9]{3}-?[0-9]{2}-?[0-9]{4}([^0-9]|$)';
-export const redactSsn = (expr: string): string =>
+const redactOnce = (expr: string): string =>
   `regexp_replace(${expr}, '${SSN_LIKE}', '\\1[REDACTED]\\2', 'g')`;
+/** Applied twice: one pass consumes the separator after a match, so an adjacent second SSN survives it. */
+export const redactSsn = (expr: string): string => redactOnce(redactOnce(expr));
+/** The same redaction for text built in TypeScript (header names, engine error messages). */
+const redactSsnText = (text: string): string =>
+  text.replace(
+    /(^|[^0-9])(?=[0-9]{3}-?[0-9]{2}-?[0-9]{4}(?:[^0-9]|$))[0-9]{3}-?[0-9]{2}-?[0-9]{4}/g,
+    '$1[REDACTED]',
+  );
 
 const CSV_OPTIONS =
   "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', strict_mode = false, null_padding = true, max_line_size = 10000000";
@@ -36,14 +44,30 @@ export interface FileIngestResult {
   readonly problems: string[];
 }
 
-async function headerColumns(db: Database, filePath: string): Promise<string[] | undefined> {
+/**
+ * Tries the reads on a throwaway in-memory engine first: a statement that fails inside the update's
+ * transaction aborts the whole transaction, so an unreadable file would fail the run instead of being
+ * quarantined. Returns the header (undefined when the file does not read as CSV) or why it is unreadable.
+ */
+async function probeFile(filePath: string): Promise<{ header?: string[]; unreadable?: string }> {
+  const probe = await Database.open(':memory:');
   try {
-    const cols = await db.all<{ column_name: string }>(
-      `DESCRIBE SELECT * FROM read_csv(${sqlString(filePath)}, ${CSV_OPTIONS})`,
-    );
-    return cols.map((c) => c.column_name);
-  } catch {
-    return undefined;
+    try {
+      await probe.all(`SELECT COUNT(*) AS n, MAX(LENGTH(line)) AS m FROM ${RAW_LINES(filePath)}`);
+    } catch (error: unknown) {
+      const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+      return { unreadable: redactSsnText(message) };
+    }
+    try {
+      const csv = `read_csv(${sqlString(filePath)}, ${CSV_OPTIONS})`;
+      const cols = await probe.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${csv}`);
+      await probe.all(`SELECT COUNT(*) AS n, MAX(LENGTH(CAST(t AS VARCHAR))) AS m FROM ${csv} t`);
+      return { header: cols.map((c) => c.column_name) };
+    } catch {
+      return {};
+    }
+  } finally {
+    probe.close();
   }
 }
 
@@ -56,7 +80,17 @@ export async function ingestFile(ctx: RunContext, file: LandingFile): Promise<Fi
   const { db } = ctx;
   const ds = dataset(`bronze_${file.entity}`) as IngestDataset;
   const problems: string[] = [];
-  const header = await headerColumns(db, file.filePath);
+  const probed = await probeFile(file.filePath);
+  let header = probed.header;
+  // A header without a single contract column (wrong delimiter, no header line) is not this entity's CSV.
+  if (header && !header.some((h) => (ds.landingColumns as readonly string[]).includes(normaliseHeader(h)))) {
+    problems.push(
+      file.sizeBytes === 0
+        ? `${file.fileName}: empty file (no header, no rows)`
+        : `${file.fileName}: no known column in the header (wrong delimiter or no header line?)`,
+    );
+    header = undefined;
+  }
   const path = sqlString(file.filePath);
   const lineage = `${ctx.startedAtSql} AS _ingested_at, ${sqlString(file.fileName)} AS _file_name, ${path} AS _file_path,
     r.ordinality AS _line_number, TIMESTAMP '${file.extractedAt.toISOString().slice(0, 19).replace('T', ' ')}' AS _extracted_at,
@@ -85,7 +119,9 @@ export async function ingestFile(ctx: RunContext, file: LandingFile): Promise<Fi
     if (missing.length)
       problems.push(`${file.fileName}: missing columns ${missing.join(', ')} (read as NULL)`);
     if (unknown.length)
-      problems.push(`${file.fileName}: unknown columns ${unknown.join(', ')} kept in _rescued_data`);
+      problems.push(
+        `${file.fileName}: unknown columns ${unknown.map(redactSsnText).join(', ')} kept in _rescued_data`,
+      );
     const col = (c: string): string => {
       const h = byName.get(c);
       return h === undefined ? 'CAST(NULL AS VARCHAR)' : `p.${d.ident(h)}`;
@@ -97,7 +133,7 @@ export async function ingestFile(ctx: RunContext, file: LandingFile): Promise<Fi
       isPatients ? redactSsn(`p.${d.ident(h)}`) : `p.${d.ident(h)}`;
     const rescued = unknown.length
       ? `CASE WHEN ${unknown.map((h) => `p.${d.ident(h)} IS NULL`).join(' AND ')} THEN NULL ELSE json_object(${unknown
-          .map((h) => `${sqlString(h)}, ${rescuedValue(h)}`)
+          .map((h) => `${sqlString(redactSsnText(h))}, ${rescuedValue(h)}`)
           .join(', ')}) END`
       : 'CAST(NULL AS JSON)';
     const ssnDigits = `regexp_replace(${col('ssn')}, '[^0-9]', '', 'g')`;
@@ -115,11 +151,10 @@ export async function ingestFile(ctx: RunContext, file: LandingFile): Promise<Fi
       FROM r LEFT JOIN p ON p.ordinality + 1 = r.ordinality
       WHERE r.ordinality > 1`;
   }
-  try {
-    await db.run(`CREATE OR REPLACE TEMP TABLE stage_bronze AS ${select}`);
-  } catch (error: unknown) {
+  if (probed.unreadable === undefined) await db.run(`CREATE OR REPLACE TEMP TABLE stage_bronze AS ${select}`);
+  else {
     // Not even readable as lines (e.g. invalid UTF-8): the whole file is quarantined as one record.
-    const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    const message = probed.unreadable;
     problems.push(`${file.fileName}: unreadable (${message}); quarantined as a whole`);
     await db.run(
       `INSERT INTO quarantine VALUES (?, ?, ['unreadable_file'], ?, NULL, json_object('error', ?::VARCHAR, 'size_bytes', ?::BIGINT), ${ctx.startedAtSql})`,
