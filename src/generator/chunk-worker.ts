@@ -1,0 +1,15 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { generateChunk, type ChunkSpec } from './chunk.ts';
+import type { BatchContext } from './context.ts';
+import { packChunk, transferList } from './packed-chunk.ts';
+
+/** Worker thread: generates the chunks it is sent, for the batch context it was started with. */
+const ctx = (workerData as { ctx: BatchContext }).ctx;
+parentPort?.on('message', (msg: { id: number; spec: ChunkSpec }) => {
+  try {
+    const packed = packChunk(generateChunk(ctx, msg.spec), true);
+    parentPort?.postMessage({ id: msg.id, packed }, transferList(packed));
+  } catch (error: unknown) {
+    parentPort?.postMessage({ id: msg.id, error: error instanceof Error ? error.message : String(error) });
+  }
+});

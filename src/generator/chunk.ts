@@ -1,0 +1,221 @@
+import type { DefectCode } from '../definitions/defect-catalog.ts';
+import type { Entity } from '../definitions/entities.ts';
+import { activeIn, changedIn, personAsOf } from './changes.ts';
+import { ACTIVE_PERSON_EXTRA_CLAIMS, claimRow, NEW_PERSON_EXTRA_CLAIMS } from './claims.ts';
+import { cleanRowProblem } from './clean-format.ts';
+import type { BatchContext } from './context.ts';
+import { ByteSink } from './byte-sink.ts';
+import { csvLine } from './csv.ts';
+import { applyDefect, drawDefect } from './defects.ts';
+import { eventRow, planAdtEvents, planLabEvents, stayCount, type PlannedEvent } from './events.ts';
+import { DAYS_PER_YEAR, type Person } from './people.ts';
+import { adtId, ehrId, labId } from './ids.ts';
+import { Rng, STREAM } from './prng.ts';
+import { copyPatientRow, ehrPatientRow, sourceFlags } from './sources.ts';
+
+/** A range of person indexes to generate: [start, end). */
+export interface ChunkSpec {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** One entity's output of a chunk: CSV bytes and ground-truth lines without their line numbers. */
+export interface EntityChunk {
+  readonly text: ByteSink;
+  /** One line per row: `record_key,person_id,defects\n` (the line number is prefixed when written). */
+  readonly truth: ByteSink;
+  rows: number;
+}
+
+export interface ChunkResult {
+  readonly start: number;
+  readonly end: number;
+  readonly out: Record<Entity, EntityChunk>;
+  readonly defects: Partial<Record<DefectCode, number>>;
+  /** New people generated, existing people with a new EHR row, existing people with new activity. */
+  readonly people: { created: number; changed: number; active: number };
+}
+
+/** Raised when a generated clean row fails validation: a generator bug; the run aborts before writing. */
+export class GeneratorValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GeneratorValidationError';
+  }
+}
+
+/** History window for a new person's claims and events: three years before the extract. */
+export const HISTORY_DAYS = Math.floor(3 * DAYS_PER_YEAR);
+
+class ChunkWriter {
+  readonly out: Record<Entity, EntityChunk> = {
+    patients: { text: new ByteSink(), truth: new ByteSink(), rows: 0 },
+    claims: { text: new ByteSink(), truth: new ByteSink(), rows: 0 },
+    medical_events: { text: new ByteSink(), truth: new ByteSink(), rows: 0 },
+  };
+  readonly defects: Partial<Record<DefectCode, number>> = {};
+  private pending: { entity: Entity; line: string; key: string; personId: string }[] = [];
+
+  constructor(
+    private readonly ctx: BatchContext,
+    private readonly defectRng: Rng,
+  ) {}
+
+  /**
+   * Emits one row: draws its defect (unless `forced`), validates it when clean, and queues an exact
+   * copy when the draw is duplicate_row.
+   */
+  row(
+    entity: Entity,
+    fields: string[],
+    key: string,
+    personId: string,
+    identitySafe: boolean,
+    forced?: DefectCode,
+  ): void {
+    const code = forced ?? drawDefect(this.ctx, this.defectRng, entity, identitySafe);
+    if (code !== undefined && code !== 'duplicate_row')
+      applyDefect(this.ctx, this.defectRng, entity, fields, code);
+    const recorded = code === 'duplicate_row' ? undefined : code;
+    if (recorded === undefined) {
+      const problem = cleanRowProblem(this.ctx, entity, fields);
+      if (problem !== undefined)
+        throw new GeneratorValidationError(
+          `generated clean ${entity} row ${key} fails validation: ${problem}`,
+        );
+    } else {
+      this.defects[recorded] = (this.defects[recorded] ?? 0) + 1;
+    }
+    // Clean rows passed the strict format checks, which admit no comma, quote or line break in any
+    // field, so they need no quoting; defective rows go through the RFC 4180 quoting.
+    const line = recorded === undefined ? fields.join(',') + '\n' : csvLine(fields);
+    const o = this.out[entity];
+    o.text.write(line);
+    o.truth.write(key + ',' + personId + ',' + (recorded ?? '') + '\n');
+    o.rows++;
+    if (code === 'duplicate_row') this.pending.push({ entity, line, key, personId });
+  }
+
+  /** Writes the queued exact copies (after the person's rows, so the original is always earlier). */
+  flushDuplicates(): void {
+    for (const d of this.pending) {
+      const o = this.out[d.entity];
+      o.text.write(d.line);
+      o.truth.write(d.key + ',' + d.personId + ',duplicate_row\n');
+      o.rows++;
+      this.defects.duplicate_row = (this.defects.duplicate_row ?? 0) + 1;
+    }
+    this.pending = [];
+  }
+}
+
+/** Generates the rows of person indexes [spec.start, spec.end) for the batch `ctx.batch`. */
+export function generateChunk(ctx: BatchContext, spec: ChunkSpec): ChunkResult {
+  const rng = new Rng();
+  const personRng = new Rng();
+  const defectRng = new Rng();
+  const w = new ChunkWriter(ctx, defectRng);
+  const current = ctx.batches[ctx.batches.length - 1];
+  if (!current || current.batch !== ctx.batch)
+    throw new Error('the batch context must end with the current batch');
+  const people = { created: 0, changed: 0, active: 0 };
+  for (let index = spec.start; index < spec.end; index++) {
+    if (index >= current.peopleStart) {
+      newPerson(ctx, w, rng, personRng, defectRng, index);
+      people.created++;
+    } else {
+      const changed = changedIn(ctx, index, ctx.batch);
+      const active = activeIn(ctx, index, ctx.batch);
+      if (!changed && !active) continue;
+      defectRng.reseed(ctx.seedLo, ctx.seedHi, STREAM.defects, index, ctx.batch);
+      const p = personAsOf(ctx, personRng, index, ctx.batch);
+      if (changed) {
+        rng.reseed(ctx.seedLo, ctx.seedHi, STREAM.sources, index, ctx.batch);
+        w.row('patients', ehrPatientRow(p, rng), 'EHR_SYSTEM:' + ehrId(p.index), p.personId, false);
+        people.changed++;
+      }
+      if (active) {
+        const lo = Math.min(ctx.asOfDay, (ctx.previousAsOfDay ?? ctx.asOfDay - HISTORY_DAYS) + 1);
+        claimsFor(
+          ctx,
+          w,
+          rng,
+          p,
+          Math.max(lo, p.coverageStartDay),
+          1 + poissonFrom(rng, ctx, p.index, ACTIVE_PERSON_EXTRA_CLAIMS),
+        );
+        eventsFor(ctx, w, rng, p, Math.max(lo, p.birthDay), false);
+        people.active++;
+      }
+      w.flushDuplicates();
+    }
+  }
+  return { start: spec.start, end: spec.end, out: w.out, defects: w.defects, people };
+}
+
+function poissonFrom(rng: Rng, ctx: BatchContext, index: number, lambda: number): number {
+  rng.reseed(ctx.seedLo, ctx.seedHi, STREAM.claims, index, ctx.batch);
+  return rng.poisson(lambda);
+}
+
+function newPerson(
+  ctx: BatchContext,
+  w: ChunkWriter,
+  rng: Rng,
+  personRng: Rng,
+  defectRng: Rng,
+  index: number,
+): void {
+  const p = personAsOf(ctx, personRng, index, ctx.batch);
+  const flags = sourceFlags(ctx, index);
+  defectRng.reseed(ctx.seedLo, ctx.seedHi, STREAM.defects, index, ctx.batch);
+  rng.reseed(ctx.seedLo, ctx.seedHi, STREAM.sources, index, ctx.batch);
+  w.row('patients', ehrPatientRow(p, rng), 'EHR_SYSTEM:' + ehrId(index), p.personId, false);
+  for (const system of ['ADT', 'LAB'] as const) {
+    if (system === 'ADT' ? !flags.adt : !flags.lab) continue;
+    const { fields, drift } = copyPatientRow(p, rng, system);
+    const key = system === 'ADT' ? 'ADT_SYSTEM:' + adtId(index) : 'LAB_SYSTEM:' + labId(index);
+    const registrationOnly = system === 'ADT' ? !flags.adtActive : !flags.labActive;
+    if (drift.casing) {
+      // Casing drift of a copy is a repairable format defect: recorded as name_casing.
+      fields[2] = (fields[2] as string).toUpperCase();
+      fields[3] = (fields[3] as string).toUpperCase();
+      w.row('patients', fields, key, p.personId, registrationOnly, 'name_casing');
+    } else {
+      w.row('patients', fields, key, p.personId, registrationOnly);
+    }
+  }
+  const lo = ctx.asOfDay - HISTORY_DAYS;
+  rng.reseed(ctx.seedLo, ctx.seedHi, STREAM.claims, index, ctx.batch);
+  claimsFor(ctx, w, rng, p, Math.max(lo, p.coverageStartDay), 1 + rng.poisson(NEW_PERSON_EXTRA_CLAIMS));
+  eventsFor(ctx, w, rng, p, Math.max(lo, p.birthDay), true);
+  w.flushDuplicates();
+}
+
+function claimsFor(ctx: BatchContext, w: ChunkWriter, rng: Rng, p: Person, lo: number, count: number): void {
+  const span = ctx.asOfDay - lo;
+  for (let k = 1; k <= count; k++) {
+    const day = lo + Math.floor(rng.next() * (span + 1));
+    const fields = claimRow(rng, ctx.batch, p.index, k, day);
+    w.row('claims', fields, fields[0] as string, p.personId, true);
+  }
+}
+
+function eventsFor(ctx: BatchContext, w: ChunkWriter, rng: Rng, p: Person, lo: number, isNew: boolean): void {
+  const flags = sourceFlags(ctx, p.index);
+  rng.reseed(ctx.seedLo, ctx.seedHi, STREAM.events, p.index, ctx.batch);
+  let k = 0;
+  const emit = (system: 'ADT' | 'LAB', events: PlannedEvent[]): void => {
+    for (const e of events) {
+      const fields = eventRow(ctx.batch, p.index, ++k, system, e);
+      w.row('medical_events', fields, fields[0] as string, p.personId, true);
+    }
+  };
+  if (flags.adtActive) {
+    const stays = isNew ? stayCount(rng) : rng.chance(0.1) ? 1 : 0;
+    const others = isNew ? 1 + rng.poisson(4) : 1 + rng.poisson(1);
+    emit('ADT', planAdtEvents(rng, lo, ctx.asOfDay, stays, others));
+  }
+  if (flags.labActive)
+    emit('LAB', planLabEvents(rng, lo, ctx.asOfDay, isNew ? 1 + rng.poisson(4.4) : 1 + rng.poisson(1)));
+}

@@ -1,0 +1,165 @@
+import {
+  CLAIM_STATUSES,
+  CLAIMS_SOURCE_SYSTEM,
+  EVENT_TYPES,
+  LANDING_COLUMNS,
+  type Entity,
+} from '../definitions/entities.ts';
+import { peopleTotal, type BatchContext } from './context.ts';
+import { parseIsoDate } from './dates.ts';
+import { isCleanName } from './drift.ts';
+import { personIndexOfLocalId } from './ids.ts';
+import { referenceData } from './reference-data.ts';
+import { sourceFlags } from './sources.ts';
+import { INSURANCE_PLANS } from './tables/codes.ts';
+import { CITIES } from './tables/places.ts';
+
+/**
+ * The strict format of a clean landing row. A row without a recorded defect must pass these checks
+ * (the generator validates every clean row before writing it; tests use the same checks on the files).
+ * Returns a description of the first problem, or undefined.
+ */
+const CITY_ZIP3 = new Set(CITIES.map((c) => `${c.city}|${c.state}|${c.zip3}`));
+const PLANS = new Set(INSURANCE_PLANS.map((p) => p[0]));
+const STATUSES: ReadonlySet<string> = new Set(CLAIM_STATUSES);
+const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
+const PHONE = /^(\d{3}-\d{3}-\d{4}|\(\d{3}\) \d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}|\d{10}|\+1\d{10})$/;
+const EMAIL = /^[a-z0-9.]+@[a-z0-9.-]+\.[a-z]{2,}$/;
+const SSN = /^9\d{2}(-\d{2}-|\d{2})\d{4}$/;
+const MONEY = /^\d{1,7}\.\d{2}$/;
+const PROCEDURE_EM = /^99\d{3}$/;
+let hcpcsSet: ReadonlySet<string> | undefined;
+
+function hcpcs(): ReadonlySet<string> {
+  hcpcsSet ??= new Set(referenceData().hcpcs.map((h) => h.code));
+  return hcpcsSet;
+}
+
+export interface CleanCheckContext {
+  readonly ctx: BatchContext;
+}
+
+function isoNotAfter(text: string, maxDay: number): number | undefined {
+  const day = parseIsoDate(text);
+  return day !== undefined && day <= maxDay ? day : undefined;
+}
+
+export function cleanRowProblem(ctx: BatchContext, entity: Entity, f: readonly string[]): string | undefined {
+  if (f.length !== LANDING_COLUMNS[entity].length)
+    return `has ${f.length} fields, expected ${LANDING_COLUMNS[entity].length}`;
+  const total = peopleTotal(ctx);
+  if (entity === 'patients') return patientProblem(ctx, f, total);
+  if (entity === 'claims') return claimProblem(ctx, f, total);
+  return eventProblem(ctx, f, total);
+}
+
+function patientProblem(ctx: BatchContext, f: readonly string[], total: number): string | undefined {
+  const [
+    id,
+    mrnValue,
+    first,
+    last,
+    dob,
+    gender,
+    line1,
+    city,
+    state,
+    zip,
+    phone,
+    email,
+    ssn,
+    insurance,
+    source,
+  ] = f as string[];
+  const system =
+    source === 'EHR_SYSTEM'
+      ? 'EHR'
+      : source === 'ADT_SYSTEM'
+        ? 'ADT'
+        : source === 'LAB_SYSTEM'
+          ? 'LAB'
+          : undefined;
+  if (!system) return `unknown source_system "${source}"`;
+  const index = personIndexOfLocalId(id as string, system);
+  if (index === undefined || index >= total) return `patient_id "${id}" is no generated ${source} id`;
+  if (system !== 'EHR') {
+    const flags = sourceFlags(ctx, index);
+    if (system === 'ADT' ? !flags.adt : !flags.lab)
+      return `patient_id "${id}" belongs to a person without a ${source} record`;
+  }
+  if (
+    system === 'EHR'
+      ? !/^MRN\d{8}$/.test(mrnValue as string)
+      : mrnValue !== '' && !/^MRN\d{8}$/.test(mrnValue as string)
+  )
+    return `bad mrn "${mrnValue}"`;
+  if (!isCleanName(first as string)) return `bad first_name "${first}"`;
+  if (!isCleanName(last as string)) return `bad last_name "${last}"`;
+  const birth = isoNotAfter(dob as string, ctx.asOfDay);
+  if (birth === undefined || birth < ctx.asOfDay - 150 * 366) return `bad date_of_birth "${dob}"`;
+  if (gender !== 'M' && gender !== 'F') return `bad gender "${gender}"`;
+  if (!/^\d{1,4} [A-Za-z]+ [A-Za-z]+( Apt \d{1,2}[A-C]?)?$/.test(line1 as string))
+    return `bad address_line1 "${line1}"`;
+  if (!/^\d{5}$/.test(zip as string) || !CITY_ZIP3.has(`${city}|${state}|${(zip as string).slice(0, 3)}`))
+    return `city/state/zip disagree: "${city}", "${state}", "${zip}"`;
+  if (!referenceData().stateRegion.has(state as string)) return `unknown state "${state}"`;
+  if (phone !== '' && !PHONE.test(phone as string)) return `bad phone "${phone}"`;
+  if (email !== '' && !EMAIL.test(email as string)) return `bad email "${email}"`;
+  if (ssn !== '' && !SSN.test(ssn as string)) return `bad ssn format`;
+  if (
+    system === 'EHR'
+      ? !/^[A-Z]{2}\d{9}$/.test(insurance as string)
+      : insurance !== '' && !/^[A-Z]{2}\d{9}$/.test(insurance as string)
+  )
+    return `bad insurance_id "${insurance}"`;
+  const [bmi, smoker, children, charges, plan, coverage] = f.slice(15) as string[];
+  if (system !== 'EHR') {
+    return bmi === '' && smoker === '' && children === '' && charges === '' && plan === '' && coverage === ''
+      ? undefined
+      : 'ADT/LAB copy with EHR-only columns';
+  }
+  const b = Number(bmi);
+  if (!/^\d{2}\.\d$/.test(bmi as string) || b < 16 || b > 50) return `bad bmi "${bmi}"`;
+  if (smoker !== 'true' && smoker !== 'false') return `bad smoker "${smoker}"`;
+  if (!/^[0-5]$/.test(children as string)) return `bad children "${children}"`;
+  if (!MONEY.test(charges as string) || Number(charges) < 1_100) return `bad charges "${charges}"`;
+  if (!PLANS.has(plan as string)) return `bad insurance_plan "${plan}"`;
+  const cov = isoNotAfter(coverage as string, ctx.asOfDay);
+  if (cov === undefined || cov < birth) return `bad coverage_start_date "${coverage}"`;
+  return undefined;
+}
+
+function claimProblem(ctx: BatchContext, f: readonly string[], total: number): string | undefined {
+  const [claimId, patientId, amount, date, diagnosis, procedure, status, source] = f as string[];
+  if (!/^CLM\d{14}$/.test(claimId as string)) return `bad claim_id "${claimId}"`;
+  const index = personIndexOfLocalId(patientId as string, 'EHR');
+  if (index === undefined || index >= total) return `claim patient_id "${patientId}" is no generated EHR id`;
+  const a = Number(amount);
+  if (!MONEY.test(amount as string) || !(a > 0 && a < 1_000_000)) return `bad claim_amount "${amount}"`;
+  if (isoNotAfter(date as string, ctx.asOfDay) === undefined) return `bad claim_date "${date}"`;
+  if (!referenceData().icdSet.has(diagnosis as string)) return `bad diagnosis_code "${diagnosis}"`;
+  if (!PROCEDURE_EM.test(procedure as string) && !hcpcs().has(procedure as string))
+    return `bad procedure_code "${procedure}"`;
+  if (!STATUSES.has(status as string)) return `bad claim_status "${status}"`;
+  if (source !== CLAIMS_SOURCE_SYSTEM) return `bad source_system "${source}"`;
+  return undefined;
+}
+
+function eventProblem(ctx: BatchContext, f: readonly string[], total: number): string | undefined {
+  const [eventId, patientId, date, type, provider, source] = f as string[];
+  if (!/^EV\d{14}$/.test(eventId as string)) return `bad event_id "${eventId}"`;
+  const system = source === 'ADT_SYSTEM' ? 'ADT' : source === 'LAB_SYSTEM' ? 'LAB' : undefined;
+  if (!system) return `bad source_system "${source}"`;
+  const index = personIndexOfLocalId(patientId as string, system);
+  if (index === undefined || index >= total)
+    return `event patient_id "${patientId}" is no generated ${source} id`;
+  const flags = sourceFlags(ctx, index);
+  if (system === 'ADT' ? !flags.adtActive : !flags.labActive)
+    return `event for ${patientId}, which has no active ${source} record`;
+  if (isoNotAfter(date as string, ctx.asOfDay) === undefined) return `bad event_date "${date}"`;
+  if (!EVENT_TYPE_SET.has(type as string) || (type === 'lab_result') !== (system === 'LAB'))
+    return `bad event_type "${type}" for ${source}`;
+  if (provider === '' ? type !== 'lab_result' : !/^[A-Z][A-Za-z.' ]+$/.test(provider as string))
+    return `bad medical_provider "${provider}"`;
+  return undefined;
+}

@@ -1,0 +1,124 @@
+/**
+ * Identifier schemes. Every id is a pure function of the person index (and batch), so ids never
+ * collide, never get reused across batches, and do not depend on chunking. Local ids of the
+ * source systems are scrambled by an affine permutation modulo 10^8 (a bijection), so they look
+ * random but can be mapped back to the person index by the validator.
+ *
+ * - person (ground truth only): P + 7+ digits, P0000001 for index 0
+ * - EHR_SYSTEM patient id: E + 8 digits;  ADT_SYSTEM: ADT + 8 digits;  LAB_SYSTEM: LB + 8 digits
+ * - MRN: MRN + 8 digits;  insurance id: 2 letters + 9 digits
+ * - claim id: CLM + batch (3) + scrambled person (8) + claim number (3)
+ * - event id: EV + batch (3) + scrambled person (8) + event number (3)
+ * Person indexes stay below MAX_PEOPLE; orphan references use the scrambled images of indexes in
+ * [MAX_PEOPLE, 10^8), which therefore exist in no system.
+ */
+export const ID_SPACE = 100_000_000;
+export const MAX_PEOPLE = 50_000_000;
+
+function mulmod(i: number, a: number, m: number): number {
+  const aHi = Math.floor(a / 65536);
+  const aLo = a % 65536;
+  return (((((i * aHi) % m) * 65536) % m) + ((i * aLo) % m)) % m;
+}
+
+function modInverse(a: number, m: number): number {
+  let [oldR, r] = [a, m];
+  let [oldS, s] = [1, 0];
+  while (r !== 0) {
+    const q = Math.floor(oldR / r);
+    [oldR, r] = [r, oldR - q * r];
+    [oldS, s] = [s, oldS - q * s];
+  }
+  return ((oldS % m) + m) % m;
+}
+
+class Permutation {
+  private readonly inverse: number;
+  constructor(
+    private readonly a: number,
+    private readonly b: number,
+    private readonly m = ID_SPACE,
+  ) {
+    this.inverse = modInverse(a, m);
+  }
+  apply(i: number): number {
+    return (mulmod(i, this.a, this.m) + this.b) % this.m;
+  }
+  invert(v: number): number {
+    return mulmod((v - this.b + this.m) % this.m, this.inverse, this.m);
+  }
+}
+
+const EHR = new Permutation(48_271_793, 31_415_926);
+const ADT = new Permutation(69_069_001, 27_182_818);
+const LAB = new Permutation(22_695_477, 16_180_339);
+const MRN = new Permutation(1_103_515_243, 14_142_135);
+const ROW = new Permutation(39_916_801, 57_721_566);
+const MEMBER = new Permutation(747_796_403, 123_456_789, 1_000_000_000);
+
+const ZEROS = '0000000000';
+function pad(n: number, width: number): string {
+  const s = '' + n;
+  return s.length >= width ? s : ZEROS.slice(0, width - s.length) + s;
+}
+
+export function personId(index: number): string {
+  return 'P' + pad(index + 1, 7);
+}
+
+export function ehrId(index: number): string {
+  return 'E' + pad(EHR.apply(index), 8);
+}
+export function adtId(index: number): string {
+  return 'ADT' + pad(ADT.apply(index), 8);
+}
+export function labId(index: number): string {
+  return 'LB' + pad(LAB.apply(index), 8);
+}
+export function mrn(index: number): string {
+  return 'MRN' + pad(MRN.apply(index), 8);
+}
+
+const LETTERS = 'ABCDEFGHJKLMNPRSTUVWXYZ';
+export function insuranceId(index: number): string {
+  const v = MEMBER.apply(index);
+  return (LETTERS[v % 23] as string) + (LETTERS[Math.floor(v / 23) % 23] as string) + pad(v, 9);
+}
+
+export function claimId(batch: number, index: number, k: number): string {
+  return 'CLM' + pad(batch, 3) + pad(ROW.apply(index), 8) + pad(k, 3);
+}
+export function eventId(batch: number, index: number, k: number): string {
+  return 'EV' + pad(batch, 3) + pad(ROW.apply(index), 8) + pad(k, 3);
+}
+
+/** An id of the given system's scheme that belongs to no person (j is any number). */
+export function orphanId(system: 'EHR' | 'ADT' | 'LAB', j: number): string {
+  const index = MAX_PEOPLE + (j % (ID_SPACE - MAX_PEOPLE));
+  return system === 'EHR' ? ehrId(index) : system === 'ADT' ? adtId(index) : labId(index);
+}
+
+function indexOf(id: string, prefix: string, perm: Permutation): number | undefined {
+  if (id.length !== prefix.length + 8 || !id.startsWith(prefix)) return undefined;
+  let v = 0;
+  for (let i = prefix.length; i < id.length; i++) {
+    const c = id.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    v = v * 10 + c;
+  }
+  return perm.invert(v);
+}
+
+/** The person index behind an EHR / ADT / LAB patient id, or undefined if it is not of that scheme. */
+export function personIndexOfLocalId(id: string, system: 'EHR' | 'ADT' | 'LAB'): number | undefined {
+  return system === 'EHR'
+    ? indexOf(id, 'E', EHR)
+    : system === 'ADT'
+      ? indexOf(id, 'ADT', ADT)
+      : indexOf(id, 'LB', LAB);
+}
+
+export function personIndexOfPersonId(id: string): number | undefined {
+  const m = /^P(\d{7,})$/.exec(id);
+  return m ? Number(m[1]) - 1 : undefined;
+}
