@@ -1,0 +1,202 @@
+/**
+ * The pipeline CLI (`run`, `sql`, `status`): output formats, JSON shapes and usage errors (exit code 2).
+ * Driven through `main()` when the whole CLI is there, else through the pipeline commands alone.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { Command, CommanderError } from 'commander';
+import { registerPipelineCommands } from '../../src/cli/commands/pipeline.ts';
+import { CliError } from '../../src/cli/errors.ts';
+import { SSN_KEY_HEX, T0, makeLakehouse, range, writeValidBatch, type Lakehouse } from './fixtures.ts';
+
+const HAS_MAIN = fs.existsSync(new URL('../../src/cli/commands/generate.ts', import.meta.url));
+
+/** Runs the CLI with `argv`; returns the exit code and what it wrote to stdout and stderr. */
+async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const stdout = process.stdout.write.bind(process.stdout);
+  const stderr = process.stderr.write.bind(process.stderr);
+  const prevExit = process.exitCode;
+  process.exitCode = undefined;
+  process.stdout.write = ((c: string | Uint8Array) => (
+    (out += c.toString()),
+    true
+  )) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array) => (
+    (err += c.toString()),
+    true
+  )) as typeof process.stderr.write;
+  let code: number;
+  try {
+    if (HAS_MAIN) {
+      const { main } = await import('../../src/cli/main.ts');
+      code = await main(argv);
+    } else {
+      const program = new Command('carelake').exitOverride();
+      program.configureOutput({ writeErr: (s) => (err += s), writeOut: (s) => (out += s) });
+      registerPipelineCommands(program);
+      try {
+        await program.parseAsync(argv, { from: 'user' });
+        code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+      } catch (error: unknown) {
+        if (error instanceof CommanderError) code = error.exitCode === 0 ? 0 : 2;
+        else if (error instanceof CliError) {
+          err += `carelake: ${error.message}\n`;
+          code = error.exitCode;
+        } else {
+          err += `carelake: ${String(error)}\n`;
+          code = 1;
+        }
+      }
+    }
+  } finally {
+    process.stdout.write = stdout;
+    process.stderr.write = stderr;
+    process.exitCode = prevExit;
+  }
+  return { code, out, err };
+}
+
+let lake: Lakehouse;
+const prevKey = process.env['CARELAKE_SSN_KEY'];
+before(() => {
+  process.env['CARELAKE_SSN_KEY'] = SSN_KEY_HEX;
+  lake = makeLakehouse();
+  writeValidBatch(lake.landing, T0, { patients: range(1, 4) });
+});
+after(() => {
+  if (prevKey === undefined) delete process.env['CARELAKE_SSN_KEY'];
+  else process.env['CARELAKE_SSN_KEY'] = prevKey;
+  lake.cleanup();
+});
+
+describe('carelake CLI (pipeline commands)', () => {
+  test('sql and status before any run: a clear error, exit code 1', async () => {
+    const r = await cli(['sql', '--db', lake.db, 'SELECT 1']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /no lakehouse|run/);
+  });
+
+  test('run --format json: {run, lakehouse} with status, files, flows, accounting', async () => {
+    const r = await cli([
+      'run',
+      '--db',
+      lake.db,
+      '--landing',
+      lake.landing,
+      '--orphan-grace',
+      '0',
+      '--format',
+      'json',
+    ]);
+    assert.equal(r.code, 0, r.err);
+    const parsed = JSON.parse(r.out) as {
+      run: Record<string, unknown> & { files: { fileName: string; action: string }[]; accounting: unknown[] };
+      lakehouse: { tables: { table: string; rows: number }[] };
+    };
+    assert.equal(parsed.run['status'], 'COMPLETED');
+    assert.equal(typeof parsed.run['runId'], 'string');
+    assert.equal(parsed.run.files.length, 3);
+    assert.ok(parsed.run.files.every((f) => f.action === 'ingested'));
+    assert.ok(Array.isArray(parsed.run['flows']));
+    assert.ok(parsed.run.accounting.length >= 9);
+    const tables = new Map(parsed.lakehouse.tables.map((t) => [t.table, t.rows]));
+    assert.equal(tables.get('bronze_patients'), 6);
+    assert.equal(tables.get('gold_claims'), 6);
+  });
+
+  test('run (text) again: a readable report, nothing new ingested', async () => {
+    const r = await cli(['run', '--db', lake.db, '--landing', lake.landing]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /COMPLETED/);
+  });
+
+  test('sql --format table|csv|json', async () => {
+    const q =
+      "SELECT patient_id, source_system FROM bronze_patients WHERE source_system = 'EHR_SYSTEM' ORDER BY 1";
+    const table = await cli(['sql', '--db', lake.db, q]);
+    assert.equal(table.code, 0, table.err);
+    const lines = table.out.trimEnd().split('\n');
+    assert.match(lines[0] ?? '', /^patient_id\s+source_system$/);
+    assert.match(lines[1] ?? '', /^-+\s+-+$/);
+    assert.match(lines[2] ?? '', /^E00000001\s+EHR_SYSTEM$/);
+    assert.equal(lines.at(-1), '(3 rows)');
+
+    const csv = await cli(['sql', '--db', lake.db, '--format', 'csv', q]);
+    assert.equal(csv.code, 0, csv.err);
+    assert.equal(
+      csv.out,
+      'patient_id,source_system\nE00000001,EHR_SYSTEM\nE00000002,EHR_SYSTEM\nE00000003,EHR_SYSTEM\n',
+    );
+
+    const json = await cli(['sql', '--db', lake.db, '--format', 'json', q]);
+    assert.equal(json.code, 0, json.err);
+    assert.deepEqual(JSON.parse(json.out), [
+      { patient_id: 'E00000001', source_system: 'EHR_SYSTEM' },
+      { patient_id: 'E00000002', source_system: 'EHR_SYSTEM' },
+      { patient_id: 'E00000003', source_system: 'EHR_SYSTEM' },
+    ]);
+    const empty = await cli(['sql', '--db', lake.db, '--format', 'json', 'SELECT 1 AS x WHERE false']);
+    assert.deepEqual(JSON.parse(empty.out), []);
+  });
+
+  test('sql with a bad query: exit code 1, the error on stderr', async () => {
+    const r = await cli(['sql', '--db', lake.db, 'SELECT * FROM no_such_table']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /query failed/);
+  });
+
+  test('sql is read only', async () => {
+    const r = await cli(['sql', '--db', lake.db, 'DELETE FROM bronze_patients']);
+    assert.equal(r.code, 1);
+    const n = await cli([
+      'sql',
+      '--db',
+      lake.db,
+      '--format',
+      'json',
+      'SELECT COUNT(*) AS n FROM bronze_patients',
+    ]);
+    assert.deepEqual(JSON.parse(n.out), [{ n: 6 }]);
+  });
+
+  test('status text and json', async () => {
+    const text = await cli(['status', '--db', lake.db]);
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, /Tables:/);
+    assert.match(text.out, /bronze_patients\s+6/);
+    assert.match(text.out, /Last runs:/);
+    assert.match(text.out, /Quarantine by rule:/);
+    const json = await cli(['status', '--db', lake.db, '--format', 'json']);
+    assert.equal(json.code, 0, json.err);
+    const s = JSON.parse(json.out) as Record<string, unknown> & { lastRuns: { status: string }[] };
+    for (const k of ['tables', 'expectations', 'quarantine', 'parked', 'lastRuns']) assert.ok(k in s, k);
+    assert.equal(s.lastRuns.length, 2);
+    assert.ok(s.lastRuns.every((r) => r.status === 'COMPLETED'));
+  });
+
+  test('bad --format and bad --orphan-grace: exit code 2, nothing run', async () => {
+    for (const argv of [
+      ['sql', '--db', lake.db, '--format', 'xml', 'SELECT 1'],
+      ['status', '--db', lake.db, '--format', 'csv'],
+      ['run', '--db', lake.db, '--landing', lake.landing, '--format', 'yaml'],
+      ['run', '--db', lake.db, '--landing', lake.landing, '--orphan-grace', '-1'],
+      ['run', '--db', lake.db, '--landing', lake.landing, '--orphan-grace', 'soon'],
+    ]) {
+      const r = await cli(argv);
+      assert.equal(r.code, 2, `${argv.join(' ')} → ${r.code} ${r.err}`);
+      assert.match(r.err, /--format|--orphan-grace/);
+    }
+    const runs = await cli([
+      'sql',
+      '--db',
+      lake.db,
+      '--format',
+      'json',
+      'SELECT COUNT(*) AS n FROM pipeline_runs',
+    ]);
+    assert.deepEqual(JSON.parse(runs.out), [{ n: 2 }], 'no run was started by a rejected command');
+  });
+});
