@@ -20,14 +20,20 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
   const stderr = process.stderr.write.bind(process.stderr);
   const prevExit = process.exitCode;
   process.exitCode = undefined;
-  process.stdout.write = ((c: string | Uint8Array) => (
-    (out += c.toString()),
-    true
-  )) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => (
-    (err += c.toString()),
-    true
-  )) as typeof process.stderr.write;
+  // The CLI writes strings; the test runner's own reporting (Buffers) passes through untouched.
+  const capture = (
+    sink: (s: string) => void,
+    original: typeof process.stdout.write,
+  ): typeof process.stdout.write =>
+    ((c: string | Uint8Array, ...rest: unknown[]) => {
+      if (typeof c === 'string') {
+        sink(c);
+        return true;
+      }
+      return (original as (...args: unknown[]) => boolean)(c, ...rest);
+    }) as typeof process.stdout.write;
+  process.stdout.write = capture((s) => (out += s), stdout);
+  process.stderr.write = capture((s) => (err += s), stderr);
   let code: number;
   try {
     if (HAS_MAIN) {
@@ -146,6 +152,7 @@ describe('carelake CLI (pipeline commands)', () => {
     const r = await cli(['sql', '--db', lake.db, 'SELECT * FROM no_such_table']);
     assert.equal(r.code, 1);
     assert.match(r.err, /query failed/);
+    assert.equal(r.out, '');
   });
 
   test('sql is read only', async () => {
@@ -188,6 +195,7 @@ describe('carelake CLI (pipeline commands)', () => {
       const r = await cli(argv);
       assert.equal(r.code, 2, `${argv.join(' ')} → ${r.code} ${r.err}`);
       assert.match(r.err, /--format|--orphan-grace/);
+      assert.equal(r.out, '');
     }
     const runs = await cli([
       'sql',
