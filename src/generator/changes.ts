@@ -29,16 +29,21 @@ export function applyChange(
   rng.reseed(ctx.seedLo, ctx.seedHi, STREAM.changes, p.index, batch);
   const kinds: ChangeKind[] = [];
   const u = rng.next();
-  const first: ChangeKind = u < 0.35 ? 'move' : u < 0.6 ? 'plan' : u < 0.85 ? 'bmi' : 'smoker';
+  const age = yearsBetween(p.birthDay, asOfDay);
+  // Children under 14 do not smoke: their smoking-status change becomes a BMI change.
+  const first: ChangeKind = u < 0.35 ? 'move' : u < 0.6 ? 'plan' : u < 0.85 || age < 14 ? 'bmi' : 'smoker';
   kinds.push(first);
   if (rng.chance(0.25)) kinds.push(first === 'bmi' ? 'plan' : 'bmi');
-  const age = yearsBetween(p.birthDay, asOfDay);
   for (const kind of kinds) {
     if (kind === 'move') {
       const sameCity = rng.chance(0.5)
         ? CITIES.find((c) => c.city === p.address.city && c.state === p.address.state)
         : undefined;
+      const before = p.address.line1;
       p.address = sameCity ? addressIn(rng, sameCity) : randomAddress(rng);
+      if (p.address.line1 === before) {
+        p.address = { ...p.address, line1: before.replace(/^\d+/, (d) => String((Number(d) % 9899) + 1)) };
+      }
       if (rng.chance(0.5)) p.phone = randomPhone(rng, p.address.areaCode);
     } else if (kind === 'plan') {
       const plans = INSURANCE_PLANS.map((x) => x[0]).filter((x) => x !== p.plan);
@@ -48,7 +53,7 @@ export function applyChange(
       if (bmi === p.bmi) bmi = p.bmi >= 49.9 ? p.bmi - 0.5 : Math.round((p.bmi + 0.3) * 10) / 10;
       p.bmi = bmi;
     } else {
-      p.smoker = age >= 14 ? !p.smoker : false;
+      p.smoker = !p.smoker;
     }
   }
   p.charges = premium(rng, age, p.bmi, p.children, p.smoker);
