@@ -81,7 +81,7 @@ test('generate applies --keep-last after writing a batch', async (t) => {
     incremental: true,
     maxAgeMs: 3_600_000,
   });
-  assert.deepEqual(m.deletedFiles.sort(), [
+  assert.deepEqual([...m.deletedFiles].sort(), [
     'claims_261120_1230.csv',
     'medical_events_261120_1230.csv',
     'patients_261120_1230.csv',
