@@ -25,13 +25,13 @@ import {
 const PC = LANDING_COLUMNS.patients;
 const FILE = formatLandingFileName('patients', T0);
 
-interface QRow {
+type QRow = {
   rules: string[];
   file_name: string;
   line_number: number | null;
   dataset: string;
   record: string;
-}
+};
 
 interface Outcome {
   lake: Lakehouse;

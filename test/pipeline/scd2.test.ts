@@ -27,7 +27,7 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]
 }
 after(() => lakes.forEach((l) => l.cleanup()));
 
-interface Version {
+type Version = {
   src: string;
   patient_id: string;
   effective_from: string;
@@ -37,7 +37,7 @@ interface Version {
   insurance_plan: string | null;
   region: string | null;
   age_years: number;
-}
+};
 
 async function versions(db: string): Promise<Version[]> {
   return query<Version>(
