@@ -159,14 +159,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
       for (const w of writers) {
         const part = chunk.out[w.entity];
         if (part.rows === 0) continue;
-        w.append(
-          Buffer.from(part.text.buffer, part.text.byteOffset, part.text.byteLength),
-          numberTruthLines(
-            Buffer.from(part.truth.buffer, part.truth.byteOffset, part.truth.byteLength),
-            w.nextLine,
-          ),
-          part.rows,
-        );
+        w.append(part.text, numberTruthLines(part.truth, w.nextLine), part.rows);
       }
       addCounts(defects, chunk.defects);
       people.created += chunk.people.created;

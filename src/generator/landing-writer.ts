@@ -4,6 +4,11 @@ import { LANDING_COLUMNS, type Entity } from '../definitions/entities.ts';
 import { formatLandingFileName } from '../definitions/landing-files.ts';
 import { TRUTH_HEADER } from './truth.ts';
 
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+
 /**
  * One landing file and its truth file, written as hidden `.…partial` files and published under the
  * final name at the end with link(2), which fails if the name exists: a file is never overwritten,
@@ -35,7 +40,7 @@ export class LandingFileWriter {
     this.landingFd = openSync(this.landingPartial, 'wx');
     this.truthFd = openSync(this.truthPartial, 'wx');
     this.writeLanding(Buffer.from(LANDING_COLUMNS[entity].join(',') + '\n', 'latin1'));
-    writeSync(this.truthFd, TRUTH_HEADER);
+    writeAll(this.truthFd, Buffer.from(TRUTH_HEADER, 'latin1'));
   }
 
   private freeName(from: number): string {
@@ -46,16 +51,15 @@ export class LandingFileWriter {
     }
   }
 
-  private writeLanding(bytes: Buffer): void {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(this.landingFd, bytes, off, bytes.length - off);
+  private writeLanding(bytes: Uint8Array): void {
+    writeAll(this.landingFd, bytes);
     this.bytes += bytes.length;
   }
 
   /** Appends a chunk's rows; `truth` already carries the line numbers. */
-  append(text: Buffer, truth: string, rows: number): void {
+  append(text: Uint8Array, truth: Uint8Array, rows: number): void {
     this.writeLanding(text);
-    writeSync(this.truthFd, truth, null, 'latin1');
+    writeAll(this.truthFd, truth);
     this.rows += rows;
   }
 

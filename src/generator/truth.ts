@@ -23,20 +23,37 @@ export interface GroundTruthRow {
   readonly defects: readonly DefectCode[];
 }
 
-/** Prefixes each truth line of a chunk with its physical line number, starting at `firstLine`. */
-export function numberTruthLines(body: Buffer, firstLine: number): string {
-  const text = body.toString('latin1');
-  let out = '';
+/**
+ * Prefixes each truth line of a chunk with its physical line number, starting at `firstLine`.
+ * Works on bytes (the writer thread does this for millions of lines, so no strings are built).
+ */
+export function numberTruthLines(body: Uint8Array, firstLine: number): Buffer {
+  let lines = 0;
+  for (let i = 0; i < body.length; i++) if (body[i] === 10) lines++;
+  const digitsMax = String(firstLine + lines).length + 1;
+  const out = Buffer.allocUnsafe(body.length + lines * digitsMax);
+  const digits = new Uint8Array(16);
+  let o = 0;
   let line = firstLine;
-  let from = 0;
-  for (;;) {
-    const nl = text.indexOf('\n', from);
-    if (nl < 0) break;
-    out += line + ',' + text.slice(from, nl + 1);
-    line++;
-    from = nl + 1;
+  let atStart = true;
+  for (let i = 0; i < body.length; i++) {
+    if (atStart) {
+      let n = line;
+      let d = 0;
+      do {
+        digits[d++] = 48 + (n % 10);
+        n = Math.floor(n / 10);
+      } while (n > 0);
+      while (d > 0) out[o++] = digits[--d] as number;
+      out[o++] = 44; // ','
+      atStart = false;
+      line++;
+    }
+    const c = body[i] as number;
+    out[o++] = c;
+    if (c === 10) atStart = true;
   }
-  return out;
+  return out.subarray(0, o);
 }
 
 /** Parses one truth line (`line,record_key,person_id,defects`). */

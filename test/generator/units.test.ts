@@ -192,8 +192,8 @@ test('byte sink, truth numbering and parsing, defect kinds per entity, batch loo
   sink.write('defghij\n');
   assert.equal(sink.bytes().toString(), 'abc,defghij\n');
   assert.equal(
-    numberTruthLines(Buffer.from('K1,P0000001,\nK2,P0000002,date_format\n'), 7),
-    '7,K1,P0000001,\n8,K2,P0000002,date_format\n',
+    numberTruthLines(Buffer.from('K1,P0000001,\nK2,P0000002,date_format\n'), 9).toString(),
+    '9,K1,P0000001,\n10,K2,P0000002,date_format\n',
   );
   assert.deepEqual(parseTruthLine('f.csv', 'claims', '9,CLM1,P0000003,bad_amount;date_format').defects, [
     'bad_amount',
