@@ -33,7 +33,11 @@ export interface Column {
   readonly sql?: Sql;
 }
 
-/** A named intermediate value of the staged row, available to columns and expectations. */
+/**
+ * A named intermediate value of the staged row, available to columns and expectations. It may use
+ * earlier derived values whose names are not landing columns (lateral column aliases, supported by
+ * DuckDB and Spark SQL 3.4+); a name equal to a landing column still means the raw column there.
+ */
 export interface Derived {
   readonly name: string;
   readonly sql: Sql;

@@ -10,6 +10,13 @@ export class EngineError extends Error {
   }
 }
 
+/** Set CARELAKE_TRACE_SQL=1 to print each statement's duration to stderr (profiling). */
+const TRACE = process.env['CARELAKE_TRACE_SQL'] === '1';
+function trace(sql: string, started: number): void {
+  if (TRACE)
+    process.stderr.write(`[sql ${Date.now() - started} ms] ${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+}
+
 export type Params = readonly DuckDBValue[] | Readonly<Record<string, DuckDBValue>>;
 export type Row = Record<string, unknown>;
 
@@ -58,9 +65,11 @@ export class Database {
   }
 
   async run(sql: string, params?: Params): Promise<void> {
+    const started = Date.now();
     try {
       if (params === undefined) await this.connection.run(sql);
       else await this.connection.run(sql, params as DuckDBValue[] | Record<string, DuckDBValue>);
+      trace(sql, started);
     } catch (error: unknown) {
       throw new EngineError(error instanceof Error ? error.message : String(error), sql, { cause: error });
     }
@@ -68,11 +77,13 @@ export class Database {
 
   /** Runs a query and reads all rows as plain objects (BIGINT → number when safe, timestamps as text). */
   async all<T extends Row = Row>(sql: string, params?: Params): Promise<T[]> {
+    const started = Date.now();
     try {
       const reader =
         params === undefined
           ? await this.connection.runAndReadAll(sql)
           : await this.connection.runAndReadAll(sql, params as DuckDBValue[] | Record<string, DuckDBValue>);
+      trace(sql, started);
       return reader.getRowObjectsJS().map((r) => toPlain(r) as T);
     } catch (error: unknown) {
       throw new EngineError(error instanceof Error ? error.message : String(error), sql, { cause: error });

@@ -25,14 +25,15 @@ export class ExpectationFailedError extends Error {
 }
 
 /**
- * Evaluates `expectations` over every row of `stage` into `target`, which gets `_failed` (names of every
+ * Evaluates `expectations` over every row of `stageSql`, materialised once into `target`, which gets `_failed` (names of every
  * rule the row failed) and `_rejected` (a drop or fail rule failed). Outcomes are data; only a fail
  * action throws.
  */
 export async function evaluateExpectations(
   db: Database,
   dataset: string,
-  stage: string,
+  /** A SELECT producing the staged rows. */
+  stageSql: string,
   target: string,
   expectations: readonly Expectation[],
 ): Promise<ExpectationResult[]> {
@@ -45,7 +46,7 @@ export async function evaluateExpectations(
     : 'CAST([] AS VARCHAR[])';
   await db.run(`CREATE OR REPLACE TEMP TABLE ${target} AS
     SELECT *, ${rejecting.length ? `len(list_intersect(_failed, [${rejecting.join(', ')}])) > 0` : 'FALSE'} AS _rejected
-    FROM (SELECT *, ${failedList} AS _failed FROM ${stage})`);
+    FROM (SELECT *, ${failedList} AS _failed FROM (${stageSql}))`);
   const total = (await db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${target}`))?.n ?? 0;
   const counts = await db.all<{ name: string; n: number }>(
     `SELECT name, COUNT(*) AS n FROM (SELECT UNNEST(_failed) AS name FROM ${target}) GROUP BY name`,

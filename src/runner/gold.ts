@@ -71,7 +71,7 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
   const results = await evaluateExpectations(
     ctx.db,
     ds.name,
-    'stage_gold_patients',
+    'SELECT * FROM stage_gold_patients',
     'eval_gold_patients',
     ds.expectations,
   );

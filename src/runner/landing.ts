@@ -49,3 +49,105 @@ export async function sha256File(filePath: string): Promise<string> {
     hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
+
+/** What one streaming read of a landing file tells before it is loaded. */
+export interface FileInspection {
+  readonly sha256: string;
+  /** Non-empty lines after the header (a record per line unless fields hold quoted line breaks). */
+  readonly dataLines: number;
+  readonly utf8: boolean;
+  readonly hasNul: boolean;
+  /** The first line, without a byte-order mark or line ending; undefined for an empty file. */
+  readonly headerLine: string | undefined;
+}
+
+function countOf(buf: Buffer, needle: Buffer | number): number {
+  let n = 0;
+  for (let i = buf.indexOf(needle); i >= 0; i = buf.indexOf(needle, i + 1)) n += 1;
+  return n;
+}
+
+/** Hashes a file, counts its lines and checks its encoding in one streamed pass. */
+export async function inspectFile(filePath: string): Promise<FileInspection> {
+  const hash = crypto.createHash('sha256');
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const blankLf = Buffer.from('\n\n');
+  const blankCrlf = Buffer.from('\n\r\n');
+  let utf8 = true;
+  let hasNul = false;
+  let newlines = 0;
+  let blank = 0;
+  let last = -1;
+  let first = -1;
+  let head: Buffer | undefined = Buffer.alloc(0);
+  let headText: string | undefined;
+  for await (const chunk of fs.createReadStream(filePath, { highWaterMark: 1 << 22 })) {
+    const buf = chunk as Buffer;
+    if (buf.length === 0) continue;
+    hash.update(buf);
+    if (utf8) {
+      try {
+        decoder.decode(buf, { stream: true });
+      } catch {
+        utf8 = false;
+      }
+    }
+    if (!hasNul && buf.includes(0)) hasNul = true;
+    if (first < 0) first = buf[0] ?? -1;
+    // Blank lines across a chunk boundary are not counted; they only make a warning more likely.
+    newlines += countOf(buf, 10);
+    blank += countOf(buf, blankLf) + countOf(buf, blankCrlf);
+    last = buf[buf.length - 1] ?? -1;
+    if (head !== undefined) {
+      head = Buffer.concat([head, buf.subarray(0, 65536)]);
+      const nl = head.indexOf(10);
+      if (nl >= 0 || head.length >= 65536) {
+        headText = (nl >= 0 ? head.subarray(0, nl) : head).toString('latin1');
+        head = undefined;
+      }
+    }
+  }
+  if (head !== undefined && head.length) headText = head.toString('latin1');
+  if (utf8) {
+    try {
+      decoder.decode();
+    } catch {
+      utf8 = false;
+    }
+  }
+  const lines = newlines + (last >= 0 && last !== 10 ? 1 : 0) - blank - (first === 10 ? 1 : 0);
+  const raw =
+    headText === undefined ? undefined : utf8 ? Buffer.from(headText, 'latin1').toString('utf8') : headText;
+  const headerLine = raw?.replace(/^\uFEFF/, '').replace(/\r$/, '');
+  const hasHeader = headerLine !== undefined && headerLine.length > 0;
+  return {
+    sha256: hash.digest('hex'),
+    dataLines: Math.max(0, lines - (hasHeader ? 1 : 0)),
+    utf8,
+    hasNul,
+    headerLine: hasHeader ? headerLine : undefined,
+  };
+}
+
+/** Splits one CSV line into fields (RFC 4180 quoting). */
+export function splitCsvLine(line: string): string[] {
+  const fields: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i += 1;
+      } else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      fields.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  fields.push(cur);
+  return fields;
+}

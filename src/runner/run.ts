@@ -7,7 +7,7 @@ import { ingestFile } from './bronze.ts';
 import type { AccountingRow, FlowResult, RunContext } from './context.ts';
 import { flowProgressDetails, logEvent, type EventOrigin } from './event-log.ts';
 import { runGoldFact, runGoldPatients } from './gold.ts';
-import { scanLanding, sha256File, type LandingFile } from './landing.ts';
+import { inspectFile, scanLanding, type FileInspection, type LandingFile } from './landing.ts';
 import { acquireLock } from './lock.ts';
 import { DERIVED_TABLES, ensureSchema } from './schema.ts';
 import { runSilverFacts, runSilverPatients } from './silver.ts';
@@ -72,7 +72,7 @@ async function checkKey(db: Database, keyId: string): Promise<void> {
 async function planFiles(
   db: Database,
   files: readonly LandingFile[],
-): Promise<{ toIngest: LandingFile[]; decisions: FileDecision[] }> {
+): Promise<{ toIngest: (LandingFile & { inspection: FileInspection })[]; decisions: FileDecision[] }> {
   const known = await db.all<{
     file_name: string;
     content_sha256: string;
@@ -82,7 +82,7 @@ async function planFiles(
   }>('SELECT file_name, content_sha256, size_bytes, modified_at, note FROM ingest_files');
   const byName = new Map(known.map((k) => [k.file_name, k]));
   const byHash = new Map(known.map((k) => [k.content_sha256, k.file_name]));
-  const toIngest: LandingFile[] = [];
+  const toIngest: (LandingFile & { inspection: FileInspection })[] = [];
   const decisions: FileDecision[] = [];
   for (const f of files) {
     const prior = byName.get(f.fileName);
@@ -91,7 +91,7 @@ async function planFiles(
         decisions.push({ fileName: f.fileName, action: 'skipped' });
         continue;
       }
-      const sha = await sha256File(f.filePath);
+      const sha = (await inspectFile(f.filePath)).sha256;
       if (sha === prior.content_sha256) {
         decisions.push({ fileName: f.fileName, action: 'skipped' });
         continue;
@@ -102,7 +102,8 @@ async function planFiles(
         await db.run('UPDATE ingest_files SET note = ? WHERE file_name = ?', [note, f.fileName]);
       continue;
     }
-    const sha = await sha256File(f.filePath);
+    const inspection = await inspectFile(f.filePath);
+    const sha = inspection.sha256;
     const same = byHash.get(sha);
     if (same !== undefined) {
       const note = `same content as ${same}; not ingested`;
@@ -123,7 +124,7 @@ async function planFiles(
       continue;
     }
     byHash.set(sha, f.fileName);
-    toIngest.push(Object.assign(f, { sha256: sha }));
+    toIngest.push({ ...f, inspection });
     decisions.push({ fileName: f.fileName, action: 'ingested' });
   }
   return { toIngest, decisions };
@@ -209,7 +210,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
               f.filePath,
               f.entity,
               f.extractedAt.toISOString(),
-              (f as LandingFile & { sha256: string }).sha256,
+              f.inspection.sha256,
               f.sizeBytes,
               f.modifiedAt.toISOString(),
               r.rowsRead,

@@ -108,10 +108,8 @@ export async function runSilverFacts(
     LEFT JOIN silver_resolved_identity_resolution m
       ON m.source_system = ${ref.sourceSystem(d).replace(/\bsource_system\b/, 'e.source_system')} AND m.source_patient_id = e.${ref.sourceId}
     LEFT JOIN parked_rows p ON p.dataset = '${name}' AND p.file_name = e._file_name AND p.line_number = e._line_number`);
-  // Re-point the evaluated table at the resolved one so the quarantine insert sees outcomes.
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE eval_${name} AS SELECT * FROM resolved_${name}`);
-  await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'quarantined'`));
-  await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'orphan'`, ORPHAN_RULE));
+  await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'quarantined'`, undefined, `resolved_${name}`));
+  await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'orphan'`, ORPHAN_RULE, `resolved_${name}`));
   await ctx.db.run(`DELETE FROM parked_rows p USING resolved_${name} r
     WHERE p.dataset = '${name}' AND p.file_name = r._file_name AND p.line_number = r._line_number`);
   await ctx.db.run(`INSERT INTO parked_rows
@@ -125,12 +123,17 @@ export async function runSilverFacts(
         ? `${ctx.startedAtSql} AS processed_at`
         : d.ident(c.name),
   );
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE out_${name} AS
-    SELECT ${outCols.join(', ')} FROM (
-      SELECT *, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY _extracted_at DESC, _file_name DESC, _line_number DESC) AS _rn
-      FROM resolved_${name} WHERE _outcome = 'out') WHERE _rn = 1`);
-  await ctx.db.run(`DELETE FROM ${name} t USING out_${name} o WHERE t.${key} = o.${key}`);
-  await ctx.db.run(`INSERT INTO ${name} BY NAME SELECT * FROM out_${name}`);
+  // Upsert by key: the latest extract of a key wins (earlier rows of the same key in this batch are replaced).
+  const existing =
+    (await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${name} LIMIT 1)`))?.n ?? 0;
+  if (existing > 0) {
+    await ctx.db
+      .run(`DELETE FROM ${name} t USING (SELECT DISTINCT ${key} FROM resolved_${name} WHERE _outcome = 'out') o
+      WHERE t.${key} = o.${key}`);
+  }
+  await ctx.db.run(`INSERT INTO ${name} BY NAME
+    SELECT ${outCols.join(', ')} FROM resolved_${name} WHERE _outcome = 'out'
+    QUALIFY ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY _extracted_at DESC, _file_name DESC, _line_number DESC) = 1`);
 
   const f = flow(ctx, name);
   addExpectations(f, results);

@@ -44,16 +44,15 @@ export async function stageAndEvaluate(
   const lookupCols = ds.lookups.map((l, i) =>
     l.value ? `l${i}.${l.value} AS ${l.name}` : `l${i}.${l.column} IS NOT NULL AS ${l.name}`,
   );
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE stage_${ds.name} AS
-    WITH s0 AS (${source}),
+  const stageSql = `WITH s0 AS (${source}),
     s1 AS (
       SELECT ${[...passThrough, ...metadata.map((m) => `s0.${m}`), ...patientExtras.map((m) => `s0.${m}`)].join(', ')},
         ${ds.derived.map((x) => `${x.sql(d)} AS ${d.ident(x.name)}`).join(',\n        ')},
         ${ctx.startedAtSql} AS _run_started_at,
         ROW_NUMBER() OVER (PARTITION BY ${key}, s0._file_name ORDER BY s0._line_number) > 1 AS _is_duplicate
       FROM s0)
-    SELECT s1.*${lookupCols.length ? `, ${lookupCols.join(', ')}` : ''} FROM s1 ${lookups}`);
-  return evaluateExpectations(ctx.db, ds.name, `stage_${ds.name}`, `eval_${ds.name}`, ds.expectations);
+    SELECT s1.*${lookupCols.length ? `, ${lookupCols.join(', ')}` : ''} FROM s1 ${lookups}`;
+  return evaluateExpectations(ctx.db, ds.name, stageSql, `eval_${ds.name}`, ds.expectations);
 }
 
 /** The quarantine insert for rejected staged rows of a silver dataset. */
@@ -62,11 +61,12 @@ export function quarantineRejectedSql(
   ds: TransformDataset,
   where: string,
   extraRule?: string,
+  table = `eval_${ds.name}`,
 ): string {
   const rejecting = ds.expectations.filter((e) => e.action !== 'warn').map((e) => sqlString(e.name));
   const rules = `list_filter(_failed, x -> x IN (${rejecting.join(', ')}))`;
   return `INSERT INTO quarantine SELECT ${sqlString(ctx.runId)}, ${sqlString(ds.name)},
       ${extraRule ? `list_append(${rules}, ${sqlString(extraRule)})` : rules}, _file_name, _line_number,
       ${rawRecordJson(ds)}, ${ctx.startedAtSql}
-    FROM eval_${ds.name} WHERE ${where}`;
+    FROM ${table} WHERE ${where}`;
 }

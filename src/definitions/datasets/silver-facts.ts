@@ -107,7 +107,7 @@ export const silverClaims: TransformDataset = {
     { name: 'source_patient_id', sql: (d) => cleanText(d, 'patient_id') },
     { name: 'claim_amount', sql: (d) => parseMoney(d, 'claim_amount') },
     { name: 'claim_date', sql: (d) => parseDate(d, 'claim_date') },
-    { name: 'diagnosis_code', sql: (d) => normaliseIcd10(d, 'diagnosis_code') },
+    { name: 'diagnosis_code', sql: () => normaliseIcd10('diagnosis_code') },
     { name: 'procedure_code', sql: () => "NULLIF(UPPER(TRIM(procedure_code)), '')" },
     {
       name: 'claim_status',
@@ -116,21 +116,21 @@ export const silverClaims: TransformDataset = {
           .map(([k, v]) => `WHEN LOWER(TRIM(claim_status)) = '${k}' THEN '${v}'`)
           .join(' ')} ELSE LOWER(TRIM(claim_status)) END`,
     },
+    { name: '_procedure', sql: () => 'UPPER(TRIM(procedure_code))' },
     {
       name: 'claim_category',
-      sql: (d) => {
-        const proc = 'UPPER(TRIM(procedure_code))';
-        const dx = normaliseIcd10(d, 'diagnosis_code');
+      sql: () => {
+        const dx = normaliseIcd10('diagnosis_code');
         return `CASE
-          WHEN ${d.regexpMatches(dx, '^Z(0[0-9]|1[0-3])')} THEN 'preventive'
-          WHEN ${d.regexpMatches(proc, '^9928[1-5]$')} THEN 'emergency'
-          WHEN ${d.regexpMatches(proc, '^992(2[1-3]|3[1-9])$')} THEN 'inpatient'
-          WHEN ${d.regexpMatches(proc, '^992[01][0-9]$')} THEN 'office_visit'
-          WHEN ${d.regexpMatches(proc, '^99[0-9]{3}$')} THEN 'evaluation_management'
-          WHEN ${d.regexpMatches(proc, '^J[0-9]{4}$')} THEN 'drug'
-          WHEN ${d.regexpMatches(proc, '^A0[0-9]{3}$')} THEN 'ambulance'
-          WHEN ${d.regexpMatches(proc, '^[EKL][0-9]{4}$')} THEN 'durable_medical_equipment'
-          WHEN ${d.regexpMatches(proc, '^[0-9]{5}$')} THEN 'procedure'
+          WHEN ${dx} >= 'Z00' AND ${dx} < 'Z14' THEN 'preventive'
+          WHEN _procedure IN ('99281', '99282', '99283', '99284', '99285') THEN 'emergency'
+          WHEN _procedure IN ('99221', '99222', '99223', '99231', '99232', '99233', '99234', '99235', '99236', '99238', '99239') THEN 'inpatient'
+          WHEN LENGTH(_procedure) = 5 AND _procedure >= '99200' AND _procedure < '99220' THEN 'office_visit'
+          WHEN LENGTH(_procedure) = 5 AND _procedure LIKE '99%' THEN 'evaluation_management'
+          WHEN LENGTH(_procedure) = 5 AND _procedure LIKE 'J%' THEN 'drug'
+          WHEN LENGTH(_procedure) = 5 AND _procedure LIKE 'A0%' THEN 'ambulance'
+          WHEN LENGTH(_procedure) = 5 AND (_procedure LIKE 'E%' OR _procedure LIKE 'K%' OR _procedure LIKE 'L%') THEN 'durable_medical_equipment'
+          WHEN LENGTH(_procedure) = 5 AND _procedure >= '00000' AND _procedure <= '99999' THEN 'procedure'
           ELSE 'other' END`;
       },
     },
@@ -269,22 +269,19 @@ export const silverMedicalEvents: TransformDataset = {
   derived: [
     { name: 'source_patient_id', sql: (d) => cleanText(d, 'patient_id') },
     { name: 'event_date', sql: (d) => parseDate(d, 'event_date') },
+    { name: '_event_type', sql: () => "LOWER(REPLACE(REPLACE(TRIM(event_type), ' ', '_'), '-', '_'))" },
     {
       name: 'event_type',
-      sql: (d) => {
-        const t = `LOWER(${d.regexpReplaceAll('TRIM(event_type)', '[\\s-]+', '_')})`;
-        return `CASE ${Object.entries(EVENT_SYNONYMS)
-          .map(([k, v]) => `WHEN ${t} = '${k}' THEN '${v}'`)
-          .join(' ')} ELSE ${t} END`;
-      },
+      sql: () =>
+        `CASE ${Object.entries(EVENT_SYNONYMS)
+          .map(([k, v]) => `WHEN _event_type = '${k}' THEN '${v}'`)
+          .join(' ')} ELSE _event_type END`,
     },
     { name: 'medical_provider', sql: (d) => cleanText(d, 'medical_provider') },
     {
       name: 'event_category',
-      sql: (d) => {
-        const t = `LOWER(${d.regexpReplaceAll('TRIM(event_type)', '[\\s-]+', '_')})`;
-        return `CASE WHEN ${t} IN ('admission', 'admit', 'discharge', 'discharged') THEN 'encounter' WHEN ${t} IN ('lab_result', 'lab', 'lab_results') THEN 'diagnostic' WHEN ${t} IN ('vital_signs', 'vitals', 'vital_sign') THEN 'observation' WHEN ${t} IN ('clinical_note', 'note', 'clinical_notes') THEN 'documentation' END`;
-      },
+      sql: () =>
+        "CASE WHEN _event_type IN ('admission', 'admit', 'discharge', 'discharged') THEN 'encounter' WHEN _event_type IN ('lab_result', 'lab', 'lab_results') THEN 'diagnostic' WHEN _event_type IN ('vital_signs', 'vitals', 'vital_sign') THEN 'observation' WHEN _event_type IN ('clinical_note', 'note', 'clinical_notes') THEN 'documentation' END",
     },
   ],
   lookups: [],

@@ -141,17 +141,8 @@ export const silverPatients: TransformDataset = {
     { name: 'first_name_norm', sql: (d) => `LOWER(${cleanText(d, 'first_name')})` },
     { name: 'last_name_norm', sql: (d) => `LOWER(${cleanText(d, 'last_name')})` },
     { name: 'birth_date', sql: (d) => parseDate(d, 'date_of_birth') },
-    {
-      name: '_age_raw',
-      sql: (d) => yearsBetween(parseDate(d, 'date_of_birth'), 'CAST(_extracted_at AS DATE)'),
-    },
-    {
-      name: 'age_years',
-      sql: (d) => {
-        const age = yearsBetween(parseDate(d, 'date_of_birth'), 'CAST(_extracted_at AS DATE)');
-        return `CASE WHEN ${age} >= 89 THEN 90 ELSE ${age} END`;
-      },
-    },
+    { name: '_age_raw', sql: () => yearsBetween('birth_date', 'CAST(_extracted_at AS DATE)') },
+    { name: 'age_years', sql: () => 'CASE WHEN _age_raw >= 89 THEN 90 ELSE _age_raw END' },
     {
       name: 'sex',
       sql: () =>
@@ -197,18 +188,18 @@ export const silverPatients: TransformDataset = {
       name: 'data_quality_score',
       sql: (d) => {
         const checks = [
-          `${cleanText(d, 'first_name')} IS NOT NULL`,
-          `${cleanText(d, 'last_name')} IS NOT NULL`,
-          `${parseDate(d, 'date_of_birth')} IS NOT NULL`,
-          "UPPER(TRIM(gender)) IN ('M', 'MALE', '1', 'F', 'FEMALE', '2')",
-          `${cleanText(d, 'address_line1')} IS NOT NULL`,
-          `${cleanText(d, 'city')} IS NOT NULL`,
-          `${d.regexpMatches('UPPER(TRIM(state))', '^[A-Z]{2}$')}`,
-          `${d.regexpMatches('TRIM(zip_code)', '^[0-9]{5}(-[0-9]{4})?$')}`,
-          `LENGTH(${d.regexpReplaceAll('phone', '[^0-9]', '')}) IN (10, 11)`,
-          `${d.regexpMatches('LOWER(TRIM(email))', EMAIL)}`,
-          `${cleanText(d, 'insurance_id')} IS NOT NULL`,
-          `${cleanText(d, 'mrn')} IS NOT NULL`,
+          'first_name_norm IS NOT NULL',
+          'last_name_norm IS NOT NULL',
+          'birth_date IS NOT NULL',
+          "sex <> 'U'",
+          'address_norm IS NOT NULL',
+          'city_norm IS NOT NULL',
+          `LENGTH(state_code) = 2 AND ${d.regexpMatches('state_code', '^[A-Z]{2}$')}`,
+          'zip5 IS NOT NULL',
+          'phone_digits IS NOT NULL',
+          'email_norm IS NOT NULL',
+          'insurance_id_norm IS NOT NULL',
+          "NULLIF(TRIM(mrn), '') IS NOT NULL",
         ];
         return `ROUND((${checks.map((c) => `CASE WHEN ${c} THEN 1 ELSE 0 END`).join(' + ')}) / ${checks.length}.0, 3)`;
       },
