@@ -3,6 +3,11 @@
  * one Buffer, not millions of live strings for the GC to trace. All generated text is ASCII (names,
  * places and codes come from ASCII tables), so each character is one byte (latin1 copy is a memcpy).
  */
+/** Buffer's native latin1 writer (public at run time, missing from @types/node); skips the argument checks of write(). */
+interface Latin1Writable {
+  latin1Write(text: string, offset: number): number;
+}
+
 export class ByteSink {
   private buf: Buffer;
   length = 0;
@@ -18,7 +23,7 @@ export class ByteSink {
       this.buf.copy(next, 0, 0, this.length);
       this.buf = next;
     }
-    this.length += this.buf.write(text, this.length, 'latin1');
+    this.length += (this.buf as unknown as Latin1Writable).latin1Write(text, this.length);
   }
 
   /** The bytes written so far (a view, valid until the next write). */

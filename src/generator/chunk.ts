@@ -9,7 +9,7 @@ import { csvLine } from './csv.ts';
 import { applyDefect, drawDefect } from './defects.ts';
 import { eventRow, planAdtEvents, planLabEvents, stayCount, type PlannedEvent } from './events.ts';
 import { DAYS_PER_YEAR, type Person } from './people.ts';
-import { adtId, ehrId, labId } from './ids.ts';
+import { adtId, claimIdPrefix, ehrId, eventIdPrefix, labId } from './ids.ts';
 import { Rng, STREAM } from './prng.ts';
 import { copyPatientRow, ehrPatientRow, sourceFlags } from './sources.ts';
 
@@ -194,9 +194,11 @@ function newPerson(
 
 function claimsFor(ctx: BatchContext, w: ChunkWriter, rng: Rng, p: Person, lo: number, count: number): void {
   const span = ctx.asOfDay - lo;
+  const prefix = claimIdPrefix(ctx.batch, p.index);
+  const patientId = ehrId(p.index);
   for (let k = 1; k <= count; k++) {
     const day = lo + Math.floor(rng.next() * (span + 1));
-    const fields = claimRow(rng, ctx.batch, p.index, k, day);
+    const fields = claimRow(rng, prefix, patientId, k, day);
     w.row('claims', fields, fields[0] as string, p.personId, true);
   }
 }
@@ -204,18 +206,31 @@ function claimsFor(ctx: BatchContext, w: ChunkWriter, rng: Rng, p: Person, lo: n
 function eventsFor(ctx: BatchContext, w: ChunkWriter, rng: Rng, p: Person, lo: number, isNew: boolean): void {
   const flags = sourceFlags(ctx, p.index);
   rng.reseed(ctx.seedLo, ctx.seedHi, STREAM.events, p.index, ctx.batch);
+  const prefix = eventIdPrefix(ctx.batch, p.index);
   let k = 0;
-  const emit = (system: 'ADT' | 'LAB', events: PlannedEvent[]): void => {
-    for (const e of events) {
-      const fields = eventRow(ctx.batch, p.index, ++k, system, e);
-      w.row('medical_events', fields, fields[0] as string, p.personId, true);
-    }
-  };
   if (flags.adtActive) {
     const stays = isNew ? stayCount(rng) : rng.chance(0.1) ? 1 : 0;
     const others = isNew ? 1 + rng.poisson(4) : 1 + rng.poisson(1);
-    emit('ADT', planAdtEvents(rng, lo, ctx.asOfDay, stays, others));
+    k = emitEvents(w, p, prefix, k, 'ADT', planAdtEvents(rng, lo, ctx.asOfDay, stays, others));
   }
-  if (flags.labActive)
-    emit('LAB', planLabEvents(rng, lo, ctx.asOfDay, isNew ? 1 + rng.poisson(4.4) : 1 + rng.poisson(1)));
+  if (flags.labActive) {
+    const count = isNew ? 1 + rng.poisson(4.4) : 1 + rng.poisson(1);
+    emitEvents(w, p, prefix, k, 'LAB', planLabEvents(rng, lo, ctx.asOfDay, count));
+  }
+}
+
+function emitEvents(
+  w: ChunkWriter,
+  p: Person,
+  prefix: string,
+  k: number,
+  system: 'ADT' | 'LAB',
+  events: readonly PlannedEvent[],
+): number {
+  const patientId = system === 'ADT' ? adtId(p.index) : labId(p.index);
+  for (const e of events) {
+    const fields = eventRow(prefix, patientId, ++k, system, e);
+    w.row('medical_events', fields, fields[0] as string, p.personId, true);
+  }
+  return k;
 }

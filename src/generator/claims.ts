@@ -1,6 +1,6 @@
 import { CLAIMS_SOURCE_SYSTEM } from '../definitions/entities.ts';
 import { isoDate } from './dates.ts';
-import { claimId, ehrId } from './ids.ts';
+import { rowNumber } from './ids.ts';
 import { round2 } from './people.ts';
 import { type Rng, Weighted } from './prng.ts';
 import { referenceData } from './reference-data.ts';
@@ -54,12 +54,12 @@ export function procedureAndAmount(rng: Rng): [string, number] {
   return [code, round2(Math.min(250_000, Math.max(5, amount)))];
 }
 
-/** One clean claim row of person `index`, the k-th of batch `batch`, dated on `day`. */
-export function claimRow(rng: Rng, batch: number, index: number, k: number, day: number): string[] {
+/** One clean claim row: the k-th claim (id `idPrefix` + k) of the member with EHR id `patientId`, dated on `day`. */
+export function claimRow(rng: Rng, idPrefix: string, patientId: string, k: number, day: number): string[] {
   const [procedure, amount] = procedureAndAmount(rng);
   return [
-    claimId(batch, index, k),
-    ehrId(index),
+    idPrefix + rowNumber(k),
+    patientId,
     amount.toFixed(2),
     isoDate(day),
     diagnosisCode(rng),

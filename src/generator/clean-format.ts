@@ -10,7 +10,7 @@ import { parseIsoDate } from './dates.ts';
 import { isCleanName } from './drift.ts';
 import { personIndexOfLocalId } from './ids.ts';
 import { referenceData } from './reference-data.ts';
-import { sourceFlags } from './sources.ts';
+import { hasActiveRecord, hasRecord } from './sources.ts';
 import { INSURANCE_PLANS } from './tables/codes.ts';
 import { CITIES } from './tables/places.ts';
 
@@ -26,8 +26,6 @@ const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
 const PHONE = /^(\d{3}-\d{3}-\d{4}|\(\d{3}\) \d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}|\d{10}|\+1\d{10})$/;
 const EMAIL = /^[a-z0-9.]+@[a-z0-9.-]+\.[a-z]{2,}$/;
 const SSN = /^9\d{2}(-\d{2}-|\d{2})\d{4}$/;
-const MONEY = /^\d{1,7}\.\d{2}$/;
-const PROCEDURE_EM = /^99\d{3}$/;
 let hcpcsSet: ReadonlySet<string> | undefined;
 
 function hcpcs(): ReadonlySet<string> {
@@ -37,6 +35,38 @@ function hcpcs(): ReadonlySet<string> {
 
 export interface CleanCheckContext {
   readonly ctx: BatchContext;
+}
+
+/** `text` is `prefix` followed by exactly `digits` decimal digits (a cheap regex replacement for hot paths). */
+function prefixedDigits(text: string, prefix: string, digits: number): boolean {
+  if (text.length !== prefix.length + digits || !text.startsWith(prefix)) return false;
+  for (let i = prefix.length; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Money with two decimals, 1–7 integer digits (e.g. 1234.50). */
+function isMoney(text: string): boolean {
+  const dot = text.length - 3;
+  if (dot < 1 || dot > 7 || text.charCodeAt(dot) !== 46) return false;
+  for (let i = 0; i < text.length; i++) {
+    if (i === dot) continue;
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+const providerOk = new Map<string, boolean>();
+function isProviderName(text: string): boolean {
+  let ok = providerOk.get(text);
+  if (ok === undefined) {
+    ok = /^[A-Z][A-Za-z.' ]+$/.test(text);
+    if (providerOk.size < 200_000) providerOk.set(text, ok);
+  }
+  return ok;
 }
 
 function isoNotAfter(text: string, maxDay: number): number | undefined {
@@ -83,8 +113,7 @@ function patientProblem(ctx: BatchContext, f: readonly string[], total: number):
   const index = personIndexOfLocalId(id as string, system);
   if (index === undefined || index >= total) return `patient_id "${id}" is no generated ${source} id`;
   if (system !== 'EHR') {
-    const flags = sourceFlags(ctx, index);
-    if (system === 'ADT' ? !flags.adt : !flags.lab)
+    if (!hasRecord(ctx, index, system))
       return `patient_id "${id}" belongs to a person without a ${source} record`;
   }
   if (
@@ -112,7 +141,12 @@ function patientProblem(ctx: BatchContext, f: readonly string[], total: number):
       : insurance !== '' && !/^[A-Z]{2}\d{9}$/.test(insurance as string)
   )
     return `bad insurance_id "${insurance}"`;
-  const [bmi, smoker, children, charges, plan, coverage] = f.slice(15) as string[];
+  const bmi = f[15] as string;
+  const smoker = f[16] as string;
+  const children = f[17] as string;
+  const charges = f[18] as string;
+  const plan = f[19] as string;
+  const coverage = f[20] as string;
   if (system !== 'EHR') {
     return bmi === '' && smoker === '' && children === '' && charges === '' && plan === '' && coverage === ''
       ? undefined
@@ -122,7 +156,7 @@ function patientProblem(ctx: BatchContext, f: readonly string[], total: number):
   if (!/^\d{2}\.\d$/.test(bmi as string) || b < 16 || b > 50) return `bad bmi "${bmi}"`;
   if (smoker !== 'true' && smoker !== 'false') return `bad smoker "${smoker}"`;
   if (!/^[0-5]$/.test(children as string)) return `bad children "${children}"`;
-  if (!MONEY.test(charges as string) || Number(charges) < 1_100) return `bad charges "${charges}"`;
+  if (!isMoney(charges) || Number(charges) < 1_100) return `bad charges "${charges}"`;
   if (!PLANS.has(plan as string)) return `bad insurance_plan "${plan}"`;
   const cov = isoNotAfter(coverage as string, ctx.asOfDay);
   if (cov === undefined || cov < birth) return `bad coverage_start_date "${coverage}"`;
@@ -130,15 +164,22 @@ function patientProblem(ctx: BatchContext, f: readonly string[], total: number):
 }
 
 function claimProblem(ctx: BatchContext, f: readonly string[], total: number): string | undefined {
-  const [claimId, patientId, amount, date, diagnosis, procedure, status, source] = f as string[];
-  if (!/^CLM\d{14}$/.test(claimId as string)) return `bad claim_id "${claimId}"`;
+  const claimId = f[0] as string;
+  const patientId = f[1] as string;
+  const amount = f[2] as string;
+  const date = f[3] as string;
+  const diagnosis = f[4] as string;
+  const procedure = f[5] as string;
+  const status = f[6] as string;
+  const source = f[7] as string;
+  if (!prefixedDigits(claimId, 'CLM', 14)) return `bad claim_id "${claimId}"`;
   const index = personIndexOfLocalId(patientId as string, 'EHR');
   if (index === undefined || index >= total) return `claim patient_id "${patientId}" is no generated EHR id`;
   const a = Number(amount);
-  if (!MONEY.test(amount as string) || !(a > 0 && a < 1_000_000)) return `bad claim_amount "${amount}"`;
+  if (!isMoney(amount) || !(a > 0 && a < 1_000_000)) return `bad claim_amount "${amount}"`;
   if (isoNotAfter(date as string, ctx.asOfDay) === undefined) return `bad claim_date "${date}"`;
   if (!referenceData().icdSet.has(diagnosis as string)) return `bad diagnosis_code "${diagnosis}"`;
-  if (!PROCEDURE_EM.test(procedure as string) && !hcpcs().has(procedure as string))
+  if (!prefixedDigits(procedure, '99', 3) && !hcpcs().has(procedure))
     return `bad procedure_code "${procedure}"`;
   if (!STATUSES.has(status as string)) return `bad claim_status "${status}"`;
   if (source !== CLAIMS_SOURCE_SYSTEM) return `bad source_system "${source}"`;
@@ -146,20 +187,24 @@ function claimProblem(ctx: BatchContext, f: readonly string[], total: number): s
 }
 
 function eventProblem(ctx: BatchContext, f: readonly string[], total: number): string | undefined {
-  const [eventId, patientId, date, type, provider, source] = f as string[];
-  if (!/^EV\d{14}$/.test(eventId as string)) return `bad event_id "${eventId}"`;
+  const eventId = f[0] as string;
+  const patientId = f[1] as string;
+  const date = f[2] as string;
+  const type = f[3] as string;
+  const provider = f[4] as string;
+  const source = f[5] as string;
+  if (!prefixedDigits(eventId, 'EV', 14)) return `bad event_id "${eventId}"`;
   const system = source === 'ADT_SYSTEM' ? 'ADT' : source === 'LAB_SYSTEM' ? 'LAB' : undefined;
   if (!system) return `bad source_system "${source}"`;
   const index = personIndexOfLocalId(patientId as string, system);
   if (index === undefined || index >= total)
     return `event patient_id "${patientId}" is no generated ${source} id`;
-  const flags = sourceFlags(ctx, index);
-  if (system === 'ADT' ? !flags.adtActive : !flags.labActive)
+  if (!hasActiveRecord(ctx, index, system))
     return `event for ${patientId}, which has no active ${source} record`;
   if (isoNotAfter(date as string, ctx.asOfDay) === undefined) return `bad event_date "${date}"`;
   if (!EVENT_TYPE_SET.has(type as string) || (type === 'lab_result') !== (system === 'LAB'))
     return `bad event_type "${type}" for ${source}`;
-  if (provider === '' ? type !== 'lab_result' : !/^[A-Z][A-Za-z.' ]+$/.test(provider as string))
+  if (provider === '' ? type !== 'lab_result' : !isProviderName(provider))
     return `bad medical_provider "${provider}"`;
   return undefined;
 }

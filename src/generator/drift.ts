@@ -51,7 +51,17 @@ export function typo(rng: Rng, name: string): string {
 }
 
 /** A real person's name: letters (plus ' - . and single spaces), never containing TEST. */
+const cleanNames = new Map<string, boolean>();
+
 export function isCleanName(name: string): boolean {
+  const known = cleanNames.get(name);
+  if (known !== undefined) return known;
+  const clean = checkName(name);
+  if (cleanNames.size < 200_000) cleanNames.set(name, clean);
+  return clean;
+}
+
+function checkName(name: string): boolean {
   return (
     /^[A-Z][A-Za-z'.-]*( [A-Za-z][A-Za-z'.-]*)*$/.test(name) &&
     !/test/i.test(name) &&

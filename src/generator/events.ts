@@ -1,5 +1,5 @@
 import { isoDate } from './dates.ts';
-import { adtId, eventId, labId } from './ids.ts';
+import { rowNumber } from './ids.ts';
 import { FEMALE_NAMES, MALE_NAMES, SURNAME_TABLE } from './people.ts';
 import type { Rng } from './prng.ts';
 import { HOSPITAL_PREFIXES, HOSPITAL_SUFFIXES, LAB_NAMES } from './tables/providers.ts';
@@ -82,15 +82,15 @@ export function stayCount(rng: Rng): number {
 }
 
 export function eventRow(
-  batch: number,
-  index: number,
+  idPrefix: string,
+  patientId: string,
   k: number,
   system: 'ADT' | 'LAB',
   e: PlannedEvent,
 ): string[] {
   return [
-    eventId(batch, index, k),
-    system === 'ADT' ? adtId(index) : labId(index),
+    idPrefix + rowNumber(k),
+    patientId,
     isoDate(e.day),
     e.type,
     e.provider,

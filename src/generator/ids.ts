@@ -85,11 +85,21 @@ export function insuranceId(index: number): string {
   return (LETTERS[v % 23] as string) + (LETTERS[Math.floor(v / 23) % 23] as string) + pad(v, 9);
 }
 
+/** The claim ids of one person in one batch share this prefix; the claim number (3 digits) follows. */
+export function claimIdPrefix(batch: number, index: number): string {
+  return 'CLM' + pad(batch, 3) + pad(ROW.apply(index), 8);
+}
+export function eventIdPrefix(batch: number, index: number): string {
+  return 'EV' + pad(batch, 3) + pad(ROW.apply(index), 8);
+}
+export function rowNumber(k: number): string {
+  return pad(k, 3);
+}
 export function claimId(batch: number, index: number, k: number): string {
-  return 'CLM' + pad(batch, 3) + pad(ROW.apply(index), 8) + pad(k, 3);
+  return claimIdPrefix(batch, index) + pad(k, 3);
 }
 export function eventId(batch: number, index: number, k: number): string {
-  return 'EV' + pad(batch, 3) + pad(ROW.apply(index), 8) + pad(k, 3);
+  return eventIdPrefix(batch, index) + pad(k, 3);
 }
 
 /** An id of the given system's scheme that belongs to no person (j is any number). */

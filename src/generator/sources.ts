@@ -20,9 +20,22 @@ export interface SourceFlags {
   readonly labActive: boolean;
 }
 
+export function hasRecord(ctx: BatchContext, index: number, system: 'ADT' | 'LAB'): boolean {
+  return system === 'ADT'
+    ? hashUnit(ctx.seedLo, STREAM.sources, index, 1) < ctx.adtShare
+    : hashUnit(ctx.seedLo, STREAM.sources, index, 2) < ctx.labShare;
+}
+
+export function hasActiveRecord(ctx: BatchContext, index: number, system: 'ADT' | 'LAB'): boolean {
+  return (
+    hasRecord(ctx, index, system) &&
+    hashUnit(ctx.seedLo, STREAM.sources, index, system === 'ADT' ? 3 : 4) < ACTIVE_RECORD_SHARE
+  );
+}
+
 export function sourceFlags(ctx: BatchContext, index: number): SourceFlags {
-  const adt = hashUnit(ctx.seedLo, STREAM.sources, index, 1) < ctx.adtShare;
-  const lab = hashUnit(ctx.seedLo, STREAM.sources, index, 2) < ctx.labShare;
+  const adt = hasRecord(ctx, index, 'ADT');
+  const lab = hasRecord(ctx, index, 'LAB');
   return {
     adt,
     lab,
