@@ -69,6 +69,47 @@ function isProviderName(text: string): boolean {
   return ok;
 }
 
+/**
+ * Referential integrity of a claim or event: the id is of a generated person (in this or an earlier
+ * batch) and, for ADT/LAB, that person's record in that system has events. Rows of one person come
+ * together, so the last confirmed reference is remembered.
+ */
+let lastReference = '';
+let lastReferenceContext: BatchContext | undefined;
+let lastReferenceTotal = -1;
+function knownReference(
+  ctx: BatchContext,
+  id: string,
+  system: 'EHR' | 'ADT' | 'LAB',
+  total: number,
+): boolean {
+  if (id === lastReference && ctx === lastReferenceContext && total === lastReferenceTotal) return true;
+  const index = personIndexOfLocalId(id, system);
+  if (index === undefined || index >= total || (system !== 'EHR' && !hasActiveRecord(ctx, index, system)))
+    return false;
+  lastReference = id;
+  lastReferenceContext = ctx;
+  lastReferenceTotal = total;
+  return true;
+}
+
+/** Two capital letters and nine digits (an insurance member id). */
+function isMemberId(text: string): boolean {
+  if (text.length !== 11) return false;
+  for (let i = 0; i < 2; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 65 || c > 90) return false;
+  }
+  return prefixedDigits(text, text.slice(0, 2), 9);
+}
+
+/** A BMI written dd.d. */
+function isBmiText(text: string): boolean {
+  return (
+    text.length === 4 && text.charCodeAt(2) === 46 && prefixedDigits(text.slice(0, 2) + text.slice(3), '', 3)
+  );
+}
+
 function isoNotAfter(text: string, maxDay: number): number | undefined {
   const day = parseIsoDate(text);
   return day !== undefined && day <= maxDay ? day : undefined;
@@ -84,23 +125,22 @@ export function cleanRowProblem(ctx: BatchContext, entity: Entity, f: readonly s
 }
 
 function patientProblem(ctx: BatchContext, f: readonly string[], total: number): string | undefined {
-  const [
-    id,
-    mrnValue,
-    first,
-    last,
-    dob,
-    gender,
-    line1,
-    city,
-    state,
-    zip,
-    phone,
-    email,
-    ssn,
-    insurance,
-    source,
-  ] = f as string[];
+  // Indexed access, not destructuring: this runs for millions of rows.
+  const id = f[0] as string;
+  const mrnValue = f[1] as string;
+  const first = f[2] as string;
+  const last = f[3] as string;
+  const dob = f[4] as string;
+  const gender = f[5] as string;
+  const line1 = f[6] as string;
+  const city = f[7] as string;
+  const state = f[8] as string;
+  const zip = f[9] as string;
+  const phone = f[10] as string;
+  const email = f[11] as string;
+  const ssn = f[12] as string;
+  const insurance = f[13] as string;
+  const source = f[14] as string;
   const system =
     source === 'EHR_SYSTEM'
       ? 'EHR'
@@ -118,8 +158,8 @@ function patientProblem(ctx: BatchContext, f: readonly string[], total: number):
   }
   if (
     system === 'EHR'
-      ? !/^MRN\d{8}$/.test(mrnValue as string)
-      : mrnValue !== '' && !/^MRN\d{8}$/.test(mrnValue as string)
+      ? !prefixedDigits(mrnValue, 'MRN', 8)
+      : mrnValue !== '' && !prefixedDigits(mrnValue, 'MRN', 8)
   )
     return `bad mrn "${mrnValue}"`;
   if (!isCleanName(first as string)) return `bad first_name "${first}"`;
@@ -135,11 +175,7 @@ function patientProblem(ctx: BatchContext, f: readonly string[], total: number):
   if (phone !== '' && !PHONE.test(phone as string)) return `bad phone "${phone}"`;
   if (email !== '' && !EMAIL.test(email as string)) return `bad email "${email}"`;
   if (ssn !== '' && !SSN.test(ssn as string)) return `bad ssn format`;
-  if (
-    system === 'EHR'
-      ? !/^[A-Z]{2}\d{9}$/.test(insurance as string)
-      : insurance !== '' && !/^[A-Z]{2}\d{9}$/.test(insurance as string)
-  )
+  if (system === 'EHR' ? !isMemberId(insurance) : insurance !== '' && !isMemberId(insurance))
     return `bad insurance_id "${insurance}"`;
   const bmi = f[15] as string;
   const smoker = f[16] as string;
@@ -153,7 +189,7 @@ function patientProblem(ctx: BatchContext, f: readonly string[], total: number):
       : 'ADT/LAB copy with EHR-only columns';
   }
   const b = Number(bmi);
-  if (!/^\d{2}\.\d$/.test(bmi as string) || b < 16 || b > 50) return `bad bmi "${bmi}"`;
+  if (!isBmiText(bmi) || b < 16 || b > 50) return `bad bmi "${bmi}"`;
   if (smoker !== 'true' && smoker !== 'false') return `bad smoker "${smoker}"`;
   if (!/^[0-5]$/.test(children as string)) return `bad children "${children}"`;
   if (!isMoney(charges) || Number(charges) < 1_100) return `bad charges "${charges}"`;
@@ -173,8 +209,8 @@ function claimProblem(ctx: BatchContext, f: readonly string[], total: number): s
   const status = f[6] as string;
   const source = f[7] as string;
   if (!prefixedDigits(claimId, 'CLM', 14)) return `bad claim_id "${claimId}"`;
-  const index = personIndexOfLocalId(patientId as string, 'EHR');
-  if (index === undefined || index >= total) return `claim patient_id "${patientId}" is no generated EHR id`;
+  if (!knownReference(ctx, patientId, 'EHR', total))
+    return `claim patient_id "${patientId}" is no generated EHR id`;
   const a = Number(amount);
   if (!isMoney(amount) || !(a > 0 && a < 1_000_000)) return `bad claim_amount "${amount}"`;
   if (isoNotAfter(date as string, ctx.asOfDay) === undefined) return `bad claim_date "${date}"`;
@@ -196,11 +232,8 @@ function eventProblem(ctx: BatchContext, f: readonly string[], total: number): s
   if (!prefixedDigits(eventId, 'EV', 14)) return `bad event_id "${eventId}"`;
   const system = source === 'ADT_SYSTEM' ? 'ADT' : source === 'LAB_SYSTEM' ? 'LAB' : undefined;
   if (!system) return `bad source_system "${source}"`;
-  const index = personIndexOfLocalId(patientId as string, system);
-  if (index === undefined || index >= total)
-    return `event patient_id "${patientId}" is no generated ${source} id`;
-  if (!hasActiveRecord(ctx, index, system))
-    return `event for ${patientId}, which has no active ${source} record`;
+  if (!knownReference(ctx, patientId, system, total))
+    return `event patient_id "${patientId}" is no generated ${source} id with events`;
   if (isoNotAfter(date as string, ctx.asOfDay) === undefined) return `bad event_date "${date}"`;
   if (!EVENT_TYPE_SET.has(type as string) || (type === 'lab_result') !== (system === 'LAB'))
     return `bad event_type "${type}" for ${source}`;
