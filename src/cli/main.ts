@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerGenerate } from './commands/generate.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
+import { registerStart } from './commands/start.ts';
 import { CliError } from './errors.ts';
 
 export const VERSION = '0.1.0';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerGenerate(program);
   registerPipelineCommands(program);
+  registerStart(program);
   return program;
 }
 

@@ -1,25 +1,25 @@
 import type { Database } from '../engine/database.ts';
 import { DATASETS } from '../definitions/pipeline.ts';
 
-export interface TableCount {
+export type TableCount = {
   readonly table: string;
   readonly rows: number;
-}
+};
 
-export interface ExpectationRate {
+export type ExpectationRate = {
   readonly dataset: string;
   readonly expectation: string;
   readonly action: string;
   readonly passed: number;
   readonly failed: number;
   readonly pass_rate: number;
-}
+};
 
-export interface QuarantineCount {
+export type QuarantineCount = {
   readonly dataset: string;
   readonly rule: string;
   readonly rows: number;
-}
+};
 
 export interface LakehouseSummary {
   readonly tables: TableCount[];

@@ -93,6 +93,7 @@ export async function ingestFile(
   file: LandingFile & { readonly inspection: FileInspection },
 ): Promise<FileIngestResult> {
   const { db } = ctx;
+  const started = Date.now();
   const ds = dataset(`bronze_${file.entity}`) as IngestDataset;
   const problems: string[] = [];
   const insp = file.inspection;
@@ -222,6 +223,7 @@ export async function ingestFile(
   f.rowsIn += rowsRead;
   f.rowsOut += rowsOut;
   f.rowsQuarantined += rowsQuarantined;
+  f.seconds += (Date.now() - started) / 1000;
   account(ctx, {
     dataset: ds.name,
     file_name: file.fileName,

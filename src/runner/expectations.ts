@@ -36,6 +36,8 @@ export async function evaluateExpectations(
   stageSql: string,
   target: string,
   expectations: readonly Expectation[],
+  /** Columns computed after `_rejected` is known (they may use it). */
+  outer?: string,
 ): Promise<ExpectationResult[]> {
   const checks = expectations.map(
     (e) => `CASE WHEN COALESCE((${e.sql(d)}), FALSE) THEN NULL ELSE '${e.name}' END`,
@@ -44,9 +46,11 @@ export async function evaluateExpectations(
   const failedList = checks.length
     ? `list_filter([${checks.join(', ')}], x -> x IS NOT NULL)`
     : 'CAST([] AS VARCHAR[])';
-  await db.run(`CREATE OR REPLACE TEMP TABLE ${target} AS
-    SELECT *, ${rejecting.length ? `len(list_intersect(_failed, [${rejecting.join(', ')}])) > 0` : 'FALSE'} AS _rejected
-    FROM (SELECT *, ${failedList} AS _failed FROM (${stageSql}))`);
+  const evaluated = `SELECT *, ${rejecting.length ? `len(list_intersect(_failed, [${rejecting.join(', ')}])) > 0` : 'FALSE'} AS _rejected
+    FROM (SELECT *, ${failedList} AS _failed FROM (${stageSql}))`;
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE ${target} AS ${outer ? `SELECT *, ${outer} FROM (${evaluated})` : evaluated}`,
+  );
   const total = (await db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${target}`))?.n ?? 0;
   const counts = await db.all<{ name: string; n: number }>(
     `SELECT name, COUNT(*) AS n FROM (SELECT UNNEST(_failed) AS name FROM ${target}) GROUP BY name`,

@@ -40,7 +40,7 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
   const started = Date.now();
   const tracked = ds.trackedColumns;
   const hash = `md5(to_json(struct_pack(${tracked.map((c) => `${c} := ${c}`).join(', ')})))`;
-  const carried = ['age_years', ...tracked];
+  const carried = ['age_years', 'patient_risk_category', ...tracked];
   await ctx.db.run(`CREATE OR REPLACE TEMP TABLE scd_input AS
     SELECT s.* FROM silver_patients s
     LEFT JOIN gold_patients g ON g.patient_id = s.patient_id AND g.is_current
@@ -110,13 +110,23 @@ export async function runGoldFact(
   const started = Date.now();
   const upstream = ds.upstream[0] ?? '';
   const key = ds.keys[0] ?? '';
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE stage_${name} AS
-    SELECT ${ds.columns.map((c) => `${c.sql ? c.sql(d) : d.ident(c.name)} AS ${d.ident(c.name)}`).join(', ')}
-    FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}`);
-  await ctx.db.run(`DELETE FROM ${name} t USING stage_${name} s WHERE t.${key} = s.${key}`);
-  await ctx.db.run(`INSERT INTO ${name} BY NAME SELECT * FROM stage_${name}`);
+  const rows = `SELECT ${ds.columns.map((c) => `${c.sql ? c.sql(d) : d.ident(c.name)} AS ${d.ident(c.name)}`).join(', ')}
+    FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}`;
+  const n =
+    (
+      await ctx.db.one<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}`,
+      )
+    )?.n ?? 0;
+  const existing =
+    (await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${name} LIMIT 1)`))?.n ?? 0;
+  if (existing > 0) {
+    await ctx.db
+      .run(`DELETE FROM ${name} t USING (SELECT ${key} FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}) s
+      WHERE t.${key} = s.${key}`);
+  }
+  await ctx.db.run(`INSERT INTO ${name} BY NAME ${rows}`);
   await runChecks(ctx, name, ds.checks);
-  const n = (await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM stage_${name}`))?.n ?? 0;
   const f = flow(ctx, name);
   f.rowsIn += n;
   f.rowsOut += n;

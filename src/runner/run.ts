@@ -149,6 +149,11 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       );
     }
     await checkKey(db, key.keyId);
+    // This process holds the lock, so a run still marked RUNNING was killed mid-update: its
+    // transaction never committed and no table changed. Say so instead of leaving it RUNNING.
+    await db.run(`UPDATE pipeline_runs SET status = 'INTERRUPTED', finished_at = COALESCE(finished_at, started_at),
+      error = 'the process ended before the update committed; no table was changed and its files are ingested by a later run'
+      WHERE status = 'RUNNING'`);
     const origin: EventOrigin = { pipelineId: await pipelineId(db), updateId: crypto.randomUUID() };
     const startedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
     const fullRefresh = options.fullRefresh ?? false;

@@ -95,25 +95,27 @@ export async function runSilverFacts(
     SELECT b.* FROM ${bronze} b JOIN parked_rows p
       ON p.dataset = '${name}' AND p.file_name = b._file_name AND p.line_number = b._line_number
     WHERE b._run_id <> ${run}`;
-  const results = await stageAndEvaluate(ctx, ds, source);
   const grace = `INTERVAL ${Math.max(0, ctx.orphanGraceHours * 3600).toFixed(0)} SECOND`;
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE resolved_${name} AS
-    SELECT e.*, m.patient_id AS _resolved_patient_id, COALESCE(p.first_parked_at, ${ctx.startedAtSql}) AS _first_parked_at,
-      COALESCE(p.attempts, 0) AS _attempts,
-      CASE WHEN e._rejected THEN 'quarantined'
-           WHEN m.patient_id IS NOT NULL THEN 'out'
-           WHEN COALESCE(p.first_parked_at, ${ctx.startedAtSql}) + ${grace} <= ${ctx.startedAtSql} THEN 'orphan'
-           ELSE 'parked' END AS _outcome
-    FROM eval_${name} e
-    LEFT JOIN silver_resolved_identity_resolution m
-      ON m.source_system = ${ref.sourceSystem(d).replace(/\bsource_system\b/, 'e.source_system')} AND m.source_patient_id = e.${ref.sourceId}
-    LEFT JOIN parked_rows p ON p.dataset = '${name}' AND p.file_name = e._file_name AND p.line_number = e._line_number`);
-  await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'quarantined'`, undefined, `resolved_${name}`));
-  await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'orphan'`, ORPHAN_RULE, `resolved_${name}`));
-  await ctx.db.run(`DELETE FROM parked_rows p USING resolved_${name} r
+  const results = await stageAndEvaluate(ctx, ds, source, {
+    joins: `LEFT JOIN silver_resolved_identity_resolution m
+        ON m.source_system = ${ref.sourceSystem(d).replace(/\bsource_system\b/, 's1.source_system')} AND m.source_patient_id = s1.${ref.sourceId}
+      LEFT JOIN parked_rows p ON p.dataset = '${name}' AND p.file_name = s1._file_name AND p.line_number = s1._line_number`,
+    columns: [
+      'm.patient_id AS _resolved_patient_id',
+      `COALESCE(p.first_parked_at, ${ctx.startedAtSql}) AS _first_parked_at`,
+      'COALESCE(p.attempts, 0) AS _attempts',
+    ],
+    outer: `CASE WHEN _rejected THEN 'quarantined'
+           WHEN _resolved_patient_id IS NOT NULL THEN 'out'
+           WHEN _first_parked_at + ${grace} <= ${ctx.startedAtSql} THEN 'orphan'
+           ELSE 'parked' END AS _outcome`,
+  });
+  await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'quarantined'`, undefined, `eval_${name}`));
+  await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'orphan'`, ORPHAN_RULE, `eval_${name}`));
+  await ctx.db.run(`DELETE FROM parked_rows p USING eval_${name} r
     WHERE p.dataset = '${name}' AND p.file_name = r._file_name AND p.line_number = r._line_number`);
   await ctx.db.run(`INSERT INTO parked_rows
-    SELECT '${name}', _file_name, _line_number, _first_parked_at, _attempts + 1 FROM resolved_${name} WHERE _outcome = 'parked'`);
+    SELECT '${name}', _file_name, _line_number, _first_parked_at, _attempts + 1 FROM eval_${name} WHERE _outcome = 'parked'`);
 
   const key = ds.keys[0] ?? '';
   const outCols = ds.columns.map((c) =>
@@ -128,11 +130,11 @@ export async function runSilverFacts(
     (await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${name} LIMIT 1)`))?.n ?? 0;
   if (existing > 0) {
     await ctx.db
-      .run(`DELETE FROM ${name} t USING (SELECT DISTINCT ${key} FROM resolved_${name} WHERE _outcome = 'out') o
+      .run(`DELETE FROM ${name} t USING (SELECT DISTINCT ${key} FROM eval_${name} WHERE _outcome = 'out') o
       WHERE t.${key} = o.${key}`);
   }
   await ctx.db.run(`INSERT INTO ${name} BY NAME
-    SELECT ${outCols.join(', ')} FROM resolved_${name} WHERE _outcome = 'out'
+    SELECT ${outCols.join(', ')} FROM eval_${name} WHERE _outcome = 'out'
     QUALIFY ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY _extracted_at DESC, _file_name DESC, _line_number DESC) = 1`);
 
   const f = flow(ctx, name);
@@ -142,7 +144,7 @@ export async function runSilverFacts(
     `SELECT r._file_name AS file_name, COUNT(*) AS rows_in, COUNT(*) FILTER (WHERE _outcome = 'out') AS rows_out,
        (SELECT COUNT(*) FROM quarantine q WHERE q.run_id = ${run} AND q.dataset = '${name}' AND q.file_name = r._file_name) AS rows_quarantined,
        (SELECT COUNT(*) FROM parked_rows p WHERE p.dataset = '${name}' AND p.file_name = r._file_name) AS rows_parked
-     FROM resolved_${name} r GROUP BY r._file_name ORDER BY 1`,
+     FROM eval_${name} r GROUP BY r._file_name ORDER BY 1`,
   );
   for (const r of rows) {
     account(ctx, { dataset: name, ...r });

@@ -26,6 +26,8 @@ export async function stageAndEvaluate(
   ctx: RunContext,
   ds: TransformDataset,
   source: string,
+  /** Extra joins on the staged row `s1` and the columns they add (e.g. the resolved patient). */
+  extra: { joins?: string; columns?: readonly string[]; outer?: string } = {},
 ): Promise<ExpectationResult[]> {
   const landing = LANDING_COLUMNS[ds.entity];
   const derivedNames = new Set(ds.derived.map((x) => x.name));
@@ -34,7 +36,7 @@ export async function stageAndEvaluate(
   );
   const metadata = ['_file_name', '_line_number', '_extracted_at', '_run_id', '_rescued_data'];
   const patientExtras = ds.entity === 'patients' ? ['ssn_hash', '_ssn_key_id'] : [];
-  const key = BUSINESS_KEY[ds.entity].map((k) => `s0.${d.ident(k)}`).join(', ');
+  const keyCols = BUSINESS_KEY[ds.entity].map((k) => d.ident(k));
   const lookups = ds.lookups
     .map(
       (l, i) =>
@@ -44,15 +46,20 @@ export async function stageAndEvaluate(
   const lookupCols = ds.lookups.map((l, i) =>
     l.value ? `l${i}.${l.value} AS ${l.name}` : `l${i}.${l.column} IS NOT NULL AS ${l.name}`,
   );
+  // A repeat of a key within a file: found by aggregation (cheaper than a window over every row).
   const stageSql = `WITH s0 AS (${source}),
+    dups AS (SELECT ${keyCols.map((k, i) => `${k} AS _dup_key${i}`).join(', ')}, _file_name AS _dup_file, MIN(_line_number) AS _first_line
+             FROM s0 GROUP BY ${keyCols.join(', ')}, _file_name HAVING COUNT(*) > 1),
     s1 AS (
       SELECT ${[...passThrough, ...metadata.map((m) => `s0.${m}`), ...patientExtras.map((m) => `s0.${m}`)].join(', ')},
         ${ds.derived.map((x) => `${x.sql(d)} AS ${d.ident(x.name)}`).join(',\n        ')},
         ${ctx.startedAtSql} AS _run_started_at,
-        ROW_NUMBER() OVER (PARTITION BY ${key}, s0._file_name ORDER BY s0._line_number) > 1 AS _is_duplicate
-      FROM s0)
-    SELECT s1.*${lookupCols.length ? `, ${lookupCols.join(', ')}` : ''} FROM s1 ${lookups}`;
-  return evaluateExpectations(ctx.db, ds.name, stageSql, `eval_${ds.name}`, ds.expectations);
+        COALESCE(s0._line_number > dups._first_line, FALSE) AS _is_duplicate
+      FROM s0 LEFT JOIN dups ON ${keyCols.map((k, i) => `s0.${k} IS NOT DISTINCT FROM dups._dup_key${i}`).join(' AND ')}
+        AND s0._file_name = dups._dup_file)
+    SELECT s1.*${lookupCols.length ? `, ${lookupCols.join(', ')}` : ''}${extra.columns?.length ? `, ${extra.columns.join(', ')}` : ''}
+    FROM s1 ${lookups} ${extra.joins ?? ''}`;
+  return evaluateExpectations(ctx.db, ds.name, stageSql, `eval_${ds.name}`, ds.expectations, extra.outer);
 }
 
 /** The quarantine insert for rejected staged rows of a silver dataset. */

@@ -15,7 +15,11 @@ const pick = (columns: readonly Column[], names: readonly string[]): Column[] =>
     };
   });
 
-/** Attributes whose change opens a new SCD2 version. Age is not tracked: it ticks over by itself. */
+/**
+ * Attributes whose change opens a new SCD2 version. Age is not tracked (it ticks over by itself), and
+ * neither is the risk category, which follows age: a version carries the category computed when it
+ * opened, and a change of BMI or smoking status opens a version with a fresh category.
+ */
 export const TRACKED_PATIENT_COLUMNS = [
   'mrn',
   'sex',
@@ -26,11 +30,16 @@ export const TRACKED_PATIENT_COLUMNS = [
   'charges',
   'insurance_plan',
   'coverage_start_date',
-  'patient_risk_category',
 ] as const;
 
 export const GOLD_PATIENT_COLUMNS: readonly Column[] = [
-  ...pick(SILVER_PATIENT_COLUMNS, ['patient_id', 'mrn', 'age_years', ...TRACKED_PATIENT_COLUMNS.slice(1)]),
+  ...pick(SILVER_PATIENT_COLUMNS, [
+    'patient_id',
+    'mrn',
+    'age_years',
+    ...TRACKED_PATIENT_COLUMNS.slice(1),
+    'patient_risk_category',
+  ]),
   {
     name: 'effective_from',
     type: 'TIMESTAMP',
