@@ -23,12 +23,15 @@ interface Result {
   rowsPerSecond: number;
   megabytesPerSecond: number;
   peakRssMb: number;
+  /** CPU time of all threads (user + system): independent of other load on the machine. */
+  cpuSeconds: number;
 }
 
 async function runOne(people: number, workers: number): Promise<Result> {
   const dir = mkdtempSync(path.join(tmpdir(), 'carelake-bench-'));
   try {
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const s = await generate({
       patients: people,
       seed: 1,
@@ -38,6 +41,7 @@ async function runOne(people: number, workers: number): Promise<Result> {
       workers,
     });
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
     return {
       people,
       workers,
@@ -47,6 +51,7 @@ async function runOne(people: number, workers: number): Promise<Result> {
       rowsPerSecond: Math.round(s.totalRows / seconds),
       megabytesPerSecond: Math.round((s.bytes / 1e6 / seconds) * 10) / 10,
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      cpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -80,7 +85,7 @@ if (args[0] === '--child') {
     console.log(
       `${r.people.toLocaleString('en-US').padStart(10)} people  ${r.rows.toLocaleString('en-US').padStart(11)} rows  ` +
         `${r.seconds.toFixed(2).padStart(7)} s  ${r.rowsPerSecond.toLocaleString('en-US').padStart(9)} rows/s  ` +
-        `${r.megabytesPerSecond.toFixed(1).padStart(6)} MB/s  peak RSS ${r.peakRssMb} MB`,
+        `${r.megabytesPerSecond.toFixed(1).padStart(6)} MB/s  peak RSS ${r.peakRssMb} MB  CPU ${r.cpuSeconds.toFixed(1)} s`,
     );
   }
 }

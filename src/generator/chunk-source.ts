@@ -64,7 +64,12 @@ function startWorker(ctx: BatchContext): Worker {
   // The worker runs TypeScript like this thread does: it registers tsx's loader, then imports the module.
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl)}); });`;
-  const worker = new Worker(boot, { eval: true, workerData: { ctx } });
+  // A larger young generation: chunk generation makes many short-lived strings.
+  const worker = new Worker(boot, {
+    eval: true,
+    workerData: { ctx },
+    resourceLimits: { maxYoungGenerationSizeMb: 64 },
+  });
   worker.unref();
   return worker;
 }

@@ -80,7 +80,7 @@ class ChunkWriter {
       applyDefect(this.ctx, this.defectRng, entity, fields, code);
     const recorded = code === 'duplicate_row' ? undefined : code;
     if (recorded === undefined) {
-      const problem = cleanRowProblem(this.ctx, entity, fields);
+      const problem = cleanRowProblem(this.ctx, entity, fields, 'write');
       if (problem !== undefined)
         throw new GeneratorValidationError(
           `generated clean ${entity} row ${key} fails validation: ${problem}`,

@@ -76,3 +76,64 @@ test('readGroundTruth needs a manifest; a foreign manifest is refused', async (t
   writeFileSync(path.join(dir, 'manifest.json'), '{"format":"other"}');
   assert.throws(() => api.readManifest(dir), /not a carelake ground-truth manifest/);
 });
+
+test('clean-row checks: the write level guards CSV safety, the strict level every format', () => {
+  const day = Math.floor(AS_OF.getTime() / 86_400_000);
+  const ctx = makeContext({
+    seed: 1,
+    batch: 1,
+    asOfMs: AS_OF.getTime(),
+    asOfDay: day,
+    previousAsOfDay: undefined,
+    defectRate: 0,
+    adtShare: 0.6,
+    labShare: 0.55,
+    changeShare: 0,
+    activityShare: 0,
+    batches: [{ batch: 1, asOfDay: day, peopleStart: 0, peopleEnd: 5 }],
+  });
+  const text = Buffer.from(generateChunk(ctx, { start: 0, end: 1 }).out.patients.text.bytes()).toString(
+    'latin1',
+  );
+  const ehr = api.parseCsvLine(text.split('\n')[0] as string);
+  assert.equal(api.cleanRowProblem(ctx, 'patients', ehr), undefined);
+  assert.equal(api.cleanRowProblem(ctx, 'patients', ehr, 'write'), undefined);
+  const comma = [...ehr];
+  comma[6] = '12 Main St, Apt 4';
+  assert.match(api.cleanRowProblem(ctx, 'patients', comma, 'write') ?? '', /comma, quote or line break/);
+  assert.match(api.cleanRowProblem(ctx, 'patients', comma) ?? '', /address_line1/);
+  const phone = [...ehr];
+  phone[10] = '555-CALL-NOW';
+  assert.equal(api.cleanRowProblem(ctx, 'patients', phone, 'write'), undefined);
+  assert.match(api.cleanRowProblem(ctx, 'patients', phone) ?? '', /bad phone/);
+  const test = [...ehr];
+  test[3] = 'Testman';
+  assert.match(api.cleanRowProblem(ctx, 'patients', test, 'write') ?? '', /last_name/);
+  const bmi = [...ehr];
+  bmi[15] = '61.0';
+  assert.match(api.cleanRowProblem(ctx, 'patients', bmi, 'write') ?? '', /bmi/);
+  assert.match(
+    api.cleanRowProblem(ctx, 'claims', [
+      'CLM1',
+      'E1',
+      '1.00',
+      '2026-01-01',
+      'I10',
+      '99213',
+      'paid',
+      'CLAIMS_SYSTEM',
+    ]) ?? '',
+    /claim_id/,
+  );
+  assert.match(
+    api.cleanRowProblem(ctx, 'medical_events', [
+      'EV00000000000001',
+      'ADT1',
+      '2026-01-01',
+      'admission',
+      'X',
+      'HIS',
+    ]) ?? '',
+    /source_system/,
+  );
+});
