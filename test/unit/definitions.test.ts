@@ -19,7 +19,8 @@ test('the pipeline declares nine datasets, three per layer, with no definition p
 });
 
 test('validation reports every problem at once', () => {
-  const broken = [{ ...DATASETS[3]!, upstream: ['nowhere'], keys: ['missing_key'] }, DATASETS[3]!];
+  const silver = dataset('silver_patients');
+  const broken = [{ ...silver, upstream: ['nowhere'], keys: ['missing_key'] }, silver];
   const codes = validatePipeline(broken)
     .map((p) => p.code)
     .sort();
