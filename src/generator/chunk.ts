@@ -1,5 +1,5 @@
 import type { DefectCode } from '../definitions/defect-catalog.ts';
-import { ENTITIES, type Entity } from '../definitions/entities.ts';
+import type { Entity } from '../definitions/entities.ts';
 import { activeIn, changedIn, personAsOf } from './changes.ts';
 import { ACTIVE_PERSON_EXTRA_CLAIMS, claimRow, NEW_PERSON_EXTRA_CLAIMS } from './claims.ts';
 import { cleanRowProblem } from './clean-format.ts';
@@ -12,8 +12,6 @@ import { DAYS_PER_YEAR, type Person } from './people.ts';
 import { adtId, claimIdPrefix, ehrId, eventIdPrefix, labId } from './ids.ts';
 import { Rng, STREAM } from './prng.ts';
 import { copyPatientRow, ehrPatientRow, sourceFlags } from './sources.ts';
-
-const ENTITY_SLOT: Record<Entity, number> = { patients: 0, claims: 1, medical_events: 2 };
 
 /** A range of person indexes to generate: [start, end). */
 export interface ChunkSpec {
@@ -56,7 +54,7 @@ class ChunkWriter {
     medical_events: { text: new ByteSink(), truth: new ByteSink(), rows: 0 },
   };
   readonly defects: Partial<Record<DefectCode, number>> = {};
-  private pending: { entity: Entity; line: string; key: string; personId: string }[] = [];
+  private pending: { entity: Entity; from: number; to: number; key: string; personId: string }[] = [];
 
   constructor(
     private readonly ctx: BatchContext,
@@ -88,41 +86,31 @@ class ChunkWriter {
     } else {
       this.defects[recorded] = (this.defects[recorded] ?? 0) + 1;
     }
-    // Clean rows passed the strict format checks, which admit no comma, quote or line break in any
-    // field, so they need no quoting; defective rows go through the RFC 4180 quoting.
-    const line = recorded === undefined ? fields.join(',') + '\n' : csvLine(fields);
-    // A person's rows are gathered per entity and copied into bytes once per person (fewer native calls).
-    const e = ENTITY_SLOT[entity];
-    this.text[e] += line;
-    this.truth[e] += key + ',' + personId + ',' + (recorded ?? '') + '\n';
-    this.out[entity].rows++;
-    if (code === 'duplicate_row') this.pending.push({ entity, line, key, personId });
+    // Clean rows passed the row checks, which admit no comma, quote or line break in any field, so
+    // they need no quoting; defective rows go through the RFC 4180 quoting.
+    const o = this.out[entity];
+    const from = o.text.length;
+    if (recorded === undefined) o.text.fields(fields);
+    else o.text.write(csvLine(fields));
+    this.truthLine(o, key, personId, recorded);
+    if (code === 'duplicate_row') this.pending.push({ entity, from, to: o.text.length, key, personId });
   }
 
-  private readonly text = ['', '', ''];
-  private readonly truth = ['', '', ''];
+  private truthLine(o: EntityChunk, key: string, personId: string, defect: string | undefined): void {
+    o.truth.write(key + ',' + personId + ',' + (defect ?? '') + '\n');
+    o.rows++;
+  }
 
-  /**
-   * Ends a person: appends the queued exact copies (after the person's rows, so the original is
-   * always earlier) and copies the person's rows into the chunk's bytes.
-   */
+  /** Ends a person: appends the queued exact copies (after the person's rows, so the original is always earlier). */
   endPerson(): void {
+    if (this.pending.length === 0) return;
     for (const d of this.pending) {
-      const e = ENTITY_SLOT[d.entity];
-      this.text[e] += d.line;
-      this.truth[e] += d.key + ',' + d.personId + ',duplicate_row\n';
-      this.out[d.entity].rows++;
+      const o = this.out[d.entity];
+      o.text.repeat(d.from, d.to);
+      this.truthLine(o, d.key, d.personId, 'duplicate_row');
       this.defects.duplicate_row = (this.defects.duplicate_row ?? 0) + 1;
     }
     this.pending = [];
-    for (let e = 0; e < 3; e++) {
-      if ((this.text[e] as string).length === 0) continue;
-      const o = this.out[ENTITIES[e] as Entity];
-      o.text.write(this.text[e] as string);
-      o.truth.write(this.truth[e] as string);
-      this.text[e] = '';
-      this.truth[e] = '';
-    }
   }
 }
 
