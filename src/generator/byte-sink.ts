@@ -1,12 +1,27 @@
 /**
  * A growable byte buffer for CSV text. Rows are copied straight into bytes (all generated text is
  * ASCII: names, places and codes come from ASCII tables, so latin1 is exact), so a chunk's output
- * is one Buffer, not millions of live strings for the GC to trace.
+ * is one Buffer, not millions of live strings for the GC to trace. Numbers and dates are written as
+ * digits straight from their integer values (no intermediate strings).
  */
+import { isoDate } from './dates.ts';
+
 /** Buffer's native latin1 writer (public at run time, missing from @types/node); skips write()'s argument checks. */
 interface Latin1Writable {
   latin1Write(text: string, offset: number): number;
 }
+
+/** ISO dates as bytes, 10 per day, for days [DATE_START, DATE_START + DATE_DAYS), filled lazily. */
+const DATE_START = -36_524; // 1870-01-01
+const DATE_DAYS = 100_000; // through ~2143
+const dateBytes = new Uint8Array(DATE_DAYS * 10);
+const dateFilled = new Uint8Array(DATE_DAYS);
+
+/**
+ * Room kept free after every reserve() and every string: the fixed-size parts of a row (digits,
+ * dates, separators) between two strings never take more, so they are written without checks.
+ */
+const ROW_RESERVE = 512;
 
 export class ByteSink {
   private buf: Buffer;
@@ -24,10 +39,29 @@ export class ByteSink {
     this.buf = next;
   }
 
+  /** Makes room for one row's fixed-size parts (digits, dates, separators); strings check for themselves. */
+  reserve(): void {
+    if (this.length + ROW_RESERVE > this.buf.length) this.ensure(ROW_RESERVE);
+  }
+
   /** Appends an ASCII string (a native copy; V8 flattens concatenated strings on the way). */
   write(text: string): void {
-    this.ensure(text.length);
+    this.ensure(text.length + ROW_RESERVE);
     this.length += (this.buf as unknown as Latin1Writable).latin1Write(text, this.length);
+  }
+
+  /** Appends a short ASCII string (a plain loop beats the native call for a few characters). */
+  str(text: string): void {
+    const n = text.length;
+    if (n > 24) {
+      this.write(text);
+      return;
+    }
+    if (this.length + n + ROW_RESERVE > this.buf.length) this.ensure(n + ROW_RESERVE);
+    const b = this.buf;
+    let o = this.length;
+    for (let i = 0; i < n; i++) b[o++] = text.charCodeAt(i);
+    this.length = o;
   }
 
   byte(value: number): void {
@@ -35,10 +69,66 @@ export class ByteSink {
     this.buf[this.length++] = value;
   }
 
+  /** After reserve(): one byte without a capacity check. */
+  b(value: number): void {
+    this.buf[this.length++] = value;
+  }
+
+  /** After reserve(): a non-negative integer below 10^15 in exactly `width` digits (zero-padded). */
+  digits(value: number, width: number): void {
+    const b = this.buf;
+    let o = this.length + width;
+    this.length = o;
+    for (let i = 0; i < width; i++) {
+      const q = Math.floor(value / 10);
+      b[--o] = 48 + value - q * 10;
+      value = q;
+    }
+  }
+
+  /** After reserve(): a non-negative safe integer in decimal. */
+  uint(value: number): void {
+    let width = 1;
+    for (let v = value; v >= 10; v = Math.floor(v / 10)) width++;
+    this.digits(value, width);
+  }
+
+  /** After reserve(): a non-negative amount given in hundredths, as `whole.cc` (what toFixed(2) writes). */
+  cents(hundredths: number): void {
+    const whole = Math.floor(hundredths / 100);
+    this.uint(whole);
+    this.buf[this.length++] = 46;
+    this.digits(hundredths - whole * 100, 2);
+  }
+
+  /** After reserve(): the ISO date (YYYY-MM-DD) of a day number. */
+  date(day: number): void {
+    const k = day - DATE_START;
+    if (k < 0 || k >= DATE_DAYS) {
+      this.str(isoDate(day));
+      return;
+    }
+    const at = k * 10;
+    if (dateFilled[k] === 0) {
+      const s = isoDate(day);
+      for (let i = 0; i < 10; i++) dateBytes[at + i] = s.charCodeAt(i);
+      dateFilled[k] = 1;
+    }
+    const b = this.buf;
+    const o = this.length;
+    for (let i = 0; i < 10; i++) b[o + i] = dateBytes[at + i] as number;
+    this.length = o + 10;
+  }
+
   /** Appends fields joined by commas and a line feed (the caller guarantees none needs quoting). */
   fields(fields: readonly string[]): void {
-    this.write(fields.join(','));
-    this.byte(10);
+    this.reserve();
+    const n = fields.length;
+    for (let i = 0; i < n; i++) {
+      if (i > 0) this.buf[this.length++] = 44;
+      this.str(fields[i] as string);
+    }
+    this.buf[this.length++] = 10;
   }
 
   /** Appends a copy of bytes [start, end) already written. */

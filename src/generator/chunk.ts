@@ -1,17 +1,24 @@
 import type { DefectCode } from '../definitions/defect-catalog.ts';
 import type { Entity } from '../definitions/entities.ts';
 import { activeIn, changedIn, personAsOf } from './changes.ts';
-import { ACTIVE_PERSON_EXTRA_CLAIMS, claimRow, NEW_PERSON_EXTRA_CLAIMS } from './claims.ts';
-import { cleanRowProblem } from './clean-format.ts';
+import {
+  ACTIVE_PERSON_EXTRA_CLAIMS,
+  claimFields,
+  drawClaim,
+  NEW_PERSON_EXTRA_CLAIMS,
+  type ClaimDraw,
+} from './claims.ts';
+import { claimValuesProblem, cleanRowProblem, eventValuesProblem } from './clean-format.ts';
+import { CLAIMS_SOURCE_SYSTEM } from '../definitions/entities.ts';
 import type { BatchContext } from './context.ts';
 import { ByteSink } from './byte-sink.ts';
 import { csvLine } from './csv.ts';
 import { applyDefect, drawDefect } from './defects.ts';
 import { eventRow, planAdtEvents, planLabEvents, stayCount, type PlannedEvent } from './events.ts';
 import { DAYS_PER_YEAR, type Person } from './people.ts';
-import { adtId, claimIdPrefix, ehrId, eventIdPrefix, labId } from './ids.ts';
+import { adtId, claimIdPrefix, ehrId, eventIdPrefix, labId, rowNumber } from './ids.ts';
 import { Rng, STREAM } from './prng.ts';
-import { copyPatientRow, ehrPatientRow, sourceFlags } from './sources.ts';
+import { copyPatientRow, ehrPatientRow, hasActiveRecord, sourceFlags } from './sources.ts';
 
 /** A range of person indexes to generate: [start, end). */
 export interface ChunkSpec {
@@ -94,6 +101,119 @@ class ChunkWriter {
     else o.text.write(csvLine(fields));
     this.truthLine(o, key, personId, recorded);
     if (code === 'duplicate_row') this.pending.push({ entity, from, to: o.text.length, key, personId });
+  }
+
+  /**
+   * Emits one claim from its drawn values. A clean claim is validated on its values (reference,
+   * amount range, date, codes) and written digit by digit; a defective one takes the fields path.
+   */
+  claim(
+    personIndex: number,
+    personId: string,
+    prefix: string,
+    patientId: string,
+    k: number,
+    day: number,
+    c: ClaimDraw,
+  ): void {
+    const code = drawDefect(this.ctx, this.defectRng, 'claims', true);
+    if (code !== undefined && code !== 'duplicate_row') {
+      const fields = claimFields(prefix, patientId, k, day, c);
+      this.row('claims', fields, fields[0] as string, personId, true, code);
+      return;
+    }
+    const problem = claimValuesProblem(this.ctx, personIndex, patientId, k, day, c);
+    if (problem !== undefined)
+      throw new GeneratorValidationError(
+        `generated clean claims row ${prefix + rowNumber(k)} fails validation: ${problem}`,
+      );
+    const o = this.out.claims;
+    const t = o.text;
+    t.reserve();
+    const from = t.length;
+    t.str(prefix);
+    t.digits(k, 3);
+    t.b(44);
+    t.str(patientId);
+    t.b(44);
+    t.cents(c.cents);
+    t.b(44);
+    t.date(day);
+    t.b(44);
+    t.str(c.diagnosis);
+    t.b(44);
+    t.str(c.procedure);
+    t.b(44);
+    t.str(c.status);
+    t.b(44);
+    t.str(CLAIMS_SOURCE_SYSTEM);
+    t.b(10);
+    this.idTruthLine(o, prefix, k, personId);
+    if (code === 'duplicate_row')
+      this.pending.push({ entity: 'claims', from, to: t.length, key: prefix + rowNumber(k), personId });
+  }
+
+  /** Emits one event (see claim()); `referenceOk` is the person's record in `system` having events. */
+  event(
+    personIndex: number,
+    personId: string,
+    prefix: string,
+    patientId: string,
+    k: number,
+    system: 'ADT' | 'LAB',
+    referenceOk: boolean,
+    e: PlannedEvent,
+  ): void {
+    const code = drawDefect(this.ctx, this.defectRng, 'medical_events', true);
+    if (code !== undefined && code !== 'duplicate_row') {
+      const fields = eventRow(prefix, patientId, k, system, e);
+      this.row('medical_events', fields, fields[0] as string, personId, true, code);
+      return;
+    }
+    const problem = eventValuesProblem(this.ctx, personIndex, referenceOk, k, system, e);
+    if (problem !== undefined)
+      throw new GeneratorValidationError(
+        `generated clean medical_events row ${prefix + rowNumber(k)} fails validation: ${problem}`,
+      );
+    const o = this.out.medical_events;
+    const t = o.text;
+    t.reserve();
+    const from = t.length;
+    t.str(prefix);
+    t.digits(k, 3);
+    t.b(44);
+    t.str(patientId);
+    t.b(44);
+    t.date(e.day);
+    t.b(44);
+    t.str(e.type);
+    t.b(44);
+    t.str(e.provider);
+    t.b(44);
+    t.str(system === 'ADT' ? 'ADT_SYSTEM' : 'LAB_SYSTEM');
+    t.b(10);
+    this.idTruthLine(o, prefix, k, personId);
+    if (code === 'duplicate_row')
+      this.pending.push({
+        entity: 'medical_events',
+        from,
+        to: t.length,
+        key: prefix + rowNumber(k),
+        personId,
+      });
+  }
+
+  /** The truth line of a clean claim or event: `{prefix}{k:3},{personId},\n`. */
+  private idTruthLine(o: EntityChunk, prefix: string, k: number, personId: string): void {
+    const t = o.truth;
+    t.reserve();
+    t.str(prefix);
+    t.digits(k, 3);
+    t.b(44);
+    t.str(personId);
+    t.b(44);
+    t.b(10);
+    o.rows++;
   }
 
   private truthLine(o: EntityChunk, key: string, personId: string, defect: string | undefined): void {
@@ -203,8 +323,7 @@ function claimsFor(ctx: BatchContext, w: ChunkWriter, rng: Rng, p: Person, lo: n
   const patientId = ehrId(p.index);
   for (let k = 1; k <= count; k++) {
     const day = lo + Math.floor(rng.next() * (span + 1));
-    const fields = claimRow(rng, prefix, patientId, k, day);
-    w.row('claims', fields, fields[0] as string, p.personId, true);
+    w.claim(p.index, p.personId, prefix, patientId, k, day, drawClaim(rng));
   }
 }
 
@@ -216,15 +335,16 @@ function eventsFor(ctx: BatchContext, w: ChunkWriter, rng: Rng, p: Person, lo: n
   if (flags.adtActive) {
     const stays = isNew ? stayCount(rng) : rng.chance(0.1) ? 1 : 0;
     const others = isNew ? 1 + rng.poisson(4) : 1 + rng.poisson(1);
-    k = emitEvents(w, p, prefix, k, 'ADT', planAdtEvents(rng, lo, ctx.asOfDay, stays, others));
+    k = emitEvents(ctx, w, p, prefix, k, 'ADT', planAdtEvents(rng, lo, ctx.asOfDay, stays, others));
   }
   if (flags.labActive) {
     const count = isNew ? 1 + rng.poisson(4.4) : 1 + rng.poisson(1);
-    emitEvents(w, p, prefix, k, 'LAB', planLabEvents(rng, lo, ctx.asOfDay, count));
+    emitEvents(ctx, w, p, prefix, k, 'LAB', planLabEvents(rng, lo, ctx.asOfDay, count));
   }
 }
 
 function emitEvents(
+  ctx: BatchContext,
   w: ChunkWriter,
   p: Person,
   prefix: string,
@@ -233,9 +353,8 @@ function emitEvents(
   events: readonly PlannedEvent[],
 ): number {
   const patientId = system === 'ADT' ? adtId(p.index) : labId(p.index);
-  for (const e of events) {
-    const fields = eventRow(prefix, patientId, ++k, system, e);
-    w.row('medical_events', fields, fields[0] as string, p.personId, true);
-  }
+  // Referential integrity, once per person and system: the record exists and has events.
+  const referenceOk = hasActiveRecord(ctx, p.index, system);
+  for (const e of events) w.event(p.index, p.personId, prefix, patientId, ++k, system, referenceOk, e);
   return k;
 }

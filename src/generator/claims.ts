@@ -1,7 +1,6 @@
 import { CLAIMS_SOURCE_SYSTEM } from '../definitions/entities.ts';
 import { isoDate } from './dates.ts';
 import { rowNumber } from './ids.ts';
-import { round2 } from './people.ts';
 import { type Rng, Weighted } from './prng.ts';
 import { referenceData } from './reference-data.ts';
 import {
@@ -39,6 +38,14 @@ export function diagnosisCode(rng: Rng): string {
 
 /** A procedure code and its billed amount (E/M payment or HCPCS RVU × conversion factor, lognormal noise). */
 export function procedureAndAmount(rng: Rng): [string, number] {
+  const code = procedureDraw(rng);
+  return [code, drawnCents / 100];
+}
+
+/** The hundredths of the last procedureDraw's amount (a module slot: no tuple per claim). */
+let drawnCents = 0;
+
+function procedureDraw(rng: Rng): string {
   let code: string;
   let base: number;
   if (rng.next() < EM_SHARE) {
@@ -51,20 +58,51 @@ export function procedureAndAmount(rng: Rng): [string, number] {
     base = h.rvu > 0 ? h.rvu * CONVERSION_FACTOR_2024 : 60 * Math.exp(rng.normal(0, 1));
   }
   const amount = base * BILLED_MULTIPLIER * Math.exp(rng.normal(0, 0.35));
-  return [code, round2(Math.min(250_000, Math.max(5, amount)))];
+  // round2(x) is Math.round(x * 100) / 100, whose toFixed(2) writes exactly these hundredths.
+  drawnCents = Math.round(Math.min(250_000, Math.max(5, amount)) * 100);
+  return code;
+}
+
+/** The values of one claim, drawn in the order claimRow draws them (reused: valid until the next draw). */
+export interface ClaimDraw {
+  procedure: string;
+  /** claim_amount in hundredths. */
+  cents: number;
+  diagnosis: string;
+  status: string;
+}
+
+const draw: ClaimDraw = { procedure: '', cents: 0, diagnosis: '', status: '' };
+
+export function drawClaim(rng: Rng): ClaimDraw {
+  draw.procedure = procedureDraw(rng);
+  draw.cents = drawnCents;
+  draw.diagnosis = diagnosisCode(rng);
+  draw.status = STATUS_TABLE.sample(rng);
+  return draw;
+}
+
+/** The CSV fields of a drawn claim (for the defect path, which rewrites fields). */
+export function claimFields(
+  idPrefix: string,
+  patientId: string,
+  k: number,
+  day: number,
+  c: ClaimDraw,
+): string[] {
+  return [
+    idPrefix + rowNumber(k),
+    patientId,
+    (c.cents / 100).toFixed(2),
+    isoDate(day),
+    c.diagnosis,
+    c.procedure,
+    c.status,
+    CLAIMS_SOURCE_SYSTEM,
+  ];
 }
 
 /** One clean claim row: the k-th claim (id `idPrefix` + k) of the member with EHR id `patientId`, dated on `day`. */
 export function claimRow(rng: Rng, idPrefix: string, patientId: string, k: number, day: number): string[] {
-  const [procedure, amount] = procedureAndAmount(rng);
-  return [
-    idPrefix + rowNumber(k),
-    patientId,
-    amount.toFixed(2),
-    isoDate(day),
-    diagnosisCode(rng),
-    procedure,
-    STATUS_TABLE.sample(rng),
-    CLAIMS_SOURCE_SYSTEM,
-  ];
+  return claimFields(idPrefix, patientId, k, day, drawClaim(rng));
 }

@@ -11,8 +11,11 @@ import { isCleanName } from './drift.ts';
 import { personIndexOfLocalId } from './ids.ts';
 import { referenceData } from './reference-data.ts';
 import { hasActiveRecord, hasRecord } from './sources.ts';
-import { INSURANCE_PLANS } from './tables/codes.ts';
+import { COMMON_ICD10, EM_CODES, INSURANCE_PLANS, STATUS_SHARES } from './tables/codes.ts';
 import { CITIES } from './tables/places.ts';
+import { FEMALE_FIRST_NAMES, MALE_FIRST_NAMES } from './tables/first-names.ts';
+import { HOSPITAL_PREFIXES, HOSPITAL_SUFFIXES, LAB_NAMES } from './tables/providers.ts';
+import { SURNAMES } from './tables/surnames.ts';
 
 /**
  * The strict format of a clean landing row. A row without a recorded defect must pass these checks
@@ -266,4 +269,91 @@ function eventProblem(ctx: BatchContext, f: readonly string[], total: number): s
   if (provider === '' ? type !== 'lab_result' : !isProviderName(provider))
     return `bad medical_provider "${provider}"`;
   return undefined;
+}
+
+/**
+ * The `write` check of a clean claim on its values, before they are serialised: the same guarantees
+ * as the row check without re-parsing text. The member is a generated person (the id is derived from
+ * the index, so the index is what is checked), the claim number fits the id's 3 digits, the amount
+ * is in (0, 1,000,000), the date is on or before the extract, and the codes and status are known.
+ */
+export function claimValuesProblem(
+  ctx: BatchContext,
+  personIndex: number,
+  patientId: string,
+  k: number,
+  day: number,
+  c: {
+    readonly procedure: string;
+    readonly cents: number;
+    readonly diagnosis: string;
+    readonly status: string;
+  },
+): string | undefined {
+  if (!(personIndex >= 0 && personIndex < peopleTotal(ctx)))
+    return `claim patient_id "${patientId}" is no generated EHR id`;
+  if (!(k >= 1 && k <= 999)) return `claim number ${k} does not fit the claim_id`;
+  if (!(Number.isInteger(c.cents) && c.cents > 0 && c.cents < 100_000_000))
+    return `bad claim_amount ${c.cents / 100}`;
+  if (!(Number.isInteger(day) && day <= ctx.asOfDay && day >= MIN_DAY)) return `bad claim_date day ${day}`;
+  // Codes and statuses are drawn only from the code tables, checked once against the reference lists.
+  if (!claimTablesChecked) checkClaimTables();
+  if (!STATUSES.has(c.status)) return `bad claim_status "${c.status}"`;
+  return undefined;
+}
+
+let claimTablesChecked = false;
+function checkClaimTables(): void {
+  const icd = referenceData().icdSet;
+  for (const [code] of COMMON_ICD10)
+    if (!icd.has(code)) throw new Error(`COMMON_ICD10 holds "${code}", which is no ICD-10-CM code`);
+  for (const [code] of EM_CODES)
+    if (!prefixedDigits(code, '99', 3) && !hcpcs().has(code))
+      throw new Error(`EM_CODES holds "${code}", which is no procedure code`);
+  for (const [status] of STATUS_SHARES)
+    if (!STATUSES.has(status)) throw new Error(`STATUS_SHARES holds "${status}", which is no claim status`);
+  for (const code of [...referenceData().icdCodes, ...hcpcs()])
+    if (hasCsvSpecial(code) || code.trim() !== code) throw new Error(`code "${code}" needs CSV quoting`);
+  claimTablesChecked = true;
+}
+
+/** The earliest day a clean row may carry (1870-01-01: four-digit years, inside the date caches). */
+const MIN_DAY = -36_524;
+
+/**
+ * The `write` check of a clean event on its values: the person is generated and their record in
+ * `system` has events (`referenceOk`), the event number fits the id, the date is on or before the
+ * extract, the type belongs to the system, and a provider is present unless it is a lab result.
+ * Provider names are built from the name tables only, which are checked once when this module loads.
+ */
+export function eventValuesProblem(
+  ctx: BatchContext,
+  personIndex: number,
+  referenceOk: boolean,
+  k: number,
+  system: 'ADT' | 'LAB',
+  e: { readonly type: string; readonly day: number; readonly provider: string },
+): string | undefined {
+  if (!(personIndex >= 0 && personIndex < peopleTotal(ctx)) || !referenceOk)
+    return `event patient_id of person ${personIndex} is no generated ${system}_SYSTEM id with events`;
+  if (!(k >= 1 && k <= 999)) return `event number ${k} does not fit the event_id`;
+  if (!(Number.isInteger(e.day) && e.day <= ctx.asOfDay && e.day >= MIN_DAY))
+    return `bad event_date day ${e.day}`;
+  if (!EVENT_TYPE_SET.has(e.type) || (e.type === 'lab_result') !== (system === 'LAB'))
+    return `bad event_type "${e.type}" for ${system}_SYSTEM`;
+  if (e.provider === '' && e.type !== 'lab_result') return `bad medical_provider ""`;
+  return undefined;
+}
+
+// Provider names are "Dr. {first name} {surname}", "{hospital prefix} {hospital suffix}" or a lab
+// name: when every table entry is a provider-name part, every built name is a valid provider.
+for (const part of [
+  ...FEMALE_FIRST_NAMES,
+  ...MALE_FIRST_NAMES,
+  ...SURNAMES,
+  ...HOSPITAL_PREFIXES,
+  ...HOSPITAL_SUFFIXES,
+  ...LAB_NAMES,
+]) {
+  if (!isProviderName(part)) throw new Error(`provider name table entry "${part}" is no valid provider name`);
 }

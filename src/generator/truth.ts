@@ -25,33 +25,38 @@ export interface GroundTruthRow {
 
 /**
  * Prefixes each truth line of a chunk with its physical line number, starting at `firstLine`.
- * Works on bytes (the writer thread does this for millions of lines, so no strings are built).
+ * Works on bytes (the writer thread does this for millions of lines, so no strings are built): the
+ * number is kept as ASCII digits and incremented in place.
  */
-export function numberTruthLines(body: Uint8Array, firstLine: number): Buffer {
+export function numberTruthLines(input: Uint8Array, firstLine: number): Buffer {
+  const body = input instanceof Buffer ? input : Buffer.from(input.buffer, input.byteOffset, input.length);
   let lines = 0;
-  for (let i = 0; i < body.length; i++) if (body[i] === 10) lines++;
+  for (let i = body.indexOf(10); i >= 0; i = body.indexOf(10, i + 1)) lines++;
   const digitsMax = String(firstLine + lines).length + 1;
   const out = Buffer.allocUnsafe(body.length + lines * digitsMax);
+  // The current line number, right-aligned in `digits[16 - width, 16)`.
   const digits = new Uint8Array(16);
+  let width = 0;
+  for (let n = firstLine; n > 0 || width === 0; n = Math.floor(n / 10)) digits[16 - ++width] = 48 + (n % 10);
   let o = 0;
-  let line = firstLine;
-  let atStart = true;
-  for (let i = 0; i < body.length; i++) {
-    if (atStart) {
-      let n = line;
-      let d = 0;
-      do {
-        digits[d++] = 48 + (n % 10);
-        n = Math.floor(n / 10);
-      } while (n > 0);
-      while (d > 0) out[o++] = digits[--d] as number;
-      out[o++] = 44; // ','
-      atStart = false;
-      line++;
+  let i = 0;
+  const n = body.length;
+  while (i < n) {
+    for (let d = 16 - width; d < 16; d++) out[o++] = digits[d] as number;
+    out[o++] = 44; // ','
+    let c: number;
+    do {
+      c = body[i++] as number;
+      out[o++] = c;
+    } while (c !== 10 && i < n);
+    // line++ on the digits
+    let d = 15;
+    while (d >= 16 - width && digits[d] === 57) digits[d--] = 48;
+    if (d >= 16 - width) digits[d] = (digits[d] as number) + 1;
+    else {
+      width++;
+      digits[16 - width] = 49;
     }
-    const c = body[i] as number;
-    out[o++] = c;
-    if (c === 10) atStart = true;
   }
   return out.subarray(0, o);
 }
