@@ -55,11 +55,15 @@ export interface Lookup {
   readonly value?: string;
 }
 
-/** A table-level check: `violations` counts offending rows; any violation fails the update. */
+/**
+ * A table-level check: `violations` counts offending rows; any violation fails the update. With
+ * `scope` (a subquery of the keys an update touched) the check reads only those keys, so an
+ * incremental update does not rescan the whole table; without it, the whole table.
+ */
 export interface TableCheck {
   readonly name: string;
   readonly description: string;
-  readonly violations: Sql;
+  readonly violations: (d: Dialect, scope?: string) => string;
 }
 
 export interface DatasetBase {

@@ -22,9 +22,11 @@ export async function runChecks(
   ctx: RunContext,
   datasetName: string,
   checks: readonly TableCheck[],
+  /** The keys this update touched: checks read only those (the whole table when absent). */
+  scope?: string,
 ): Promise<void> {
   for (const check of checks) {
-    const row = await ctx.db.one<{ n: number }>(`SELECT (${check.violations(d)}) AS n`);
+    const row = await ctx.db.one<{ n: number }>(`SELECT (${check.violations(d, scope)}) AS n`);
     const n = row?.n ?? 0;
     if (n > 0) throw new TableCheckFailedError(datasetName, check.name, n);
   }
@@ -80,7 +82,7 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
   );
   const cols = ds.columns.map((c) => d.ident(c.name)).join(', ');
   await ctx.db.run(`INSERT INTO gold_patients (${cols}) SELECT ${cols} FROM eval_gold_patients`);
-  await runChecks(ctx, ds.name, ds.checks);
+  await runChecks(ctx, ds.name, ds.checks, 'SELECT patient_id FROM scd_input');
   const counts = await ctx.db.one<{ input: number; versions: number }>(
     `SELECT (SELECT COUNT(*) FROM silver_patients WHERE processed_at = ${ctx.startedAtSql}) AS input,
        (SELECT COUNT(*) FROM eval_gold_patients WHERE is_new = 1) AS versions`,
@@ -126,7 +128,12 @@ export async function runGoldFact(
       WHERE t.${key} = s.${key}`);
   }
   await ctx.db.run(`INSERT INTO ${name} BY NAME ${rows}`);
-  await runChecks(ctx, name, ds.checks);
+  await runChecks(
+    ctx,
+    name,
+    ds.checks,
+    `SELECT ${key} FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}`,
+  );
   const f = flow(ctx, name);
   f.rowsIn += n;
   f.rowsOut += n;

@@ -3,67 +3,10 @@
  * Driven through `main()` when the whole CLI is there, else through the pipeline commands alone.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { Command, CommanderError } from 'commander';
-import { registerPipelineCommands } from '../../src/cli/commands/pipeline.ts';
-import { CliError } from '../../src/cli/errors.ts';
 import { SSN_KEY_HEX, T0, makeLakehouse, range, writeValidBatch, type Lakehouse } from './fixtures.ts';
 
-const HAS_MAIN = fs.existsSync(new URL('../../src/cli/commands/generate.ts', import.meta.url));
-
-/** Runs the CLI with `argv`; returns the exit code and what it wrote to stdout and stderr. */
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const stdout = process.stdout.write.bind(process.stdout);
-  const stderr = process.stderr.write.bind(process.stderr);
-  const prevExit = process.exitCode;
-  process.exitCode = undefined;
-  // The CLI writes strings; the test runner's own reporting (Buffers) passes through untouched.
-  const capture = (
-    sink: (s: string) => void,
-    original: typeof process.stdout.write,
-  ): typeof process.stdout.write =>
-    ((c: string | Uint8Array, ...rest: unknown[]) => {
-      if (typeof c === 'string') {
-        sink(c);
-        return true;
-      }
-      return (original as (...args: unknown[]) => boolean)(c, ...rest);
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture((s) => (out += s), stdout);
-  process.stderr.write = capture((s) => (err += s), stderr);
-  let code: number;
-  try {
-    if (HAS_MAIN) {
-      const { main } = await import('../../src/cli/main.ts');
-      code = await main(argv);
-    } else {
-      const program = new Command('carelake').exitOverride();
-      program.configureOutput({ writeErr: (s) => (err += s), writeOut: (s) => (out += s) });
-      registerPipelineCommands(program);
-      try {
-        await program.parseAsync(argv, { from: 'user' });
-        code = typeof process.exitCode === 'number' ? process.exitCode : 0;
-      } catch (error: unknown) {
-        if (error instanceof CommanderError) code = error.exitCode === 0 ? 0 : 2;
-        else if (error instanceof CliError) {
-          err += `carelake: ${error.message}\n`;
-          code = error.exitCode;
-        } else {
-          err += `carelake: ${String(error)}\n`;
-          code = 1;
-        }
-      }
-    }
-  } finally {
-    process.stdout.write = stdout;
-    process.stderr.write = stderr;
-    process.exitCode = prevExit;
-  }
-  return { code, out, err };
-}
+import { cli } from './cli-helper.ts';
 
 let lake: Lakehouse;
 const prevKey = process.env['CARELAKE_SSN_KEY'];

@@ -63,11 +63,11 @@ export const GOLD_PATIENT_COLUMNS: readonly Column[] = [
   },
 ];
 
-const factPatientCheck = (table: string): TableCheck => ({
+const factPatientCheck = (table: string, key: string): TableCheck => ({
   name: 'referential_integrity',
   description: `Every ${table} row's patient is in gold_patients.`,
-  violations: () =>
-    `SELECT COUNT(*) FROM ${table} f WHERE NOT EXISTS (SELECT 1 FROM gold_patients p WHERE p.patient_id = f.patient_id)`,
+  violations: (_d, scope) =>
+    `SELECT COUNT(*) FROM ${table} f WHERE ${scope ? `f.${key} IN (${scope}) AND ` : ''}NOT EXISTS (SELECT 1 FROM gold_patients p WHERE p.patient_id = f.patient_id)`,
 });
 
 export const goldPatients: Scd2Dataset = {
@@ -92,14 +92,14 @@ export const goldPatients: Scd2Dataset = {
     {
       name: 'no_duplicate_patients',
       description: 'Exactly one current row per patient.',
-      violations: () =>
-        'SELECT COUNT(*) FROM (SELECT patient_id FROM gold_patients GROUP BY patient_id HAVING COUNT(*) FILTER (WHERE is_current) <> 1)',
+      violations: (_d, scope) =>
+        `SELECT COUNT(*) FROM (SELECT patient_id FROM gold_patients ${scope ? `WHERE patient_id IN (${scope}) ` : ''}GROUP BY patient_id HAVING COUNT(*) FILTER (WHERE is_current) <> 1)`,
     },
     {
       name: 'no_overlapping_windows',
       description: 'Validity windows of a patient never overlap and leave no gap.',
-      violations: () =>
-        'SELECT COUNT(*) FROM (SELECT effective_to, LEAD(effective_from) OVER (PARTITION BY patient_id ORDER BY effective_from) AS next_from FROM gold_patients) WHERE next_from IS NOT NULL AND (effective_to IS NULL OR effective_to <> next_from)',
+      violations: (_d, scope) =>
+        `SELECT COUNT(*) FROM (SELECT effective_to, LEAD(effective_from) OVER (PARTITION BY patient_id ORDER BY effective_from) AS next_from FROM gold_patients ${scope ? `WHERE patient_id IN (${scope})` : ''}) WHERE next_from IS NOT NULL AND (effective_to IS NULL OR effective_to <> next_from)`,
     },
     {
       name: 'current_record_exists',
@@ -156,7 +156,7 @@ export const goldClaims: FactDataset = {
         : { ...c, sql: () => c.name },
   ),
   expectations: [],
-  checks: [factPatientCheck('gold_claims')],
+  checks: [factPatientCheck('gold_claims', 'claim_id')],
   keys: ['claim_id'],
   clusterBy: ['claim_year', 'claim_month', 'patient_id'],
   partitionBy: ['claim_year', 'claim_month'],
@@ -203,7 +203,7 @@ export const goldMedicalEvents: FactDataset = {
         : { ...c, sql: () => c.name },
   ),
   expectations: [],
-  checks: [factPatientCheck('gold_medical_events')],
+  checks: [factPatientCheck('gold_medical_events', 'event_id')],
   keys: ['event_id'],
   clusterBy: ['event_year', 'event_month', 'patient_id'],
   partitionBy: ['event_year', 'event_month'],
