@@ -114,8 +114,67 @@ export const goldPatients: Scd2Dataset = {
   properties: { ...phiProperties(GOLD_PATIENT_COLUMNS), quality: 'gold' },
 };
 
-export const GOLD_CLAIM_COLUMNS: readonly Column[] = [
-  ...pick(SILVER_CLAIM_COLUMNS, [
+/**
+ * A gold fact: the silver columns plus `{prefix}_month` ('YYYY-MM') and `{prefix}_year` of `dateColumn`,
+ * keyed by `key`, clustered by period and patient, partitioned by year and month on export.
+ */
+function goldFact(spec: {
+  entity: 'claims' | 'medical_events';
+  silver: readonly Column[];
+  columns: readonly string[];
+  key: string;
+  dateColumn: string;
+  prefix: string;
+  description: string;
+}): { columns: readonly Column[]; dataset: FactDataset } {
+  const month = `${spec.prefix}_month`;
+  const year = `${spec.prefix}_year`;
+  const columns: readonly Column[] = [
+    ...pick(spec.silver, spec.columns),
+    {
+      name: month,
+      type: 'VARCHAR',
+      nullable: true,
+      classification: 'operational',
+      description: `Month of ${spec.dateColumn}, 'YYYY-MM'.`,
+    },
+    {
+      name: year,
+      type: 'INTEGER',
+      nullable: true,
+      classification: 'operational',
+      description: `Year of ${spec.dateColumn}.`,
+    },
+  ];
+  const name = `gold_${spec.entity}`;
+  const dataset: FactDataset = {
+    kind: 'fact',
+    name,
+    layer: 'gold',
+    entity: spec.entity,
+    description: spec.description,
+    upstream: [`silver_${spec.entity}`],
+    columns: columns.map((c) =>
+      c.name === month
+        ? { ...c, sql: (d) => d.yearMonth(spec.dateColumn) }
+        : c.name === year
+          ? { ...c, sql: () => `CAST(YEAR(${spec.dateColumn}) AS INTEGER)` }
+          : { ...c, sql: () => c.name },
+    ),
+    expectations: [],
+    checks: [factPatientCheck(name, spec.key)],
+    keys: [spec.key],
+    clusterBy: [year, month, 'patient_id'],
+    partitionBy: [year, month],
+    properties: { ...phiProperties(columns), quality: 'gold' },
+  };
+  return { columns, dataset };
+}
+
+const claims = goldFact({
+  entity: 'claims',
+  silver: SILVER_CLAIM_COLUMNS,
+  columns: [
     'claim_id',
     'patient_id',
     'claim_amount',
@@ -124,91 +183,26 @@ export const GOLD_CLAIM_COLUMNS: readonly Column[] = [
     'procedure_code',
     'claim_status',
     'claim_category',
-  ]),
-  {
-    name: 'claim_month',
-    type: 'VARCHAR',
-    nullable: true,
-    classification: 'operational',
-    description: "Month of claim_date, 'YYYY-MM'.",
-  },
-  {
-    name: 'claim_year',
-    type: 'INTEGER',
-    nullable: true,
-    classification: 'operational',
-    description: 'Year of claim_date.',
-  },
-];
-
-export const goldClaims: FactDataset = {
-  kind: 'fact',
-  name: 'gold_claims',
-  layer: 'gold',
-  entity: 'claims',
+  ],
+  key: 'claim_id',
+  dateColumn: 'claim_date',
+  prefix: 'claim',
   description: 'Claim facts (view fact_claims), partitioned by year and month on export.',
-  upstream: ['silver_claims'],
-  columns: GOLD_CLAIM_COLUMNS.map((c) =>
-    c.name === 'claim_month'
-      ? { ...c, sql: (d) => d.yearMonth('claim_date') }
-      : c.name === 'claim_year'
-        ? { ...c, sql: () => 'CAST(YEAR(claim_date) AS INTEGER)' }
-        : { ...c, sql: () => c.name },
-  ),
-  expectations: [],
-  checks: [factPatientCheck('gold_claims', 'claim_id')],
-  keys: ['claim_id'],
-  clusterBy: ['claim_year', 'claim_month', 'patient_id'],
-  partitionBy: ['claim_year', 'claim_month'],
-  properties: { ...phiProperties(GOLD_CLAIM_COLUMNS), quality: 'gold' },
-};
+});
+export const GOLD_CLAIM_COLUMNS = claims.columns;
+export const goldClaims = claims.dataset;
 
-export const GOLD_EVENT_COLUMNS: readonly Column[] = [
-  ...pick(SILVER_EVENT_COLUMNS, [
-    'event_id',
-    'patient_id',
-    'event_date',
-    'event_type',
-    'medical_provider',
-    'event_category',
-  ]),
-  {
-    name: 'event_month',
-    type: 'VARCHAR',
-    nullable: true,
-    classification: 'operational',
-    description: "Month of event_date, 'YYYY-MM'.",
-  },
-  {
-    name: 'event_year',
-    type: 'INTEGER',
-    nullable: true,
-    classification: 'operational',
-    description: 'Year of event_date.',
-  },
-];
-
-export const goldMedicalEvents: FactDataset = {
-  kind: 'fact',
-  name: 'gold_medical_events',
-  layer: 'gold',
+const events = goldFact({
   entity: 'medical_events',
+  silver: SILVER_EVENT_COLUMNS,
+  columns: ['event_id', 'patient_id', 'event_date', 'event_type', 'medical_provider', 'event_category'],
+  key: 'event_id',
+  dateColumn: 'event_date',
+  prefix: 'event',
   description: 'Medical event facts (view fact_medical_events), partitioned by year and month on export.',
-  upstream: ['silver_medical_events'],
-  columns: GOLD_EVENT_COLUMNS.map((c) =>
-    c.name === 'event_month'
-      ? { ...c, sql: (d) => d.yearMonth('event_date') }
-      : c.name === 'event_year'
-        ? { ...c, sql: () => 'CAST(YEAR(event_date) AS INTEGER)' }
-        : { ...c, sql: () => c.name },
-  ),
-  expectations: [],
-  checks: [factPatientCheck('gold_medical_events', 'event_id')],
-  keys: ['event_id'],
-  clusterBy: ['event_year', 'event_month', 'patient_id'],
-  partitionBy: ['event_year', 'event_month'],
-  properties: { ...phiProperties(GOLD_EVENT_COLUMNS), quality: 'gold' },
-};
+});
+export const GOLD_EVENT_COLUMNS = events.columns;
+export const goldMedicalEvents = events.dataset;
 
 /** Views with the seed's dimensional names. */
 export const GOLD_VIEWS = [
