@@ -64,6 +64,14 @@ export class ByteSink {
     this.length = o;
   }
 
+  /** After reserve(): characters [from, to) of a short ASCII string. */
+  chars(text: string, from: number, to: number): void {
+    const b = this.buf;
+    let o = this.length;
+    for (let i = from; i < to; i++) b[o++] = text.charCodeAt(i);
+    this.length = o;
+  }
+
   byte(value: number): void {
     this.ensure(1);
     this.buf[this.length++] = value;

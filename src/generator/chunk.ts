@@ -8,17 +8,31 @@ import {
   NEW_PERSON_EXTRA_CLAIMS,
   type ClaimDraw,
 } from './claims.ts';
-import { claimValuesProblem, cleanRowProblem, eventValuesProblem } from './clean-format.ts';
+import {
+  claimValuesProblem,
+  cleanRowProblem,
+  copyValuesProblem,
+  ehrValuesProblem,
+  eventValuesProblem,
+} from './clean-format.ts';
 import { CLAIMS_SOURCE_SYSTEM } from '../definitions/entities.ts';
 import type { BatchContext } from './context.ts';
 import { ByteSink } from './byte-sink.ts';
 import { csvLine } from './csv.ts';
 import { applyDefect, drawDefect } from './defects.ts';
 import { eventRow, planAdtEvents, planLabEvents, stayCount, type PlannedEvent } from './events.ts';
-import { DAYS_PER_YEAR, type Person } from './people.ts';
+import { DAYS_PER_YEAR, type Address, type Person } from './people.ts';
 import { adtId, claimIdPrefix, ehrId, eventIdPrefix, labId, rowNumber } from './ids.ts';
 import { Rng, STREAM } from './prng.ts';
-import { copyPatientRow, ehrPatientRow, hasActiveRecord, sourceFlags } from './sources.ts';
+import {
+  copyPatientFields,
+  drawCopy,
+  ehrPatientFields,
+  hasActiveRecord,
+  sourceFlags,
+  UNDASHED_SSN_SHARE,
+  type CopyDraw,
+} from './sources.ts';
 
 /** A range of person indexes to generate: [start, end). */
 export interface ChunkSpec {
@@ -203,6 +217,154 @@ class ChunkWriter {
       });
   }
 
+  /** Emits a person's EHR row (drawn: whether the SSN has dashes). */
+  ehrPatient(p: Person, id: string, dashedSsn: boolean): void {
+    const code = drawDefect(this.ctx, this.defectRng, 'patients', false);
+    if (code !== undefined && code !== 'duplicate_row') {
+      this.row('patients', ehrPatientFields(p, dashedSsn), 'EHR_SYSTEM:' + id, p.personId, false, code);
+      return;
+    }
+    const problem = ehrValuesProblem(this.ctx, p);
+    if (problem !== undefined)
+      throw new GeneratorValidationError(
+        `generated clean patients row EHR_SYSTEM:${id} fails validation: ${problem}`,
+      );
+    const o = this.out.patients;
+    const t = o.text;
+    t.reserve();
+    const from = t.length;
+    this.demographics(t, id, p.mrn, p.firstName, p.lastName, p.birthDay, p.sex, p.address);
+    const phone = p.phone;
+    t.chars(phone, 0, 3);
+    t.b(45);
+    t.chars(phone, 3, 6);
+    t.b(45);
+    t.chars(phone, 6, 10);
+    t.b(44);
+    t.str(p.email);
+    t.b(44);
+    const ssn = p.ssn;
+    if (dashedSsn) {
+      t.chars(ssn, 0, 3);
+      t.b(45);
+      t.chars(ssn, 3, 5);
+      t.b(45);
+      t.chars(ssn, 5, 9);
+    } else t.chars(ssn, 0, 9);
+    t.b(44);
+    t.str(p.insuranceId);
+    t.str(',EHR_SYSTEM,');
+    const tenths = Math.round(p.bmi * 10);
+    t.uint(Math.floor(tenths / 10));
+    t.b(46);
+    t.digits(tenths % 10, 1);
+    t.b(44);
+    t.str(p.smoker ? 'true' : 'false');
+    t.b(44);
+    t.uint(p.children);
+    t.b(44);
+    t.cents(Math.round(p.charges * 100));
+    t.b(44);
+    t.str(p.plan);
+    t.b(44);
+    t.date(p.coverageStartDay);
+    t.b(10);
+    this.patientTruthLine(o, 'EHR_SYSTEM:', id, p.personId);
+    if (code === 'duplicate_row')
+      this.pending.push({
+        entity: 'patients',
+        from,
+        to: t.length,
+        key: 'EHR_SYSTEM:' + id,
+        personId: p.personId,
+      });
+  }
+
+  /** Emits an ADT or LAB copy; `registrationOnly` copies may take identity-breaking defects. */
+  copyPatient(p: Person, c: CopyDraw, registrationOnly: boolean): void {
+    const prefix = c.system === 'ADT' ? 'ADT_SYSTEM:' : 'LAB_SYSTEM:';
+    const d = c.drift;
+    if (d.casing) {
+      // Casing drift of a copy is a repairable format defect: recorded as name_casing.
+      const fields = copyPatientFields(c);
+      fields[2] = (fields[2] as string).toUpperCase();
+      fields[3] = (fields[3] as string).toUpperCase();
+      this.row('patients', fields, prefix + c.id, p.personId, registrationOnly, 'name_casing');
+      return;
+    }
+    const code = drawDefect(this.ctx, this.defectRng, 'patients', registrationOnly);
+    if (code !== undefined && code !== 'duplicate_row') {
+      this.row('patients', copyPatientFields(c), prefix + c.id, p.personId, registrationOnly, code);
+      return;
+    }
+    const problem = copyValuesProblem(this.ctx, p.index, c.system, d, c.sex);
+    if (problem !== undefined)
+      throw new GeneratorValidationError(
+        `generated clean patients row ${prefix}${c.id} fails validation: ${problem}`,
+      );
+    const o = this.out.patients;
+    const t = o.text;
+    t.reserve();
+    const from = t.length;
+    this.demographics(t, c.id, c.mrn, d.firstName, d.lastName, d.birthDay, c.sex, d.address);
+    t.str(d.phone);
+    t.b(44);
+    t.str(d.email);
+    t.b(44);
+    t.str(d.ssn);
+    t.b(44);
+    t.str(c.insurance);
+    t.str(c.system === 'ADT' ? ',ADT_SYSTEM,,,,,,\n' : ',LAB_SYSTEM,,,,,,\n');
+    this.patientTruthLine(o, prefix, c.id, p.personId);
+    if (code === 'duplicate_row')
+      this.pending.push({ entity: 'patients', from, to: t.length, key: prefix + c.id, personId: p.personId });
+  }
+
+  /** patient_id … phone's comma: the first ten columns of a patient row. */
+  private demographics(
+    t: ByteSink,
+    id: string,
+    mrnValue: string,
+    first: string,
+    last: string,
+    birthDay: number,
+    sex: string,
+    a: Address,
+  ): void {
+    t.str(id);
+    t.b(44);
+    t.str(mrnValue);
+    t.b(44);
+    t.str(first);
+    t.b(44);
+    t.str(last);
+    t.b(44);
+    t.date(birthDay);
+    t.b(44);
+    t.str(sex);
+    t.b(44);
+    t.str(a.line1);
+    t.b(44);
+    t.str(a.city);
+    t.b(44);
+    t.str(a.state);
+    t.b(44);
+    t.str(a.zip);
+    t.b(44);
+  }
+
+  private patientTruthLine(o: EntityChunk, prefix: string, id: string, personId: string): void {
+    const t = o.truth;
+    t.reserve();
+    t.str(prefix);
+    t.str(id);
+    t.b(44);
+    t.str(personId);
+    t.b(44);
+    t.b(10);
+    o.rows++;
+  }
+
   /** The truth line of a clean claim or event: `{prefix}{k:3},{personId},\n`. */
   private idTruthLine(o: EntityChunk, prefix: string, k: number, personId: string): void {
     const t = o.truth;
@@ -256,7 +418,7 @@ export function generateChunk(ctx: BatchContext, spec: ChunkSpec): ChunkResult {
       const p = personAsOf(ctx, personRng, index, ctx.batch);
       if (changed) {
         rng.reseed(ctx.seedLo, ctx.seedHi, STREAM.sources, index, ctx.batch);
-        w.row('patients', ehrPatientRow(p, rng), 'EHR_SYSTEM:' + ehrId(p.index), p.personId, false);
+        w.ehrPatient(p, ehrId(p.index), !rng.chance(UNDASHED_SSN_SHARE));
         people.changed++;
       }
       if (active) {
@@ -295,21 +457,9 @@ function newPerson(
   const flags = sourceFlags(ctx, index);
   defectRng.reseed(ctx.seedLo, ctx.seedHi, STREAM.defects, index, ctx.batch);
   rng.reseed(ctx.seedLo, ctx.seedHi, STREAM.sources, index, ctx.batch);
-  w.row('patients', ehrPatientRow(p, rng), 'EHR_SYSTEM:' + ehrId(index), p.personId, false);
-  for (const system of ['ADT', 'LAB'] as const) {
-    if (system === 'ADT' ? !flags.adt : !flags.lab) continue;
-    const { fields, drift } = copyPatientRow(p, rng, system);
-    const key = system === 'ADT' ? 'ADT_SYSTEM:' + adtId(index) : 'LAB_SYSTEM:' + labId(index);
-    const registrationOnly = system === 'ADT' ? !flags.adtActive : !flags.labActive;
-    if (drift.casing) {
-      // Casing drift of a copy is a repairable format defect: recorded as name_casing.
-      fields[2] = (fields[2] as string).toUpperCase();
-      fields[3] = (fields[3] as string).toUpperCase();
-      w.row('patients', fields, key, p.personId, registrationOnly, 'name_casing');
-    } else {
-      w.row('patients', fields, key, p.personId, registrationOnly);
-    }
-  }
+  w.ehrPatient(p, ehrId(index), !rng.chance(UNDASHED_SSN_SHARE));
+  if (flags.adt) w.copyPatient(p, drawCopy(p, rng, 'ADT'), !flags.adtActive);
+  if (flags.lab) w.copyPatient(p, drawCopy(p, rng, 'LAB'), !flags.labActive);
   const lo = ctx.asOfDay - HISTORY_DAYS;
   rng.reseed(ctx.seedLo, ctx.seedHi, STREAM.claims, index, ctx.batch);
   claimsFor(ctx, w, rng, p, Math.max(lo, p.coverageStartDay), 1 + rng.poisson(NEW_PERSON_EXTRA_CLAIMS));

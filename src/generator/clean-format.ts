@@ -7,12 +7,13 @@ import {
 } from '../definitions/entities.ts';
 import { peopleTotal, type BatchContext } from './context.ts';
 import { parseIsoDate } from './dates.ts';
-import { isCleanName } from './drift.ts';
+import { isCleanName, type DriftedIdentity } from './drift.ts';
+import type { Address, Person } from './people.ts';
 import { personIndexOfLocalId } from './ids.ts';
 import { referenceData } from './reference-data.ts';
 import { hasActiveRecord, hasRecord } from './sources.ts';
 import { COMMON_ICD10, EM_CODES, INSURANCE_PLANS, STATUS_SHARES } from './tables/codes.ts';
-import { CITIES } from './tables/places.ts';
+import { CITIES, EMAIL_DOMAINS, STREET_NAMES, STREET_SUFFIXES } from './tables/places.ts';
 import { FEMALE_FIRST_NAMES, MALE_FIRST_NAMES } from './tables/first-names.ts';
 import { HOSPITAL_PREFIXES, HOSPITAL_SUFFIXES, LAB_NAMES } from './tables/providers.ts';
 import { SURNAMES } from './tables/surnames.ts';
@@ -356,4 +357,89 @@ for (const part of [
   ...LAB_NAMES,
 ]) {
   if (!isProviderName(part)) throw new Error(`provider name table entry "${part}" is no valid provider name`);
+}
+
+/** State → city → ZIP3 of the city table (two lookups on table strings instead of a built key). */
+const ZIP3_BY_STATE_CITY = new Map<string, Map<string, string>>();
+for (const c of CITIES) {
+  let cities = ZIP3_BY_STATE_CITY.get(c.state);
+  if (!cities) ZIP3_BY_STATE_CITY.set(c.state, (cities = new Map()));
+  cities.set(c.city, c.zip3);
+}
+
+let patientTablesChecked = false;
+/**
+ * The tables free-text patient fields are built from (streets, e-mail domains, cities) hold nothing
+ * that needs CSV quoting, and every city's state is a known state: checked once, so the values
+ * built from them need no per-row scan.
+ */
+function checkPatientTables(): void {
+  const states = referenceData().stateRegion;
+  for (const text of [...STREET_NAMES, ...STREET_SUFFIXES, ...EMAIL_DOMAINS])
+    if (hasCsvSpecial(text) || /\s/.test(text)) throw new Error(`table entry "${text}" is no clean token`);
+  for (const c of CITIES) {
+    if (hasCsvSpecial(c.city) || !states.has(c.state) || !/^\d{3}$/.test(c.zip3))
+      throw new Error(`city table entry ${c.city}, ${c.state}, ${c.zip3} is not clean`);
+  }
+  patientTablesChecked = true;
+}
+
+/** Demographics every clean patient row carries, checked on their values before serialisation. */
+function demographicsProblem(
+  ctx: BatchContext,
+  index: number,
+  first: string,
+  last: string,
+  birthDay: number,
+  sex: string,
+  address: Address,
+): string | undefined {
+  if (!patientTablesChecked) checkPatientTables();
+  if (!(index >= 0 && index < peopleTotal(ctx))) return `person ${index} is no generated person`;
+  if (!isCleanName(first)) return `bad first_name "${first}"`;
+  if (!isCleanName(last)) return `bad last_name "${last}"`;
+  if (!(Number.isInteger(birthDay) && birthDay <= ctx.asOfDay && birthDay >= ctx.asOfDay - 150 * 366))
+    return `bad date_of_birth day ${birthDay}`;
+  if (sex !== 'M' && sex !== 'F') return `bad gender "${sex}"`;
+  const zip3 = ZIP3_BY_STATE_CITY.get(address.state)?.get(address.city);
+  const zip = address.zip;
+  if (zip3 === undefined || zip.length !== 5 || !zip.startsWith(zip3) || !prefixedDigits(zip, zip3, 2))
+    return `city/state/zip disagree: "${address.city}", "${address.state}", "${zip}"`;
+  return undefined;
+}
+
+/**
+ * The `write` check of a clean EHR row on the person's values: demographics as above, phone and SSN
+ * digits, BMI in [16, 50], children 0–5, premium ≥ 1,100 (at most 7 integer digits), a known plan,
+ * coverage from birth to the extract. Ids (EHR id, MRN, member id) are functions of the index.
+ */
+export function ehrValuesProblem(ctx: BatchContext, p: Person): string | undefined {
+  const problem = demographicsProblem(ctx, p.index, p.firstName, p.lastName, p.birthDay, p.sex, p.address);
+  if (problem !== undefined) return problem;
+  if (!prefixedDigits(p.phone, '', 10)) return `bad phone digits "${p.phone}"`;
+  if (!prefixedDigits(p.ssn, '9', 8)) return 'bad ssn digits';
+  if (hasCsvSpecial(p.email)) return 'the email holds a comma, quote or line break';
+  const tenths = Math.round(p.bmi * 10);
+  if (!(tenths >= 160 && tenths <= 500)) return `bad bmi ${p.bmi}`;
+  if (!(Number.isInteger(p.children) && p.children >= 0 && p.children <= 5))
+    return `bad children ${p.children}`;
+  const cents = Math.round(p.charges * 100);
+  if (!(cents >= 110_000 && cents < 1_000_000_000)) return `bad charges ${p.charges}`;
+  if (!PLANS.has(p.plan)) return `bad insurance_plan "${p.plan}"`;
+  const cov = p.coverageStartDay;
+  if (!(Number.isInteger(cov) && cov >= p.birthDay && cov <= ctx.asOfDay))
+    return `bad coverage_start_date day ${cov}`;
+  return undefined;
+}
+
+/** The `write` check of a clean ADT/LAB copy: the person has a record there, drifted demographics are clean. */
+export function copyValuesProblem(
+  ctx: BatchContext,
+  index: number,
+  system: 'ADT' | 'LAB',
+  d: DriftedIdentity,
+  sex: string,
+): string | undefined {
+  if (!hasRecord(ctx, index, system)) return `person ${index} has no ${system}_SYSTEM record`;
+  return demographicsProblem(ctx, index, d.firstName, d.lastName, d.birthDay, sex, d.address);
 }

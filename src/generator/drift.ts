@@ -105,6 +105,8 @@ export interface DriftedIdentity {
   firstName: string;
   lastName: string;
   birthDate: string;
+  /** The same date as a day number. */
+  birthDay: number;
   address: Address;
   phone: string;
   email: string;
@@ -131,5 +133,5 @@ export function driftedIdentity(rng: Rng, p: Person, system: 'ADT' | 'LAB'): Dri
   const email = rng.chance(0.5) ? '' : p.email;
   const ssn = rng.chance(MISSING_SSN_SHARE) ? '' : formatSsn(p.ssn, rng.chance(0.7));
   const casing = rng.chance(0.01);
-  return { firstName, lastName, birthDate: isoDate(birthDay), address, phone, email, ssn, casing };
+  return { firstName, lastName, birthDate: isoDate(birthDay), birthDay, address, phone, email, ssn, casing };
 }

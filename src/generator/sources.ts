@@ -49,6 +49,11 @@ export const UNDASHED_SSN_SHARE = 0.03;
 
 /** The EHR_SYSTEM patient row (the system of record: full demographics, health metrics, coverage). */
 export function ehrPatientRow(p: Person, rng: Rng): string[] {
+  return ehrPatientFields(p, !rng.chance(UNDASHED_SSN_SHARE));
+}
+
+/** The EHR row's fields, given the one draw it takes (whether the SSN is written with dashes). */
+export function ehrPatientFields(p: Person, dashedSsn: boolean): string[] {
   return [
     ehrId(p.index),
     p.mrn,
@@ -62,7 +67,7 @@ export function ehrPatientRow(p: Person, rng: Rng): string[] {
     p.address.zip,
     formatPhone(p.phone, 'dashed'),
     p.email,
-    formatSsn(p.ssn, !rng.chance(UNDASHED_SSN_SHARE)),
+    formatSsn(p.ssn, dashedSsn),
     p.insuranceId,
     'EHR_SYSTEM',
     p.bmi.toFixed(1),
@@ -80,34 +85,52 @@ export function copyPatientRow(
   rng: Rng,
   system: 'ADT' | 'LAB',
 ): { fields: string[]; drift: DriftedIdentity } {
-  const d = driftedIdentity(rng, p, system);
+  const c = drawCopy(p, rng, system);
+  return { drift: c.drift, fields: copyPatientFields(c) };
+}
+
+/** The values of an ADT or LAB copy, drawn in the order copyPatientRow draws them. */
+export interface CopyDraw {
+  readonly system: 'ADT' | 'LAB';
+  readonly id: string;
+  readonly drift: DriftedIdentity;
+  readonly sex: 'F' | 'M';
+  readonly mrn: string;
+  readonly insurance: string;
+}
+
+export function drawCopy(p: Person, rng: Rng, system: 'ADT' | 'LAB'): CopyDraw {
+  const drift = driftedIdentity(rng, p, system);
   const id = system === 'ADT' ? adtId(p.index) : labId(p.index);
   const mrnValue = system === 'ADT' && rng.chance(0.7) ? p.mrn : '';
   const insurance = rng.chance(0.6) ? p.insuranceId : '';
-  return {
-    drift: d,
-    fields: [
-      id,
-      mrnValue,
-      d.firstName,
-      d.lastName,
-      d.birthDate,
-      p.sex,
-      d.address.line1,
-      d.address.city,
-      d.address.state,
-      d.address.zip,
-      d.phone,
-      d.email,
-      d.ssn,
-      insurance,
-      system === 'ADT' ? 'ADT_SYSTEM' : 'LAB_SYSTEM',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-    ],
-  };
+  return { system, id, drift, sex: p.sex, mrn: mrnValue, insurance };
+}
+
+export function copyPatientFields(c: CopyDraw): string[] {
+  const d = c.drift;
+  const system = c.system;
+  return [
+    c.id,
+    c.mrn,
+    d.firstName,
+    d.lastName,
+    d.birthDate,
+    c.sex,
+    d.address.line1,
+    d.address.city,
+    d.address.state,
+    d.address.zip,
+    d.phone,
+    d.email,
+    d.ssn,
+    c.insurance,
+    system === 'ADT' ? 'ADT_SYSTEM' : 'LAB_SYSTEM',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+  ];
 }
