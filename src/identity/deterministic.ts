@@ -34,11 +34,13 @@ export async function resolveIdentities(
     { run: runId },
   );
 
-  // Keys of existing patients that identify exactly one patient.
+  // Keys of existing patients that identify exactly one patient, read only for the keys new records carry.
   await db.run(`CREATE OR REPLACE TEMP TABLE id_known AS
     SELECT s.ssn_hash, s.first_name_norm AS fn, s.last_name_norm AS ln, s.birth_date AS dob, m.patient_id
     FROM silver_patient_sources s JOIN silver_resolved_identity_resolution m
-      ON m.source_system = s.source_system AND m.source_patient_id = s.source_patient_id`);
+      ON m.source_system = s.source_system AND m.source_patient_id = s.source_patient_id
+    WHERE s.ssn_hash IN (SELECT ssn_hash FROM id_new WHERE ssn_hash IS NOT NULL)
+       OR (s.first_name_norm, s.last_name_norm, s.birth_date) IN (SELECT (fn, ln, dob) FROM id_new)`);
   await db.run(`CREATE OR REPLACE TEMP TABLE id_match AS
     WITH by_ssn AS (SELECT ssn_hash, min(patient_id) AS patient_id FROM id_known WHERE ssn_hash IS NOT NULL
                     GROUP BY ssn_hash HAVING COUNT(DISTINCT patient_id) = 1),
