@@ -64,6 +64,14 @@ export class ByteSink {
     this.length = o;
   }
 
+  /** After reserve(): the first `length` (at most 64) bytes of `bytes`. */
+  ascii(bytes: Uint8Array, length: number): void {
+    const b = this.buf;
+    const o = this.length;
+    for (let i = 0; i < length; i++) b[o + i] = bytes[i] as number;
+    this.length = o + length;
+  }
+
   /** After reserve(): characters [from, to) of a short ASCII string. */
   chars(text: string, from: number, to: number): void {
     const b = this.buf;

@@ -117,6 +117,25 @@ class ChunkWriter {
     if (code === 'duplicate_row') this.pending.push({ entity, from, to: o.text.length, key, personId });
   }
 
+  /** The current person's claim/event id prefix and patient id as bytes (set once per person and entity). */
+  private readonly prefixBytes = new Uint8Array(64);
+  private prefixLength = 0;
+  private readonly patientBytes = new Uint8Array(64);
+  private patientLength = 0;
+  private idsPrefix = '';
+  private idsPatient = '';
+
+  private setIds(prefix: string, patientId: string): void {
+    if (prefix !== this.idsPrefix) {
+      this.idsPrefix = prefix;
+      this.prefixLength = asciiInto(this.prefixBytes, prefix);
+    }
+    if (patientId !== this.idsPatient) {
+      this.idsPatient = patientId;
+      this.patientLength = asciiInto(this.patientBytes, patientId);
+    }
+  }
+
   /**
    * Emits one claim from its drawn values. A clean claim is validated on its values (reference,
    * amount range, date, codes) and written digit by digit; a defective one takes the fields path.
@@ -141,14 +160,15 @@ class ChunkWriter {
       throw new GeneratorValidationError(
         `generated clean claims row ${prefix + rowNumber(k)} fails validation: ${problem}`,
       );
+    this.setIds(prefix, patientId);
     const o = this.out.claims;
     const t = o.text;
     t.reserve();
     const from = t.length;
-    t.str(prefix);
+    t.ascii(this.prefixBytes, this.prefixLength);
     t.digits(k, 3);
     t.b(44);
-    t.str(patientId);
+    t.ascii(this.patientBytes, this.patientLength);
     t.b(44);
     t.cents(c.cents);
     t.b(44);
@@ -189,14 +209,15 @@ class ChunkWriter {
       throw new GeneratorValidationError(
         `generated clean medical_events row ${prefix + rowNumber(k)} fails validation: ${problem}`,
       );
+    this.setIds(prefix, patientId);
     const o = this.out.medical_events;
     const t = o.text;
     t.reserve();
     const from = t.length;
-    t.str(prefix);
+    t.ascii(this.prefixBytes, this.prefixLength);
     t.digits(k, 3);
     t.b(44);
-    t.str(patientId);
+    t.ascii(this.patientBytes, this.patientLength);
     t.b(44);
     t.date(e.day);
     t.b(44);
@@ -369,7 +390,8 @@ class ChunkWriter {
   private idTruthLine(o: EntityChunk, prefix: string, k: number, personId: string): void {
     const t = o.truth;
     t.reserve();
-    t.str(prefix);
+    if (prefix === this.idsPrefix) t.ascii(this.prefixBytes, this.prefixLength);
+    else t.str(prefix);
     t.digits(k, 3);
     t.b(44);
     t.str(personId);
@@ -507,4 +529,11 @@ function emitEvents(
   const referenceOk = hasActiveRecord(ctx, p.index, system);
   for (const e of events) w.event(p.index, p.personId, prefix, patientId, ++k, system, referenceOk, e);
   return k;
+}
+
+/** Writes an ASCII string of at most 64 characters into `into`; returns its length. */
+function asciiInto(into: Uint8Array, text: string): number {
+  if (text.length > into.length) throw new Error(`id "${text}" is too long`);
+  for (let i = 0; i < text.length; i++) into[i] = text.charCodeAt(i);
+  return text.length;
 }
