@@ -3,10 +3,33 @@ import { generateChunk, GeneratorValidationError, type ChunkSpec } from './chunk
 import type { BatchContext } from './context.ts';
 import { packChunk, type PackedChunk } from './packed-chunk.ts';
 
+/** Chunks a worker holds at once (one generating, one queued, so it never waits for the next). */
+const PER_WORKER = 2;
+/** Finished chunks waiting for their turn to be written, at most (bounds memory when one chunk is slow). */
+const AHEAD_PER_WORKER = 3;
+
+interface Deferred {
+  readonly promise: Promise<PackedChunk>;
+  resolve(p: PackedChunk): void;
+  reject(e: Error): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: (p: PackedChunk) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<PackedChunk>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
 /**
  * Produces the packed chunks of a batch in order, either on this thread or on worker threads
- * (`workers` > 0, at most two chunks in flight per worker). The output is the same either way:
- * every chunk is a pure function of (context, person range).
+ * (`workers` > 0). A worker gets its next chunk as soon as it returns one (so both stay busy while
+ * this thread writes), within a bound on finished chunks waiting to be written. The output is the
+ * same either way: every chunk is a pure function of (context, person range).
  */
 export async function* produceChunks(
   ctx: BatchContext,
@@ -18,43 +41,52 @@ export async function* produceChunks(
     return;
   }
   const pool = Array.from({ length: Math.min(workers, specs.length) }, () => startWorker(ctx));
-  const pending = new Map<number, Promise<PackedChunk>>();
+  // Released once consumed, so written chunks are not kept alive.
+  const slots: (Deferred | undefined)[] = specs.map(() => deferred());
+  const inFlight = pool.map(() => 0);
+  const maxAhead = pool.length * AHEAD_PER_WORKER;
   let next = 0;
-  const dispatch = (): void => {
-    const id = next++;
-    const spec = specs[id];
-    if (!spec) return;
-    const worker = pool[id % pool.length] as Worker;
-    pending.set(
-      id,
-      new Promise<PackedChunk>((resolve, reject) => {
-        const onError = (error: Error): void => {
-          worker.off('message', onMessage);
-          reject(error);
-        };
-        const onMessage = (msg: { id: number; packed?: PackedChunk; error?: string }): void => {
-          if (msg.id !== id) return;
-          worker.off('message', onMessage);
-          worker.off('error', onError);
-          if (msg.error !== undefined) reject(new GeneratorValidationError(msg.error));
-          else resolve(msg.packed as PackedChunk);
-        };
-        worker.on('message', onMessage);
-        worker.once('error', onError);
-        worker.postMessage({ id, spec });
-      }),
-    );
+  let consumed = 0;
+  let failed = false;
+  const fill = (w: number): void => {
+    const worker = pool[w] as Worker;
+    while (
+      !failed &&
+      (inFlight[w] as number) < PER_WORKER &&
+      next < specs.length &&
+      next - consumed < maxAhead
+    ) {
+      const id = next++;
+      inFlight[w] = (inFlight[w] as number) + 1;
+      worker.postMessage({ id, spec: specs[id] });
+    }
   };
+  const fail = (error: Error): void => {
+    failed = true;
+    for (const s of slots) s?.reject(error);
+  };
+  pool.forEach((worker, w) => {
+    worker.on('message', (msg: { id: number; packed?: PackedChunk; error?: string }) => {
+      inFlight[w] = (inFlight[w] as number) - 1;
+      if (msg.error !== undefined) fail(new GeneratorValidationError(msg.error));
+      else {
+        slots[msg.id]?.resolve(msg.packed as PackedChunk);
+        fill(w);
+      }
+    });
+    worker.once('error', fail);
+  });
   try {
-    for (let i = 0; i < pool.length * 2; i++) dispatch();
+    for (let w = 0; w < pool.length; w++) fill(w);
     for (let id = 0; id < specs.length; id++) {
-      const result = await (pending.get(id) as Promise<PackedChunk>);
-      pending.delete(id);
-      dispatch();
+      const result = await (slots[id] as Deferred).promise;
+      slots[id] = undefined;
+      consumed = id + 1;
+      for (let w = 0; w < pool.length; w++) fill(w);
       yield result;
     }
   } finally {
-    for (const p of pending.values()) p.catch(() => undefined);
+    failed = true;
     await Promise.all(pool.map((w) => w.terminate()));
   }
 }

@@ -124,6 +124,23 @@ class ChunkWriter {
   private patientLength = 0;
   private idsPrefix = '';
   private idsPatient = '';
+  private readonly personBytes = new Uint8Array(64);
+  private personLength = 0;
+  private idsPerson = '';
+
+  /** The person id as bytes (the same string for all rows of a person). */
+  private personIdBytes(t: ByteSink, personId: string): void {
+    if (personId !== this.idsPerson) {
+      this.idsPerson = personId;
+      this.personLength = asciiInto(this.personBytes, personId);
+    }
+    t.ascii(this.personBytes, this.personLength);
+  }
+
+  /** The last provider name written and its bytes (most events of a person share their doctor). */
+  private provider = '';
+  private readonly providerBytes = new Uint8Array(64);
+  private providerLength = 0;
 
   private setIds(prefix: string, patientId: string): void {
     if (prefix !== this.idsPrefix) {
@@ -179,9 +196,7 @@ class ChunkWriter {
     t.str(c.procedure);
     t.b(44);
     t.str(c.status);
-    t.b(44);
-    t.str(CLAIMS_SOURCE_SYSTEM);
-    t.b(10);
+    t.ascii(CLAIMS_SOURCE_BYTES, CLAIMS_SOURCE_BYTES.length);
     this.idTruthLine(o, prefix, k, personId);
     if (code === 'duplicate_row')
       this.pending.push({ entity: 'claims', from, to: t.length, key: prefix + rowNumber(k), personId });
@@ -223,10 +238,14 @@ class ChunkWriter {
     t.b(44);
     t.str(e.type);
     t.b(44);
-    t.str(e.provider);
-    t.b(44);
-    t.str(system === 'ADT' ? 'ADT_SYSTEM' : 'LAB_SYSTEM');
-    t.b(10);
+    const provider = e.provider;
+    if (provider !== this.provider && provider.length <= 64) {
+      this.provider = provider;
+      this.providerLength = asciiInto(this.providerBytes, provider);
+    }
+    if (provider === this.provider) t.ascii(this.providerBytes, this.providerLength);
+    else t.str(provider);
+    t.ascii(system === 'ADT' ? ADT_SOURCE_BYTES : LAB_SOURCE_BYTES, 12);
     this.idTruthLine(o, prefix, k, personId);
     if (code === 'duplicate_row')
       this.pending.push({
@@ -380,7 +399,7 @@ class ChunkWriter {
     t.str(prefix);
     t.str(id);
     t.b(44);
-    t.str(personId);
+    this.personIdBytes(t, personId);
     t.b(44);
     t.b(10);
     o.rows++;
@@ -394,7 +413,7 @@ class ChunkWriter {
     else t.str(prefix);
     t.digits(k, 3);
     t.b(44);
-    t.str(personId);
+    this.personIdBytes(t, personId);
     t.b(44);
     t.b(10);
     o.rows++;
@@ -537,3 +556,7 @@ function asciiInto(into: Uint8Array, text: string): number {
   for (let i = 0; i < text.length; i++) into[i] = text.charCodeAt(i);
   return text.length;
 }
+
+const ADT_SOURCE_BYTES = Buffer.from(',ADT_SYSTEM\n', 'latin1');
+const LAB_SOURCE_BYTES = Buffer.from(',LAB_SYSTEM\n', 'latin1');
+const CLAIMS_SOURCE_BYTES = Buffer.from(`,${CLAIMS_SOURCE_SYSTEM}\n`, 'latin1');

@@ -39,8 +39,30 @@ export interface Ymd {
 }
 
 export function ymd(day: number): Ymd {
-  const d = new Date(day * MS_PER_DAY);
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+  const packed = packedYmd(day);
+  const year = Math.floor(packed / 10_000);
+  const rest = packed - year * 10_000;
+  const month = Math.floor(rest / 100);
+  return { year, month, day: rest - month * 100 };
+}
+
+/**
+ * The calendar date of a day number as year * 10000 + month * 100 + day (Howard Hinnant's
+ * civil_from_days: plain arithmetic, no Date object; years 0 and later).
+ */
+export function packedYmd(day: number): number {
+  const z = day + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1_460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  return y * 10_000 + m * 100 + d;
 }
 
 /** Day number of a calendar date, or undefined when the date does not exist (e.g. 1980-02-30). */
@@ -106,11 +128,8 @@ export function alternativeDate(day: number, variant: number): string {
 
 /** Whole years between two day numbers (age on `atDay` of someone born on `birthDay`). */
 export function yearsBetween(birthDay: number, atDay: number): number {
-  const b = ymd(birthDay);
-  const a = ymd(atDay);
-  let years = a.year - b.year;
-  if (a.month < b.month || (a.month === b.month && a.day < b.day)) years--;
-  return years;
+  // On packed dates (yyyymmdd) the whole years are the difference's ten-thousands, rounded down.
+  return Math.floor((packedYmd(atDay) - packedYmd(birthDay)) / 10_000);
 }
 
 /** Rounds a time down to the whole minute (UTC). */

@@ -14,9 +14,17 @@ export interface PackedChunk {
   readonly people: { readonly created: number; readonly changed: number; readonly active: number };
 }
 
-/** Packs a chunk; `copy` makes standalone buffers (needed to transfer them out of a worker). */
+/**
+ * Packs a chunk; `copy` makes standalone buffers (needed to transfer them out of a worker). A sink's
+ * own large buffer (not a slice of Node's shared pool) is handed over as it is, without a copy.
+ */
 export function packChunk(r: ChunkResult, copy: boolean): PackedChunk {
-  const take = (b: Buffer): Uint8Array => (copy ? Uint8Array.prototype.slice.call(b) : b);
+  const take = (b: Buffer): Uint8Array =>
+    !copy
+      ? b
+      : b.byteOffset === 0 && b.buffer.byteLength > 65_536
+        ? new Uint8Array(b.buffer, 0, b.length)
+        : Uint8Array.prototype.slice.call(b);
   const entity = (e: Entity) => ({
     text: take(r.out[e].text.bytes()),
     truth: take(r.out[e].truth.bytes()),
