@@ -337,7 +337,7 @@ class ChunkWriter {
       this.row('patients', copyPatientFields(c), prefix + c.id, p.personId, registrationOnly, code);
       return;
     }
-    const problem = copyValuesProblem(this.ctx, p.index, c.system, d, c.sex);
+    const problem = copyValuesProblem(this.ctx, p.index, c.system, d, c.sex, p.firstName, p.lastName);
     if (problem !== undefined)
       throw new GeneratorValidationError(
         `generated clean patients row ${prefix}${c.id} fails validation: ${problem}`,

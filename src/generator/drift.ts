@@ -117,6 +117,9 @@ export interface DriftedIdentity {
 
 export const MISSING_SSN_SHARE = 0.4;
 
+const ADT_PHONE_STYLES: readonly PhoneStyle[] = ['parens', 'parens', 'dotted', 'dashed'];
+const LAB_PHONE_STYLES: readonly PhoneStyle[] = ['digits', 'e164', 'dashed'];
+
 export function driftedIdentity(rng: Rng, p: Person, system: 'ADT' | 'LAB'): DriftedIdentity {
   let firstName = p.firstName;
   let lastName = p.lastName;
@@ -127,8 +130,7 @@ export function driftedIdentity(rng: Rng, p: Person, system: 'ADT' | 'LAB'): Dri
   if (rng.chance(0.04)) birthDay = swappedDayMonth(birthDay) ?? birthDay;
   const address = rng.chance(0.12) ? randomAddress(rng) : p.address;
   const phoneDigits = address === p.address || rng.chance(0.5) ? p.phone : randomPhone(rng, address.areaCode);
-  const phoneStyles: readonly PhoneStyle[] =
-    system === 'ADT' ? ['parens', 'parens', 'dotted', 'dashed'] : ['digits', 'e164', 'dashed'];
+  const phoneStyles = system === 'ADT' ? ADT_PHONE_STYLES : LAB_PHONE_STYLES;
   const phone = rng.chance(0.08) ? '' : formatPhone(phoneDigits, rng.pick(phoneStyles));
   const email = rng.chance(0.5) ? '' : p.email;
   const ssn = rng.chance(MISSING_SSN_SHARE) ? '' : formatSsn(p.ssn, rng.chance(0.7));

@@ -109,8 +109,18 @@ export function randomSsn(rng: Rng): string {
   );
 }
 
+/** Lower-case letters of a name, for e-mail addresses (cached: names come from small tables). */
+const emailParts = new Map<string, string>();
+function clean(s: string): string {
+  let part = emailParts.get(s);
+  if (part === undefined) {
+    part = s.toLowerCase().replace(/[^a-z]/g, '');
+    if (emailParts.size < 100_000) emailParts.set(s, part);
+  }
+  return part;
+}
+
 export function emailFor(rng: Rng, first: string, last: string): string {
-  const clean = (s: string): string => s.toLowerCase().replace(/[^a-z]/g, '');
   const style = rng.int(0, 3);
   const local =
     style === 0
