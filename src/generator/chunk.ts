@@ -69,18 +69,25 @@ export class GeneratorValidationError extends Error {
 export const HISTORY_DAYS = Math.floor(3 * DAYS_PER_YEAR);
 
 class ChunkWriter {
-  readonly out: Record<Entity, EntityChunk> = {
-    patients: { text: new ByteSink(), truth: new ByteSink(), rows: 0 },
-    claims: { text: new ByteSink(), truth: new ByteSink(), rows: 0 },
-    medical_events: { text: new ByteSink(), truth: new ByteSink(), rows: 0 },
-  };
+  readonly out: Record<Entity, EntityChunk>;
   readonly defects: Partial<Record<DefectCode, number>> = {};
   private pending: { entity: Entity; from: number; to: number; key: string; personId: string }[] = [];
 
   constructor(
     private readonly ctx: BatchContext,
     private readonly defectRng: Rng,
-  ) {}
+    newPeople: number,
+  ) {
+    // Buffers sized for the expected output of the chunk's new people (bytes per person, with some
+    // room), so they rarely grow (each growth copies what was written so far).
+    const sink = (bytesPerPerson: number): ByteSink =>
+      new ByteSink(Math.max(1 << 16, Math.ceil(newPeople * bytesPerPerson)));
+    this.out = {
+      patients: { text: sink(400), truth: sink(80), rows: 0 },
+      claims: { text: sink(320), truth: sink(115), rows: 0 },
+      medical_events: { text: sink(520), truth: sink(175), rows: 0 },
+    };
+  }
 
   /**
    * Emits one row: draws its defect (unless `forced`), validates it when clean, and queues an exact
@@ -442,10 +449,14 @@ export function generateChunk(ctx: BatchContext, spec: ChunkSpec): ChunkResult {
   const rng = new Rng();
   const personRng = new Rng();
   const defectRng = new Rng();
-  const w = new ChunkWriter(ctx, defectRng);
   const current = ctx.batches[ctx.batches.length - 1];
   if (!current || current.batch !== ctx.batch)
     throw new Error('the batch context must end with the current batch');
+  const w = new ChunkWriter(
+    ctx,
+    defectRng,
+    Math.max(0, spec.end - Math.max(spec.start, current.peopleStart)),
+  );
   const people = { created: 0, changed: 0, active: 0 };
   for (let index = spec.start; index < spec.end; index++) {
     if (index >= current.peopleStart) {
