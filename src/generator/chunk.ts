@@ -144,11 +144,6 @@ class ChunkWriter {
     t.ascii(this.personBytes, this.personLength);
   }
 
-  /** The last provider name written and its bytes (most events of a person share their doctor). */
-  private provider = '';
-  private readonly providerBytes = new Uint8Array(64);
-  private providerLength = 0;
-
   private setIds(prefix: string, patientId: string): void {
     if (prefix !== this.idsPrefix) {
       this.idsPrefix = prefix;
@@ -245,13 +240,7 @@ class ChunkWriter {
     t.b(44);
     t.str(e.type);
     t.b(44);
-    const provider = e.provider;
-    if (provider !== this.provider && provider.length <= 64) {
-      this.provider = provider;
-      this.providerLength = asciiInto(this.providerBytes, provider);
-    }
-    if (provider === this.provider) t.ascii(this.providerBytes, this.providerLength);
-    else t.str(provider);
+    t.str(e.provider);
     t.ascii(system === 'ADT' ? ADT_SOURCE_BYTES : LAB_SOURCE_BYTES, 12);
     this.idTruthLine(o, prefix, k, personId);
     if (code === 'duplicate_row')

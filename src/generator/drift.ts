@@ -1,4 +1,4 @@
-import { dayFromYmd, isoDate, ymd } from './dates.ts';
+import { dayFromYmd, ymd } from './dates.ts';
 import { randomAddress, randomPhone, type Address, type Person } from './people.ts';
 import type { Rng } from './prng.ts';
 import { referenceData } from './reference-data.ts';
@@ -104,8 +104,7 @@ export function formatSsn(digits: string, dashed: boolean): string {
 export interface DriftedIdentity {
   firstName: string;
   lastName: string;
-  birthDate: string;
-  /** The same date as a day number. */
+  /** The birth date as a day number. */
   birthDay: number;
   address: Address;
   phone: string;
@@ -135,5 +134,5 @@ export function driftedIdentity(rng: Rng, p: Person, system: 'ADT' | 'LAB'): Dri
   const email = rng.chance(0.5) ? '' : p.email;
   const ssn = rng.chance(MISSING_SSN_SHARE) ? '' : formatSsn(p.ssn, rng.chance(0.7));
   const casing = rng.chance(0.01);
-  return { firstName, lastName, birthDate: isoDate(birthDay), birthDay, address, phone, email, ssn, casing };
+  return { firstName, lastName, birthDay, address, phone, email, ssn, casing };
 }

@@ -115,7 +115,7 @@ export function copyPatientFields(c: CopyDraw): string[] {
     c.mrn,
     d.firstName,
     d.lastName,
-    d.birthDate,
+    isoDate(d.birthDay),
     c.sex,
     d.address.line1,
     d.address.city,
