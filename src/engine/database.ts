@@ -20,9 +20,14 @@ function trace(sql: string, started: number): void {
 /**
  * Engine settings. FSST string compression is disabled: analysing it doubles the cost of every bulk
  * write on 2 cores, while dictionary, RLE, bit-packing and ALP compression stay on (the file grows by
- * about a third; measured with `npm run bench`).
+ * about a third; measured with `npm run bench`). Memory is capped at 3 GB unless CARELAKE_MEMORY_LIMIT
+ * says otherwise (DuckDB's own default is 80% of the machine).
  */
-const ENGINE_SETTINGS = ["SET disabled_compression_methods = 'fsst'"];
+const ENGINE_SETTINGS = [
+  "SET disabled_compression_methods = 'fsst'",
+  // Bounded memory: larger work spills to a temporary folder next to the database (CARELAKE_MEMORY_LIMIT).
+  `SET memory_limit = '${(process.env['CARELAKE_MEMORY_LIMIT'] ?? '3GB').replace(/[^0-9A-Za-z.]/g, '')}'`,
+];
 
 export type Params = readonly DuckDBValue[] | Readonly<Record<string, DuckDBValue>>;
 export type Row = Record<string, unknown>;

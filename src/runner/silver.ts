@@ -112,8 +112,8 @@ export async function runSilverFacts(
   });
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'quarantined'`, undefined, `eval_${name}`));
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'orphan'`, ORPHAN_RULE, `eval_${name}`));
-  await ctx.db.run(`DELETE FROM parked_rows p USING eval_${name} r
-    WHERE p.dataset = '${name}' AND p.file_name = r._file_name AND p.line_number = r._line_number`);
+  // Every parked row of this dataset was staged again above, so all are replaced by this run's outcome.
+  await ctx.db.run(`DELETE FROM parked_rows WHERE dataset = '${name}'`);
   await ctx.db.run(`INSERT INTO parked_rows
     SELECT '${name}', _file_name, _line_number, _first_parked_at, _attempts + 1 FROM eval_${name} WHERE _outcome = 'parked'`);
 
