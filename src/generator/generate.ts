@@ -159,7 +159,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
       for (const w of writers) {
         const part = chunk.out[w.entity];
         if (part.rows === 0) continue;
-        w.append(part.text, numberTruthLines(part.truth, w.nextLine), part.rows);
+        w.append(part.text, numberTruthLines(part.truth, w.nextLine, part.rows), part.rows);
       }
       addCounts(defects, chunk.defects);
       people.created += chunk.people.created;

@@ -26,14 +26,18 @@ export interface GroundTruthRow {
 /**
  * Prefixes each truth line of a chunk with its physical line number, starting at `firstLine`.
  * Works on bytes (the writer thread does this for millions of lines, so no strings are built): the
- * number is kept as ASCII digits and incremented in place.
+ * number is kept as ASCII digits and incremented in place. `lineCount`, when given, must be the
+ * number of lines in `input` (it sizes the output).
  */
-export function numberTruthLines(input: Uint8Array, firstLine: number): Buffer {
+export function numberTruthLines(input: Uint8Array, firstLine: number, lineCount?: number): Buffer {
   // Plain Uint8Array views: element access on them optimises better than on Buffer's subclass.
   const body = new Uint8Array(input.buffer, input.byteOffset, input.length);
-  let lines = 0;
-  const search = Buffer.from(input.buffer, input.byteOffset, input.length);
-  for (let i = search.indexOf(10); i >= 0; i = search.indexOf(10, i + 1)) lines++;
+  // The caller usually knows the number of lines (the chunk's rows); else they are counted.
+  let lines = lineCount ?? 0;
+  if (lineCount === undefined) {
+    const search = Buffer.from(input.buffer, input.byteOffset, input.length);
+    for (let i = search.indexOf(10); i >= 0; i = search.indexOf(10, i + 1)) lines++;
+  }
   const digitsMax = String(firstLine + lines).length + 1;
   const outBuffer = Buffer.allocUnsafe(body.length + lines * digitsMax);
   const out = new Uint8Array(outBuffer.buffer, outBuffer.byteOffset, outBuffer.length);
@@ -43,8 +47,10 @@ export function numberTruthLines(input: Uint8Array, firstLine: number): Buffer {
   for (let n = firstLine; n > 0 || width === 0; n = Math.floor(n / 10)) digits[16 - ++width] = 48 + (n % 10);
   let o = 0;
   let i = 0;
+  let numbered = 0;
   const n = body.length;
   while (i < n) {
+    numbered++;
     for (let d = 16 - width; d < 16; d++) out[o++] = digits[d] as number;
     out[o++] = 44; // ','
     let c: number;
@@ -61,6 +67,7 @@ export function numberTruthLines(input: Uint8Array, firstLine: number): Buffer {
       digits[16 - width] = 49;
     }
   }
+  if (numbered !== lines) throw new Error(`truth chunk has ${numbered} lines, expected ${lines}`);
   return outBuffer.subarray(0, o);
 }
 
