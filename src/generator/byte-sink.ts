@@ -23,12 +23,35 @@ const dateFilled = new Uint8Array(DATE_DAYS);
  */
 const ROW_RESERVE = 512;
 
+/**
+ * Buffers of written chunks handed back by the writer thread (worker threads only), reused for the
+ * next chunks' sinks: fresh large buffers cost page faults on first touch.
+ */
+const spares: ArrayBuffer[] = [];
+const MAX_SPARES = 24;
+
+export function addSpareBuffers(buffers: readonly ArrayBuffer[]): void {
+  for (const b of buffers) if (spares.length < MAX_SPARES && b.byteLength > 0) spares.push(b);
+}
+
+function takeSpare(bytes: number): Buffer | undefined {
+  for (let i = 0; i < spares.length; i++) {
+    const b = spares[i] as ArrayBuffer;
+    if (b.byteLength >= bytes && b.byteLength <= bytes * 4) {
+      spares[i] = spares[spares.length - 1] as ArrayBuffer;
+      spares.pop();
+      return Buffer.from(b);
+    }
+  }
+  return undefined;
+}
+
 export class ByteSink {
   private buf: Buffer;
   length = 0;
 
   constructor(initialBytes = 1 << 22) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+    this.buf = takeSpare(initialBytes) ?? Buffer.allocUnsafe(initialBytes);
   }
 
   private ensure(extra: number): void {

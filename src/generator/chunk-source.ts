@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { generateChunk, GeneratorValidationError, type ChunkSpec } from './chunk.ts';
 import type { BatchContext } from './context.ts';
-import { packChunk, type PackedChunk } from './packed-chunk.ts';
+import { packChunk, transferList, type PackedChunk } from './packed-chunk.ts';
 
 /** Chunks a worker holds at once (one generating, one queued, so it never waits for the next). */
 const PER_WORKER = 2;
@@ -44,6 +44,7 @@ export async function* produceChunks(
   // Released once consumed, so written chunks are not kept alive.
   const slots: (Deferred | undefined)[] = specs.map(() => deferred());
   const inFlight = pool.map(() => 0);
+  const producer: number[] = [];
   const maxAhead = pool.length * AHEAD_PER_WORKER;
   let next = 0;
   let consumed = 0;
@@ -57,6 +58,7 @@ export async function* produceChunks(
       next - consumed < maxAhead
     ) {
       const id = next++;
+      producer[id] = w;
       inFlight[w] = (inFlight[w] as number) + 1;
       worker.postMessage({ id, spec: specs[id] });
     }
@@ -84,6 +86,12 @@ export async function* produceChunks(
       consumed = id + 1;
       for (let w = 0; w < pool.length; w++) fill(w);
       yield result;
+      // The consumer is done with the chunk (it writes synchronously): its buffers go back to the
+      // worker that made them, for reuse.
+      if (!failed) {
+        const list = transferList(result);
+        (pool[producer[id] as number] as Worker).postMessage({ recycle: list }, list);
+      }
     }
   } finally {
     failed = true;

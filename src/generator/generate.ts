@@ -154,12 +154,16 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
   const people = { created: 0, changed: 0, active: 0 };
   const progress = options.progress;
   progress?.start('generate', current.peopleEnd);
+  let truthScratch = Buffer.alloc(0);
   try {
     for await (const chunk of produceChunks(ctx, specs, o.workers)) {
       for (const w of writers) {
         const part = chunk.out[w.entity];
         if (part.rows === 0) continue;
-        w.append(part.text, numberTruthLines(part.truth, w.nextLine, part.rows), part.rows);
+        // The numbered truth goes into one reused scratch buffer (append writes synchronously).
+        const need = part.truth.length + part.rows * (String(w.nextLine + part.rows).length + 1);
+        if (truthScratch.length < need) truthScratch = Buffer.allocUnsafe(Math.ceil(need * 1.25));
+        w.append(part.text, numberTruthLines(part.truth, w.nextLine, part.rows, truthScratch), part.rows);
       }
       addCounts(defects, chunk.defects);
       people.created += chunk.people.created;

@@ -27,9 +27,15 @@ export interface GroundTruthRow {
  * Prefixes each truth line of a chunk with its physical line number, starting at `firstLine`.
  * Works on bytes (the writer thread does this for millions of lines, so no strings are built): the
  * number is kept as ASCII digits and incremented in place. `lineCount`, when given, must be the
- * number of lines in `input` (it sizes the output).
+ * number of lines in `input` (it sizes the output). `into`, when large enough, receives the output
+ * (a scratch buffer the writer reuses; the result is then a view of it).
  */
-export function numberTruthLines(input: Uint8Array, firstLine: number, lineCount?: number): Buffer {
+export function numberTruthLines(
+  input: Uint8Array,
+  firstLine: number,
+  lineCount?: number,
+  into?: Buffer,
+): Buffer {
   // Plain Uint8Array views: element access on them optimises better than on Buffer's subclass.
   const body = new Uint8Array(input.buffer, input.byteOffset, input.length);
   // The caller usually knows the number of lines (the chunk's rows); else they are counted.
@@ -39,7 +45,8 @@ export function numberTruthLines(input: Uint8Array, firstLine: number, lineCount
     for (let i = search.indexOf(10); i >= 0; i = search.indexOf(10, i + 1)) lines++;
   }
   const digitsMax = String(firstLine + lines).length + 1;
-  const outBuffer = Buffer.allocUnsafe(body.length + lines * digitsMax);
+  const size = body.length + lines * digitsMax;
+  const outBuffer = into !== undefined && into.length >= size ? into : Buffer.allocUnsafe(size);
   const out = new Uint8Array(outBuffer.buffer, outBuffer.byteOffset, outBuffer.length);
   // The current line number, right-aligned in `digits[16 - width, 16)`.
   const digits = new Uint8Array(16);
