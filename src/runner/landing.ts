@@ -42,14 +42,6 @@ export function scanLanding(dir: string): LandingScan {
   return { files, ignored };
 }
 
-/** SHA-256 of a file's content, streamed. */
-export async function sha256File(filePath: string): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  for await (const chunk of fs.createReadStream(filePath, { highWaterMark: 1 << 20 }))
-    hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /** What one streaming read of a landing file tells before it is loaded. */
 export interface FileInspection {
   readonly sha256: string;
