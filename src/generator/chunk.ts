@@ -179,16 +179,7 @@ class ChunkWriter {
       throw new GeneratorValidationError(
         `generated clean claims row ${prefix + rowNumber(k)} fails validation: ${problem}`,
       );
-    this.setIds(prefix, patientId);
-    const o = this.out.claims;
-    const t = o.text;
-    t.reserve();
-    const from = t.length;
-    t.ascii(this.prefixBytes, this.prefixLength);
-    t.digits(k, 3);
-    t.b(44);
-    t.ascii(this.patientBytes, this.patientLength);
-    t.b(44);
+    const { t, from } = this.startIdRow('claims', prefix, patientId, k);
     t.cents(c.cents);
     t.b(44);
     t.date(day);
@@ -199,9 +190,7 @@ class ChunkWriter {
     t.b(44);
     t.str(c.status);
     t.ascii(CLAIMS_SOURCE_BYTES, CLAIMS_SOURCE_BYTES.length);
-    this.idTruthLine(o, prefix, k, personId);
-    if (code === 'duplicate_row')
-      this.pending.push({ entity: 'claims', from, to: t.length, key: prefix + rowNumber(k), personId });
+    this.endIdRow('claims', from, prefix, k, personId, code);
   }
 
   /** Emits one event (see claim()); `referenceOk` is the person's record in `system` having events. */
@@ -226,9 +215,25 @@ class ChunkWriter {
       throw new GeneratorValidationError(
         `generated clean medical_events row ${prefix + rowNumber(k)} fails validation: ${problem}`,
       );
+    const { t, from } = this.startIdRow('medical_events', prefix, patientId, k);
+    t.date(e.day);
+    t.b(44);
+    t.str(e.type);
+    t.b(44);
+    t.str(e.provider);
+    t.ascii(system === 'ADT' ? ADT_SOURCE_BYTES : LAB_SOURCE_BYTES, 12);
+    this.endIdRow('medical_events', from, prefix, k, personId, code);
+  }
+
+  /** Starts a clean claim or event row: its id (`prefix` + k) and patient id, each followed by a comma. */
+  private startIdRow(
+    entity: 'claims' | 'medical_events',
+    prefix: string,
+    patientId: string,
+    k: number,
+  ): { t: EntityChunk['text']; from: number } {
     this.setIds(prefix, patientId);
-    const o = this.out.medical_events;
-    const t = o.text;
+    const t = this.out[entity].text;
     t.reserve();
     const from = t.length;
     t.ascii(this.prefixBytes, this.prefixLength);
@@ -236,21 +241,22 @@ class ChunkWriter {
     t.b(44);
     t.ascii(this.patientBytes, this.patientLength);
     t.b(44);
-    t.date(e.day);
-    t.b(44);
-    t.str(e.type);
-    t.b(44);
-    t.str(e.provider);
-    t.ascii(system === 'ADT' ? ADT_SOURCE_BYTES : LAB_SOURCE_BYTES, 12);
+    return { t, from };
+  }
+
+  /** Ends a row begun by startIdRow: its truth line, and the copy to repeat for a duplicate_row defect. */
+  private endIdRow(
+    entity: 'claims' | 'medical_events',
+    from: number,
+    prefix: string,
+    k: number,
+    personId: string,
+    code: string | undefined,
+  ): void {
+    const o = this.out[entity];
     this.idTruthLine(o, prefix, k, personId);
     if (code === 'duplicate_row')
-      this.pending.push({
-        entity: 'medical_events',
-        from,
-        to: t.length,
-        key: prefix + rowNumber(k),
-        personId,
-      });
+      this.pending.push({ entity, from, to: o.text.length, key: prefix + rowNumber(k), personId });
   }
 
   /** Emits a person's EHR row (drawn: whether the SSN has dashes). */
