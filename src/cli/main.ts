@@ -2,6 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { registerGenerate } from './commands/generate.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerStart } from './commands/start.ts';
+import { registerAudit } from './commands/audit.ts';
+import { registerCatalog } from './commands/catalog.ts';
+import { registerExport } from './commands/export.ts';
+import { registerKeys } from './commands/keys.ts';
+import { registerLanding } from './commands/landing.ts';
 import { CliError } from './errors.ts';
 
 export const VERSION = '0.1.0';
@@ -18,6 +23,11 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerPipelineCommands(program);
   registerStart(program);
+  registerKeys(program);
+  registerLanding(program);
+  registerExport(program, VERSION);
+  registerAudit(program);
+  registerCatalog(program);
   return program;
 }
 

@@ -10,6 +10,16 @@ export function renderRunReport(result: RunResult, summary: LakehouseSummary): s
     `Update ${result.runId} ${result.status} in ${result.seconds.toFixed(1)} s${result.fullRefresh ? ' (full refresh)' : ''}: ${ingested} file(s) ingested.`,
   );
   if (result.error) out.push(`Error: ${result.error}`);
+  if (result.keySwitch)
+    out.push(
+      `SSN key switched from ${result.keySwitch.from} to ${result.keySwitch.to}: every SSN re-hashed.`,
+    );
+  if (result.landing) {
+    const l = result.landing;
+    out.push(
+      `Landing: ${l.rawFiles} raw file(s) remain in the landing folder, ${l.rawFilesWithSsn} of them with SSNs (patients files); ${l.archived} archived (${l.archivedWithSsn} with SSNs)${l.retentionActions ? `; ${l.retentionActions} file(s) archived or deleted by --retain-landing` : ''}.`,
+    );
+  }
   for (const w of result.warnings) out.push(`warning: ${w}`);
   if (result.flows.length) {
     out.push('', 'Flows (this run):');

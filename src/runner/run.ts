@@ -2,6 +2,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Database } from '../engine/database.ts';
+import { appendAudit, auditPathFor, principal } from '../privacy/audit.ts';
+import {
+  applyRetention,
+  defaultArchiveDir,
+  landingStatus,
+  missingIngestedFiles,
+} from '../privacy/retention.ts';
+import { redactSsnText } from '../privacy/redact.ts';
 import { hmacPads, loadSsnKey } from '../privacy/ssn-key.ts';
 import { ingestFile } from './bronze.ts';
 import type { AccountingRow, FlowResult, RunContext } from './context.ts';
@@ -24,6 +32,22 @@ export interface RunOptions {
   readonly onProgress?: (label: string, done: number, total: number) => void;
   /** Told one line at a time about what happens (key creation, skipped files). */
   readonly onMessage?: (line: string) => void;
+  /** After a completed update, archive or delete ingested landing files older than this (D5). */
+  readonly retainLanding?: {
+    readonly olderThanMs: number;
+    readonly action: 'archive' | 'purge';
+    readonly archiveDir: string;
+  };
+}
+
+/** Raw landing files left after the update (they hold PHI; patients files hold raw SSNs). */
+export interface LandingSummary {
+  readonly rawFiles: number;
+  readonly rawFilesWithSsn: number;
+  readonly archived: number;
+  readonly archivedWithSsn: number;
+  /** Files archived or deleted by --retain-landing in this update. */
+  readonly retentionActions: number;
 }
 
 export interface FileDecision {
@@ -44,6 +68,9 @@ export interface RunResult {
   readonly identity?: IdentityStats;
   readonly warnings: string[];
   readonly error?: string;
+  readonly landing?: LandingSummary;
+  /** Set when a full refresh re-hashed every SSN under a new key (key rotation). */
+  readonly keySwitch?: { readonly from: string; readonly to: string };
 }
 
 const tsLiteral = (d: Date): string => `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
@@ -56,16 +83,35 @@ async function pipelineId(db: Database): Promise<string> {
   return id;
 }
 
-async function checkKey(db: Database, keyId: string): Promise<void> {
+/** A run refused before it started (another key, missing landing files). */
+export class RunRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunRefusedError';
+  }
+}
+
+/**
+ * Checks the key against the one that hashed the stored data. A full refresh may switch keys (it
+ * re-hashes everything from the landing files): the stored key id is returned to be switched inside
+ * the refresh's transaction. Any other run with another key is refused.
+ */
+async function checkKey(db: Database, keyId: string, fullRefresh: boolean): Promise<string | undefined> {
   const row = await db.one<{ value: string }>(`SELECT value FROM carelake_meta WHERE key = 'ssn_key_id'`);
   if (!row) {
     await db.run(`INSERT INTO carelake_meta VALUES ('ssn_key_id', ?)`, [keyId]);
   } else if (row.value !== keyId) {
-    throw new Error(
+    if (fullRefresh) return row.value;
+    throw new RunRefusedError(
       `the SSN key (id ${keyId}) differs from the key that hashed the stored data (id ${row.value}); ` +
-        'refusing to mix hashes. To rotate the key, run `carelake run --full-refresh` with the new key: every table is rebuilt from the landing files.',
+        'refusing to mix hashes. To rotate the key: (1) make sure every ingested landing file is in the landing folder ' +
+        '(`carelake landing status`; `carelake landing restore` brings archived files back); (2) `carelake keys rotate` ' +
+        '(or set the new key in CARELAKE_SSN_KEY); (3) `carelake run --full-refresh`, which rebuilds every table from the ' +
+        'landing files, re-hashing each SSN under the new key, and switches the key id in the same transaction. ' +
+        'To keep the old key instead, restore it (`carelake keys rotate` kept it as <key file>.previous).',
     );
   }
+  return undefined;
 }
 
 /** Decides, per landing file, whether it is ingested now (exactly once per file and per content). */
@@ -135,6 +181,40 @@ async function planFiles(
  * transaction, so a failure (or a kill) leaves every table as it was and the next run redoes the work.
  */
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
+  const env = options.env ?? process.env;
+  const audit = (input: Parameters<typeof appendAudit>[1]): void => {
+    if (options.dbPath !== ':memory:') appendAudit(auditPathFor(options.dbPath), input, env);
+  };
+  const action = options.fullRefresh ? 'full_refresh' : 'pipeline_update';
+  let result: RunResult;
+  try {
+    result = await runUpdate(options);
+  } catch (error: unknown) {
+    audit({
+      action,
+      status: 'REFUSED',
+      details: { error: error instanceof Error ? error.message : String(error) },
+    });
+    throw error;
+  }
+  audit({
+    action,
+    status: result.status,
+    rows: result.flows.reduce((n, f) => n + f.rowsOut, 0),
+    details: {
+      run_id: result.runId,
+      files_ingested: result.files.filter((f) => f.action === 'ingested').length,
+      ...(result.keySwitch
+        ? { ssn_key_switched_from: result.keySwitch.from, ssn_key_id: result.keySwitch.to }
+        : {}),
+      ...(result.error ? { error: result.error } : {}),
+      ...(result.landing ? { landing: result.landing } : {}),
+    },
+  });
+  return result;
+}
+
+async function runUpdate(options: RunOptions): Promise<RunResult> {
   const say = options.onMessage ?? (() => {});
   fs.mkdirSync(path.dirname(path.resolve(options.dbPath)), { recursive: true });
   const release = acquireLock(`${options.dbPath}.lock`);
@@ -142,13 +222,32 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   try {
     db = await Database.open(options.dbPath);
     await ensureSchema(db);
-    const key = loadSsnKey(options.env);
+    const key = loadSsnKey(options.env, { landingDir: options.landingDir });
     if (key.created) {
       say(
         `created a development SSN key at ${key.path ?? ''} (owner-only permissions); set CARELAKE_SSN_KEY or CARELAKE_SSN_KEY_FILE to use your own`,
       );
     }
-    await checkKey(db, key.keyId);
+    const fullRefresh = options.fullRefresh ?? false;
+    const switchFrom = await checkKey(db, key.keyId, fullRefresh);
+    if (fullRefresh) {
+      const missing = await missingIngestedFiles(db, options.landingDir);
+      if (missing.length) {
+        const archived = missing.filter((m) => m.archivedTo !== null).length;
+        throw new RunRefusedError(
+          `refusing a full refresh: ${missing.length} ingested landing file(s) are not in the landing folder ` +
+            `(${missing
+              .slice(0, 3)
+              .map((m) => m.fileName)
+              .join(
+                ', ',
+              )}${missing.length > 3 ? ', …' : ''}); rebuilding without them would lose their rows. ` +
+            (archived
+              ? `${archived} of them are archived: bring them back with \`carelake landing restore\` first.`
+              : 'They were deleted by the retention policy, so the tables cannot be rebuilt from the landing files.'),
+        );
+      }
+    }
     // This process holds the lock, so a run still marked RUNNING was killed mid-update: its
     // transaction never committed and no table changed. Say so instead of leaving it RUNNING.
     await db.run(`UPDATE pipeline_runs SET status = 'INTERRUPTED', finished_at = COALESCE(finished_at, started_at),
@@ -156,7 +255,6 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       WHERE status = 'RUNNING'`);
     const origin: EventOrigin = { pipelineId: await pipelineId(db), updateId: crypto.randomUUID() };
     const startedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const fullRefresh = options.fullRefresh ?? false;
     const ctx: RunContext = {
       db,
       runId: origin.updateId,
@@ -187,6 +285,10 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       const database = db;
       await database.transaction(async () => {
         if (fullRefresh) for (const t of DERIVED_TABLES) await database.run(`DELETE FROM ${t}`);
+        if (switchFrom !== undefined) {
+          await database.run(`UPDATE carelake_meta SET value = ? WHERE key = 'ssn_key_id'`, [key.keyId]);
+          say(`re-hashing every SSN under the new key ${key.keyId} (was ${switchFrom})`);
+        }
         const scan = scanLanding(options.landingDir);
         const plan = await planFiles(database, scan.files);
         decisions = [
@@ -277,7 +379,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
         );
       });
     } catch (error: unknown) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = redactSsnText(error instanceof Error ? error.message : String(error));
       await logEvent(db, origin, {
         eventType: 'update_progress',
         level: 'ERROR',
@@ -305,9 +407,44 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
         error: message,
       };
     }
+    let retentionActions = 0;
+    if (options.retainLanding) {
+      const r = await applyRetention(db, {
+        landingDir: options.landingDir,
+        archiveDir: options.retainLanding.archiveDir,
+        olderThanMs: options.retainLanding.olderThanMs,
+        action: options.retainLanding.action,
+        who: principal(options.env ?? process.env),
+      });
+      retentionActions = r.acted.length;
+      if (r.acted.length && options.dbPath !== ':memory:') {
+        appendAudit(
+          auditPathFor(options.dbPath),
+          {
+            action: options.retainLanding.action === 'archive' ? 'landing_archive' : 'landing_purge',
+            rows: r.acted.length,
+            details: { files: r.acted.map((a) => a.fileName), run_id: ctx.runId },
+          },
+          options.env ?? process.env,
+        );
+      }
+    }
+    const st = await landingStatus(
+      db,
+      options.landingDir,
+      options.retainLanding?.archiveDir ?? defaultArchiveDir(options.dbPath),
+    );
     return {
       runId: ctx.runId,
       status: 'COMPLETED',
+      landing: {
+        rawFiles: st.rawFiles,
+        rawFilesWithSsn: st.rawFilesWithSsn,
+        archived: st.archived,
+        archivedWithSsn: st.archivedWithSsn,
+        retentionActions,
+      },
+      ...(switchFrom !== undefined ? { keySwitch: { from: switchFrom, to: key.keyId } } : {}),
       startedAt: startedAt.toISOString(),
       seconds: (Date.now() - t0) / 1000,
       fullRefresh,

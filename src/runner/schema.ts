@@ -3,6 +3,7 @@ import { DATASETS } from '../definitions/pipeline.ts';
 import { GOLD_VIEWS } from '../definitions/datasets/gold.ts';
 import type { Column, Dataset } from '../definitions/model.ts';
 import { referencePath } from '../reference/paths.ts';
+import { supportingTableDdl } from '../definitions/supporting-tables.ts';
 import type { Database } from '../engine/database.ts';
 
 /** Schema version of the local lakehouse; bump with a migration when tables change. */
@@ -50,6 +51,8 @@ const SUPPORTING_DDL = [
      source_system VARCHAR, source_patient_id VARCHAR, patient_id VARCHAR, confidence_score DOUBLE,
      match_evidence JSON, match_rule VARCHAR, resolved_at TIMESTAMP, run_id VARCHAR)`,
   `CREATE SEQUENCE IF NOT EXISTS patient_id_seq START 1`,
+  supportingTableDdl('privacy_pseudonyms'),
+  supportingTableDdl('landing_retention'),
 ];
 
 /** Reference tables loaded from the shipped CSV files (data/reference). */

@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { Database } from '../../engine/database.ts';
 import { summarise } from '../../monitoring/summary.ts';
 import { PipelineLockedError } from '../../runner/lock.ts';
-import { runPipeline } from '../../runner/run.ts';
+import { runPipeline, RunRefusedError, type RunOptions } from '../../runner/run.ts';
+import { appendAudit, auditPathFor } from '../../privacy/audit.ts';
+import { phiTablesIn } from '../../privacy/catalog.ts';
+import { defaultArchiveDir, parseDuration } from '../../privacy/retention.ts';
 import { CliError, parseFormat } from '../errors.ts';
 import { formatRows, type TableFormat } from '../format.ts';
 import { addLakehouseOptions } from '../options.ts';
@@ -22,6 +25,7 @@ export async function runAndReport(opts: {
   format: string;
   fullRefresh?: boolean;
   orphanGraceHours?: number;
+  retainLanding?: RunOptions['retainLanding'];
 }): Promise<number> {
   const json = opts.format === 'json';
   const progress = json ? undefined : terminalProgress();
@@ -32,6 +36,7 @@ export async function runAndReport(opts: {
       landingDir: opts.landing,
       fullRefresh: opts.fullRefresh ?? false,
       ...(opts.orphanGraceHours === undefined ? {} : { orphanGraceHours: opts.orphanGraceHours }),
+      ...(opts.retainLanding ? { retainLanding: opts.retainLanding } : {}),
       onMessage: (line) => process.stderr.write(`carelake: ${line}\n`),
       ...(progress
         ? {
@@ -45,7 +50,8 @@ export async function runAndReport(opts: {
     });
   } catch (error: unknown) {
     progress?.stop();
-    if (error instanceof PipelineLockedError) throw new CliError(error.message, 1, { cause: error });
+    if (error instanceof PipelineLockedError || error instanceof RunRefusedError)
+      throw new CliError(error.message, 1, { cause: error });
     throw error;
   }
   progress?.stop();
@@ -86,14 +92,56 @@ export function registerPipelineCommands(program: Command): void {
       'hours a claim or event waits for its patient before it is quarantined',
       '24',
     )
+    .option(
+      '--retain-landing <duration>',
+      'after the update, archive (or with --retain-action purge, delete) ingested, unchanged landing files ingested longer ago than this (e.g. 30d, 12h)',
+    )
+    .option('--retain-action <action>', 'archive or purge', 'archive')
+    .option(
+      '--archive-dir <dir>',
+      'where archived landing files go (default: landing-archive next to the database)',
+    )
     .option('--format <format>', 'text or json', 'text')
-    .action(async (opts: LakehouseOpts & { fullRefresh: boolean; orphanGrace: string }) => {
-      parseFormat(opts.format);
-      const grace = Number(opts.orphanGrace);
-      if (!Number.isFinite(grace) || grace < 0)
-        throw new CliError(`--orphan-grace must be a number of hours ≥ 0, got "${opts.orphanGrace}"`, 2);
-      process.exitCode = await runAndReport({ ...opts, orphanGraceHours: grace });
-    });
+    .action(
+      async (
+        opts: LakehouseOpts & {
+          fullRefresh: boolean;
+          orphanGrace: string;
+          retainLanding?: string;
+          retainAction: string;
+          archiveDir?: string;
+        },
+      ) => {
+        parseFormat(opts.format);
+        const grace = Number(opts.orphanGrace);
+        if (!Number.isFinite(grace) || grace < 0)
+          throw new CliError(`--orphan-grace must be a number of hours ≥ 0, got "${opts.orphanGrace}"`, 2);
+        if (opts.retainAction !== 'archive' && opts.retainAction !== 'purge')
+          throw new CliError(`--retain-action must be archive or purge, got "${opts.retainAction}"`, 2);
+        let retainLanding: RunOptions['retainLanding'];
+        if (opts.retainLanding !== undefined) {
+          let olderThanMs: number;
+          try {
+            olderThanMs = parseDuration(opts.retainLanding);
+          } catch (error: unknown) {
+            throw new CliError(`--retain-landing: ${(error as Error).message}`, 2);
+          }
+          retainLanding = {
+            olderThanMs,
+            action: opts.retainAction,
+            archiveDir: opts.archiveDir ?? defaultArchiveDir(opts.db),
+          };
+        }
+        process.exitCode = await runAndReport({
+          db: opts.db,
+          landing: opts.landing,
+          format: opts.format,
+          fullRefresh: opts.fullRefresh,
+          orphanGraceHours: grace,
+          ...(retainLanding ? { retainLanding } : {}),
+        });
+      },
+    );
 
   addLakehouseOptions(
     program.command('sql').description('Run an SQL query against the lakehouse (read only).'),
@@ -103,11 +151,25 @@ export function registerPipelineCommands(program: Command): void {
     .action(async (query: string, opts: LakehouseOpts) => {
       const format = parseFormat(opts.format, ['table', 'csv', 'json']) as TableFormat;
       const db = await openForReading(opts.db);
+      // Every query of a PHI table is audited (who, when, the query with SSN-shaped text redacted, rows).
+      const phi = phiTablesIn(query);
+      const audit = (status: string, rows: number | null, error?: string): void => {
+        if (phi.length)
+          appendAudit(auditPathFor(opts.db), {
+            action: 'sql_query',
+            status,
+            rows,
+            details: { query, tables: phi, ...(error ? { error } : {}) },
+          });
+      };
       try {
         const rows = await db.all(query);
+        audit('ok', rows.length);
         process.stdout.write(formatRows(rows, format));
       } catch (error: unknown) {
-        throw new CliError(`query failed: ${error instanceof Error ? error.message : String(error)}`, 1, {
+        const message = error instanceof Error ? error.message : String(error);
+        audit('FAILED', null, message);
+        throw new CliError(`query failed: ${message}`, 1, {
           cause: error,
         });
       } finally {

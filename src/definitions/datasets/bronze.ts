@@ -15,7 +15,7 @@ const CLASSIFICATION: Record<string, Classification> = {
   date_of_birth: 'phi_direct',
   gender: 'quasi_identifier',
   address_line1: 'phi_direct',
-  city: 'quasi_identifier',
+  city: 'phi_direct',
   state: 'quasi_identifier',
   zip_code: 'phi_direct',
   phone: 'phi_direct',

@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import { Database } from '../engine/database.ts';
+import { acquireLock, PipelineLockedError } from '../runner/lock.ts';
+import { ensureSchema } from '../runner/schema.ts';
+import { CliError } from './errors.ts';
+
+/** Runs `fn` on the lakehouse opened for writing, holding the update lock (as a pipeline run does). */
+export async function withWritableLakehouse<T>(dbPath: string, fn: (db: Database) => Promise<T>): Promise<T> {
+  if (!fs.existsSync(dbPath))
+    throw new CliError(`no lakehouse at ${dbPath} yet: run \`carelake run\` first`, 1);
+  let release: () => void;
+  try {
+    release = acquireLock(`${dbPath}.lock`);
+  } catch (error: unknown) {
+    if (error instanceof PipelineLockedError) throw new CliError(error.message, 1, { cause: error });
+    throw error;
+  }
+  try {
+    const db = await Database.open(dbPath);
+    try {
+      await ensureSchema(db);
+      return await fn(db);
+    } finally {
+      db.close();
+    }
+  } finally {
+    release();
+  }
+}
+
+/** Runs `fn` on the lakehouse opened read-only, or with undefined when there is no database yet. */
+export async function withReadableLakehouse<T>(
+  dbPath: string,
+  fn: (db: Database | undefined) => Promise<T>,
+): Promise<T> {
+  if (!fs.existsSync(dbPath)) return fn(undefined);
+  const db = await Database.open(dbPath, { access_mode: 'READ_ONLY' });
+  try {
+    return await fn(db);
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,167 @@
+import { GOLD_VIEWS } from '../definitions/datasets/gold.ts';
+import { phiProperties, type Classification } from '../definitions/model.ts';
+import { DATASETS } from '../definitions/pipeline.ts';
+import { isPii, SUPPORTING_TABLES, type TableClassification } from '../definitions/supporting-tables.ts';
+import type { Database } from '../engine/database.ts';
+
+/** `carelake catalog`: every table and column with its type, classification, PII flag and row count. */
+export interface CatalogColumnEntry {
+  readonly name: string;
+  readonly type: string;
+  readonly classification: Classification | 'unclassified';
+  readonly pii: boolean;
+  readonly description: string;
+}
+
+export interface CatalogTable {
+  readonly table: string;
+  readonly kind: 'dataset' | 'supporting' | 'view' | 'change_feed';
+  readonly layer?: string;
+  readonly classification: TableClassification;
+  readonly properties: Readonly<Record<string, string>>;
+  /** Rows in the database; null without a database or when the table does not exist there yet. */
+  readonly rows: number | null;
+  readonly columns: readonly CatalogColumnEntry[];
+}
+
+export interface Catalog {
+  readonly tables: CatalogTable[];
+  /** Columns present in the database that no definition classifies. */
+  readonly unclassified: { readonly table: string; readonly column: string }[];
+}
+
+/** Change-feed metadata columns (issue 5's change data feed), operational wherever they appear. */
+const CHANGE_FEED_COLUMNS: Readonly<Record<string, string>> = {
+  _change_type: 'insert, update_preimage, update_postimage or delete.',
+  _commit_version: 'Table version of the change.',
+  _commit_timestamp: 'When the change committed.',
+};
+
+function supportingProperties(
+  classification: TableClassification,
+  columns: readonly { name: string; classification: Classification; pii?: boolean }[],
+): Record<string, string> {
+  return {
+    'delta.enableChangeDataFeed': 'false',
+    'pipelines.pii.fields': columns
+      .filter((col) => isPii(col))
+      .map((col) => col.name)
+      .join(','),
+    'compliance.framework': 'HIPAA',
+    'data.classification': classification,
+  };
+}
+
+/** The catalogue from the definitions alone (no database). */
+export function definedCatalog(): CatalogTable[] {
+  const tables: CatalogTable[] = [];
+  for (const ds of DATASETS) {
+    tables.push({
+      table: ds.name,
+      kind: 'dataset',
+      layer: ds.layer,
+      classification: 'PHI',
+      properties: ds.properties,
+      rows: null,
+      columns: ds.columns.map((col) => ({
+        name: col.name,
+        type: col.type,
+        classification: col.classification,
+        pii: isPii(col),
+        description: col.description,
+      })),
+    });
+  }
+  for (const t of SUPPORTING_TABLES) {
+    tables.push({
+      table: t.name,
+      kind: 'supporting',
+      classification: t.classification,
+      properties: supportingProperties(t.classification, t.columns),
+      rows: null,
+      columns: t.columns.map((col) => ({
+        name: col.name,
+        type: col.type,
+        classification: col.classification,
+        pii: isPii(col),
+        description: col.description,
+      })),
+    });
+  }
+  for (const v of GOLD_VIEWS) {
+    const base = tables.find((t) => v.sql.endsWith(` ${t.table}`));
+    if (base) tables.push({ ...base, table: v.name, kind: 'view', rows: null });
+  }
+  return tables;
+}
+
+/** Tables that hold PHI (datasets, their views and change feeds, PHI supporting tables). */
+export function phiTableNames(): Set<string> {
+  const names = new Set<string>();
+  for (const t of definedCatalog()) {
+    if (t.classification === 'PHI') {
+      names.add(t.table);
+      names.add(`${t.table}__changes`);
+    }
+  }
+  return names;
+}
+
+/** Names of PHI tables a query mentions (word match, case-insensitive). */
+export function phiTablesIn(query: string): string[] {
+  const phi = phiTableNames();
+  const found = new Set<string>();
+  for (const m of query.toLowerCase().matchAll(/[a-z_][a-z0-9_]*/g)) if (phi.has(m[0])) found.add(m[0]);
+  return [...found].sort();
+}
+
+/** The catalogue, with row counts and the columns of the database itself when one is given. */
+export async function buildCatalog(db?: Database): Promise<Catalog> {
+  const defined = definedCatalog();
+  if (!db) return { tables: defined, unclassified: [] };
+  const actual = await db.all<{ t: string; c: string; ty: string; kind: string }>(
+    `SELECT c.table_name AS t, c.column_name AS c, c.data_type AS ty, t.table_type AS kind
+     FROM information_schema.columns c JOIN information_schema.tables t
+       ON t.table_name = c.table_name AND t.table_schema = c.table_schema AND t.table_catalog = c.table_catalog
+     WHERE c.table_schema = 'main' AND c.table_catalog = current_database()
+     ORDER BY c.table_name, c.ordinal_position`,
+  );
+  const byTable = new Map<string, { c: string; ty: string; kind: string }[]>();
+  for (const r of actual) byTable.set(r.t, [...(byTable.get(r.t) ?? []), r]);
+  const unclassified: { table: string; column: string }[] = [];
+  const tables: CatalogTable[] = [];
+  const known = new Map(defined.map((t) => [t.table, t]));
+  const names = [...new Set([...defined.map((t) => t.table), ...byTable.keys()])];
+  for (const name of names) {
+    const cols = byTable.get(name);
+    const base = name.endsWith('__changes') ? known.get(name.slice(0, -'__changes'.length)) : undefined;
+    const def =
+      known.get(name) ?? (base ? { ...base, table: name, kind: 'change_feed' as const } : undefined);
+    let rows: number | null = null;
+    if (cols) {
+      rows =
+        (await db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM "${name.replaceAll('"', '""')}"`))?.n ?? 0;
+    }
+    const columns: CatalogColumnEntry[] = cols
+      ? cols.map((r) => {
+          const d = def?.columns.find((col) => col.name === r.c);
+          if (d) return { ...d, type: r.ty };
+          const cf = CHANGE_FEED_COLUMNS[r.c];
+          if (cf !== undefined)
+            return { name: r.c, type: r.ty, classification: 'operational', pii: false, description: cf };
+          unclassified.push({ table: name, column: r.c });
+          return { name: r.c, type: r.ty, classification: 'unclassified', pii: true, description: '' };
+        })
+      : [...(def?.columns ?? [])];
+    tables.push({
+      table: name,
+      kind: def?.kind ?? (cols?.[0]?.kind === 'VIEW' ? 'view' : 'supporting'),
+      ...(def?.layer ? { layer: def.layer } : {}),
+      classification: def?.classification ?? 'PHI',
+      properties: def?.properties ?? phiProperties([]),
+      rows,
+      columns,
+    });
+  }
+  return { tables, unclassified };
+}

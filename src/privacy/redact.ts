@@ -1,0 +1,31 @@
+/**
+ * Redaction of SSN-shaped text (3, 2 and 4 digits, with dashes, dots, spaces or nothing between them)
+ * in free text that leaves carelake: audit entries, messages, engine errors.
+ */
+const SSN_IN_TEXT = /(?<![0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}(?![0-9])/g;
+
+/**
+ * Whole values that are identifiers carelake made itself (key ids, SHA-256 digests, HMACs, UUIDs):
+ * kept as they are, because a random hex id holds a run of nine decimal digits now and then.
+ */
+const OWN_IDENTIFIER = /^(?:[0-9a-f]{12,128}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+export const REDACTED = '[REDACTED]';
+
+/** Replaces every SSN-shaped run of digits in `text` (not part of a longer number). */
+export function redactSsnText(text: string): string {
+  if (OWN_IDENTIFIER.test(text)) return text;
+  return text.replace(SSN_IN_TEXT, REDACTED);
+}
+
+/** Redacts every string inside a JSON-like value (object keys included). */
+export function redactDeep(value: unknown): unknown {
+  if (typeof value === 'string') return redactSsnText(value);
+  if (Array.isArray(value)) return value.map(redactDeep);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [redactSsnText(k), redactDeep(v)]),
+    );
+  }
+  return value;
+}
