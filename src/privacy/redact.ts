@@ -12,10 +12,17 @@ const OWN_IDENTIFIER = /^(?:[0-9a-f]{12,128}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}
 
 export const REDACTED = '[REDACTED]';
 
-/** Replaces every SSN-shaped run of digits in `text` (not part of a longer number). */
-export function redactSsnText(text: string): string {
-  if (OWN_IDENTIFIER.test(text)) return text;
+/** Replaces every SSN-shaped run of digits in `text` (not part of a longer number), without exception. */
+export function redactSsnStrict(text: string): string {
   return text.replace(SSN_IN_TEXT, REDACTED);
+}
+
+/**
+ * Replaces every SSN-shaped run of digits in `text`, except when the whole text is one of carelake's
+ * own identifiers (a key id, digest or UUID).
+ */
+export function redactSsnText(text: string): string {
+  return OWN_IDENTIFIER.test(text) ? text : redactSsnStrict(text);
 }
 
 /** Redacts every string inside a JSON-like value (object keys included). */

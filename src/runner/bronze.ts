@@ -3,21 +3,19 @@ import { dataset } from '../definitions/pipeline.ts';
 import type { IngestDataset } from '../definitions/model.ts';
 import { Database, sqlString } from '../engine/database.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
+import { redactSsnStrict as redactSsnText } from '../privacy/redact.ts';
 import { evaluateExpectations } from './expectations.ts';
 import { splitCsvLine, type FileInspection, type LandingFile } from './landing.ts';
 
-/** Anything shaped like an SSN (3-2-4 digits, dashes optional) outside a longer number. */
-const SSN_LIKE = '(^|[^0-9])[0-9]{3}-?[0-9]{2}-?[0-9]{4}([^0-9]|$)';
+/**
+ * Anything shaped like an SSN (3-2-4 digits; dashes, dots, spaces or nothing between) outside a
+ * longer number.
+ */
+const SSN_LIKE = '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)';
 const redactOnce = (expr: string): string =>
   `regexp_replace(${expr}, '${SSN_LIKE}', '\\1[REDACTED]\\2', 'g')`;
 /** Applied twice: one pass consumes the separator after a match, so an adjacent second SSN survives it. */
 export const redactSsn = (expr: string): string => redactOnce(redactOnce(expr));
-/** The same redaction for text built in TypeScript (header names, engine error messages). */
-const redactSsnText = (text: string): string =>
-  text.replace(
-    /(^|[^0-9])(?=[0-9]{3}-?[0-9]{2}-?[0-9]{4}(?:[^0-9]|$))[0-9]{3}-?[0-9]{2}-?[0-9]{4}/g,
-    '$1[REDACTED]',
-  );
 
 const RAW_LINES = (p: string, encoding = ''): string =>
   `read_csv(${sqlString(p)}, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false, auto_detect = false, strict_mode = false, max_line_size = 10000000${encoding}) WITH ORDINALITY`;
@@ -160,8 +158,8 @@ export async function ingestFile(
     const cols = ds.landingColumns.map((c) =>
       c === 'ssn' ? 'CAST(NULL AS VARCHAR) AS ssn' : `${col(c)} AS ${d.ident(c)}`,
     );
-    const rescuedValue = (ref: string): string =>
-      isPatients ? redactSsn(`NULLIF(${ref}, '')`) : `NULLIF(${ref}, '')`;
+    // Redacted in every entity: an unknown column of a claims or events file may hold an SSN too.
+    const rescuedValue = (ref: string): string => redactSsn(`NULLIF(${ref}, '')`);
     const rescued = unknown.length
       ? `CASE WHEN ${unknown.map((u) => `NULLIF(${u.ref}, '') IS NULL`).join(' AND ')} THEN NULL ELSE json_object(${unknown
           .map((u) => `${sqlString(redactSsnText(u.h))}, ${rescuedValue(u.ref)}`)

@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  appendAudit,
+  auditHead,
+  auditPathFor,
+  GENESIS,
+  principal,
+  readAudit,
+  recordIdentityDecision,
+  verifyAudit,
+} from '../../src/privacy/audit.ts';
+import { cli } from '../pipeline/cli-helper.ts';
+import {
+  SSN_KEY_HEX,
+  T0,
+  makeLakehouse,
+  range,
+  writeValidBatch,
+  type Lakehouse,
+} from '../pipeline/fixtures.ts';
+
+let dir: string;
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-audit-'));
+});
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function trail(name: string, n: number): string {
+  const file = path.join(dir, `${name}.audit.jsonl`);
+  for (let i = 0; i < n; i++)
+    appendAudit(
+      file,
+      { action: `act${i}`, rows: i, details: { i, text: `entry ${i}` } },
+      { CARELAKE_PRINCIPAL: 'tester' },
+    );
+  return file;
+}
+
+test('entries chain: each holds the hash of the previous one; the head file names the newest', () => {
+  const file = trail('chain', 4);
+  const entries = readAudit(file);
+  assert.equal(entries.length, 4);
+  assert.equal(entries[0]?.prev, GENESIS);
+  for (let i = 1; i < 4; i++) assert.equal(entries[i]?.prev, entries[i - 1]?.hash);
+  assert.deepEqual(
+    entries.map((e) => e.seq),
+    [1, 2, 3, 4],
+  );
+  assert.equal(entries[0]?.who, 'tester');
+  assert.deepEqual(auditHead(file), { seq: 4, hash: entries[3]?.hash });
+  const v = verifyAudit(file);
+  assert.equal(v.ok, true, v.problems.join('; '));
+  assert.equal(v.entries, 4);
+});
+
+test('verify fails after a one-byte change anywhere in any entry', () => {
+  const file = trail('bytes', 3);
+  const original = fs.readFileSync(file);
+  let checked = 0;
+  for (let i = 0; i < original.length; i++) {
+    const copy = Buffer.from(original);
+    // Flip to a different printable byte (a newline stays a newline-sized change: it splits or joins lines).
+    copy[i] = copy[i] === 0x30 ? 0x31 : 0x30;
+    fs.writeFileSync(file, copy);
+    assert.equal(
+      verifyAudit(file).ok,
+      false,
+      `byte ${i} (${String.fromCharCode(original[i] ?? 0)}) changed undetected`,
+    );
+    checked += 1;
+  }
+  fs.writeFileSync(file, original);
+  assert.equal(verifyAudit(file).ok, true);
+  assert.ok(checked > 300);
+});
+
+test('verify fails after deleting the first, a middle or the newest entry, and after reordering', () => {
+  const file = trail('delete', 5);
+  const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+  const write = (ls: string[]): void => fs.writeFileSync(file, ls.join('\n') + '\n');
+  for (const drop of [0, 2, 4]) {
+    write(lines.filter((_, i) => i !== drop));
+    const v = verifyAudit(file);
+    assert.equal(v.ok, false, `deleting entry ${drop + 1} went undetected`);
+  }
+  write([lines[0], lines[2], lines[1], lines[3], lines[4]] as string[]);
+  assert.match(verifyAudit(file).problems.join('\n'), /reordered/);
+  write(lines);
+  assert.equal(verifyAudit(file).ok, true);
+  fs.rmSync(file.replace(/\.jsonl$/, '.head'));
+  assert.match(verifyAudit(file).problems.join('\n'), /head file/);
+});
+
+test('a damaged newest entry stops further appends; an empty trail verifies', () => {
+  const file = trail('damaged', 2);
+  fs.appendFileSync(file, '{"broken": true}\n');
+  assert.throws(() => appendAudit(file, { action: 'x' }), /damaged/);
+  assert.equal(verifyAudit(path.join(dir, 'none.audit.jsonl')).ok, true);
+  assert.deepEqual(readAudit(path.join(dir, 'none.audit.jsonl')), []);
+});
+
+test('SSN-shaped text in an entry is redacted; key ids and digests are kept', () => {
+  const file = path.join(dir, 'redact.audit.jsonl');
+  const e = appendAudit(file, {
+    action: 'sql_query',
+    details: {
+      query: "SELECT * FROM bronze_patients WHERE x = '900-12-3456' OR y = '900 12 3457'",
+      keyId: 'a123456789bc',
+    },
+  });
+  const text = fs.readFileSync(file, 'utf8');
+  assert.doesNotMatch(text, /900-12-3456|900 12 3457/);
+  assert.equal(e.details['keyId'], 'a123456789bc');
+  assert.equal(verifyAudit(file).ok, true);
+});
+
+test('principal: CARELAKE_PRINCIPAL, else the OS user', () => {
+  assert.equal(principal({ CARELAKE_PRINCIPAL: 'svc-api' }), 'svc-api');
+  assert.equal(principal({}), os.userInfo().username);
+});
+
+test('three processes appending at once keep one chain', async () => {
+  const file = path.join(dir, 'concurrent.audit.jsonl');
+  const script = fileURLToPath(new URL('./audit-appender.ts', import.meta.url));
+  const procs = [0, 1, 2].map(
+    (p) =>
+      new Promise<number>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', script, file, String(p), '15'], {
+          stdio: 'inherit',
+        });
+        child.on('exit', (code) => resolve(code ?? 1));
+      }),
+  );
+  assert.deepEqual(await Promise.all(procs), [0, 0, 0]);
+  const v = verifyAudit(file);
+  assert.equal(v.ok, true, v.problems.join('; '));
+  assert.equal(v.entries, 45);
+});
+
+test('identity review decisions are recorded through recordIdentityDecision', () => {
+  const db = path.join(dir, 'identity.duckdb');
+  const e = recordIdentityDecision(db, {
+    decision: 'accept',
+    pairId: 'pair-1',
+    patientIds: ['P1', 'P2'],
+    rows: 2,
+  });
+  assert.equal(e.action, 'identity_review');
+  assert.equal(e.status, 'accept');
+  assert.deepEqual(e.details['patient_ids'], ['P1', 'P2']);
+  assert.equal(readAudit(auditPathFor(db)).length, 1);
+});
+
+test('CLI: runs (completed and refused) and PHI queries are audited; list, verify and head', async () => {
+  const lake: Lakehouse = makeLakehouse('carelake-audit-cli-');
+  const prev = process.env['CARELAKE_SSN_KEY'];
+  process.env['CARELAKE_SSN_KEY'] = SSN_KEY_HEX;
+  try {
+    writeValidBatch(lake.landing, T0, { patients: range(1, 4) });
+    const base = ['--db', lake.db, '--landing', lake.landing];
+    assert.equal((await cli(['run', ...base])).code, 0);
+    assert.equal((await cli(['sql', '--db', lake.db, 'SELECT COUNT(*) AS n FROM gold_patients'])).code, 0);
+    assert.equal((await cli(['sql', '--db', lake.db, 'SELECT 42 AS answer'])).code, 0);
+    assert.equal((await cli(['sql', '--db', lake.db, 'SELECT nope FROM silver_patients'])).code, 1);
+    process.env['CARELAKE_SSN_KEY'] = 'ab'.repeat(32);
+    const refused = await cli(['run', ...base]);
+    assert.equal(refused.code, 1);
+    const list = await cli(['audit', 'list', '--db', lake.db, '--format', 'json']);
+    assert.equal(list.code, 0, list.err);
+    const entries = JSON.parse(list.out) as {
+      action: string;
+      status: string;
+      rows: number | null;
+      details: Record<string, unknown>;
+    }[];
+    assert.deepEqual(
+      entries.map((e) => `${e.action}:${e.status}`),
+      ['pipeline_update:COMPLETED', 'sql_query:ok', 'sql_query:FAILED', 'pipeline_update:REFUSED'],
+    );
+    assert.equal(entries[1]?.rows, 1);
+    assert.deepEqual(entries[1]?.details['tables'], ['gold_patients']);
+    assert.match(String(entries[3]?.details['error']), /differs from the key/);
+    const text = await cli(['audit', '--db', lake.db, '--action', 'sql_query']);
+    assert.match(text.out, /sql_query/);
+    assert.doesNotMatch(text.out, /pipeline_update/);
+    const ok = await cli(['audit', 'verify', '--db', lake.db]);
+    assert.equal(ok.code, 0);
+    assert.match(ok.out, /4 entries, chain intact/);
+    const head = await cli(['audit', 'head', '--db', lake.db, '--format', 'json']);
+    assert.equal((JSON.parse(head.out) as { seq: number }).seq, 4);
+    const file = auditPathFor(lake.db);
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"rows":1,', '"rows":2,'));
+    const bad = await cli(['audit', 'verify', '--db', lake.db]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /modified/);
+    const badJson = await cli(['audit', 'verify', '--db', lake.db, '--format', 'json']);
+    assert.equal((JSON.parse(badJson.out) as { ok: boolean }).ok, false);
+    assert.match((await cli(['audit', '--db', path.join(lake.dir, 'none.duckdb')])).out, /no audit entries/);
+  } finally {
+    if (prev === undefined) delete process.env['CARELAKE_SSN_KEY'];
+    else process.env['CARELAKE_SSN_KEY'] = prev;
+    lake.cleanup();
+  }
+});
