@@ -119,7 +119,7 @@ export async function missingIngestedFiles(
 ): Promise<{ fileName: string; archivedTo: string | null }[]> {
   const present = new Set(landingNames(landingDir));
   const rows = await db.all<{ file_name: string; location: string | null }>(
-    `SELECT i.file_name, (SELECT arg_max(r.location, r.acted_at) FROM landing_retention r WHERE r.file_name = i.file_name) AS location
+    `SELECT i.file_name, (SELECT r.location FROM landing_retention r WHERE r.file_name = i.file_name ORDER BY r.acted_at DESC, r.rowid DESC LIMIT 1) AS location
      FROM ingest_files i WHERE i.status = 'ingested' ORDER BY i.file_name`,
   );
   return rows

@@ -33,6 +33,8 @@ export interface RunOptions {
   /** Told one line at a time about what happens (key creation, skipped files). */
   readonly onMessage?: (line: string) => void;
   /** After a completed update, archive or delete ingested landing files older than this (D5). */
+  /** The archive folder counted in the landing summary (default: landing-archive next to the database). */
+  readonly archiveDir?: string;
   readonly retainLanding?: {
     readonly olderThanMs: number;
     readonly action: 'archive' | 'purge';
@@ -432,7 +434,7 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
     const st = await landingStatus(
       db,
       options.landingDir,
-      options.retainLanding?.archiveDir ?? defaultArchiveDir(options.dbPath),
+      options.retainLanding?.archiveDir ?? options.archiveDir ?? defaultArchiveDir(options.dbPath),
     );
     return {
       runId: ctx.runId,

@@ -26,6 +26,7 @@ export async function runAndReport(opts: {
   fullRefresh?: boolean;
   orphanGraceHours?: number;
   retainLanding?: RunOptions['retainLanding'];
+  archiveDir?: string;
 }): Promise<number> {
   const json = opts.format === 'json';
   const progress = json ? undefined : terminalProgress();
@@ -37,6 +38,7 @@ export async function runAndReport(opts: {
       fullRefresh: opts.fullRefresh ?? false,
       ...(opts.orphanGraceHours === undefined ? {} : { orphanGraceHours: opts.orphanGraceHours }),
       ...(opts.retainLanding ? { retainLanding: opts.retainLanding } : {}),
+      ...(opts.archiveDir ? { archiveDir: opts.archiveDir } : {}),
       onMessage: (line) => process.stderr.write(`carelake: ${line}\n`),
       ...(progress
         ? {
@@ -139,6 +141,7 @@ export function registerPipelineCommands(program: Command): void {
           fullRefresh: opts.fullRefresh,
           orphanGraceHours: grace,
           ...(retainLanding ? { retainLanding } : {}),
+          ...(opts.archiveDir ? { archiveDir: opts.archiveDir } : {}),
         });
       },
     );
