@@ -226,6 +226,12 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
     await ensureSchema(db);
     const key = loadSsnKey(options.env, { landingDir: options.landingDir });
     if (key.created) {
+      if (options.dbPath !== ':memory:')
+        appendAudit(
+          auditPathFor(options.dbPath),
+          { action: 'key_create', details: { keyId: key.keyId, path: key.path, by: 'first run' } },
+          options.env ?? process.env,
+        );
       say(
         `created a development SSN key at ${key.path ?? ''} (owner-only permissions); set CARELAKE_SSN_KEY or CARELAKE_SSN_KEY_FILE to use your own`,
       );

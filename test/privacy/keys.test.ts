@@ -19,6 +19,7 @@ import {
   makeLakehouse,
   query,
   range,
+  run,
   ssnOf,
   writeValidBatch,
   type Lakehouse,
@@ -170,6 +171,33 @@ test('rotation end to end through the CLI: rotate, incremental run refused, full
     else process.env['CARELAKE_SSN_KEY'] = saved.key;
     if (saved.file === undefined) delete process.env['CARELAKE_SSN_KEY_FILE'];
     else process.env['CARELAKE_SSN_KEY_FILE'] = saved.file;
+    lake.cleanup();
+  }
+});
+
+test('the first run creates the key file when none exists, says so, and audits it', async () => {
+  const lake: Lakehouse = makeLakehouse('carelake-firstkey-');
+  try {
+    writeValidBatch(lake.landing, T0, { patients: range(1, 3) });
+    const file = path.join(lake.dir, 'cfg', 'ssn.key');
+    const messages: string[] = [];
+    const env = { ...process.env, CARELAKE_SSN_KEY: '', CARELAKE_SSN_KEY_FILE: file };
+    const r = await run(lake, { env, onMessage: (m) => messages.push(m) });
+    assert.equal(r.status, 'COMPLETED');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.match(messages.join('\n'), /created a development SSN key/);
+    const entries = readAudit(auditPathFor(lake.db));
+    assert.deepEqual(
+      entries.map((e) => e.action),
+      ['key_create', 'pipeline_update'],
+    );
+    assert.equal(entries[0]?.details['keyId'], loadSsnKey(env).keyId);
+    const inLanding = await run(lake, {
+      env: { ...env, CARELAKE_SSN_KEY_FILE: path.join(lake.landing, 'k.key') },
+    }).catch((e: unknown) => e);
+    assert.match(String(inLanding), /inside the landing folder/);
+    assert.equal(readAudit(auditPathFor(lake.db)).at(-1)?.status, 'REFUSED');
+  } finally {
     lake.cleanup();
   }
 });
