@@ -15,12 +15,15 @@ import {
   recordIdentityDecision,
   verifyAudit,
 } from '../../src/privacy/audit.ts';
+import { Database } from '../../src/engine/database.ts';
 import { cli } from '../pipeline/cli-helper.ts';
 import {
   SSN_KEY_HEX,
   T0,
+  hoursAfter,
   makeLakehouse,
   range,
+  run,
   writeValidBatch,
   type Lakehouse,
 } from '../pipeline/fixtures.ts';
@@ -205,6 +208,30 @@ test('CLI: runs (completed and refused) and PHI queries are audited; list, verif
   } finally {
     if (prev === undefined) delete process.env['CARELAKE_SSN_KEY'];
     else process.env['CARELAKE_SSN_KEY'] = prev;
+    lake.cleanup();
+  }
+});
+
+test('an update that fails and rolls back is still recorded in the audit trail', async () => {
+  const lake: Lakehouse = makeLakehouse('carelake-audit-failed-');
+  try {
+    writeValidBatch(lake.landing, T0, { patients: range(1, 4) });
+    assert.equal((await run(lake)).status, 'COMPLETED');
+    const db = await Database.open(lake.db);
+    await db.run(`INSERT INTO gold_patients
+      SELECT * REPLACE (effective_from + INTERVAL 1 DAY AS effective_to, FALSE AS is_current)
+      FROM gold_patients WHERE is_current LIMIT 1`);
+    db.close();
+    writeValidBatch(lake.landing, hoursAfter(T0, 24), { patients: range(1, 5), firstKey: 1000 });
+    const failed = await run(lake);
+    assert.equal(failed.status, 'FAILED');
+    const last = readAudit(auditPathFor(lake.db)).at(-1);
+    assert.equal(last?.action, 'pipeline_update');
+    assert.equal(last?.status, 'FAILED');
+    assert.equal(last?.details['run_id'], failed.runId);
+    assert.match(String(last?.details['error']), /no_overlapping_windows/);
+    assert.equal(verifyAudit(auditPathFor(lake.db)).ok, true);
+  } finally {
     lake.cleanup();
   }
 });
