@@ -235,3 +235,14 @@ test('an update that fails and rolls back is still recorded in the audit trail',
     lake.cleanup();
   }
 });
+
+test('a lock left by a dead appender is taken over', async () => {
+  const file = path.join(dir, 'stale.audit.jsonl');
+  const child = spawn(process.execPath, ['-e', '0']);
+  const pid = child.pid ?? 0;
+  await new Promise((resolve) => child.on('exit', resolve));
+  fs.writeFileSync(`${file}.lock`, String(pid));
+  appendAudit(file, { action: 'after-crash' });
+  assert.equal(fs.existsSync(`${file}.lock`), false);
+  assert.equal(readAudit(file)[0]?.action, 'after-crash');
+});
