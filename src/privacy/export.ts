@@ -196,6 +196,7 @@ function rules(mode: ExportMode): string[] {
         'age_years capped at 90 (90 means 90 or older)',
         'patient_id = random pseudonym, consistent across tables and exports of this database',
         'facts partitioned by year only (a month is a date element Safe Harbor removes)',
+        'medical_provider kept: it names a facility or clinician, not the individual or a relative, employer or household member',
       ]
     : [
         'HIPAA limited data set, 45 CFR 164.514(e): direct identifiers removed; dates, city, state and five-digit ZIP kept',

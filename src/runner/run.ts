@@ -10,13 +10,13 @@ import {
   missingIngestedFiles,
 } from '../privacy/retention.ts';
 import { redactSsnText } from '../privacy/redact.ts';
-import { hmacPads, loadSsnKey } from '../privacy/ssn-key.ts';
+import { hmacPads, KeyFileError, loadSsnKey } from '../privacy/ssn-key.ts';
 import { ingestFile } from './bronze.ts';
 import type { AccountingRow, FlowResult, RunContext } from './context.ts';
 import { flowProgressDetails, logEvent, type EventOrigin } from './event-log.ts';
 import { runGoldFact, runGoldPatients } from './gold.ts';
 import { inspectFile, scanLanding, type FileInspection, type LandingFile } from './landing.ts';
-import { acquireLock } from './lock.ts';
+import { acquireLock, PipelineLockedError } from './lock.ts';
 import { DERIVED_TABLES, ensureSchema } from './schema.ts';
 import { runSilverFacts, runSilverPatients } from './silver.ts';
 import type { IdentityStats } from '../identity/deterministic.ts';
@@ -192,9 +192,13 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   try {
     result = await runUpdate(options);
   } catch (error: unknown) {
+    const refused =
+      error instanceof RunRefusedError ||
+      error instanceof KeyFileError ||
+      error instanceof PipelineLockedError;
     audit({
       action,
-      status: 'REFUSED',
+      status: refused ? 'REFUSED' : 'FAILED',
       details: { error: error instanceof Error ? error.message : String(error) },
     });
     throw error;
