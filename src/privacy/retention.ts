@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseLandingFileName } from '../definitions/landing-files.ts';
 import type { Database } from '../engine/database.ts';
+import { appendAudit, auditPathFor, principal } from './audit.ts';
 
 /**
  * Landing retention: landing files hold raw SSNs, so files recorded as ingested (and unchanged since)
@@ -253,4 +254,72 @@ export async function restoreArchived(
       kept.push({ fileName: name, reason: 'not in the archive' });
   }
   return { acted, kept };
+}
+
+/** `run --retain-landing`: what to do with ingested landing files after each completed update. */
+export interface RetentionPolicy {
+  readonly olderThanMs: number;
+  readonly action: 'archive' | 'purge';
+  readonly archiveDir: string;
+}
+
+/** Raw landing files left after an update (they hold PHI; patients files hold raw SSNs). */
+export interface LandingSummary {
+  readonly rawFiles: number;
+  readonly rawFilesWithSsn: number;
+  readonly archived: number;
+  readonly archivedWithSsn: number;
+  /** Files archived or deleted by the retention policy in this update. */
+  readonly retentionActions: number;
+}
+
+/**
+ * After an update: applies the retention policy, if any (audited), and counts the raw landing files
+ * that remain, for the run summary.
+ */
+export async function retainLanding(
+  db: Database,
+  o: {
+    readonly dbPath: string;
+    readonly landingDir: string;
+    readonly runId: string;
+    readonly env: NodeJS.ProcessEnv;
+    readonly archiveDir?: string;
+    readonly retain?: RetentionPolicy;
+  },
+): Promise<LandingSummary> {
+  let retentionActions = 0;
+  if (o.retain) {
+    const r = await applyRetention(db, {
+      landingDir: o.landingDir,
+      archiveDir: o.retain.archiveDir,
+      olderThanMs: o.retain.olderThanMs,
+      action: o.retain.action,
+      who: principal(o.env),
+    });
+    retentionActions = r.acted.length;
+    if (r.acted.length && o.dbPath !== ':memory:') {
+      appendAudit(
+        auditPathFor(o.dbPath),
+        {
+          action: o.retain.action === 'archive' ? 'landing_archive' : 'landing_purge',
+          rows: r.acted.length,
+          details: { files: r.acted.map((a) => a.fileName), run_id: o.runId },
+        },
+        o.env,
+      );
+    }
+  }
+  const st = await landingStatus(
+    db,
+    o.landingDir,
+    o.retain?.archiveDir ?? o.archiveDir ?? defaultArchiveDir(o.dbPath),
+  );
+  return {
+    rawFiles: st.rawFiles,
+    rawFilesWithSsn: st.rawFilesWithSsn,
+    archived: st.archived,
+    archivedWithSsn: st.archivedWithSsn,
+    retentionActions,
+  };
 }

@@ -2,12 +2,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Database } from '../engine/database.ts';
-import { appendAudit, auditPathFor, principal } from '../privacy/audit.ts';
+import { appendAudit, auditPathFor } from '../privacy/audit.ts';
 import {
-  applyRetention,
-  defaultArchiveDir,
-  landingStatus,
   missingIngestedFiles,
+  retainLanding,
+  type LandingSummary,
+  type RetentionPolicy,
 } from '../privacy/retention.ts';
 import { redactSsnText } from '../privacy/redact.ts';
 import { hmacPads, KeyFileError, loadSsnKey } from '../privacy/ssn-key.ts';
@@ -32,24 +32,10 @@ export interface RunOptions {
   readonly onProgress?: (label: string, done: number, total: number) => void;
   /** Told one line at a time about what happens (key creation, skipped files). */
   readonly onMessage?: (line: string) => void;
-  /** After a completed update, archive or delete ingested landing files older than this (D5). */
   /** The archive folder counted in the landing summary (default: landing-archive next to the database). */
   readonly archiveDir?: string;
-  readonly retainLanding?: {
-    readonly olderThanMs: number;
-    readonly action: 'archive' | 'purge';
-    readonly archiveDir: string;
-  };
-}
-
-/** Raw landing files left after the update (they hold PHI; patients files hold raw SSNs). */
-export interface LandingSummary {
-  readonly rawFiles: number;
-  readonly rawFilesWithSsn: number;
-  readonly archived: number;
-  readonly archivedWithSsn: number;
-  /** Files archived or deleted by --retain-landing in this update. */
-  readonly retentionActions: number;
+  /** After a completed update, archive or delete ingested landing files older than this (D5). */
+  readonly retainLanding?: RetentionPolicy;
 }
 
 export interface FileDecision {
@@ -419,43 +405,18 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
         error: message,
       };
     }
-    let retentionActions = 0;
-    if (options.retainLanding) {
-      const r = await applyRetention(db, {
-        landingDir: options.landingDir,
-        archiveDir: options.retainLanding.archiveDir,
-        olderThanMs: options.retainLanding.olderThanMs,
-        action: options.retainLanding.action,
-        who: principal(options.env ?? process.env),
-      });
-      retentionActions = r.acted.length;
-      if (r.acted.length && options.dbPath !== ':memory:') {
-        appendAudit(
-          auditPathFor(options.dbPath),
-          {
-            action: options.retainLanding.action === 'archive' ? 'landing_archive' : 'landing_purge',
-            rows: r.acted.length,
-            details: { files: r.acted.map((a) => a.fileName), run_id: ctx.runId },
-          },
-          options.env ?? process.env,
-        );
-      }
-    }
-    const st = await landingStatus(
-      db,
-      options.landingDir,
-      options.retainLanding?.archiveDir ?? options.archiveDir ?? defaultArchiveDir(options.dbPath),
-    );
+    const landing = await retainLanding(db, {
+      dbPath: options.dbPath,
+      landingDir: options.landingDir,
+      runId: ctx.runId,
+      env: options.env ?? process.env,
+      ...(options.archiveDir ? { archiveDir: options.archiveDir } : {}),
+      ...(options.retainLanding ? { retain: options.retainLanding } : {}),
+    });
     return {
       runId: ctx.runId,
       status: 'COMPLETED',
-      landing: {
-        rawFiles: st.rawFiles,
-        rawFilesWithSsn: st.rawFilesWithSsn,
-        archived: st.archived,
-        archivedWithSsn: st.archivedWithSsn,
-        retentionActions,
-      },
+      landing,
       ...(switchFrom !== undefined ? { keySwitch: { from: switchFrom, to: key.keyId } } : {}),
       startedAt: startedAt.toISOString(),
       seconds: (Date.now() - t0) / 1000,
