@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { registerGenerate } from './commands/generate.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerStart } from './commands/start.ts';
+import { registerBundle } from './commands/bundle.ts';
+import { registerUpload } from './commands/upload.ts';
 import { CliError } from './errors.ts';
 
 export const VERSION = '0.1.0';
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerPipelineCommands(program);
   registerStart(program);
+  registerBundle(program);
+  registerUpload(program);
   return program;
 }
 
