@@ -57,13 +57,10 @@ before(async () => {
 
 after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  for (const [k, v] of [
-    ['DATABRICKS_HOST', saved.host],
-    ['DATABRICKS_TOKEN', saved.token],
-  ] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  if (saved.host === undefined) delete process.env['DATABRICKS_HOST'];
+  else process.env['DATABRICKS_HOST'] = saved.host;
+  if (saved.token === undefined) delete process.env['DATABRICKS_TOKEN'];
+  else process.env['DATABRICKS_TOKEN'] = saved.token;
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
