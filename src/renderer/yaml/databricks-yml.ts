@@ -1,5 +1,7 @@
 import type { BundleOptions } from '../options.ts';
 
+const DEV_SCHEMA = 'dev_${workspace.current_user.short_name}_${var.schema}';
+
 /**
  * databricks.yml: the bundle, its variables, and three targets. dev is development mode (the
  * default: names prefixed, schedules paused, pipelines in development); staging and prod are
@@ -67,7 +69,13 @@ export function databricksYml(o: BundleOptions): object {
         mode: 'development',
         default: true,
         workspace: { host: '${var.workspace_host}' },
-        variables: { catalog: o.catalogs.dev, environment: 'dev' },
+        // Development mode renames the schema dev_<user>_<name>: the volumes live in that schema.
+        variables: {
+          catalog: o.catalogs.dev,
+          environment: 'dev',
+          volumes_path: `/Volumes/\${var.catalog}/${DEV_SCHEMA}/${o.landingVolume}`,
+          reference_path: `/Volumes/\${var.catalog}/${DEV_SCHEMA}/${o.referenceVolume}`,
+        },
       },
       staging: production('staging'),
       prod: production('prod'),
