@@ -13,6 +13,7 @@ import { databricksDialect } from '../../src/dialect/databricks.ts';
 import { DATASETS } from '../../src/definitions/pipeline.ts';
 import { IDENTITY_COLUMNS } from '../../src/definitions/identity-step.ts';
 import { PATIENT_SOURCE_COLUMNS } from '../../src/renderer/sql/silver.ts';
+import { VALIDATION_CHECKS } from '../../src/renderer/index.ts';
 
 /**
  * Parity on Apache Spark: the portable part of the rendered pipeline SQL (silver, identity, gold)
@@ -29,7 +30,8 @@ function sparkMissing(): string | undefined {
   if (java.error || java.status !== 0)
     return 'Java is not installed (apt-get install openjdk-17-jre-headless)';
   const py = spawnSync('python3', ['-c', 'import pyspark; print(pyspark.__version__)'], { encoding: 'utf8' });
-  if (py.error || py.status !== 0) return 'pyspark is not installed (pip install pyspark==4.3.0)';
+  if (py.error || py.status !== 0)
+    return 'pyspark is not installed (pip install "pyspark[pipelines]==4.3.0")';
   return undefined;
 }
 
@@ -46,6 +48,7 @@ let report: {
   relations: string[];
   tables: { table: string; engineRows: number; sparkRows: number; columns: number; differing: string[] }[];
   hmac: { compared: number; differing: number };
+  checks: Record<string, number | null>;
   seconds: Record<string, number>;
 };
 
@@ -140,6 +143,7 @@ before(async () => {
       role: r.role,
       sql: r.sql,
     })),
+    checks: VALIDATION_CHECKS.map((c) => ({ key: c.key, sql: c.query })),
     compare: compare.map((c) => ({
       table: c.table,
       spark: c.spark,
@@ -195,4 +199,16 @@ test(
 test('the rendered SSN HMAC equals the engine hash for every SSN', { skip }, () => {
   assert.ok(report.hmac.compared > 100, `compared ${report.hmac.compared}`);
   assert.equal(report.hmac.differing, 0);
+});
+
+test('the level-4 and level-5 validation queries of the monitoring workflow run on Spark', { skip }, () => {
+  assert.deepEqual(
+    Object.keys(report.checks),
+    VALIDATION_CHECKS.map((c) => c.key),
+  );
+  for (const [k, v] of Object.entries(report.checks)) assert.notEqual(v, null, k);
+  assert.equal(report.checks['l4_no_raw_ssn'], 0);
+  assert.equal(report.checks['l4_elderly_deidentified'], 0);
+  assert.equal(report.checks['l4_no_orphaned_claims'], 0);
+  assert.ok((report.checks['l5_identity_confidence'] ?? 0) >= 0.9);
 });
