@@ -68,7 +68,9 @@ FROM STREAM read_files(
   return [
     fileHeader(`${ds.name}: ${ds.description}`, [
       'Databricks only: read_files (Auto Loader), _metadata, _rescued_data, secret() and CONSTRAINT run on Lakeflow.',
-      'The raw SSN is read only inside this query and hashed at once; the table stores ssn = NULL.',
+      ...(isPatients
+        ? ['The raw SSN is read only inside this query and hashed at once; the table stores ssn = NULL.']
+        : []),
     ]),
     temporaryView(
       d,

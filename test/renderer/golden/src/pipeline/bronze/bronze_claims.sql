@@ -1,6 +1,5 @@
 -- bronze_claims: Raw claims rows from the landing files, all values as text.
 -- Databricks only: read_files (Auto Loader), _metadata, _rescued_data, secret() and CONSTRAINT run on Lakeflow.
--- The raw SSN is read only inside this query and hashed at once; the table stores ssn = NULL.
 -- Rendered by `carelake bundle` from src/definitions; do not edit by hand.
 
 CREATE TEMPORARY VIEW bronze_claims_checked
