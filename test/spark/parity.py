@@ -71,7 +71,12 @@ def run_sdp(spec, work):
     if done.returncode != 0 or "Run is COMPLETED" not in done.stdout + done.stderr:
         tail = "\n".join(l for l in (done.stdout + done.stderr).splitlines() if not l.startswith("\tat "))[-6000:]
         raise SystemExit("spark-pipelines run failed (exit %d):\n%s" % (done.returncode, tail))
-    return warehouse
+    # Some --conf combinations leave spark.sql.warehouse.dir unset: then the tables are in ./spark-warehouse.
+    first = next(r["name"] for r in spec["relations"] if r["role"] != "view")
+    for candidate in (warehouse, os.path.join(project, "spark-warehouse")):
+        if os.path.isdir(os.path.join(candidate, first)):
+            return candidate
+    raise SystemExit("spark-pipelines run completed but %s is in no warehouse folder" % first)
 
 
 def main(spec_path, mode):
