@@ -88,6 +88,9 @@ def main(spec_path, mode):
     if mode == "sdp":
         warehouse = run_sdp(spec, work)
     ran_sdp = time.time()
+    import resource
+
+    sdp_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
 
     from pyspark.sql import SparkSession
 
@@ -171,6 +174,7 @@ def main(spec_path, mode):
                     "sparkSql": round(ran - started, 2),
                     "compare": round(done - ran, 2),
                     "total": round(done - t0, 2),
+                    "sdpRunCpu": round(sdp_cpu.ru_utime + sdp_cpu.ru_stime, 2),
                 },
             }
         )
