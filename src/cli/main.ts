@@ -7,6 +7,8 @@ import { registerCatalog } from './commands/catalog.ts';
 import { registerExport } from './commands/export.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerLanding } from './commands/landing.ts';
+import { registerBundle } from './commands/bundle.ts';
+import { registerUpload } from './commands/upload.ts';
 import { CliError } from './errors.ts';
 
 export const VERSION = '0.1.0';
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerExport(program, VERSION);
   registerAudit(program);
   registerCatalog(program);
+  registerBundle(program);
+  registerUpload(program);
   return program;
 }
 

@@ -1,4 +1,12 @@
-import { sqlStringLiteral, strptimeToSpark, type Dialect, type HmacKeyRef } from './dialect.ts';
+import { strptimeToSpark, type Dialect, type HmacKeyRef } from './dialect.ts';
+
+/**
+ * A Spark SQL string literal. Spark unescapes backslashes in literals (`'\.'` would reach a regexp
+ * as `.`) and reads `'a''b'` as two adjacent literals, so both are escaped with a backslash.
+ */
+export const sparkStringLiteral = (value: string): string =>
+  `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+const sqlStringLiteral = sparkStringLiteral;
 
 /** Databricks SQL (Spark SQL) spelling, used by the bundle renderer. */
 export const databricksDialect: Dialect = {
@@ -13,7 +21,9 @@ export const databricksDialect: Dialect = {
   tryCastInteger: (expr) => `try_cast(${expr} AS INT)`,
   yearMonth: (expr) => `date_format(${expr}, 'yyyy-MM')`,
   hmacSha256Hex: (expr: string, key: HmacKeyRef) => {
-    const secret = `secret(${sqlStringLiteral(key.secretScope ?? 'carelake')}, ${sqlStringLiteral(key.secretKey ?? 'ssn-hmac-key')})`;
+    const secret =
+      key.keyHexSql ??
+      `secret(${sqlStringLiteral(key.secretScope ?? 'carelake')}, ${sqlStringLiteral(key.secretKey ?? 'ssn-hmac-key')})`;
     // RFC 2104 with the key zero-padded to the 64-byte block: the same bytes as the local engine.
     const padded = `rpad(${secret}, 128, '0')`;
     const xorBlock = (byte: string): string =>
@@ -21,6 +31,12 @@ export const databricksDialect: Dialect = {
     return `sha2(concat(${xorBlock('92')}, unhex(sha2(concat(${xorBlock('54')}, encode(${expr}, 'UTF-8')), 256))), 256)`;
   },
   argMaxNotNull: (value, order) => `max_by(${value}, ${order}) FILTER (WHERE ${value} IS NOT NULL)`,
+  nonNullList: (items) => `filter(array(${items.join(', ')}), x -> x IS NOT NULL)`,
+  listHasAny: (list, values) =>
+    values.length === 0
+      ? 'FALSE'
+      : `arrays_overlap(${list}, array(${values.map(sqlStringLiteral).join(', ')}))`,
+  epochSeconds: (expr) => `UNIX_TIMESTAMP(${expr})`,
   string: sqlStringLiteral,
   ident: (name) => `\`${name.replaceAll('`', '``')}\``,
 };

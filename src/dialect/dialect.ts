@@ -23,6 +23,12 @@ export interface Dialect {
   hmacSha256Hex(expr: string, keyRef: HmacKeyRef): string;
   /** The value of `value` on the row with the largest `order` among rows where `value` is not NULL. */
   argMaxNotNull(value: string, order: string): string;
+  /** The list of the given expressions that are not NULL (in order). */
+  nonNullList(items: readonly string[]): string;
+  /** TRUE when the text list `list` holds any of the given string values. */
+  listHasAny(list: string, values: readonly string[]): string;
+  /** Seconds since the Unix epoch of a TIMESTAMP. */
+  epochSeconds(expr: string): string;
   /** A string literal. */
   string(value: string): string;
   /** A quoted identifier. */
@@ -35,6 +41,8 @@ export interface HmacKeyRef {
   readonly opadHex?: string;
   readonly secretScope?: string;
   readonly secretKey?: string;
+  /** Databricks only: an SQL expression giving the key as hex instead of `secret(scope, key)`. */
+  readonly keyHexSql?: string;
 }
 
 export function sqlStringLiteral(value: string): string {

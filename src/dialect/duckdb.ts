@@ -16,6 +16,12 @@ export const duckdbDialect: Dialect = {
     return `sha256(unhex('${key.opadHex}') || unhex(sha256(unhex('${key.ipadHex}') || encode(${expr}))))`;
   },
   argMaxNotNull: (value, order) => `arg_max(${value}, ${order}) FILTER (WHERE ${value} IS NOT NULL)`,
+  nonNullList: (items) => `list_filter([${items.join(', ')}], x -> x IS NOT NULL)`,
+  listHasAny: (list, values) =>
+    values.length === 0
+      ? 'FALSE'
+      : `len(list_intersect(${list}, [${values.map(sqlStringLiteral).join(', ')}])) > 0`,
+  epochSeconds: (expr) => `EPOCH(${expr})`,
   string: sqlStringLiteral,
   ident: (name) => `"${name.replaceAll('"', '""')}"`,
 };

@@ -36,7 +36,38 @@ const cases: { name: string; render: (d: Dialect) => string; expected: Record<Di
   {
     name: 'string literal escaping',
     render: (d) => d.string("O'Brien"),
-    expected: { duckdb: "'O''Brien'", databricks: "'O''Brien'" },
+    expected: { duckdb: "'O''Brien'", databricks: "'O\\'Brien'" },
+  },
+  {
+    name: 'backslashes reach a regexp intact',
+    render: (d) => d.regexpMatches('x', '^\\s+\\.$'),
+    expected: { duckdb: "regexp_matches(x, '^\\s+\\.$')", databricks: "(x RLIKE '^\\\\s+\\\\.$')" },
+  },
+  {
+    name: 'list of the non-NULL values',
+    render: (d) => d.nonNullList(['a', 'b']),
+    expected: {
+      duckdb: 'list_filter([a, b], x -> x IS NOT NULL)',
+      databricks: 'filter(array(a, b), x -> x IS NOT NULL)',
+    },
+  },
+  {
+    name: 'list holds any of some values',
+    render: (d) => d.listHasAny('l', ['r1', 'r2']),
+    expected: {
+      duckdb: "len(list_intersect(l, ['r1', 'r2'])) > 0",
+      databricks: "arrays_overlap(l, array('r1', 'r2'))",
+    },
+  },
+  {
+    name: 'list holds any of no values',
+    render: (d) => d.listHasAny('l', []),
+    expected: { duckdb: 'FALSE', databricks: 'FALSE' },
+  },
+  {
+    name: 'epoch seconds',
+    render: (d) => d.epochSeconds('t'),
+    expected: { duckdb: 'EPOCH(t)', databricks: 'UNIX_TIMESTAMP(t)' },
   },
   {
     name: 'identifier quoting',
@@ -73,4 +104,10 @@ test('the DuckDB HMAC needs the padded key blocks', () => {
     databricksDialect.hmacSha256Hex('x', { secretScope: 's', secretKey: 'k' }),
     /secret\('s', 'k'\)/,
   );
+});
+
+test('the Databricks HMAC can read its key from an SQL expression instead of a secret', () => {
+  const sql = databricksDialect.hmacSha256Hex('x', { keyHexSql: "'00ff'" });
+  assert.doesNotMatch(sql, /secret\(/);
+  assert.match(sql, /rpad\('00ff', 128, '0'\)/);
 });

@@ -14,6 +14,7 @@ import {
   type Schedule,
 } from '../../generator/schedule.ts';
 import { floorToMinute } from '../../generator/dates.ts';
+import { filesApiTarget, uploadFiles, volumeFolder } from '../files-api.ts';
 
 interface RawOptions {
   patients: string;
@@ -32,6 +33,7 @@ interface RawOptions {
   chunkSize: string;
   workers: string;
   format: string;
+  uploadVolume?: string;
 }
 
 /** Options of the command after validation. */
@@ -40,6 +42,8 @@ export interface GenerateCommandOptions {
   readonly schedule: Schedule | undefined;
   readonly maxTicks: number | undefined;
   readonly format: 'text' | 'json';
+  /** Upload each batch's files to this Unity Catalog volume folder (Files API). */
+  readonly uploadVolume?: string;
 }
 
 /** Workers used when --workers is "auto": two threads for big batches, none for small ones. */
@@ -106,7 +110,14 @@ export function parseGenerateOptions(raw: RawOptions): GenerateCommandOptions {
     ...(raw.keepLast === undefined ? {} : { keepLast: parseIntegerOption('--keep-last', raw.keepLast, 1) }),
     ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
   };
-  return { base, schedule, maxTicks, format: parseFormat(raw.format) as 'text' | 'json' };
+  if (raw.uploadVolume !== undefined) volumeFolder(raw.uploadVolume);
+  return {
+    base,
+    schedule,
+    maxTicks,
+    format: parseFormat(raw.format) as 'text' | 'json',
+    ...(raw.uploadVolume === undefined ? {} : { uploadVolume: raw.uploadVolume }),
+  };
 }
 
 function n(x: number): string {
@@ -174,16 +185,36 @@ export async function runGenerateCommand(
 ): Promise<GenerateSummary[]> {
   const out = deps.out ?? process.stdout;
   const progress = opts.format === 'text' ? terminalProgress() : silentProgress;
-  const print = (s: GenerateSummary): void => {
+  const target = opts.uploadVolume === undefined ? undefined : filesApiTarget(process.env);
+  const print = async (s: GenerateSummary): Promise<void> => {
+    const uploads =
+      target && opts.uploadVolume !== undefined
+        ? await uploadFiles(
+            target,
+            opts.uploadVolume,
+            s.files.map((f) => f.path),
+          )
+        : undefined;
+    const json = {
+      ...summaryJson(s),
+      ...(uploads ? { uploads: uploads.map((u) => ({ volumePath: u.volumePath, outcome: u.outcome })) } : {}),
+    };
     out.write(
       opts.format === 'json'
-        ? JSON.stringify(summaryJson(s), null, opts.schedule ? undefined : 2) + '\n'
-        : formatSummaryText(s),
+        ? JSON.stringify(json, null, opts.schedule ? undefined : 2) + '\n'
+        : formatSummaryText(s) +
+            (uploads
+              ? uploads
+                  .map(
+                    (u) => `  ${u.outcome === 'uploaded' ? 'uploaded' : 'already there'}: ${u.volumePath}\n`,
+                  )
+                  .join('')
+              : ''),
     );
   };
   if (!opts.schedule) {
     const summary = await runOnce({ ...opts.base, progress });
-    print(summary);
+    await print(summary);
     return [summary];
   }
   const controller = new AbortController();
@@ -208,7 +239,7 @@ export async function runGenerateCommand(
         const summary = await runOnce({ ...opts.base, asOf, incremental: existing !== undefined, progress });
         lastAsOf = asOf;
         summaries.push(summary);
-        print(summary);
+        await print(summary);
       },
     });
   } finally {
@@ -261,6 +292,10 @@ export function registerGenerate(program: Command): void {
     .option('--chunk-size <n>', 'people per chunk (memory/speed only; output is identical)', '10000')
     .option('--workers <n>', 'worker threads, or "auto" (2 for 100,000+ people); output is identical', 'auto')
     .option('--format <format>', 'summary format: text or json', 'text')
+    .option(
+      '--upload-volume <path>',
+      'also upload each batch to this Unity Catalog volume folder through the Files API (env DATABRICKS_HOST, DATABRICKS_TOKEN)',
+    )
     .addHelpText(
       'after',
       '\nFiles are named {entity}_{yymmdd}_{hhmm}.csv after --as-of; an existing name is never overwritten (the next\n' +

@@ -1,0 +1,92 @@
+-- bronze_patients: Raw patients rows from the landing files, all values as text.
+-- Databricks only: read_files (Auto Loader), _metadata, _rescued_data, secret() and CONSTRAINT run on Lakeflow.
+-- The raw SSN is read only inside this query and hashed at once; the table stores ssn = NULL.
+-- Rendered by `carelake bundle` from src/definitions; do not edit by hand.
+
+CREATE TEMPORARY VIEW bronze_patients_checked
+COMMENT 'bronze_patients: landing rows with every expectation evaluated'
+AS SELECT c.*, arrays_overlap(c._failed, array('malformed_csv_row', 'valid_patient_id', 'no_test_patients', 'hipaa_compliant', 'valid_source')) AS _rejected
+FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((patient_id IS NOT NULL AND LENGTH(patient_id) >= 5), FALSE) THEN NULL ELSE 'valid_patient_id' END, CASE WHEN COALESCE((NOT (UPPER(COALESCE(last_name, '')) LIKE '%TEST%' OR UPPER(COALESCE(first_name, '')) LIKE '%TEST%')), FALSE) THEN NULL ELSE 'no_test_patients' END, CASE WHEN COALESCE((ssn IS NULL OR LENGTH(ssn) = 0), FALSE) THEN NULL ELSE 'hipaa_compliant' END, CASE WHEN COALESCE((source_system IN ('EHR_SYSTEM', 'ADT_SYSTEM', 'LAB_SYSTEM')), FALSE) THEN NULL ELSE 'valid_source' END, CASE WHEN COALESCE((_ssn_present = false OR ssn_hash IS NOT NULL), FALSE) THEN NULL ELSE 'valid_ssn_format' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END), x -> x IS NOT NULL) AS _failed FROM (
+SELECT NULLIF(`patient_id`, '') AS `patient_id`,
+  NULLIF(`mrn`, '') AS `mrn`,
+  NULLIF(`first_name`, '') AS `first_name`,
+  NULLIF(`last_name`, '') AS `last_name`,
+  NULLIF(`date_of_birth`, '') AS `date_of_birth`,
+  NULLIF(`gender`, '') AS `gender`,
+  NULLIF(`address_line1`, '') AS `address_line1`,
+  NULLIF(`city`, '') AS `city`,
+  NULLIF(`state`, '') AS `state`,
+  NULLIF(`zip_code`, '') AS `zip_code`,
+  NULLIF(`phone`, '') AS `phone`,
+  NULLIF(`email`, '') AS `email`,
+  CAST(NULL AS STRING) AS ssn,
+  NULLIF(`insurance_id`, '') AS `insurance_id`,
+  NULLIF(`source_system`, '') AS `source_system`,
+  NULLIF(`bmi`, '') AS `bmi`,
+  NULLIF(`smoker`, '') AS `smoker`,
+  NULLIF(`children`, '') AS `children`,
+  NULLIF(`charges`, '') AS `charges`,
+  NULLIF(`insurance_plan`, '') AS `insurance_plan`,
+  NULLIF(`coverage_start_date`, '') AS `coverage_start_date`,
+  CASE WHEN LENGTH(regexp_replace(ssn, '[^0-9]', '')) = 9 THEN sha2(concat(unhex(concat_ws('', transform(sequence(0, 63), i -> lpad(hex(conv(substr(rpad(secret('${SSN_SECRET_SCOPE}', '${SSN_SECRET_KEY}'), 128, '0'), i * 2 + 1, 2), 16, 10) ^ 92), 2, '0')))), unhex(sha2(concat(unhex(concat_ws('', transform(sequence(0, 63), i -> lpad(hex(conv(substr(rpad(secret('${SSN_SECRET_SCOPE}', '${SSN_SECRET_KEY}'), 128, '0'), i * 2 + 1, 2), 16, 10) ^ 54), 2, '0')))), encode(regexp_replace(ssn, '[^0-9]', ''), 'UTF-8')), 256))), 256) END AS ssn_hash,
+  CASE WHEN LENGTH(regexp_replace(ssn, '[^0-9]', '')) = 9 THEN '${SSN_KEY_ID}' END AS _ssn_key_id,
+  NULLIF(TRIM(ssn), '') IS NOT NULL AS _ssn_present,
+  current_timestamp() AS _ingested_at,
+  _metadata.file_name AS _file_name,
+  _metadata.file_path AS _file_path,
+  regexp_replace(regexp_replace(_rescued_data, '(^|[^0-9])[0-9]{3}-?[0-9]{2}-?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}-?[0-9]{2}-?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _rescued_data,
+  monotonically_increasing_id() AS _line_number,
+  to_timestamp(regexp_extract(_metadata.file_name, '_([0-9]{6}_[0-9]{4})(_[0-9]+)?[.]csv$', 1), 'yyMMdd_HHmm') AS _extracted_at,
+  date_format(current_timestamp(), 'yyyyMMdd-HHmmss') AS _run_id,
+  CASE WHEN _corrupt_record IS NULL THEN 21 ELSE -1 END AS _field_count,
+  21 AS _header_field_count,
+  regexp_replace(regexp_replace(_corrupt_record, '(^|[^0-9])[0-9]{3}-?[0-9]{2}-?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}-?[0-9]{2}-?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _corrupt_record
+FROM STREAM read_files(
+  '${VOLUMES_PATH}',
+  format => 'csv',
+  header => true,
+  pathGlobFilter => 'patients_*.csv',
+  schema => 'patient_id STRING, mrn STRING, first_name STRING, last_name STRING, date_of_birth STRING, gender STRING, address_line1 STRING, city STRING, state STRING, zip_code STRING, phone STRING, email STRING, ssn STRING, insurance_id STRING, source_system STRING, bmi STRING, smoker STRING, children STRING, charges STRING, insurance_plan STRING, coverage_start_date STRING, _corrupt_record STRING',
+  mode => 'PERMISSIVE',
+  columnNameOfCorruptRecord => '_corrupt_record',
+  rescuedDataColumn => '_rescued_data',
+  maxFilesPerTrigger => '${MAX_FILES_PER_TRIGGER}'
+)
+) t) c;
+
+CREATE OR REFRESH STREAMING TABLE bronze_patients (
+  CONSTRAINT malformed_csv_row EXPECT (COALESCE((_field_count = _header_field_count), FALSE)) ON VIOLATION DROP ROW,
+  CONSTRAINT valid_patient_id EXPECT (COALESCE((patient_id IS NOT NULL AND LENGTH(patient_id) >= 5), FALSE)) ON VIOLATION DROP ROW,
+  CONSTRAINT no_test_patients EXPECT (COALESCE((NOT (UPPER(COALESCE(last_name, '')) LIKE '%TEST%' OR UPPER(COALESCE(first_name, '')) LIKE '%TEST%')), FALSE)) ON VIOLATION DROP ROW,
+  CONSTRAINT hipaa_compliant EXPECT (COALESCE((ssn IS NULL OR LENGTH(ssn) = 0), FALSE)) ON VIOLATION DROP ROW,
+  CONSTRAINT valid_source EXPECT (COALESCE((source_system IN ('EHR_SYSTEM', 'ADT_SYSTEM', 'LAB_SYSTEM')), FALSE)) ON VIOLATION DROP ROW,
+  CONSTRAINT valid_ssn_format EXPECT (COALESCE((_ssn_present = false OR ssn_hash IS NOT NULL), FALSE)),
+  CONSTRAINT rescued_data_null EXPECT (COALESCE((_rescued_data IS NULL), FALSE))
+)
+COMMENT 'Raw patients rows from the landing files, all values as text.'
+CLUSTER BY (_file_name)
+TBLPROPERTIES (
+  'delta.enableChangeDataFeed' = 'true',
+  'pipelines.pii.fields' = 'patient_id,mrn,first_name,last_name,date_of_birth,gender,address_line1,city,state,zip_code,phone,email,ssn,insurance_id,children,coverage_start_date,ssn_hash',
+  'compliance.framework' = 'HIPAA',
+  'data.classification' = 'PHI',
+  'quality' = 'bronze',
+  'pipelines.reset.allowed' = 'false'
+)
+AS SELECT `patient_id`, `mrn`, `first_name`, `last_name`, `date_of_birth`, `gender`, `address_line1`, `city`, `state`, `zip_code`, `phone`, `email`, `ssn`, `insurance_id`, `source_system`, `bmi`, `smoker`, `children`, `charges`, `insurance_plan`, `coverage_start_date`, `ssn_hash`, `_ssn_key_id`, `_ingested_at`, `_file_name`, `_file_path`, `_rescued_data`, `_line_number`, `_extracted_at`, `_run_id`, _field_count, _header_field_count, _ssn_present
+FROM STREAM(bronze_patients_checked);
+
+CREATE OR REFRESH STREAMING TABLE bronze_patients_quarantine
+COMMENT 'bronze_patients: rejected landing rows with the names of the rules they failed (SSN already hashed)'
+TBLPROPERTIES (
+  'pipelines.reset.allowed' = 'false',
+  'data.classification' = 'PHI'
+)
+AS SELECT 'bronze_patients' AS dataset,
+  filter(_failed, x -> x IN ('malformed_csv_row', 'valid_patient_id', 'no_test_patients', 'hipaa_compliant', 'valid_source')) AS rules,
+  _file_name AS file_name, _line_number AS line_number,
+  CASE WHEN _corrupt_record IS NOT NULL THEN to_json(named_struct('raw_line', _corrupt_record))
+    ELSE to_json(named_struct('patient_id', `patient_id`, 'mrn', `mrn`, 'first_name', `first_name`, 'last_name', `last_name`, 'date_of_birth', `date_of_birth`, 'gender', `gender`, 'address_line1', `address_line1`, 'city', `city`, 'state', `state`, 'zip_code', `zip_code`, 'phone', `phone`, 'email', `email`, 'insurance_id', `insurance_id`, 'source_system', `source_system`, 'bmi', `bmi`, 'smoker', `smoker`, 'children', `children`, 'charges', `charges`, 'insurance_plan', `insurance_plan`, 'coverage_start_date', `coverage_start_date`, 'ssn_hash', `ssn_hash`, '_rescued_data', `_rescued_data`)) END AS record,
+  current_timestamp() AS quarantined_at
+FROM STREAM(bronze_patients_checked)
+WHERE _rejected;

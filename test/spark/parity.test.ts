@@ -1,0 +1,220 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { generate } from '../../src/generator/index.ts';
+import { runPipeline, type RunResult } from '../../src/runner/run.ts';
+import { Database } from '../../src/engine/database.ts';
+import { portableRelations } from '../../src/renderer/portable.ts';
+import { ssnHashSql } from '../../src/renderer/sql/bronze.ts';
+import { databricksDialect } from '../../src/dialect/databricks.ts';
+import { DATASETS } from '../../src/definitions/pipeline.ts';
+import { IDENTITY_COLUMNS } from '../../src/definitions/identity-step.ts';
+import { PATIENT_SOURCE_COLUMNS } from '../../src/renderer/sql/silver.ts';
+import { VALIDATION_CHECKS } from '../../src/renderer/index.ts';
+
+/**
+ * Parity on Apache Spark: the portable part of the rendered pipeline SQL (silver, identity, gold)
+ * runs on pyspark over the engine's own bronze and reference tables (exported as Parquet), and every
+ * resulting table equals the DuckDB engine's: row counts and a checksum per column. The rendered
+ * SSN HMAC (Databricks' secret() answered by a Spark SQL function holding the test key) equals the
+ * engine's hash for every SSN. Skips where Java or pyspark is missing, unless CARELAKE_REQUIRE_SPARK=1.
+ */
+const KEY_HEX = '3c'.repeat(32);
+const required = process.env['CARELAKE_REQUIRE_SPARK'] === '1';
+
+function sparkMissing(): string | undefined {
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (java.error || java.status !== 0)
+    return 'Java is not installed (apt-get install openjdk-17-jre-headless)';
+  const py = spawnSync('python3', ['-c', 'import pyspark; print(pyspark.__version__)'], { encoding: 'utf8' });
+  if (py.error || py.status !== 0)
+    return 'pyspark is not installed (pip install "pyspark[pipelines]==4.3.0")';
+  return undefined;
+}
+
+const missing = sparkMissing();
+if (missing && required) throw new Error(`CARELAKE_REQUIRE_SPARK=1 but ${missing}`);
+const skip = missing ? `Spark parity skipped: ${missing}` : false;
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-spark-'));
+const landing = path.join(dir, 'landing');
+let run: RunResult;
+let report: {
+  spark: string;
+  mode: string;
+  relations: string[];
+  tables: { table: string; engineRows: number; sparkRows: number; columns: number; differing: string[] }[];
+  hmac: { compared: number; differing: number };
+  checks: Record<string, number | null>;
+  seconds: Record<string, number>;
+};
+
+/** Engine tables compared, the Spark relation that must equal each, and the columns compared. */
+function comparisons(): { table: string; spark: string; columns: string[]; engineSql: string }[] {
+  const named = (name: string, except: readonly string[] = []): string[] =>
+    (DATASETS.find((d) => d.name === name)?.columns ?? [])
+      .map((c) => c.name)
+      .filter((c) => !except.includes(c));
+  const plain = (
+    table: string,
+    columns: string[],
+  ): { table: string; spark: string; columns: string[]; engineSql: string } => ({
+    table,
+    spark: `SELECT * FROM ${table}`,
+    columns,
+    engineSql: `SELECT ${columns.map((c) => `"${c}"`).join(', ')} FROM ${table}`,
+  });
+  const quarantine = (
+    dataset: string,
+  ): { table: string; spark: string; columns: string[]; engineSql: string } => ({
+    table: `quarantine[${dataset}]`,
+    spark: `SELECT dataset, array_join(rules, ',') AS rules, file_name, line_number FROM ${dataset}_quarantine`,
+    columns: ['dataset', 'rules', 'file_name', 'line_number'],
+    engineSql: `SELECT dataset, array_to_string(rules, ',') AS rules, file_name, line_number FROM quarantine WHERE dataset = '${dataset}'`,
+  });
+  return [
+    plain(
+      'silver_patient_sources',
+      PATIENT_SOURCE_COLUMNS.map((c) => c.name),
+    ),
+    plain('silver_resolved_identity_resolution', [...IDENTITY_COLUMNS]),
+    plain('silver_patients', named('silver_patients')),
+    plain('silver_claims', named('silver_claims')),
+    plain('silver_medical_events', named('silver_medical_events')),
+    plain('gold_patients', named('gold_patients')),
+    plain('gold_claims', named('gold_claims')),
+    plain('gold_medical_events', named('gold_medical_events')),
+    quarantine('silver_patients'),
+    quarantine('silver_claims'),
+    quarantine('silver_medical_events'),
+  ];
+}
+
+before(async () => {
+  if (skip) return;
+  await generate({
+    patients: 300,
+    seed: 11,
+    outDir: landing,
+    truthDir: path.join(dir, 'truth'),
+    asOf: new Date('2026-03-01T09:30:00Z'),
+    defectRate: 0.03,
+  });
+  run = await runPipeline({
+    dbPath: path.join(dir, 'lake.duckdb'),
+    landingDir: landing,
+    env: { CARELAKE_SSN_KEY: KEY_HEX },
+  });
+  assert.equal(run.status, 'COMPLETED', run.error);
+  const db = await Database.open(path.join(dir, 'lake.duckdb'));
+  const pq = (name: string): string =>
+    path.join(dir, 'parquet', `${name.replace(/[^a-z0-9_]/g, '_')}.parquet`);
+  fs.mkdirSync(path.join(dir, 'parquet'));
+  const inputs: Record<string, string> = {};
+  const engine: Record<string, string> = {};
+  const compare = comparisons();
+  try {
+    for (const t of [
+      'bronze_patients',
+      'bronze_claims',
+      'bronze_medical_events',
+      'ref_us_states',
+      'ref_icd10cm',
+    ]) {
+      inputs[t] = pq(t);
+      await db.run(`COPY (SELECT * FROM ${t}) TO '${inputs[t]}' (FORMAT parquet)`);
+    }
+    for (const c of compare) {
+      engine[c.table] = pq(`engine_${c.table}`);
+      await db.run(`COPY (${c.engineSql}) TO '${engine[c.table]}' (FORMAT parquet)`);
+    }
+  } finally {
+    db.close();
+  }
+  const startedAt = run.startedAt.replace('T', ' ').replace(/(\.\d+)?Z$/, '');
+  const spec = {
+    warehouse: path.join(dir, 'warehouse'),
+    inputs,
+    relations: portableRelations({ runStartedAt: `TIMESTAMP '${startedAt}'` }).map((r) => ({
+      name: r.name,
+      role: r.role,
+      sql: r.sql,
+    })),
+    checks: VALIDATION_CHECKS.map((c) => ({ key: c.key, sql: c.query })),
+    compare: compare.map((c) => ({
+      table: c.table,
+      spark: c.spark,
+      columns: c.columns,
+      engine: engine[c.table],
+    })),
+    hmac: {
+      keyHex: KEY_HEX,
+      sql: ssnHashSql(databricksDialect, 'ssn', { secretScope: 'carelake', secretKey: 'ssn-hmac-key' }),
+      files: fs
+        .readdirSync(landing)
+        .filter((f) => f.startsWith('patients_'))
+        .map((f) => path.join(landing, f)),
+    },
+  };
+  const specPath = path.join(dir, 'spec.json');
+  fs.writeFileSync(specPath, JSON.stringify(spec));
+  const started = Date.now();
+  const py = spawnSync('python3', [path.join(import.meta.dirname, 'parity.py'), specPath], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  if (py.status !== 0) throw new Error(`the Spark parity run failed:\n${py.stderr.slice(-4000)}`);
+  const last = py.stdout.trim().split('\n').pop() ?? '{}';
+  report = JSON.parse(last);
+  const columns = report.tables.reduce((s, t) => s + t.columns, 0);
+  process.stderr.write(
+    `spark parity: ${report.spark} (${report.mode}), ${report.tables.length} tables / ${columns} columns compared, ${report.hmac.compared} SSN hashes; wall ${((Date.now() - started) / 1000).toFixed(1)} s (${JSON.stringify(report.seconds)})\n`,
+  );
+});
+
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test(
+  'every rendered portable relation runs on Spark, as a Spark Declarative Pipeline in CI',
+  { skip },
+  () => {
+    assert.deepEqual(
+      report.relations,
+      portableRelations().map((r) => r.name),
+    );
+    // Without the Spark Connect extras of pyspark[pipelines] the same SQL runs through plain spark.sql.
+    if (required) assert.equal(report.mode, 'sdp');
+  },
+);
+
+test(
+  'Spark computes the same tables as the DuckDB engine (row counts and per-column checksums)',
+  { skip },
+  () => {
+    for (const t of report.tables) {
+      assert.ok(t.engineRows > 0, `${t.table} is not empty`);
+      assert.equal(t.sparkRows, t.engineRows, `${t.table} row count`);
+      assert.deepEqual(t.differing, [], `${t.table}: columns that differ`);
+    }
+  },
+);
+
+test('the rendered SSN HMAC equals the engine hash for every SSN', { skip }, () => {
+  assert.ok(report.hmac.compared > 100, `compared ${report.hmac.compared}`);
+  assert.equal(report.hmac.differing, 0);
+});
+
+test('the level-4 and level-5 validation queries of the monitoring workflow run on Spark', { skip }, () => {
+  assert.deepEqual(
+    Object.keys(report.checks),
+    VALIDATION_CHECKS.map((c) => c.key),
+  );
+  for (const [k, v] of Object.entries(report.checks)) assert.notEqual(v, null, k);
+  assert.equal(report.checks['l4_no_raw_ssn'], 0);
+  assert.equal(report.checks['l4_elderly_deidentified'], 0);
+  assert.equal(report.checks['l4_no_orphaned_claims'], 0);
+  assert.ok((report.checks['l5_identity_confidence'] ?? 0) >= 0.9);
+});
