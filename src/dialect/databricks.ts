@@ -21,6 +21,13 @@ export const databricksDialect: Dialect = {
     return `sha2(concat(${xorBlock('92')}, unhex(sha2(concat(${xorBlock('54')}, encode(${expr}, 'UTF-8')), 256))), 256)`;
   },
   argMaxNotNull: (value, order) => `max_by(${value}, ${order}) FILTER (WHERE ${value} IS NOT NULL)`,
+  editDistance: (a, b) => `levenshtein(${a}, ${b})`,
+  daysBetween: (a, b) => `datediff(${b}, ${a})`,
+  hoursBetween: (a, b) => `((unix_timestamp(${b}) - unix_timestamp(${a})) / 3600.0)`,
+  castText: (expr) => `CAST(${expr} AS STRING)`,
+  stableHash: (expr) => `xxhash64(${expr})`,
+  jsonObject: (fields) =>
+    `to_json(named_struct(${fields.map(([k, v]) => `${sqlStringLiteral(k)}, ${v}`).join(', ')}))`,
   string: sqlStringLiteral,
   ident: (name) => `\`${name.replaceAll('`', '``')}\``,
 };

@@ -16,6 +16,12 @@ export const duckdbDialect: Dialect = {
     return `sha256(unhex('${key.opadHex}') || unhex(sha256(unhex('${key.ipadHex}') || encode(${expr}))))`;
   },
   argMaxNotNull: (value, order) => `arg_max(${value}, ${order}) FILTER (WHERE ${value} IS NOT NULL)`,
+  editDistance: (a, b) => `levenshtein(${a}, ${b})`,
+  daysBetween: (a, b) => `date_diff('day', ${a}, ${b})`,
+  hoursBetween: (a, b) => `(date_diff('second', ${a}, ${b}) / 3600.0)`,
+  castText: (expr) => `CAST(${expr} AS VARCHAR)`,
+  stableHash: (expr) => `hash(${expr})`,
+  jsonObject: (fields) => `json_object(${fields.map(([k, v]) => `${sqlStringLiteral(k)}, ${v}`).join(', ')})`,
   string: sqlStringLiteral,
   ident: (name) => `"${name.replaceAll('"', '""')}"`,
 };

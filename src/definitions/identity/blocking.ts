@@ -1,0 +1,76 @@
+import type { Dialect } from '../../dialect/dialect.ts';
+
+/**
+ * Blocking rules of identity resolution: two records become a candidate pair when they share the key
+ * of at least one rule. Keys are single text values, so candidate pairs come from one equi-join on
+ * (rule, key): near-linear in the record count. Blocks larger than `MAX_BLOCK_SIZE` (placeholder
+ * values, a shared household phone…) are skipped rather than compared all-to-all.
+ */
+export interface BlockingRule {
+  readonly id: number;
+  readonly name: string;
+  /** Columns that must be present. */
+  readonly columns: readonly string[];
+  /** The key expression over the records alias `t`. */
+  readonly key: (d: Dialect) => string;
+}
+
+const col = (c: string): string => `t.${c}`;
+const joinKey = (d: Dialect, parts: readonly string[]): string =>
+  parts.map((p) => d.castText(p)).join(` || '|' || `);
+
+export const BLOCKING_RULES: readonly BlockingRule[] = [
+  { id: 1, name: 'ssn', columns: ['ssn'], key: () => col('ssn') },
+  { id: 2, name: 'last_name+birth_date', columns: ['ln', 'dob'], key: (d) => joinKey(d, ['t.ln', 't.dob']) },
+  { id: 3, name: 'first_name+birth_date', columns: ['fn', 'dob'], key: (d) => joinKey(d, ['t.fn', 't.dob']) },
+  { id: 4, name: 'mrn', columns: ['mrn'], key: () => col('mrn') },
+  { id: 5, name: 'member_id', columns: ['mid'], key: () => col('mid') },
+  {
+    id: 6,
+    name: 'last_name+first_name+birth_year',
+    columns: ['ln', 'fn', 'dob'],
+    key: (d) => joinKey(d, ['t.ln', 't.fn', 'year(t.dob)']),
+  },
+  { id: 7, name: 'phone+first_name', columns: ['phone', 'fn'], key: (d) => joinKey(d, ['t.phone', 't.fn']) },
+  { id: 8, name: 'email', columns: ['email'], key: () => col('email') },
+  {
+    id: 9,
+    name: 'last_name+zip+birth_year',
+    columns: ['ln', 'zip', 'dob'],
+    key: (d) => joinKey(d, ['t.ln', 't.zip', 'year(t.dob)']),
+  },
+  { id: 10, name: 'birth_date+zip', columns: ['dob', 'zip'], key: (d) => joinKey(d, ['t.dob', 't.zip']) },
+  {
+    id: 11,
+    name: 'phone+birth_date',
+    columns: ['phone', 'dob'],
+    key: (d) => joinKey(d, ['t.phone', 't.dob']),
+  },
+];
+
+/** Blocks with more records than this are not compared (a rule key shared that widely is no evidence). */
+export const MAX_BLOCK_SIZE = 40;
+
+/** The blocking keys (rid, rule, k) of the records in `records` (optionally only rows matching `where`). */
+export function blockingKeysSql(d: Dialect, records: string, where = 'TRUE'): string {
+  return BLOCKING_RULES.map(
+    (b) =>
+      `SELECT t.rid, ${b.id} AS rule, ${b.key(d)} AS k FROM ${records} t WHERE (${where}) AND ${b.columns
+        .map((c) => `t.${c} IS NOT NULL`)
+        .join(' AND ')}`,
+  ).join('\nUNION ALL\n');
+}
+
+/**
+ * Candidate pairs (rid_l < rid_r, the first rule that found them) between the records whose keys are
+ * in `workKeys` and every record whose key is in `allKeys`, skipping blocks over the size cap.
+ */
+export function candidatePairsSql(workKeys: string, allKeys: string): string {
+  return `WITH probe AS (SELECT DISTINCT rule, k FROM ${workKeys}),
+  block AS (SELECT a.rule, a.k, a.rid FROM ${allKeys} a JOIN probe p ON p.rule = a.rule AND p.k = a.k),
+  sized AS (SELECT rule, k FROM block GROUP BY rule, k HAVING COUNT(*) BETWEEN 2 AND ${MAX_BLOCK_SIZE}),
+  members AS (SELECT b.rule, b.k, b.rid FROM block b JOIN sized s ON s.rule = b.rule AND s.k = b.k)
+  SELECT LEAST(w.rid, m.rid) AS rid_l, GREATEST(w.rid, m.rid) AS rid_r, MIN(w.rule) AS rule
+  FROM ${workKeys} w JOIN members m ON m.rule = w.rule AND m.k = w.k AND m.rid <> w.rid
+  GROUP BY LEAST(w.rid, m.rid), GREATEST(w.rid, m.rid)`;
+}
