@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerGenerate } from './commands/generate.ts';
+import { registerIdentityCommands } from './commands/identity.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerStart } from './commands/start.ts';
 import { CliError } from './errors.ts';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerPipelineCommands(program);
   registerStart(program);
+  registerIdentityCommands(program);
   return program;
 }
 

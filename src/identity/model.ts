@@ -7,6 +7,12 @@ import {
   termFrequenciesSql,
 } from '../definitions/identity/scoring.ts';
 import type { Database } from '../engine/database.ts';
+import {
+  DEFAULT_MATCHES_PER_RECORD,
+  DEFAULT_MODEL_VERSION_SUFFIX,
+  DEFAULT_PARAMETERS,
+  M_FLOOR,
+} from '../definitions/identity/default-model.ts';
 
 /**
  * Unsupervised training of the Fellegi–Sunter model: u from random record pairs, m and the prior λ
@@ -188,7 +194,7 @@ export async function trainModel(
   COMPARISONS.forEach((c, ci) => {
     values.push(`('${modelVersion}', '${c.name}', 0, 'missing', 1, 1, 0)`);
     c.levels.forEach((lv, li) => {
-      const m = em.m[ci]?.[li + 1] ?? 1e-6;
+      const m = Math.max(M_FLOOR, em.m[ci]?.[li + 1] ?? M_FLOOR);
       const uu = u[ci]?.[li + 1] ?? 1e-6;
       values.push(
         `('${modelVersion}', '${c.name}', ${li + 1}, '${lv.name}', ${lit(m)}, ${lit(uu)}, ${lit(Math.log2(m / uu))})`,
@@ -202,10 +208,43 @@ export async function trainModel(
   return { modelVersion, lambda: lambdaAll, iterations: em.iterations, randomPairs, candidatePairs };
 }
 
-/** The latest trained model version, if any. */
-export async function currentModelVersion(db: Database): Promise<string | undefined> {
+/** The latest trained model version (not the default), if any. */
+export async function currentModelVersion(db: Database, modelName: string): Promise<string | undefined> {
   const row = await db.one<{ model_version: string }>(
-    `SELECT model_version FROM identity_model_parameters ORDER BY trained_at DESC, LENGTH(model_version) DESC, model_version DESC LIMIT 1`,
+    `SELECT model_version FROM identity_model_parameters WHERE model_version <> '${modelName}.${DEFAULT_MODEL_VERSION_SUFFIX}'
+     ORDER BY trained_at DESC, LENGTH(model_version) DESC, model_version DESC LIMIT 1`,
   );
   return row?.model_version;
+}
+
+/**
+ * Writes the default parameters (version `<model>.0`) with the prior for `records` records; returns
+ * the version. Used until the lakehouse holds enough records to train.
+ */
+export async function writeDefaultModel(
+  db: Database,
+  records: number,
+  runId: string,
+  atSql: string,
+  modelName: string,
+): Promise<string> {
+  const version = `${modelName}.${DEFAULT_MODEL_VERSION_SUFFIX}`;
+  const lambda = Math.min(0.5, (2 * DEFAULT_MATCHES_PER_RECORD) / Math.max(2, records - 1));
+  const lit = (x: number): string => x.toPrecision(12);
+  const values = [
+    `('${PRIOR}', 0, 'prior', ${lit(lambda)}, ${lit(1 - lambda)}, ${lit(Math.log2(lambda / (1 - lambda)))})`,
+  ];
+  for (const c of COMPARISONS) {
+    values.push(`('${c.name}', 0, 'missing', 1, 1, 0)`);
+    const params = DEFAULT_PARAMETERS[c.name] ?? [];
+    c.levels.forEach((lv, i) => {
+      const [m, u] = params[i] ?? [M_FLOOR, 1];
+      values.push(`('${c.name}', ${i + 1}, '${lv.name}', ${lit(m)}, ${lit(u)}, ${lit(Math.log2(m / u))})`);
+    });
+  }
+  await db.run(`DELETE FROM identity_model_parameters WHERE model_version = '${version}'`);
+  await db.run(`INSERT INTO identity_model_parameters
+    SELECT '${version}', v.*, ${atSql}, '${runId.replaceAll("'", "''")}', 0, 0, 0, ${records}
+    FROM (VALUES ${values.join(', ')}) v(comparison, level, level_name, m, u, weight)`);
+  return version;
 }

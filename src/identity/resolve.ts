@@ -12,8 +12,9 @@ import { comparisonVectorsSql, IDENTITY_MODEL_NAME } from '../definitions/identi
 import { goldenRecordSql, IDENTITY_FIELDS, identityRecordsSql } from '../definitions/identity/records.ts';
 import { evidenceLevelsSql, scoreSql } from '../definitions/identity/scoring.ts';
 import { sqlString, type Database } from '../engine/database.ts';
-import { applyReviewDecisions } from './review.ts';
-import { currentModelVersion, trainModel } from './model.ts';
+import { applyReviewDecisions, mergePatients } from './review.ts';
+import { currentModelVersion, trainModel, writeDefaultModel } from './model.ts';
+import { MIN_TRAINING_RECORDS } from '../definitions/identity/default-model.ts';
 import { recordRunMetrics } from './monitoring.ts';
 
 /**
@@ -79,6 +80,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   };
   const run = sqlString(options.runId);
   const at = options.resolvedAtSql;
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_decided_patients (patient_id VARCHAR)`);
   const filter = options.sourceFilter ?? `_run_id = ${run}`;
 
   // 1. This run's records (latest version per source record) → new or changed identity records.
@@ -90,7 +92,8 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     FROM idr_latest n LEFT JOIN identity_records r
       ON r.source_system = n.source_system AND r.source_patient_id = n.source_patient_id`);
   const baseRid = await count(db, 'SELECT COALESCE(MAX(rid), 0) AS n FROM identity_records');
-  // Anchors (the first record of a patient in anchor order) are not resolved again when they change.
+  // Changed records are resolved again (new evidence may move them), except anchors of patients with
+  // other members (the first record in anchor order keeps its patient).
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_new AS
     SELECT ${baseRid} + ROW_NUMBER() OVER (ORDER BY n.sys_rank, n.extracted_at, n.source_system, n.source_patient_id) AS rid, n.*
     FROM idr_latest n JOIN idr_match m USING (source_system, source_patient_id) WHERE m.rid IS NULL`);
@@ -109,9 +112,10 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     await db.run(`INSERT INTO idr_work
       SELECT c.rid, 'changed', c.patient_id FROM idr_changed c
       JOIN identity_records r ON r.rid = c.rid
-      WHERE c.patient_id IS NOT NULL AND EXISTS (
-        SELECT 1 FROM identity_records o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid
-          AND (o.sys_rank < r.sys_rank OR (o.sys_rank = r.sys_rank AND o.rid < r.rid)))`);
+      WHERE c.patient_id IS NOT NULL AND (
+        EXISTS (SELECT 1 FROM identity_records o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid
+          AND (o.sys_rank < r.sys_rank OR (o.sys_rank = r.sys_rank AND o.rid < r.rid)))
+        OR NOT EXISTS (SELECT 1 FROM identity_records o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid))`);
   }
   phase('records');
 
@@ -131,7 +135,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   phase('blocking');
 
   // 3. The model: trained without labels when there is none yet (or the records have grown a lot).
-  let modelVersion = await currentModelVersion(db);
+  let modelVersion = await currentModelVersion(db, IDENTITY_MODEL_NAME);
   let trained = false;
   const records = await count(db, 'SELECT COUNT(*) AS n FROM identity_records');
   const trainedOn =
@@ -141,20 +145,21 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
           db,
           `SELECT MAX(records) AS n FROM identity_model_parameters WHERE model_version = ${sqlString(modelVersion)}`,
         );
+  const enough = records >= MIN_TRAINING_RECORDS && candidatePairs >= MIN_TRAINING_RECORDS / 10;
   if (
-    records > 0 &&
-    (modelVersion === undefined ||
-      options.retrain === true ||
-      records >= RETRAIN_GROWTH * Math.max(1, trainedOn))
+    enough &&
+    (modelVersion === undefined || options.retrain === true || records >= RETRAIN_GROWTH * Math.max(1, trainedOn))
   ) {
     const t = await trainModel(db, 'identity_records', 'idr_vectors', options.runId, at, IDENTITY_MODEL_NAME);
     modelVersion = t.modelVersion;
     trained = true;
+  } else if (modelVersion === undefined) {
+    modelVersion = await writeDefaultModel(db, records, options.runId, at, IDENTITY_MODEL_NAME);
   }
   phase('model');
 
   // 4. Scoring in bulk.
-  const mv = modelVersion ?? `${IDENTITY_MODEL_NAME}.0`;
+  const mv = modelVersion;
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_scored AS ${scoreSql(d, 'idr_vectors', mv)}`);
   phase('scoring');
 
@@ -192,7 +197,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
       JOIN idr_assign ax ON ax.rid = e.x
       JOIN identity_records ry ON ry.rid = e.y
       LEFT JOIN idr_assign ay ON ay.rid = e.y
-      WHERE e.conflict = 0 AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
+      WHERE e.conflict = 0 AND e.rejected = 0 AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
       GROUP BY e.x)
     SELECT a.rid, r.source_system, r.source_patient_id, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
       a.weight, a.deterministic,
@@ -230,6 +235,9 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await db.run(`UPDATE silver_patient_sources s SET patient_id = f.patient_id FROM idr_final f
     WHERE s.source_system = f.source_system AND s.source_patient_id = f.source_patient_id
       AND s.patient_id IS DISTINCT FROM f.patient_id`);
+  // Versions of known records that changed nothing identity compares keep their patient.
+  await db.run(`UPDATE silver_patient_sources s SET patient_id = r.patient_id FROM identity_records r
+    WHERE s.patient_id IS NULL AND r.source_system = s.source_system AND r.source_patient_id = s.source_patient_id`);
   await db.run(`INSERT INTO identity_patient_id_map
     SELECT DISTINCT patient_id, patient_id, ${at}, CAST(NULL AS TIMESTAMP), ${run} FROM idr_final
     WHERE decision = 'new_patient'`);
@@ -239,11 +247,21 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
         ['reason', "'new_evidence'"],
         ['moved_to', "CASE WHEN f.decision = 'new_patient' THEN 'new patient' ELSE 'existing patient' END"],
       ])}
-    FROM idr_final f WHERE f.kind = 'changed' AND f.patient_id <> f.current_patient_id`);
+    FROM idr_final f WHERE f.kind = 'changed' AND f.patient_id <> f.current_patient_id
+      AND EXISTS (SELECT 1 FROM identity_records r WHERE r.patient_id = f.current_patient_id)`);
   const moved = await count(
     db,
     `SELECT COUNT(*) AS n FROM idr_final WHERE kind = 'changed' AND patient_id <> current_patient_id`,
   );
+  // A patient whose only record moved into another patient merges into it (the older id survives).
+  const emptied = await db.all<{ old: string; now: string }>(`SELECT f.current_patient_id AS old, f.patient_id AS now
+    FROM idr_final f WHERE f.kind = 'changed' AND f.patient_id <> f.current_patient_id
+      AND NOT EXISTS (SELECT 1 FROM identity_records r WHERE r.patient_id = f.current_patient_id)
+    ORDER BY f.rid`);
+  for (const e of emptied) {
+    const [keep, retire] = e.old < e.now ? [e.old, e.now] : [e.now, e.old];
+    await mergePatients(db, keep, retire, at, options.runId, 'new_evidence', null);
+  }
 
   // 7. The review queue: band pairs between different patients, once per pair of source records.
   const reviewBase = await count(db, 'SELECT COUNT(*) AS n FROM identity_review_queue');
@@ -293,8 +311,8 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     linkedToExisting: work?.linked ?? 0,
     newPatients,
     moved,
-    split: decisions.split + moved,
-    merged: decisions.merged,
+    split: decisions.split + moved - emptied.length,
+    merged: decisions.merged + emptied.length,
     candidatePairs,
     reviewQueued,
     modelVersion: mv,

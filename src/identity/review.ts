@@ -110,7 +110,7 @@ export async function applyReviewDecisions(
   atSql: string,
 ): Promise<{ merged: number; split: number }> {
   const run = sqlString(runId);
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_decided_patients (patient_id VARCHAR)`);
+  await db.run(`CREATE TEMP TABLE IF NOT EXISTS idr_decided_patients (patient_id VARCHAR)`);
   const pending = `SELECT q.review_id, q.status, a.rid AS a_rid, b.rid AS b_rid, a.patient_id AS pa, b.patient_id AS pb,
       a.sys_rank AS ra, b.sys_rank AS rb
     FROM identity_review_queue q
@@ -121,8 +121,7 @@ export async function applyReviewDecisions(
     ORDER BY q.decided_at, q.review_id`;
   let merged = 0;
   let split = 0;
-  const facts: string[] = [];
-  for (const t of FACT_TABLES) if (await tableExists(db, t)) facts.push(t);
+  const facts = await existingFactTables(db);
   // Few human decisions: one at a time, re-reading the state after each.
   for (let guard = 0; guard < 10_000; guard++) {
     const item = await db.one<{
@@ -140,28 +139,7 @@ export async function applyReviewDecisions(
     if (item.status === 'accepted') {
       const keep = item.pa < item.pb ? item.pa : item.pb;
       const retire = keep === item.pa ? item.pb : item.pa;
-      const k = sqlString(keep);
-      const r = sqlString(retire);
-      await db.run(`UPDATE identity_records SET patient_id = ${k} WHERE patient_id = ${r}`);
-      await db.run(
-        `UPDATE silver_resolved_identity_resolution SET patient_id = ${k} WHERE patient_id = ${r}`,
-      );
-      await db.run(`UPDATE silver_patient_sources SET patient_id = ${k} WHERE patient_id = ${r}`);
-      await db.run(
-        `UPDATE identity_patient_id_map SET patient_id = ${k}, retired_at = COALESCE(retired_at, ${atSql}) WHERE patient_id = ${r}`,
-      );
-      for (const t of facts) await db.run(`UPDATE ${t} SET patient_id = ${k} WHERE patient_id = ${r}`);
-      await db.run(`DELETE FROM silver_patients WHERE patient_id = ${r}`);
-      await db.run(
-        `UPDATE gold_patients SET is_current = false, effective_to = ${atSql} WHERE patient_id = ${r} AND is_current`,
-      );
-      await db.run(`DELETE FROM silver_enriched_identity_resolution WHERE patient_id = ${r}`);
-      await db.run(`INSERT INTO identity_audit VALUES (${atSql}, ${run}, 'merge', ${k}, ${r}, NULL, NULL, ${review},
-        ${d.jsonObject([
-          ['reason', "'review_accepted'"],
-          ['retired_id', r],
-        ])})`);
-      await db.run(`INSERT INTO idr_decided_patients VALUES (${k})`);
+      await mergePatients(db, keep, retire, atSql, runId, 'review_accepted', item.review_id, facts);
       merged++;
     } else {
       // The later record in anchor order leaves (the anchor keeps the patient and its id).
@@ -196,6 +174,50 @@ export async function applyReviewDecisions(
     await db.run(`UPDATE identity_review_queue SET applied_run_id = ${run} WHERE review_id = ${review}`);
   }
   return { merged, split };
+}
+
+/**
+ * Merges patient `retire` into `keep` everywhere (identity state, silver and gold): the retired id
+ * stays resolvable through `identity_patient_id_map`, its current gold_patients version is closed,
+ * and the merge is in the audit history.
+ */
+export async function mergePatients(
+  db: Database,
+  keep: string,
+  retire: string,
+  atSql: string,
+  runId: string,
+  reason: string,
+  reviewId: string | null,
+  factTables?: readonly string[],
+): Promise<void> {
+  const k = sqlString(keep);
+  const r = sqlString(retire);
+  const facts = factTables ?? (await existingFactTables(db));
+  await db.run(`UPDATE identity_records SET patient_id = ${k} WHERE patient_id = ${r}`);
+  await db.run(`UPDATE silver_resolved_identity_resolution SET patient_id = ${k} WHERE patient_id = ${r}`);
+  await db.run(`UPDATE silver_patient_sources SET patient_id = ${k} WHERE patient_id = ${r}`);
+  await db.run(
+    `UPDATE identity_patient_id_map SET patient_id = ${k}, retired_at = COALESCE(retired_at, ${atSql}) WHERE patient_id = ${r}`,
+  );
+  for (const t of facts) await db.run(`UPDATE ${t} SET patient_id = ${k} WHERE patient_id = ${r}`);
+  await db.run(`DELETE FROM silver_patients WHERE patient_id = ${r}`);
+  await db.run(
+    `UPDATE gold_patients SET is_current = false, effective_to = ${atSql} WHERE patient_id = ${r} AND is_current`,
+  );
+  await db.run(`DELETE FROM silver_enriched_identity_resolution WHERE patient_id = ${r}`);
+  await db.run(`INSERT INTO identity_audit VALUES (${atSql}, ${sqlString(runId)}, 'merge', ${k}, ${r}, NULL, NULL,
+    ${reviewId === null ? 'NULL' : sqlString(reviewId)}, ${d.jsonObject([
+      ['reason', sqlString(reason)],
+      ['retired_id', r],
+    ])})`);
+  await db.run(`INSERT INTO idr_decided_patients VALUES (${k})`);
+}
+
+async function existingFactTables(db: Database): Promise<string[]> {
+  const facts: string[] = [];
+  for (const t of FACT_TABLES) if (await tableExists(db, t)) facts.push(t);
+  return facts;
 }
 
 /** The current patient id of any id ever issued (a retired id resolves to its survivor). */

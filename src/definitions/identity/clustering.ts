@@ -9,12 +9,15 @@ import { THRESHOLDS } from './scoring.ts';
  * the patients that exist already or were formed in an earlier stage. A patient that already holds a
  * record of the same source system accepts another only on deterministic evidence, and at most one
  * record per system joins a patient in one stage. A record that links to no patient becomes the anchor
- * of a new one. A record with a hard conflict or a reviewer's rejection against any member of a
- * patient never joins it. Two existing patients merge only on a reviewer's acceptance.
+ * of a new one. A record never joins a patient one of whose members a reviewer rejected it with, nor
+ * one whose anchor it has a hard identifier conflict with (a conflict with another member is no veto:
+ * two drifted copies of one person may conflict while both agree with the anchor). Two existing
+ * patients merge only on a reviewer's acceptance.
  *
  * Tables read: `identity_records` (rid, source_system, sys_rank, patient_id), `idr_work` (rid, kind
  * 'new'|'changed', current_patient_id), `idr_edges` (x, y, prob, weight, sc, conflict: both directions
- * of each scored pair with x a work record), `idr_assign` (rid, patient_id, …: the stages so far).
+ * of each scored pair with x a work record; `conflict` a hard identifier conflict, `rejected` a reviewer's
+ * rejection), `idr_assign` (rid, patient_id, …: the stages so far).
  */
 
 /** The directed edges of the scored pairs `scored` whose source x is a work record. */
@@ -25,7 +28,7 @@ export function edgesSql(scored: string): string {
       UNION ALL
       SELECT rid_r, rid_l, match_probability, match_weight, short_circuit, hard_conflict FROM ${scored})
     SELECT e.x, e.y, e.prob, e.weight, CASE WHEN e.sc THEN 1 ELSE 0 END AS sc,
-      CASE WHEN e.conflict OR rj.rid_a IS NOT NULL THEN 1 ELSE 0 END AS conflict
+      CASE WHEN e.conflict THEN 1 ELSE 0 END AS conflict, CASE WHEN rj.rid_a IS NULL THEN 0 ELSE 1 END AS rejected
     FROM e JOIN idr_work w ON w.rid = e.x
     LEFT JOIN idr_rejected rj ON rj.rid_a = e.x AND rj.rid_b = e.y`;
 }
@@ -36,23 +39,29 @@ function candidatesSql(stage: number): string {
       SELECT w.rid, w.kind, w.current_patient_id, r.source_system
       FROM idr_work w JOIN identity_records r ON r.rid = w.rid WHERE r.sys_rank = ${stage}),
     known AS (
-      SELECT e.x, e.y, e.prob, e.weight, e.sc, e.conflict, x.source_system AS x_system,
+      SELECT e.x, e.y, e.prob, e.weight, e.sc, e.conflict, e.rejected, x.source_system AS x_system,
         CASE WHEN wy.rid IS NULL THEN ry.patient_id ELSE ay.patient_id END AS pid
       FROM idr_edges e JOIN x ON x.rid = e.x
       JOIN identity_records ry ON ry.rid = e.y
       LEFT JOIN idr_work wy ON wy.rid = e.y
       LEFT JOIN idr_assign ay ON ay.rid = e.y),
+    member_rows AS (
+      SELECT r.patient_id AS pid, r.rid, r.sys_rank, r.source_system FROM identity_records r
+      WHERE r.patient_id IN (SELECT pid FROM known) AND r.rid NOT IN (SELECT rid FROM idr_work)
+      UNION ALL
+      SELECT a.patient_id, r.rid, r.sys_rank, r.source_system FROM idr_assign a JOIN identity_records r ON r.rid = a.rid
+      WHERE a.patient_id IN (SELECT pid FROM known)),
+    anchors AS (
+      SELECT pid, rid AS anchor_rid FROM (
+        SELECT pid, rid, ROW_NUMBER() OVER (PARTITION BY pid ORDER BY sys_rank, rid) AS a FROM member_rows) t
+      WHERE a = 1),
+    members AS (SELECT DISTINCT pid, source_system FROM member_rows),
     ranked AS (
-      SELECT k.*, ROW_NUMBER() OVER (PARTITION BY k.x, k.pid ORDER BY k.sc DESC, k.prob DESC, k.y) AS rk,
-        MAX(k.conflict) OVER (PARTITION BY k.x, k.pid) AS any_conflict
-      FROM known k WHERE k.pid IS NOT NULL),
-    members AS (
-      SELECT DISTINCT m.patient_id AS pid, m.source_system FROM (
-        SELECT r.patient_id, r.source_system FROM identity_records r
-        WHERE r.patient_id IN (SELECT pid FROM ranked) AND r.rid NOT IN (SELECT rid FROM idr_work)
-        UNION ALL
-        SELECT a.patient_id, r.source_system FROM idr_assign a JOIN identity_records r ON r.rid = a.rid) m)
-    SELECT c.x, c.y, c.pid, c.prob, c.weight, c.sc, c.any_conflict, c.x_system,
+      SELECT k.*, ROW_NUMBER() OVER (PARTITION BY k.x, k.pid ORDER BY k.conflict, k.sc DESC, k.prob DESC, k.y) AS rk,
+        MAX(CASE WHEN k.rejected = 1 OR (k.conflict = 1 AND k.y = an.anchor_rid) THEN 1 ELSE 0 END)
+          OVER (PARTITION BY k.x, k.pid) AS any_conflict
+      FROM known k JOIN anchors an ON an.pid = k.pid WHERE k.pid IS NOT NULL)
+    SELECT c.x, c.y, c.pid, c.prob, c.weight, c.sc, c.conflict, c.any_conflict, c.x_system,
       CASE WHEN ms.pid IS NULL THEN 0 ELSE 1 END AS same_system
     FROM ranked c LEFT JOIN members ms ON ms.pid = c.pid AND ms.source_system = c.x_system
     WHERE c.rk = 1`;
@@ -66,7 +75,8 @@ function candidatesSql(stage: number): string {
 export function stageJoinSql(candidates: string): string {
   return `WITH eligible AS (
       SELECT * FROM ${candidates}
-      WHERE any_conflict = 0 AND (sc = 1 OR prob >= ${THRESHOLDS.autoLink}) AND (same_system = 0 OR sc = 1)),
+      WHERE any_conflict = 0 AND (sc = 1 OR (conflict = 0 AND prob >= ${THRESHOLDS.autoLink}))
+        AND (same_system = 0 OR sc = 1)),
     best AS (
       SELECT *, ROW_NUMBER() OVER (PARTITION BY x ORDER BY sc DESC, prob DESC, pid) AS choice FROM eligible),
     chosen AS (

@@ -12,7 +12,7 @@ export const PRIOR = '_prior';
 /** Decision thresholds on the match probability. */
 export const THRESHOLDS = {
   /** At or above: linked automatically (when no hard identifier conflicts). */
-  autoLink: 0.995,
+  autoLink: 0.95,
   /** From here up to the auto-link threshold (or a blocked strong pair): the review queue. */
   review: 0.6,
   /** The smallest u a term frequency may lower an exact name's u to, as a share of the level's u. */
