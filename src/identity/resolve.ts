@@ -148,7 +148,9 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   const enough = records >= MIN_TRAINING_RECORDS && candidatePairs >= MIN_TRAINING_RECORDS / 10;
   if (
     enough &&
-    (modelVersion === undefined || options.retrain === true || records >= RETRAIN_GROWTH * Math.max(1, trainedOn))
+    (modelVersion === undefined ||
+      options.retrain === true ||
+      records >= RETRAIN_GROWTH * Math.max(1, trainedOn))
   ) {
     const t = await trainModel(db, 'identity_records', 'idr_vectors', options.runId, at, IDENTITY_MODEL_NAME);
     modelVersion = t.modelVersion;
@@ -254,7 +256,10 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     `SELECT COUNT(*) AS n FROM idr_final WHERE kind = 'changed' AND patient_id <> current_patient_id`,
   );
   // A patient whose only record moved into another patient merges into it (the older id survives).
-  const emptied = await db.all<{ old: string; now: string }>(`SELECT f.current_patient_id AS old, f.patient_id AS now
+  const emptied = await db.all<{
+    old: string;
+    now: string;
+  }>(`SELECT f.current_patient_id AS old, f.patient_id AS now
     FROM idr_final f WHERE f.kind = 'changed' AND f.patient_id <> f.current_patient_id
       AND NOT EXISTS (SELECT 1 FROM identity_records r WHERE r.patient_id = f.current_patient_id)
     ORDER BY f.rid`);

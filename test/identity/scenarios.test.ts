@@ -196,9 +196,18 @@ test('review decisions: accept merges (the retired id stays resolvable), reject 
     patientRow(21),
     patientRow(22),
     patientRow(23),
-    lab(adtPatientRow(21, { date_of_birth: '2001-01-01', ssn: '', email: '', insurance_id: '' }), 'L00000021'),
-    lab(adtPatientRow(22, { date_of_birth: '2001-01-01', ssn: '', email: '', insurance_id: '' }), 'L00000022'),
-    lab(adtPatientRow(23, { date_of_birth: '2001-01-01', ssn: '', email: '', insurance_id: '' }), 'L00000023'),
+    lab(
+      adtPatientRow(21, { date_of_birth: '2001-01-01', ssn: '', email: '', insurance_id: '' }),
+      'L00000021',
+    ),
+    lab(
+      adtPatientRow(22, { date_of_birth: '2001-01-01', ssn: '', email: '', insurance_id: '' }),
+      'L00000022',
+    ),
+    lab(
+      adtPatientRow(23, { date_of_birth: '2001-01-01', ssn: '', email: '', insurance_id: '' }),
+      'L00000023',
+    ),
   ];
   writeLandingFile(l.landing, 'patients', T0, csvText('patients', rows));
   assert.equal((await run(l, { env })).status, 'COMPLETED');
@@ -210,7 +219,9 @@ test('review decisions: accept merges (the retired id stays resolvable), reject 
   assert.equal(list.code, 0, list.err);
   const items = JSON.parse(list.out) as { review_id: string; left_record: string; right_record: string }[];
   const itemOf = (i: number): string => {
-    const it = items.find((x) => x.left_record === `EHR_SYSTEM:E000000${i}` && x.right_record === `LAB_SYSTEM:L000000${i}`);
+    const it = items.find(
+      (x) => x.left_record === `EHR_SYSTEM:E000000${i}` && x.right_record === `LAB_SYSTEM:L000000${i}`,
+    );
     assert.ok(it, `a review item for person ${i}: ${list.out}`);
     return it.review_id;
   };
@@ -246,7 +257,9 @@ test('review decisions: accept merges (the retired id stays resolvable), reject 
     l.db,
     `SELECT action, patient_id, other_patient_id FROM identity_audit ORDER BY event_at, action`,
   );
-  assert.ok(audit.some((a) => a.action === 'merge' && a.patient_id === kept && a.other_patient_id === retired));
+  assert.ok(
+    audit.some((a) => a.action === 'merge' && a.patient_id === kept && a.other_patient_id === retired),
+  );
   assert.ok(audit.some((a) => a.action === 'review_accept'));
   assert.ok(audit.some((a) => a.action === 'review_reject'));
   assert.notEqual(pid(m2, 'LAB_SYSTEM:L00000022'), pid(m2, 'EHR_SYSTEM:E00000022'));

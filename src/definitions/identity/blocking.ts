@@ -19,20 +19,35 @@ const col = (c: string): string => `t.${c}`;
 const joinKey = (d: Dialect, parts: readonly string[]): string =>
   parts.map((p) => d.castText(p)).join(` || '|' || `);
 
+/**
+ * The birth date with day and month in a fixed order (the smaller first), so a day/month swap keeps
+ * the same key.
+ */
+const unorderedBirthDate = (d: Dialect): string =>
+  joinKey(d, ['year(t.dob)', 'LEAST(month(t.dob), day(t.dob))', 'GREATEST(month(t.dob), day(t.dob))']);
+
+/**
+ * The rules, chosen by what each adds on generated data of 465,000 people (1M records): e-mail and
+ * last name + first name + birth year were dropped (together 1.7M extra pairs for 0.04% of the true
+ * pairs); the birth-date keys ignore day/month order instead.
+ */
 export const BLOCKING_RULES: readonly BlockingRule[] = [
   { id: 1, name: 'ssn', columns: ['ssn'], key: () => col('ssn') },
-  { id: 2, name: 'last_name+birth_date', columns: ['ln', 'dob'], key: (d) => joinKey(d, ['t.ln', 't.dob']) },
-  { id: 3, name: 'first_name+birth_date', columns: ['fn', 'dob'], key: (d) => joinKey(d, ['t.fn', 't.dob']) },
+  {
+    id: 2,
+    name: 'last_name+birth_date',
+    columns: ['ln', 'dob'],
+    key: (d) => `${d.castText('t.ln')} || '|' || ${unorderedBirthDate(d)}`,
+  },
+  {
+    id: 3,
+    name: 'first_name+birth_date',
+    columns: ['fn', 'dob'],
+    key: (d) => `${d.castText('t.fn')} || '|' || ${unorderedBirthDate(d)}`,
+  },
   { id: 4, name: 'mrn', columns: ['mrn'], key: () => col('mrn') },
   { id: 5, name: 'member_id', columns: ['mid'], key: () => col('mid') },
-  {
-    id: 6,
-    name: 'last_name+first_name+birth_year',
-    columns: ['ln', 'fn', 'dob'],
-    key: (d) => joinKey(d, ['t.ln', 't.fn', 'year(t.dob)']),
-  },
   { id: 7, name: 'phone+first_name', columns: ['phone', 'fn'], key: (d) => joinKey(d, ['t.phone', 't.fn']) },
-  { id: 8, name: 'email', columns: ['email'], key: () => col('email') },
   {
     id: 9,
     name: 'last_name+zip+birth_year',
