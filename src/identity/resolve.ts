@@ -120,15 +120,24 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   phase('records');
 
   // 2. Blocking keys of new and changed records; candidate pairs against every known record.
-  await db.run(`DELETE FROM identity_blocking_keys WHERE rid IN (SELECT rid FROM idr_changed)`);
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_rekey AS
-    SELECT rid FROM idr_work UNION SELECT rid FROM idr_changed`);
-  await db.run(`INSERT INTO identity_blocking_keys
-    ${blockingKeysSql(d, 'identity_records', 't.rid IN (SELECT rid FROM idr_rekey)')}`);
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_wkeys AS
-    SELECT k.* FROM identity_blocking_keys k JOIN idr_work w ON w.rid = k.rid`);
+  const changedCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_changed');
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_rekey_keys AS
+    ${blockingKeysSql(d, 'idr_new')}
+    ${changedCount > 0 ? `UNION ALL ${blockingKeysSql(d, 'identity_records', 't.rid IN (SELECT rid FROM idr_changed)')}` : ''}`);
+  if (changedCount > 0)
+    await db.run(`DELETE FROM identity_blocking_keys WHERE rid IN (SELECT rid FROM idr_changed)`);
+  await db.run(`INSERT INTO identity_blocking_keys SELECT * FROM idr_rekey_keys`);
+  const workCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_work');
+  const newCount = workCount - (await count(db, `SELECT COUNT(*) AS n FROM idr_work WHERE kind = 'changed'`));
+  let workKeys = 'idr_rekey_keys';
+  if (workCount !== newCount + changedCount) {
+    workKeys = 'idr_wkeys';
+    await db.run(`CREATE OR REPLACE TEMP TABLE idr_wkeys AS
+      SELECT k.* FROM idr_rekey_keys k WHERE k.rid IN (SELECT rid FROM idr_work)`);
+  }
+  // From scratch (no record known before this run) the pairs come from one self-join of the keys.
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_pairs AS
-    ${candidatePairsSql('idr_wkeys', 'identity_blocking_keys')}`);
+    ${baseRid === 0 ? candidatePairsSql(workKeys, workKeys, { selfJoin: true }) : candidatePairsSql(workKeys, 'identity_blocking_keys')}`);
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_vectors AS
     ${comparisonVectorsSql(d, 'idr_pairs', 'identity_records', ['rule'])}`);
   const candidatePairs = await count(db, 'SELECT COUNT(*) AS n FROM idr_vectors');

@@ -83,6 +83,7 @@ test('every identity definition renders for DuckDB and Databricks, with engine-s
       comparisonVectorsSql(d, 'p', 'r'),
       blockingKeysSql(d, 'r'),
       candidatePairsSql('w', 'k'),
+      candidatePairsSql('w', 'w', { selfJoin: true }),
       scoreSql(d, 'v', 'fs-v1.1'),
       evidenceLevelsSql(d),
       identityRecordsSql(d, 's', 'TRUE'),

@@ -78,9 +78,20 @@ export function blockingKeysSql(d: Dialect, records: string, where = 'TRUE'): st
 
 /**
  * Candidate pairs (rid_l < rid_r, the first rule that found them) between the records whose keys are
- * in `workKeys` and every record whose key is in `allKeys`, skipping blocks over the size cap.
+ * in `workKeys` and every record whose key is in `allKeys`, skipping blocks over the size cap. With
+ * `selfJoin` (the work keys are all the keys: a resolution from scratch) one self-join of the blocks.
  */
-export function candidatePairsSql(workKeys: string, allKeys: string): string {
+export function candidatePairsSql(
+  workKeys: string,
+  allKeys: string,
+  options: { selfJoin?: boolean } = {},
+): string {
+  if (options.selfJoin)
+    return `WITH sized AS (SELECT rule, k FROM ${workKeys} GROUP BY rule, k HAVING COUNT(*) BETWEEN 2 AND ${MAX_BLOCK_SIZE}),
+  members AS (SELECT b.rule, b.k, b.rid FROM ${workKeys} b JOIN sized s ON s.rule = b.rule AND s.k = b.k)
+  SELECT a.rid AS rid_l, m.rid AS rid_r, MIN(a.rule) AS rule
+  FROM members a JOIN members m ON m.rule = a.rule AND m.k = a.k AND a.rid < m.rid
+  GROUP BY a.rid, m.rid`;
   return `WITH probe AS (SELECT DISTINCT rule, k FROM ${workKeys}),
   block AS (SELECT a.rule, a.k, a.rid FROM ${allKeys} a JOIN probe p ON p.rule = a.rule AND p.k = a.k),
   sized AS (SELECT rule, k FROM block GROUP BY rule, k HAVING COUNT(*) BETWEEN 2 AND ${MAX_BLOCK_SIZE}),
