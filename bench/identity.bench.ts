@@ -97,7 +97,7 @@ async function child(mode: string, dir: string): Promise<unknown> {
     fs.mkdirSync(landing);
     const inc = path.join(dir, 'incremental-all');
     fs.rmSync(inc, { recursive: true, force: true });
-    fs.cpSync(path.join(dir, 'landing'), inc, { recursive: true });
+    fs.mkdirSync(inc);
     const incTruth = path.join(dir, 'incremental-truth');
     fs.rmSync(incTruth, { recursive: true, force: true });
     fs.cpSync(truth, incTruth, { recursive: true });
@@ -110,10 +110,8 @@ async function child(mode: string, dir: string): Promise<unknown> {
       truthDir: incTruth,
       asOf: new Date(AS_OF.getTime() + 3600_000),
     });
-    const before = new Set(fs.readdirSync(path.join(dir, 'landing')));
     for (const f of fs.readdirSync(inc))
-      if (f.startsWith('patients_') && !before.has(f))
-        fs.copyFileSync(path.join(inc, f), path.join(landing, f));
+      if (f.startsWith('patients_')) fs.copyFileSync(path.join(inc, f), path.join(landing, f));
     const rows = fs
       .readdirSync(landing)
       .reduce((s, f) => s + fs.readFileSync(path.join(landing, f), 'utf8').split('\n').length - 2, 0);

@@ -71,12 +71,14 @@ export async function recordRunMetrics(
   ) as Record<string, number>;
   const drift = {
     match_rate: matchRate !== null && prev?.match_rate != null ? matchRate - prev.match_rate : null,
-    cluster_sizes: Object.fromEntries(
-      [...new Set([...Object.keys(sizeShares), ...Object.keys(prevShares)])].map((k) => [
-        k,
-        (sizeShares[k] ?? 0) - (prevShares[k] ?? 0),
-      ]),
-    ),
+    cluster_sizes: prev
+      ? Object.fromEntries(
+          [...new Set([...Object.keys(sizeShares), ...Object.keys(prevShares)])].map((k) => [
+            k,
+            (sizeShares[k] ?? 0) - (prevShares[k] ?? 0),
+          ]),
+        )
+      : null,
   };
 
   const alerts: string[] = [];
@@ -98,7 +100,10 @@ export async function recordRunMetrics(
     alerts.push(
       `identity drift: match rate changed by ${drift.match_rate.toFixed(3)} against the previous run`,
     );
-  if (prev && Object.values(drift.cluster_sizes).some((v) => Math.abs(v) > IDENTITY_SLA.maxDrift))
+  if (
+    drift.cluster_sizes &&
+    Object.values(drift.cluster_sizes).some((v) => Math.abs(v) > IDENTITY_SLA.maxDrift)
+  )
     alerts.push(
       `identity drift: the cluster-size distribution changed by more than ${IDENTITY_SLA.maxDrift}`,
     );

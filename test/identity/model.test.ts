@@ -87,6 +87,7 @@ test('every identity definition renders for DuckDB and Databricks, with engine-s
       scoreSql(d, 'v', 'fs-v1.1'),
       evidenceLevelsSql(d),
       identityRecordsSql(d, 's', 'TRUE'),
+      identityRecordsSql(d, 's', 'TRUE', { withoutSsn: true }),
       goldenRecordSql(d, 'r', 'l', 'p', 'TIMESTAMP 2026-01-01'),
       edgesSql('s'),
       stageCandidatesSql(1),

@@ -172,6 +172,10 @@ test('ids are stable across incremental batches and new records join existing pa
   const r = await run(l);
   assert.equal(r.status, 'COMPLETED');
   assert.equal(r.identity?.newRecords, 3);
+  assert.ok(
+    r.warnings.some((w) => w.startsWith('identity drift: match rate changed')),
+    `drift against the first run is an alert: ${r.warnings.join(' | ')}`,
+  );
   const second = await links(l.db);
   assert.equal(pid(second, 'EHR_SYSTEM:E00000011'), pid(first, 'EHR_SYSTEM:E00000011'));
   assert.equal(pid(second, 'EHR_SYSTEM:E00000012'), pid(first, 'EHR_SYSTEM:E00000012'));

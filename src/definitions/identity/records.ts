@@ -52,7 +52,7 @@ export function identityRecordsSql(
 ): string {
   return `SELECT source_system, source_patient_id, ${systemRankSql(d, 'source_system')} AS sys_rank,
     NULLIF(first_name_norm, '') AS fn, NULLIF(last_name_norm, '') AS ln, birth_date AS dob,
-    NULLIF(sex, 'U') AS sex, ${options.withoutSsn ? 'CAST(NULL AS VARCHAR)' : 'ssn_hash'} AS ssn,
+    NULLIF(sex, 'U') AS sex, ${options.withoutSsn ? 'CAST(NULL AS STRING)' : 'ssn_hash'} AS ssn,
     mrn, insurance_id_norm AS mid, address_norm AS addr, city_norm AS city, state_code AS state, zip5 AS zip,
     phone_digits AS phone, email_norm AS email, _extracted_at AS extracted_at
   FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.source_system, s.source_patient_id
@@ -117,7 +117,7 @@ export function goldenRecordSql(
   return `WITH t AS (
       SELECT r.*, COALESCE(l.confidence_score, 1.0) * ${systemTrustSql(d, 'r.source_system')} AS score,
         ROW_NUMBER() OVER (PARTITION BY r.patient_id ORDER BY COALESCE(l.confidence_score, 1.0) * ${systemTrustSql(d, 'r.source_system')} DESC,
-          r.extracted_at DESC, r.source_system, r.source_patient_id) AS rk
+          r.extracted_at DESC, r.rid) AS rk
       FROM ${records} r JOIN ${patients} p ON p.patient_id = r.patient_id
       LEFT JOIN ${links} l ON l.source_system = r.source_system AND l.source_patient_id = r.source_patient_id),
     g AS (
