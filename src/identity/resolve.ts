@@ -81,6 +81,15 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   const run = sqlString(options.runId);
   const at = options.resolvedAtSql;
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_decided_patients (patient_id VARCHAR)`);
+  // Blocking keys stored as text by an earlier version are rebuilt as hashes.
+  const keyType = await db.one<{ t: string }>(
+    `SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'identity_blocking_keys' AND column_name = 'k'`,
+  );
+  if (keyType && keyType.t !== 'UBIGINT') {
+    await db.run(`DROP TABLE identity_blocking_keys`);
+    await db.run(`CREATE TABLE identity_blocking_keys (rid BIGINT, rule INTEGER, k UBIGINT)`);
+    await db.run(`INSERT INTO identity_blocking_keys ${blockingKeysSql(d, 'identity_records')}`);
+  }
   const filter = options.sourceFilter ?? `_run_id = ${run}`;
 
   // 1. This run's records (latest version per source record) → new or changed identity records.
@@ -101,7 +110,9 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     SELECT rid, source_system, source_patient_id, sys_rank, ${IDENTITY_FIELDS.join(', ')}, extracted_at, NULL, ${run}
     FROM idr_new`);
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_work AS
-    SELECT rid, 'new' AS kind, CAST(NULL AS VARCHAR) AS current_patient_id FROM idr_new`);
+    SELECT rid, 'new' AS kind, CAST(NULL AS VARCHAR) AS current_patient_id, sys_rank, source_system,
+      source_patient_id, extracted_at
+    FROM idr_new`);
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_changed AS
     SELECT m.rid, m.patient_id FROM idr_match m WHERE m.rid IS NOT NULL AND m.changed`);
   if ((await count(db, 'SELECT COUNT(*) AS n FROM idr_changed')) > 0) {
@@ -110,7 +121,8 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
       FROM idr_latest n, idr_changed c
       WHERE c.rid = r.rid AND n.source_system = r.source_system AND n.source_patient_id = r.source_patient_id`);
     await db.run(`INSERT INTO idr_work
-      SELECT c.rid, 'changed', c.patient_id FROM idr_changed c
+      SELECT c.rid, 'changed', c.patient_id, r.sys_rank, r.source_system, r.source_patient_id, r.extracted_at
+      FROM idr_changed c
       JOIN identity_records r ON r.rid = c.rid
       WHERE c.patient_id IS NOT NULL AND (
         EXISTS (SELECT 1 FROM identity_records o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid
@@ -138,8 +150,18 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // From scratch (no record known before this run) the pairs come from one self-join of the keys.
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_pairs AS
     ${baseRid === 0 ? candidatePairsSql(workKeys, workKeys, { selfJoin: true }) : candidatePairsSql(workKeys, 'identity_blocking_keys')}`);
+  // The records of the candidate pairs and the existing members of their patients (incremental runs
+  // read these small tables instead of every record; from scratch every record is in play).
+  const pairRecords = baseRid === 0 ? 'identity_records' : 'idr_pair_records';
+  if (baseRid > 0)
+    await db.run(`CREATE OR REPLACE TEMP TABLE idr_pair_records AS
+      SELECT r.* FROM identity_records r WHERE r.rid IN (SELECT rid_l FROM idr_pairs UNION SELECT rid_r FROM idr_pairs)`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_members AS
+    SELECT r.patient_id AS pid, r.rid, r.sys_rank, r.source_system FROM identity_records r
+    WHERE r.patient_id IN (SELECT patient_id FROM ${pairRecords} WHERE patient_id IS NOT NULL)
+      AND r.rid NOT IN (SELECT rid FROM idr_work)`);
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_vectors AS
-    ${comparisonVectorsSql(d, 'idr_pairs', 'identity_records', ['rule'])}`);
+    ${comparisonVectorsSql(d, 'idr_pairs', pairRecords, ['rule'])}`);
   const candidatePairs = await count(db, 'SELECT COUNT(*) AS n FROM idr_vectors');
   phase('blocking');
 
@@ -190,7 +212,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     rid BIGINT, patient_id VARCHAR, via_rid BIGINT, probability DOUBLE, weight DOUBLE, deterministic INTEGER)`);
   let newPatients = 0;
   for (const stage of [0, 1, 2]) {
-    await db.run(`CREATE OR REPLACE TEMP TABLE idr_candidates AS ${stageCandidatesSql(stage)}`);
+    await db.run(`CREATE OR REPLACE TEMP TABLE idr_candidates AS ${stageCandidatesSql(stage, pairRecords)}`);
     await db.run(`INSERT INTO idr_assign ${stageJoinSql('idr_candidates')}`);
     await db.run(`INSERT INTO idr_assign ${stageStaySql('idr_candidates', stage)}`);
     const base = await nextPatientNumber(db);
@@ -206,11 +228,11 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     WITH other AS (
       SELECT e.x, MAX(e.prob) AS prob FROM idr_edges e
       JOIN idr_assign ax ON ax.rid = e.x
-      JOIN identity_records ry ON ry.rid = e.y
+      JOIN ${pairRecords} ry ON ry.rid = e.y
       LEFT JOIN idr_assign ay ON ay.rid = e.y
       WHERE e.conflict = 0 AND e.rejected = 0 AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
       GROUP BY e.x)
-    SELECT a.rid, r.source_system, r.source_patient_id, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
+    SELECT a.rid, w.source_system, w.source_patient_id, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
       a.weight, a.deterministic,
       CASE WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 'new_patient'
            WHEN w.kind = 'changed' AND a.patient_id = w.current_patient_id THEN 'kept'
@@ -222,8 +244,8 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
            ELSE COALESCE(a.probability, 1.0) END AS confidence,
       CASE WHEN a.via_rid IS NULL THEN NULL ELSE vr.source_system || ':' || vr.source_patient_id END AS via_record,
       ${evidenceLevelsSql(d, 's')} AS levels
-    FROM idr_assign a JOIN idr_work w ON w.rid = a.rid JOIN identity_records r ON r.rid = a.rid
-    LEFT JOIN identity_records vr ON vr.rid = a.via_rid
+    FROM idr_assign a JOIN idr_work w ON w.rid = a.rid
+    LEFT JOIN ${pairRecords} vr ON vr.rid = a.via_rid
     LEFT JOIN idr_scored s ON s.rid_l = LEAST(a.rid, a.via_rid) AND s.rid_r = GREATEST(a.rid, a.via_rid)
     LEFT JOIN other o ON o.x = a.rid`);
   await db.run(`DELETE FROM silver_resolved_identity_resolution m USING idr_final f
@@ -282,7 +304,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_review AS
     SELECT c.*, a.source_system AS ls, a.source_patient_id AS lid, b.source_system AS rs, b.source_patient_id AS rpid,
       a.patient_id AS lp, b.patient_id AS rp
-    FROM (${reviewCandidatesSql()}) c
+    FROM (${reviewCandidatesSql(pairRecords)}) c
     JOIN identity_records a ON a.rid = c.rid_l JOIN identity_records b ON b.rid = c.rid_r
     WHERE NOT EXISTS (SELECT 1 FROM identity_review_queue q
       WHERE q.left_system = a.source_system AND q.left_id = a.source_patient_id

@@ -15,7 +15,7 @@ export const IDENTITY_DDL = [
      rid BIGINT, source_system VARCHAR, source_patient_id VARCHAR, sys_rank INTEGER, fn VARCHAR, ln VARCHAR,
      dob DATE, sex VARCHAR, ssn VARCHAR, mrn VARCHAR, mid VARCHAR, addr VARCHAR, city VARCHAR, state VARCHAR,
      zip VARCHAR, phone VARCHAR, email VARCHAR, extracted_at TIMESTAMP, patient_id VARCHAR, updated_run_id VARCHAR)`,
-  `CREATE TABLE IF NOT EXISTS identity_blocking_keys (rid BIGINT, rule INTEGER, k VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS identity_blocking_keys (rid BIGINT, rule INTEGER, k UBIGINT)`,
   `CREATE TABLE IF NOT EXISTS identity_model_parameters (
      model_version VARCHAR, comparison VARCHAR, level INTEGER, level_name VARCHAR, m DOUBLE, u DOUBLE,
      weight DOUBLE, trained_at TIMESTAMP, run_id VARCHAR, em_iterations INTEGER, candidate_pairs BIGINT,

@@ -90,11 +90,11 @@ test('every identity definition renders for DuckDB and Databricks, with engine-s
       identityRecordsSql(d, 's', 'TRUE', { withoutSsn: true }),
       goldenRecordSql(d, 'r', 'l', 'p', 'TIMESTAMP 2026-01-01'),
       edgesSql('s'),
-      stageCandidatesSql(1),
+      stageCandidatesSql(1, 'r'),
       stageJoinSql('c'),
       stageStaySql('c', 1),
       stageNewPatientsSql(d, 2, 10),
-      reviewCandidatesSql(),
+      reviewCandidatesSql('r'),
     ];
     for (const s of sqls) assert.ok(s.length > 20);
     const all = sqls.join('\n');

@@ -66,11 +66,15 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
 /** Blocks with more records than this are not compared (a rule key shared that widely is no evidence). */
 export const MAX_BLOCK_SIZE = 40;
 
-/** The blocking keys (rid, rule, k) of the records in `records` (optionally only rows matching `where`). */
+/**
+ * The blocking keys (rid, rule, k) of the records in `records` (optionally only rows matching
+ * `where`), the key as a 64-bit hash of its text: a small fixed-width join key (a collision only adds
+ * a candidate pair, which scoring rejects).
+ */
 export function blockingKeysSql(d: Dialect, records: string, where = 'TRUE'): string {
   return BLOCKING_RULES.map(
     (b) =>
-      `SELECT t.rid, ${b.id} AS rule, ${b.key(d)} AS k FROM ${records} t WHERE (${where}) AND ${b.columns
+      `SELECT t.rid, ${b.id} AS rule, ${d.stableHash(b.key(d))} AS k FROM ${records} t WHERE (${where}) AND ${b.columns
         .map((c) => `t.${c} IS NOT NULL`)
         .join(' AND ')}`,
   ).join('\nUNION ALL\n');

@@ -14,8 +14,10 @@ import { THRESHOLDS } from './scoring.ts';
  * two drifted copies of one person may conflict while both agree with the anchor). Two existing
  * patients merge only on a reviewer's acceptance.
  *
- * Tables read: `identity_records` (rid, source_system, sys_rank, patient_id), `idr_work` (rid, kind
- * 'new'|'changed', current_patient_id), `idr_edges` (x, y, prob, weight, sc, conflict: both directions
+ * Tables read: the pair records `records` (identity records of every record in a candidate pair:
+ * rid, source_system, sys_rank, patient_id before this run), `idr_members` (pid, rid, sys_rank,
+ * source_system: the existing members of those records' patients), `idr_work` (rid, kind
+ * 'new'|'changed', current_patient_id, sys_rank, source_system, source_patient_id, extracted_at), `idr_edges` (x, y, prob, weight, sc, conflict: both directions
  * of each scored pair with x a work record; `conflict` a hard identifier conflict, `rejected` a reviewer's
  * rejection), `idr_assign` (rid, patient_id, …: the stages so far).
  */
@@ -34,22 +36,20 @@ export function edgesSql(scored: string): string {
 }
 
 /** Per work record of stage `stage` and candidate patient: the best edge into it and any conflict. */
-function candidatesSql(stage: number): string {
+function candidatesSql(stage: number, records: string): string {
   return `WITH x AS (
-      SELECT w.rid, w.kind, w.current_patient_id, r.source_system
-      FROM idr_work w JOIN identity_records r ON r.rid = w.rid WHERE r.sys_rank = ${stage}),
+      SELECT w.rid, w.kind, w.current_patient_id, w.source_system FROM idr_work w WHERE w.sys_rank = ${stage}),
     known AS (
       SELECT e.x, e.y, e.prob, e.weight, e.sc, e.conflict, e.rejected, x.source_system AS x_system,
         CASE WHEN wy.rid IS NULL THEN ry.patient_id ELSE ay.patient_id END AS pid
       FROM idr_edges e JOIN x ON x.rid = e.x
-      JOIN identity_records ry ON ry.rid = e.y
+      JOIN ${records} ry ON ry.rid = e.y
       LEFT JOIN idr_work wy ON wy.rid = e.y
       LEFT JOIN idr_assign ay ON ay.rid = e.y),
     member_rows AS (
-      SELECT r.patient_id AS pid, r.rid, r.sys_rank, r.source_system FROM identity_records r
-      WHERE r.patient_id IN (SELECT pid FROM known) AND r.rid NOT IN (SELECT rid FROM idr_work)
+      SELECT m.pid, m.rid, m.sys_rank, m.source_system FROM idr_members m WHERE m.pid IN (SELECT pid FROM known)
       UNION ALL
-      SELECT a.patient_id, r.rid, r.sys_rank, r.source_system FROM idr_assign a JOIN identity_records r ON r.rid = a.rid
+      SELECT a.patient_id, w.rid, w.sys_rank, w.source_system FROM idr_assign a JOIN idr_work w ON w.rid = a.rid
       WHERE a.patient_id IN (SELECT pid FROM known)),
     anchors AS (
       SELECT pid, rid AS anchor_rid FROM (
@@ -95,9 +95,9 @@ export const stageCandidatesSql = candidatesSql;
 export function stageStaySql(candidates: string, stage: number): string {
   return `SELECT w.rid, w.current_patient_id AS patient_id, c.y AS via_rid, c.prob AS probability, c.weight,
       0 AS deterministic
-    FROM idr_work w JOIN identity_records r ON r.rid = w.rid AND r.sys_rank = ${stage}
+    FROM idr_work w
     LEFT JOIN ${candidates} c ON c.x = w.rid AND c.pid = w.current_patient_id
-    WHERE w.kind = 'changed' AND w.current_patient_id IS NOT NULL
+    WHERE w.sys_rank = ${stage} AND w.kind = 'changed' AND w.current_patient_id IS NOT NULL
       AND w.rid NOT IN (SELECT rid FROM idr_assign)
       AND COALESCE(c.any_conflict, 0) = 0`;
 }
@@ -107,22 +107,21 @@ export function stageStaySql(candidates: string, stage: number): string {
  * in a deterministic order (first extracted, then source system and id).
  */
 export function stageNewPatientsSql(d: Dialect, stage: number, base: number): string {
-  return `SELECT w.rid, 'P' || LPAD(${d.castText(`${base} + ROW_NUMBER() OVER (ORDER BY r.extracted_at, r.source_system, r.source_patient_id)`)}, 9, '0') AS patient_id,
+  return `SELECT w.rid, 'P' || LPAD(${d.castText(`${base} + ROW_NUMBER() OVER (ORDER BY w.extracted_at, w.source_system, w.source_patient_id)`)}, 9, '0') AS patient_id,
       CAST(NULL AS BIGINT) AS via_rid, CAST(NULL AS DOUBLE) AS probability, CAST(NULL AS DOUBLE) AS weight,
       0 AS deterministic
-    FROM idr_work w JOIN identity_records r ON r.rid = w.rid AND r.sys_rank = ${stage}
-    WHERE w.rid NOT IN (SELECT rid FROM idr_assign)`;
+    FROM idr_work w WHERE w.sys_rank = ${stage} AND w.rid NOT IN (SELECT rid FROM idr_assign)`;
 }
 
 /**
  * Pairs for the review queue: a work record and a record of another patient, with a match probability
  * in the review band, or above it but kept apart (a hard conflict, a second record of one system).
  */
-export function reviewCandidatesSql(): string {
+export function reviewCandidatesSql(records: string): string {
   return `SELECT LEAST(e.x, e.y) AS rid_l, GREATEST(e.x, e.y) AS rid_r, MAX(e.prob) AS prob, MAX(e.weight) AS weight
     FROM idr_edges e
     JOIN idr_assign ax ON ax.rid = e.x
-    JOIN identity_records ry ON ry.rid = e.y
+    JOIN ${records} ry ON ry.rid = e.y
     LEFT JOIN idr_assign ay ON ay.rid = e.y
     LEFT JOIN idr_rejected rj ON rj.rid_a = e.x AND rj.rid_b = e.y
     WHERE e.prob >= ${THRESHOLDS.review} AND rj.rid_a IS NULL
