@@ -132,6 +132,10 @@ test('the nickname relation is symmetric and not a function; resolution copes wi
     );
     assert.equal(shipped?.n, 1);
 
+    // Keys stored as text by an earlier version are rebuilt as hashes.
+    await db.run(`DROP TABLE identity_blocking_keys`);
+    await db.run(`CREATE TABLE identity_blocking_keys (rid BIGINT, rule INTEGER, k VARCHAR)`);
+
     // Empty input: nothing to resolve, nothing breaks.
     const empty = await resolveIdentities(db, {
       runId: 'r0',
@@ -139,6 +143,10 @@ test('the nickname relation is symmetric and not a function; resolution copes wi
     });
     assert.equal(empty.newRecords, 0);
     assert.equal(empty.newPatients, 0);
+    const keyType = await db.one<{ t: string }>(
+      `SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'identity_blocking_keys' AND column_name = 'k'`,
+    );
+    assert.equal(keyType?.t, 'UBIGINT');
     const none = await evaluateIdentity(db, []);
     assert.equal(none.pairwise.precision, 1);
     assert.equal(none.pairwise.recall, 1);
