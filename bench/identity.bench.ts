@@ -204,7 +204,7 @@ async function main(): Promise<void> {
       `    ${q(resolve)}`,
       `  without SSN:           ${num(withoutSsn, 'seconds')} s wall, ${num(withoutSsn, 'cpuSeconds')} CPU-s, peak ${String(withoutSsn['peakMb'])} MB`,
       `    ${q(withoutSsn)}`,
-      `  incremental batch:     ${String(incremental['rows'])} new source rows; identity step ${Number(incremental['identitySeconds'] ?? NaN).toFixed(2)} s (target 5 s); whole pipeline run ${num(incremental, 'seconds')} s wall, ${num(incremental, 'cpuSeconds')} CPU-s, peak ${String(incremental['peakMb'])} MB`,
+      `  incremental batch:     ${String(incremental['rows'])} new source rows; identity step ${Number(incremental['identitySeconds'] ?? NaN).toFixed(2)} s, ${Number((incremental['identity'] as { cpuSeconds?: number } | undefined)?.cpuSeconds ?? NaN).toFixed(2)} CPU-s (target 5 s); whole pipeline run ${num(incremental, 'seconds')} s wall, ${num(incremental, 'cpuSeconds')} CPU-s, peak ${String(incremental['peakMb'])} MB`,
       `    ${q(incremental)}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');

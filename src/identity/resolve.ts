@@ -38,6 +38,8 @@ export interface IdentityStats {
   readonly modelVersion: string;
   readonly trained: boolean;
   readonly seconds: number;
+  /** CPU seconds of the whole process (every engine thread) during the resolution. */
+  readonly cpuSeconds: number;
   readonly phases: Record<string, number>;
   readonly alerts: string[];
 }
@@ -72,6 +74,7 @@ async function nextPatientNumber(db: Database): Promise<number> {
 
 export async function resolveIdentities(db: Database, options: ResolveOptions): Promise<IdentityStats> {
   const started = Date.now();
+  const cpuStart = process.cpuUsage();
   const phases: Record<string, number> = {};
   let mark = Date.now();
   const phase = (name: string): void => {
@@ -356,7 +359,14 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   };
   const alerts = await recordRunMetrics(db, options.runId, at, mv, { ...statsBase, phases });
   phase('monitoring');
-  return { ...statsBase, seconds: (Date.now() - started) / 1000, phases, alerts };
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    ...statsBase,
+    seconds: (Date.now() - started) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    phases,
+    alerts,
+  };
 }
 
 /** Empties the identity state derived from the source records (a from-scratch resolution follows). */
