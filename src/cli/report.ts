@@ -40,7 +40,7 @@ export function renderRunReport(result: RunResult, summary: LakehouseSummary): s
   if (result.identity) {
     out.push(
       '',
-      `Identity: ${result.identity.newRecords} new source record(s), ${result.identity.linkedToExisting} linked to existing patients, ${result.identity.newPatients} new patient(s).`,
+      `Identity: ${result.identity.newRecords} new source record(s), ${result.identity.linkedToExisting} linked to existing patients, ${result.identity.newPatients} new patient(s); ${result.identity.reviewQueued} pair(s) queued for review (model ${result.identity.modelVersion}; \`carelake identity report\`).`,
     );
   }
   out.push('', 'Rows per table:', formatRows(summary.tables, 'table').trimEnd());
