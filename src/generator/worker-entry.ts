@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,10 +94,16 @@ async function bundleWorker(): Promise<WorkerEntry> {
 
 /**
  * The worker entry for `mode` (default: from the environment). A failed bundle falls back to tsx.
- * The bundle is built once per process.
+ * The bundle is built once per process (again if its temp file has gone).
  */
 export async function workerEntry(mode: WorkerMode = workerModeFromEnv()): Promise<WorkerEntry> {
   if (mode === 'tsx') return tsxWorkerEntry();
   bundled ??= bundleWorker().catch(() => tsxWorkerEntry());
-  return bundled;
+  const entry = await bundled;
+  // A long-running process (generate --every) rebuilds the bundle if the temp file was cleaned away.
+  if (entry.mode === 'bundle' && !existsSync(entry.source as URL)) {
+    bundled = undefined;
+    return workerEntry(mode);
+  }
+  return entry;
 }
