@@ -98,7 +98,7 @@ export function parseGenerateOptions(raw: RawOptions): GenerateCommandOptions {
     ].find(([, v]) => v !== undefined);
     if (fixed)
       throw new CliError(
-        `${fixed[0]} cannot be used with --incremental: the data set's first batch fixed it (see truth/manifest.json)`,
+        `${fixed[0]} cannot be used with --incremental: the data set's first batch fixed it (recorded in manifest.json in the --truth folder)`,
         2,
       );
   }
