@@ -6,13 +6,13 @@
  *   npm run bench:generate                 # both sizes, 2 workers
  *   npm run bench:generate -- 250000       # other sizes
  *   BENCH_WORKERS=0 npm run bench:generate # on one thread
+ *   CARELAKE_GENERATOR_WORKER=tsx npm run bench:generate  # workers load TypeScript through tsx (the fallback)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generate } from '../src/generator/generate.ts';
 
 interface Result {
   people: number;
@@ -28,6 +28,8 @@ interface Result {
 }
 
 async function runOne(people: number, workers: number): Promise<Result> {
+  // Imported here, in the child only: the parent process does not load the generator.
+  const { generate } = await import('../src/generator/generate.ts');
   const dir = mkdtempSync(path.join(tmpdir(), 'carelake-bench-'));
   try {
     const started = performance.now();
@@ -70,7 +72,10 @@ if (args[0] === '--child') {
       : Number(process.env.BENCH_WORKERS);
   const self = fileURLToPath(import.meta.url);
   console.log(
-    `carelake generate benchmark: ${availableParallelism()} CPU(s), node ${process.version}, ${workers} worker(s)`,
+    `carelake generate benchmark: ${availableParallelism()} CPU(s), node ${process.version}, ${workers} worker(s)` +
+      (workers > 0
+        ? ` started from ${process.env.CARELAKE_GENERATOR_WORKER === 'tsx' ? 'TypeScript via tsx' : 'a JavaScript bundle'}`
+        : ''),
   );
   for (const people of sizes) {
     const out = execFileSync(

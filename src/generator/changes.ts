@@ -6,9 +6,12 @@ import { hashUnit, Rng, STREAM } from './prng.ts';
 import { INSURANCE_PLANS } from './tables/codes.ts';
 import { CITIES } from './tables/places.ts';
 
-/** Did person `index` change attributes in batch `batch` (an incremental batch after their creation)? */
-export function changedIn(ctx: BatchContext, index: number, batch: number): boolean {
-  return hashUnit(ctx.seedLo, STREAM.changes, index, batch) < ctx.changeShare;
+/**
+ * Did person `index` change attributes in batch `batch` (an incremental batch after their creation)?
+ * `share` is that batch's change share (default: the current batch's).
+ */
+export function changedIn(ctx: BatchContext, index: number, batch: number, share = ctx.changeShare): boolean {
+  return hashUnit(ctx.seedLo, STREAM.changes, index, batch) < share;
 }
 
 /** Is person `index` active (new claims and events) in incremental batch `batch`? */
@@ -66,7 +69,7 @@ export function personAsOf(ctx: BatchContext, rng: Rng, index: number, batch: nu
   const created = creatingBatch(ctx, index).batch;
   for (const b of ctx.batches) {
     if (b.batch <= created || b.batch > batch) continue;
-    if (changedIn(ctx, index, b.batch)) applyChange(ctx, rng, p, b.batch, b.asOfDay);
+    if (changedIn(ctx, index, b.batch, b.changeShare)) applyChange(ctx, rng, p, b.batch, b.asOfDay);
   }
   return p;
 }

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { generateChunk, GeneratorValidationError, type ChunkSpec } from './chunk.ts';
 import type { BatchContext } from './context.ts';
 import { packChunk, transferList, type PackedChunk } from './packed-chunk.ts';
+import { workerEntry, type WorkerEntry } from './worker-entry.ts';
 
 /** Chunks a worker holds at once (one generating, one queued, so it never waits for the next). */
 const PER_WORKER = 2;
@@ -35,12 +36,14 @@ export async function* produceChunks(
   ctx: BatchContext,
   specs: readonly ChunkSpec[],
   workers: number,
+  entry?: WorkerEntry,
 ): AsyncGenerator<PackedChunk> {
   if (workers <= 0 || specs.length <= 1) {
     for (const spec of specs) yield packChunk(generateChunk(ctx, spec), false);
     return;
   }
-  const pool = Array.from({ length: Math.min(workers, specs.length) }, () => startWorker(ctx));
+  const start = entry ?? (await workerEntry());
+  const pool = Array.from({ length: Math.min(workers, specs.length) }, () => startWorker(ctx, start));
   // Released once consumed, so written chunks are not kept alive.
   const slots: (Deferred | undefined)[] = specs.map(() => deferred());
   const inFlight = pool.map(() => 0);
@@ -99,14 +102,10 @@ export async function* produceChunks(
   }
 }
 
-function startWorker(ctx: BatchContext): Worker {
-  const workerUrl = new URL('./chunk-worker.ts', import.meta.url).href;
-  // The worker runs TypeScript like this thread does: it registers tsx's loader, then imports the module.
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl)}); });`;
+function startWorker(ctx: BatchContext, entry: WorkerEntry): Worker {
   // A larger young generation: chunk generation makes many short-lived strings.
-  const worker = new Worker(boot, {
-    eval: true,
+  const worker = new Worker(entry.source, {
+    eval: entry.eval,
     workerData: { ctx },
     resourceLimits: { maxYoungGenerationSizeMb: 64 },
   });

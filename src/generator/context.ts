@@ -8,6 +8,10 @@ export interface BatchInfo {
   /** People created in this batch: person indexes [peopleStart, peopleEnd). */
   readonly peopleStart: number;
   readonly peopleEnd: number;
+  /** Share of existing people changed in this batch (replayed exactly in later batches). */
+  readonly changeShare: number;
+  /** Share of existing people with new claims and events in this batch. */
+  readonly activityShare: number;
 }
 
 /** Everything a chunk of generation needs; plain data, so it can be sent to a worker thread. */
@@ -23,9 +27,9 @@ export interface BatchContext {
   readonly defectRate: number;
   readonly adtShare: number;
   readonly labShare: number;
-  /** Share of existing people with changed attributes (a new EHR row) per incremental batch. */
+  /** Share of existing people with changed attributes (a new EHR row) in this batch. */
   readonly changeShare: number;
-  /** Share of existing people with new claims and events per incremental batch. */
+  /** Share of existing people with new claims and events in this batch. */
   readonly activityShare: number;
   /** All batches so far, this one last. */
   readonly batches: readonly BatchInfo[];

@@ -100,12 +100,15 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
   }
   let seed = o.seed ?? DEFAULT_SEED;
   const history: BatchInfo[] = [];
-  let shares = {
+  // The data set's shares: ADT/LAB shares are fixed by the first batch; change/activity shares are
+  // the recorded defaults, which one incremental batch may override for itself only.
+  let dataSetShares = {
     adtShare: o.adtShare,
     labShare: o.labShare,
     changeShare: o.changeShare,
     activityShare: o.activityShare,
   };
+  let batchShares = { changeShare: o.changeShare, activityShare: o.activityShare };
   if (previous) {
     if (previous.generatorVersion !== GENERATOR_VERSION) {
       throw new GenerateOptionError(
@@ -115,7 +118,18 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
     if (o.seed !== undefined && o.seed !== previous.seed)
       throw new GenerateOptionError(`the data set's seed is ${previous.seed}, not ${o.seed}`);
     seed = previous.seed;
-    shares = { ...previous.options };
+    dataSetShares = { ...previous.options };
+    for (const name of ['adtShare', 'labShare'] as const) {
+      const given = options[name];
+      if (given !== undefined && given !== dataSetShares[name])
+        throw new GenerateOptionError(
+          `${name} is fixed by the data set's first batch (${dataSetShares[name]}); an incremental batch cannot change it (got ${given})`,
+        );
+    }
+    batchShares = {
+      changeShare: options.changeShare === undefined ? dataSetShares.changeShare : o.changeShare,
+      activityShare: options.activityShare === undefined ? dataSetShares.activityShare : o.activityShare,
+    };
     const last = previous.batches[previous.batches.length - 1];
     if (last && o.asOf.getTime() <= Date.parse(last.asOf)) {
       throw new GenerateOptionError(
@@ -128,12 +142,21 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
         asOfDay: dayOf(new Date(b.asOf)),
         peopleStart: b.peopleStart,
         peopleEnd: b.peopleEnd,
+        // Manifests written before batches recorded their shares: every batch used the data set's.
+        changeShare: b.changeShare ?? dataSetShares.changeShare,
+        activityShare: b.activityShare ?? dataSetShares.activityShare,
       });
   }
   const before = previous?.people ?? 0;
   const batch = history.length + 1;
   const asOfDay = dayOf(o.asOf);
-  const current: BatchInfo = { batch, asOfDay, peopleStart: before, peopleEnd: before + o.patients };
+  const current: BatchInfo = {
+    batch,
+    asOfDay,
+    peopleStart: before,
+    peopleEnd: before + o.patients,
+    ...batchShares,
+  };
   const ctx = makeContext({
     seed,
     batch,
@@ -141,7 +164,9 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
     asOfDay,
     previousAsOfDay: history.length > 0 ? (history[history.length - 1] as BatchInfo).asOfDay : undefined,
     defectRate: o.defectRate,
-    ...shares,
+    adtShare: dataSetShares.adtShare,
+    labShare: dataSetShares.labShare,
+    ...batchShares,
     batches: [...history, current],
   });
 
@@ -187,6 +212,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
     asOf: o.asOf.toISOString(),
     incremental: o.incremental,
     defectRate: o.defectRate,
+    ...batchShares,
     peopleStart: current.peopleStart,
     peopleEnd: current.peopleEnd,
     peopleChanged: people.changed,
@@ -202,7 +228,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
     format: MANIFEST_FORMAT,
     generatorVersion: GENERATOR_VERSION,
     seed,
-    options: shares,
+    options: dataSetShares,
     people: current.peopleEnd,
     batches: [...(previous?.batches ?? []), batchEntry],
     defects: totals,

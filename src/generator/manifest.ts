@@ -20,6 +20,12 @@ export interface ManifestBatch {
   readonly asOf: string;
   readonly incremental: boolean;
   readonly defectRate: number;
+  /**
+   * Shares of existing people changed / active in this batch (the data set's, or this batch's own).
+   * Absent in manifests written before they were recorded: the data set's shares apply.
+   */
+  readonly changeShare?: number;
+  readonly activityShare?: number;
   /** People created in this batch: indexes [peopleStart, peopleEnd), person ids P(peopleStart+1)… */
   readonly peopleStart: number;
   readonly peopleEnd: number;
@@ -35,7 +41,10 @@ export interface Manifest {
   readonly format: string;
   readonly generatorVersion: string;
   readonly seed: number;
-  /** Data-set options fixed at the first batch (later batches reuse them). */
+  /**
+   * Data-set options fixed at the first batch. ADT/LAB shares hold for every batch; the change and
+   * activity shares are the defaults of incremental batches (a batch may use others, see its entry).
+   */
   readonly options: {
     readonly adtShare: number;
     readonly labShare: number;

@@ -16,13 +16,19 @@ export interface GenerateOptions {
   readonly asOf?: Date;
   /** Share of rows carrying an injected defect; default 0.005. */
   readonly defectRate?: number;
-  /** Share of people with an ADT_SYSTEM record; default 0.6 (first batch only; later batches reuse it). */
+  /**
+   * Share of people with an ADT_SYSTEM record; default 0.6. Fixed by the first batch: an incremental
+   * batch given another value is refused.
+   */
   readonly adtShare?: number;
-  /** Share of people with a LAB_SYSTEM record; default 0.55 (first batch only). */
+  /** Share of people with a LAB_SYSTEM record; default 0.55. Fixed by the first batch, like adtShare. */
   readonly labShare?: number;
-  /** Share of existing people with changed attributes per incremental batch; default 0.03. */
+  /**
+   * Share of existing people with changed attributes per incremental batch; default 0.03. The first
+   * batch records it as the data set's; an incremental batch given another uses it for itself only.
+   */
   readonly changeShare?: number;
-  /** Share of existing people with new claims/events per incremental batch; default 0.08. */
+  /** Share of existing people with new claims/events per incremental batch; default 0.08 (as changeShare). */
   readonly activityShare?: number;
   /** Continue the data set in `truthDir` (its manifest) with a new batch. */
   readonly incremental?: boolean;

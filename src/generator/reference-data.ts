@@ -24,9 +24,33 @@ function lines(file: Parameters<typeof referencePath>[0]): string[] {
   return rows.filter((r) => r.length > 0);
 }
 
+/**
+ * The first field of every data line (what `lines(file).map((l) => l.slice(0, l.indexOf(',')))`
+ * gives, for lines that hold a comma), without a string per line: the ICD-10-CM list has 72,000
+ * lines and every worker thread loads it.
+ */
+function firstFields(file: Parameters<typeof referencePath>[0]): string[] {
+  const text = readFileSync(referencePath(file), 'utf8');
+  const out: string[] = [];
+  let at = text.indexOf('\n') + 1; // after the header
+  if (at === 0) return out;
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const lineEnd = end > at && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    if (lineEnd > at) {
+      const comma = text.indexOf(',', at);
+      if (comma < 0 || comma >= lineEnd) throw new Error(`${file}: line without a comma`);
+      out.push(text.slice(at, comma));
+    }
+    at = end + 1;
+  }
+  return out;
+}
+
 export function referenceData(): ReferenceData {
   if (cached) return cached;
-  const icdCodes = lines('icd10cm_codes.csv').map((l) => l.slice(0, l.indexOf(',')));
+  const icdCodes = firstFields('icd10cm_codes.csv');
   const hcpcs = lines('hcpcs_level2_pfs2024.csv').map((l) => {
     const f = parseCsvLine(l);
     return { code: f[0] as string, rvu: Number(f[4]) || 0 };

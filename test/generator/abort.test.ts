@@ -29,7 +29,7 @@ test('a generated row that fails validation aborts with GeneratorValidationError
     labShare: 0.55,
     changeShare: 0,
     activityShare: 0,
-    batches: [{ batch: 1, asOfDay: day, peopleStart: 0, peopleEnd: 5 }],
+    batches: [{ batch: 1, asOfDay: day, peopleStart: 0, peopleEnd: 5, changeShare: 0, activityShare: 0 }],
   });
   assert.throws(() => generateChunk(ctx, { start: 0, end: 5 }), api.GeneratorValidationError);
   assert.throws(
@@ -90,7 +90,7 @@ test('clean-row checks: the write level guards CSV safety, the strict level ever
     labShare: 0.55,
     changeShare: 0,
     activityShare: 0,
-    batches: [{ batch: 1, asOfDay: day, peopleStart: 0, peopleEnd: 5 }],
+    batches: [{ batch: 1, asOfDay: day, peopleStart: 0, peopleEnd: 5, changeShare: 0, activityShare: 0 }],
   });
   const text = Buffer.from(generateChunk(ctx, { start: 0, end: 1 }).out.patients.text.bytes()).toString(
     'latin1',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { autoWorkers, formatSummaryText } from '../../src/cli/commands/generate.ts';
+import { readManifest } from '../../src/generator/manifest.ts';
 import { capture, tempDir } from './helpers.ts';
 
 test('generate --help documents every option', async () => {
@@ -17,6 +18,8 @@ test('generate --help documents every option', async () => {
     '--defect-rate',
     '--adt-share',
     '--lab-share',
+    '--change-share',
+    '--activity-share',
     '--incremental',
     '--keep-last',
     '--max-age',
@@ -95,6 +98,11 @@ test('bad options are rejected with exit code 2 and a message naming the option'
     [['--seed', '-4'], /--seed must be a whole number/],
     [['--defect-rate', '1.5'], /--defect-rate must be a number from 0 to 1/],
     [['--adt-share', 'lots'], /--adt-share/],
+    [['--change-share', '2'], /--change-share must be a number from 0 to 1, got "2"/],
+    [['--change-share', '-0.1'], /--change-share must be a number from 0 to 1/],
+    [['--activity-share', 'often'], /--activity-share must be a number from 0 to 1, got "often"/],
+    [['--incremental', '--adt-share', '0.7'], /--adt-share cannot be used with --incremental/],
+    [['--incremental', '--lab-share', '0.5'], /--lab-share cannot be used with --incremental/],
     [['--as-of', 'yesterday'], /--as-of must be an ISO timestamp/],
     [['--as-of', '1999-01-01T00:00:00Z'], /years 2001/],
     [['--every', '10s'], /at least 1m/],
@@ -138,4 +146,53 @@ test('workers default to two threads only for big batches; the text summary list
   });
   assert.match(text, /deleted 1 old landing file\(s\): patients_261101_0000.csv/);
   assert.match(text, /0 injected \(none\)/);
+});
+
+test('generate --change-share and --activity-share: recorded by a new data set, per batch with --incremental', async (t) => {
+  const dir = tempDir(t);
+  const base = ['generate', '--out', path.join(dir, 'l'), '--truth', path.join(dir, 't'), '--format', 'json'];
+  const first = await capture(() =>
+    main([
+      ...base,
+      '--patients',
+      '500',
+      '--seed',
+      '3',
+      '--as-of',
+      '2026-11-20T12:00:00Z',
+      '--change-share',
+      '0.2',
+      '--activity-share',
+      '0.1',
+    ]),
+  );
+  assert.equal(first.result, 0, first.stderr);
+  const second = await capture(() =>
+    main([
+      ...base,
+      '--patients',
+      '0',
+      '--incremental',
+      '--as-of',
+      '2026-11-21T12:00:00Z',
+      '--activity-share',
+      '0',
+    ]),
+  );
+  assert.equal(second.result, 0, second.stderr);
+  const s2 = JSON.parse(second.stdout) as { people: { changed: number; active: number } };
+  assert.equal(s2.people.active, 0, '--activity-share 0 for this batch');
+  assert.ok(
+    s2.people.changed > 60 && s2.people.changed < 145,
+    `recorded change share 0.2: ${s2.people.changed}`,
+  );
+  const manifest = readManifest(path.join(dir, 't'));
+  assert.deepEqual(
+    manifest?.batches.map((b) => [b.changeShare, b.activityShare]),
+    [
+      [0.2, 0.1],
+      [0.2, 0],
+    ],
+  );
+  assert.equal(manifest?.options.activityShare, 0.1);
 });

@@ -164,7 +164,7 @@ test('no unrecorded defect: clean rows pass the strict clean-format checks and r
     labShare: 0.55,
     changeShare: 0.03,
     activityShare: 0.08,
-    batches: [{ batch: 1, asOfDay, peopleStart: 0, peopleEnd: PEOPLE }],
+    batches: [{ batch: 1, asOfDay, peopleStart: 0, peopleEnd: PEOPLE, changeShare: 0, activityShare: 0 }],
   });
   // Records that survive: clean, or with a defect the pipeline repairs (or a duplicate of a clean row).
   const surviving = new Set(['date_format', 'gender_encoding', 'name_casing', 'duplicate_row']);

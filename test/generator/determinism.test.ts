@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { generate } from '../../src/generator/generate.ts';
 import { readManifest } from '../../src/generator/manifest.ts';
 import { GENERATOR_VERSION } from '../../src/generator/version.ts';
+import { workerEntry, workerModeFromEnv } from '../../src/generator/worker-entry.ts';
 import { AS_OF, tempDir } from './helpers.ts';
 
 function filesOf(summary: Awaited<ReturnType<typeof generate>>): Buffer[] {
@@ -60,3 +61,47 @@ test('the first rows of a fixed seed stay what they were (an old seed keeps repr
 
 const PINNED_FIRST_PATIENT =
   'E31415926,MRN14142135,Susan,Mitchell,1999-09-13,F,2916 Ridge Ter,Portland,ME,04160,207-555-0940,susan.mitchell@gmail.com,912-74-7633,MS123456789,EHR_SYSTEM,33.6,false,0,5311.99,PPO,2026-02-04';
+
+test('workers started from the bundle and through tsx write the same bytes', async (t) => {
+  const dir = tempDir(t);
+  const run = (name: string) =>
+    generate({
+      patients: 2_500,
+      seed: 13,
+      asOf: AS_OF,
+      outDir: path.join(dir, name, 'landing'),
+      truthDir: path.join(dir, name, 'truth'),
+      chunkSize: 500,
+      workers: 2,
+    });
+  // The bundle really is built (a failure would fall back to tsx and this test would compare tsx with itself).
+  const bundled = await workerEntry('bundle');
+  assert.equal(bundled.mode, 'bundle');
+  assert.equal(bundled.eval, false);
+  assert.equal((await workerEntry('tsx')).mode, 'tsx');
+  // A bundle whose temp file has gone (a cleaned /tmp under generate --every) is built again.
+  rmSync(bundled.source as URL);
+  const rebuilt = await workerEntry('bundle');
+  assert.equal(rebuilt.mode, 'bundle');
+  assert.ok(existsSync(rebuilt.source as URL));
+  const viaBundle = await run('bundle');
+  const before = process.env.CARELAKE_GENERATOR_WORKER;
+  process.env.CARELAKE_GENERATOR_WORKER = 'tsx';
+  try {
+    assert.equal(workerModeFromEnv(), 'tsx');
+    const viaTsx = await run('tsx');
+    const [fb, ft] = [filesOf(viaBundle), filesOf(viaTsx)];
+    assert.equal(fb.length, 6);
+    for (let i = 0; i < fb.length; i++)
+      assert.ok(
+        (fb[i] as Buffer).equals(ft[i] as Buffer),
+        `file ${i} differs between bundle and tsx workers`,
+      );
+  } finally {
+    if (before === undefined) delete process.env.CARELAKE_GENERATOR_WORKER;
+    else process.env.CARELAKE_GENERATOR_WORKER = before;
+  }
+  assert.equal(workerModeFromEnv({}), 'bundle');
+  assert.equal(workerModeFromEnv({ CARELAKE_GENERATOR_WORKER: 'bundle' }), 'bundle');
+  assert.throws(() => workerModeFromEnv({ CARELAKE_GENERATOR_WORKER: 'wasm' }), /must be "bundle" or "tsx"/);
+});

@@ -143,3 +143,87 @@ test('a person keeps their changes across batches (state replays earlier changes
   }
   assert.ok(carried > 20, `later rows carry earlier changes (${carried})`);
 });
+
+test('an incremental batch uses the change/activity shares it is given, for itself only; replays stay exact', async (t) => {
+  const dir = tempDir(t);
+  const outDir = path.join(dir, 'landing');
+  const truthDir = path.join(dir, 'truth');
+  const opts = { outDir, truthDir, defectRate: 0 };
+  const b1 = await generate({ ...opts, patients: 2_000, seed: 5, asOf: AS_OF });
+  // Batch 2 overrides both shares; batch 3 is given none, so it falls back to the recorded defaults.
+  const b2 = await generate({
+    ...opts,
+    patients: 0,
+    asOf: new Date('2026-11-21T12:00:00Z'),
+    incremental: true,
+    changeShare: 0.5,
+    activityShare: 0,
+  });
+  assert.ok(b2.people.changed > 900 && b2.people.changed < 1_100, `changed ${b2.people.changed}`);
+  assert.equal(b2.people.active, 0);
+  assert.equal(b2.rows.claims, 0);
+  const b3 = await generate({
+    ...opts,
+    patients: 0,
+    asOf: new Date('2026-11-22T12:00:00Z'),
+    incremental: true,
+  });
+  assert.ok(b3.people.changed > 25 && b3.people.changed < 100, `changed ${b3.people.changed} (about 3 %)`);
+  assert.ok(b3.people.active > 100 && b3.people.active < 230, `active ${b3.people.active} (about 8 %)`);
+
+  const manifest = readManifest(truthDir);
+  assert.deepEqual(manifest?.options, {
+    adtShare: 0.6,
+    labShare: 0.55,
+    changeShare: 0.03,
+    activityShare: 0.08,
+  });
+  assert.deepEqual(
+    manifest?.batches.map((b) => [b.changeShare, b.activityShare]),
+    [
+      [0.03, 0.08],
+      [0.5, 0],
+      [0.03, 0.08],
+    ],
+  );
+
+  // Batch 3 replays batch 2's changes with batch 2's share: a person batch 2 moved keeps the new
+  // address in batch 3 unless batch 3 moves them again (never back to the first address).
+  const ehr = async (s: typeof b1) =>
+    new Map(
+      (await joinBatch(s)).patients
+        .filter((r) => r.fileName === s.files[0]?.fileName && r.fields[14] === 'EHR_SYSTEM')
+        .map((r) => [r.truth.personId, r.fields]),
+    );
+  const [e1, e2, e3] = [await ehr(b1), await ehr(b2), await ehr(b3)];
+  const address = (f: string[] | undefined) => (f ? `${f[6]}|${f[9]}` : '');
+  let movedIn2 = 0;
+  for (const [person, f3] of e3) {
+    const f2 = e2.get(person);
+    if (!f2 || address(f2) === address(e1.get(person))) continue;
+    movedIn2++;
+    assert.notEqual(address(f3), address(e1.get(person)), `${person} lost the move of batch 2`);
+  }
+  assert.ok(movedIn2 >= 5, `people moved in batch 2 and changed in batch 3: ${movedIn2}`);
+
+  await assert.rejects(
+    generate({
+      ...opts,
+      patients: 0,
+      asOf: new Date('2026-11-23T12:00:00Z'),
+      incremental: true,
+      adtShare: 0.7,
+    }),
+    /adtShare is fixed by the data set's first batch \(0\.6\)/,
+  );
+  // The same value as recorded is accepted (a schedule passes its first batch's options every tick).
+  const b4 = await generate({
+    ...opts,
+    patients: 1,
+    asOf: new Date('2026-11-23T12:00:00Z'),
+    incremental: true,
+    adtShare: 0.6,
+    labShare: 0.55,
+  });
+  assert.equal(b4.batch, 4);
+});

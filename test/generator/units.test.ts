@@ -216,7 +216,7 @@ test('byte sink, truth numbering and parsing, defect kinds per entity, batch loo
     labShare: 0.5,
     changeShare: 0,
     activityShare: 0,
-    batches: [{ batch: 1, asOfDay: 0, peopleStart: 0, peopleEnd: 10 }],
+    batches: [{ batch: 1, asOfDay: 0, peopleStart: 0, peopleEnd: 10, changeShare: 0, activityShare: 0 }],
   });
   assert.equal(creatingBatch(ctx, 3).batch, 1);
   assert.throws(() => creatingBatch(ctx, 10), /belongs to no batch/);

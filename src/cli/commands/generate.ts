@@ -23,8 +23,10 @@ interface RawOptions {
   truth: string;
   asOf?: string;
   defectRate: string;
-  adtShare: string;
-  labShare: string;
+  adtShare?: string;
+  labShare?: string;
+  changeShare?: string;
+  activityShare?: string;
   incremental?: boolean;
   keepLast?: string;
   maxAge?: string;
@@ -93,6 +95,24 @@ export function parseGenerateOptions(raw: RawOptions): GenerateCommandOptions {
   const maxTicks =
     raw.maxTicks === undefined ? undefined : parseIntegerOption('--max-ticks', raw.maxTicks, 1);
   if (maxTicks !== undefined && schedule === undefined) throw new CliError('--max-ticks needs --every', 2);
+  if (incremental) {
+    const fixed = [
+      ['--adt-share', raw.adtShare],
+      ['--lab-share', raw.labShare],
+    ].find(([, v]) => v !== undefined);
+    if (fixed)
+      throw new CliError(
+        `${fixed[0]} cannot be used with --incremental: the data set's first batch fixed it (recorded in manifest.json in the --truth folder)`,
+        2,
+      );
+  }
+  type Share = 'adtShare' | 'labShare' | 'changeShare' | 'activityShare';
+  const rateIfGiven = <K extends Share>(
+    name: string,
+    key: K,
+    value: string | undefined,
+  ): Partial<Record<K, number>> =>
+    value === undefined ? {} : ({ [key]: parseRateOption(name, value) } as Partial<Record<K, number>>);
   const workers =
     raw.workers === 'auto' ? autoWorkers(patients) : parseIntegerOption('--workers', raw.workers, 0, 16);
   const base: GenerateOptions = {
@@ -102,8 +122,10 @@ export function parseGenerateOptions(raw: RawOptions): GenerateCommandOptions {
     truthDir: raw.truth,
     ...(asOf ? { asOf } : {}),
     defectRate: parseRateOption('--defect-rate', raw.defectRate),
-    adtShare: parseRateOption('--adt-share', raw.adtShare),
-    labShare: parseRateOption('--lab-share', raw.labShare),
+    ...rateIfGiven('--adt-share', 'adtShare', raw.adtShare),
+    ...rateIfGiven('--lab-share', 'labShare', raw.labShare),
+    ...rateIfGiven('--change-share', 'changeShare', raw.changeShare),
+    ...rateIfGiven('--activity-share', 'activityShare', raw.activityShare),
     incremental,
     chunkSize: parseIntegerOption('--chunk-size', raw.chunkSize, 100, 1_000_000),
     workers,
@@ -273,8 +295,22 @@ export function registerGenerate(program: Command): void {
       'extract time (ISO 8601, UTC if no offset): names the files and bounds all dates (default: now, rounded down to the minute)',
     )
     .option('--defect-rate <rate>', 'share of rows with an injected defect (0–1)', '0.005')
-    .option('--adt-share <rate>', 'share of people with an ADT_SYSTEM record (first batch only)', '0.6')
-    .option('--lab-share <rate>', 'share of people with a LAB_SYSTEM record (first batch only)', '0.55')
+    .option(
+      '--adt-share <rate>',
+      'share of people with an ADT_SYSTEM record (0–1, default 0.6); fixed by the first batch, refused with --incremental',
+    )
+    .option(
+      '--lab-share <rate>',
+      'share of people with a LAB_SYSTEM record (0–1, default 0.55); fixed by the first batch, refused with --incremental',
+    )
+    .option(
+      '--change-share <rate>',
+      'share of existing people with changed attributes per incremental batch (0–1, default 0.03); a new data set records it, --incremental uses the recorded share unless given, then for that batch only',
+    )
+    .option(
+      '--activity-share <rate>',
+      'share of existing people with new claims and events per incremental batch (0–1, default 0.08); recorded like --change-share',
+    )
     .option(
       '--incremental',
       'add a batch to the data set in --truth: new people, changed people, new claims and events (--as-of must be later than the last batch)',
