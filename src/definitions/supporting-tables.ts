@@ -1,4 +1,5 @@
 import type { Classification } from './model.ts';
+import { identitySupportingTables } from './identity/catalog.ts';
 
 /**
  * The PII catalogue of the supporting tables (D3: not business entities): run history, file
@@ -42,6 +43,8 @@ const c = (
 
 const op = (name: string, type: string, description: string): CatalogColumn =>
   c(name, type, 'operational', description);
+
+const IDENTITY_SUPPORTING_TABLES = identitySupportingTables(c, op);
 
 export const SUPPORTING_TABLES: readonly SupportingTable[] = [
   {
@@ -192,8 +195,11 @@ export const SUPPORTING_TABLES: readonly SupportingTable[] = [
       op('match_rule', 'VARCHAR', 'Rule that linked the record.'),
       op('resolved_at', 'TIMESTAMP', 'When.'),
       op('run_id', 'VARCHAR', 'Update.'),
+      op('match_weight', 'DOUBLE', 'Fellegi–Sunter match weight of the deciding link.'),
+      op('model_version', 'VARCHAR', 'Model that decided (fs-v1.N).'),
     ],
   },
+  ...IDENTITY_SUPPORTING_TABLES,
   {
     name: 'ref_icd10cm',
     description: 'ICD-10-CM codes (reference data).',

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Database } from '../../src/engine/database.ts';
 import { resolvePatientId } from '../../src/identity/review.ts';
+import { auditPathFor, readAudit, verifyAudit } from '../../src/privacy/audit.ts';
 import { cli } from '../pipeline/cli-helper.ts';
 import {
   T0,
@@ -241,6 +242,16 @@ test('review decisions: accept merges (the retired id stays resolvable), reject 
   assert.match(again.err, /already decided/);
   assert.equal((await cli(['identity', 'review', '--db', l.db, '--accept', 'R9999999'])).code, 1);
   assert.equal((await cli(['identity', 'review', '--db', l.db, '--accept', r21, '--reject', r22])).code, 2);
+  // Both decisions (and only they) are in the tamper-evident audit trail.
+  const reviews = readAudit(auditPathFor(l.db)).filter((e) => e.action === 'identity_review');
+  assert.deepEqual(
+    reviews.map((e) => [e.status, e.details['pair_id']]),
+    [
+      ['accept', r21],
+      ['reject', r22],
+    ],
+  );
+  assert.equal(verifyAudit(auditPathFor(l.db)).ok, true);
 
   // Next run: the accepted pair merges (older id kept), the rejected pair stays apart.
   writeLandingFile(l.landing, 'patients', hoursAfter(T0, 1), csvText('patients', [patientRow(24)]));

@@ -8,6 +8,7 @@ import { evaluateIdentity, type IdentityEvaluation } from '../../identity/evalua
 import { identityReport } from '../../identity/monitoring.ts';
 import { resetIdentityState, resolveIdentities } from '../../identity/resolve.ts';
 import { decideReview, listReviewQueue, ReviewError } from '../../identity/review.ts';
+import { recordIdentityDecision } from '../../privacy/audit.ts';
 import { acquireLock, PipelineLockedError } from '../../runner/lock.ts';
 import { ensureSchema } from '../../runner/schema.ts';
 import { CliError, parseFormat, parseIntegerOption } from '../errors.ts';
@@ -110,6 +111,7 @@ export function registerIdentityCommands(program: Command): void {
         } finally {
           release();
         }
+        recordIdentityDecision(opts.db, { decision, pairId: id, rows: 1 });
         const msg = `review item ${id} ${decision === 'accept' ? 'accepted' : 'rejected'}; the next \`carelake run\` applies it`;
         if (opts.format === 'json')
           process.stdout.write(JSON.stringify({ reviewId: id, decision, applied: false }) + '\n');
