@@ -3,6 +3,7 @@ import { dataset } from '../definitions/pipeline.ts';
 import type { FactDataset, Scd2Dataset, TableCheck } from '../definitions/model.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { evaluateExpectations } from './expectations.ts';
+import { replaceWithFeed } from './change-feed.ts';
 
 /** A table-level check with the fail action was violated: the update stops and gold keeps its last state. */
 export class TableCheckFailedError extends Error {
@@ -77,11 +78,18 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
     'eval_gold_patients',
     ds.expectations,
   );
-  await ctx.db.run(
-    `DELETE FROM gold_patients WHERE is_current AND patient_id IN (SELECT patient_id FROM scd_input)`,
+  // Only versions that change are rewritten: a current version the new rows leave open stays as it is
+  // (no change rows); a closed one gives a pre- and post-image, a new version an insert.
+  const unchanged = (alias: string): string =>
+    `EXISTS (SELECT 1 FROM eval_gold_patients e WHERE e.is_new = 0 AND e.effective_to IS NULL
+       AND e.patient_id = ${alias}.patient_id AND e.effective_from = ${alias}.effective_from)`;
+  await replaceWithFeed(
+    ctx,
+    ds.name,
+    `t.is_current AND t.patient_id IN (SELECT patient_id FROM scd_input) AND NOT ${unchanged('t')}`,
+    `SELECT * FROM eval_gold_patients g WHERE NOT (g.is_new = 0 AND g.effective_to IS NULL)`,
+    ds.keys,
   );
-  const cols = ds.columns.map((c) => d.ident(c.name)).join(', ');
-  await ctx.db.run(`INSERT INTO gold_patients (${cols}) SELECT ${cols} FROM eval_gold_patients`);
   await runChecks(ctx, ds.name, ds.checks, 'SELECT patient_id FROM scd_input');
   const counts = await ctx.db.one<{ input: number; versions: number }>(
     `SELECT (SELECT COUNT(*) FROM silver_patients WHERE processed_at = ${ctx.startedAtSql}) AS input,
@@ -103,7 +111,11 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
   });
 }
 
-/** A gold fact: this run's silver rows with period columns, upserted by key. */
+/**
+ * A gold fact. In the DuckDB engine it is a view over its silver table (schema.ts), so there is nothing
+ * to write: this step checks the rows silver wrote in this update against the dimension and accounts
+ * for them.
+ */
 export async function runGoldFact(
   ctx: RunContext,
   name: 'gold_claims' | 'gold_medical_events',
@@ -112,28 +124,13 @@ export async function runGoldFact(
   const started = Date.now();
   const upstream = ds.upstream[0] ?? '';
   const key = ds.keys[0] ?? '';
-  const rows = `SELECT ${ds.columns.map((c) => `${c.sql ? c.sql(d) : d.ident(c.name)} AS ${d.ident(c.name)}`).join(', ')}
-    FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}`;
+  const version = ctx.versions.get(upstream);
+  const changed = `SELECT ${key} FROM ${upstream} WHERE _commit_version = ${version ?? -1}`;
   const n =
-    (
-      await ctx.db.one<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}`,
-      )
-    )?.n ?? 0;
-  const existing =
-    (await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${name} LIMIT 1)`))?.n ?? 0;
-  if (existing > 0) {
-    await ctx.db
-      .run(`DELETE FROM ${name} t USING (SELECT ${key} FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}) s
-      WHERE t.${key} = s.${key}`);
-  }
-  await ctx.db.run(`INSERT INTO ${name} BY NAME ${rows}`);
-  await runChecks(
-    ctx,
-    name,
-    ds.checks,
-    `SELECT ${key} FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}`,
-  );
+    version === undefined
+      ? 0
+      : ((await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (${changed})`))?.n ?? 0);
+  if (n > 0) await runChecks(ctx, name, ds.checks, changed);
   const f = flow(ctx, name);
   f.rowsIn += n;
   f.rowsOut += n;

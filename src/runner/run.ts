@@ -6,6 +6,7 @@ import { hmacPads, loadSsnKey } from '../privacy/ssn-key.ts';
 import { ingestFile } from './bronze.ts';
 import type { AccountingRow, FlowResult, RunContext } from './context.ts';
 import { flowProgressDetails, logEvent, type EventOrigin } from './event-log.ts';
+import { retireAllRows } from './change-feed.ts';
 import { runGoldFact, runGoldPatients } from './gold.ts';
 import { inspectFile, scanLanding, type FileInspection, type LandingFile } from './landing.ts';
 import { acquireLock } from './lock.ts';
@@ -165,6 +166,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       ssnKeyId: key.keyId,
       ssnPads: hmacPads(key.key),
       orphanGraceHours: options.orphanGraceHours ?? 24,
+      fullRefresh: options.fullRefresh ?? false,
+      versions: new Map(),
       flows: new Map(),
       accounting: [],
       warnings: [],
@@ -186,7 +189,10 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     try {
       const database = db;
       await database.transaction(async () => {
-        if (fullRefresh) for (const t of DERIVED_TABLES) await database.run(`DELETE FROM ${t}`);
+        if (fullRefresh) {
+          await retireAllRows(ctx);
+          for (const t of DERIVED_TABLES) await database.run(`DELETE FROM ${t}`);
+        }
         const scan = scanLanding(options.landingDir);
         const plan = await planFiles(database, scan.files);
         decisions = [

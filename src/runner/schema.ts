@@ -4,14 +4,54 @@ import { GOLD_VIEWS } from '../definitions/datasets/gold.ts';
 import type { Column, Dataset } from '../definitions/model.ts';
 import { referencePath } from '../reference/paths.ts';
 import type { Database } from '../engine/database.ts';
+import { FEED_TABLES, LIVE_FEED_COLUMNS, TABLE_VERSIONS_DDL, changesTableDdl } from './change-feed.ts';
 
 /** Schema version of the local lakehouse; bump with a migration when tables change. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const columnDdl = (c: Column): string => `${d.ident(c.name)} ${c.type}`;
 
+/** A dataset's table; silver and gold tables carry the live change-feed columns (change-feed.ts). */
 function datasetDdl(ds: Dataset): string {
-  return `CREATE TABLE IF NOT EXISTS ${ds.name} (${ds.columns.map(columnDdl).join(', ')})`;
+  const feed = FEED_TABLES.includes(ds.name) ? LIVE_FEED_COLUMNS : [];
+  return `CREATE TABLE IF NOT EXISTS ${ds.name} (${[...ds.columns.map(columnDdl), ...feed].join(', ')})`;
+}
+
+/**
+ * A gold fact in the DuckDB engine: a view over its silver table with the period columns, always
+ * current and without a second copy of the rows (Databricks renders a materialized view).
+ */
+function factViewSql(ds: Dataset): string {
+  return `SELECT ${ds.columns.map((c) => `${c.sql ? c.sql(d) : d.ident(c.name)} AS ${d.ident(c.name)}`).join(', ')} FROM ${ds.upstream[0] ?? ''}`;
+}
+
+async function tableType(db: Database, name: string): Promise<string | undefined> {
+  const row = await db.one<{ t: string }>(
+    `SELECT table_type AS t FROM information_schema.tables WHERE table_schema = 'main' AND table_name = '${name}'`,
+  );
+  return row?.t;
+}
+
+/** Schema 1 → 2: silver and gold tables get the change-feed columns; gold fact tables become views. */
+async function migrate(db: Database): Promise<void> {
+  for (const table of FEED_TABLES) {
+    if ((await tableType(db, table)) !== 'BASE TABLE') continue;
+    for (const [col, type, value] of [
+      ['_commit_version', 'BIGINT', '0'],
+      ['_change_type', 'VARCHAR', "'insert'"],
+    ] as const) {
+      const has = await db.one<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_schema = 'main' AND table_name = '${table}' AND column_name = '${col}'`,
+      );
+      if (has?.n) continue;
+      // Rows written before the feed existed count as inserts of version 0.
+      await db.run(`ALTER TABLE ${table} ADD COLUMN ${col} ${type} DEFAULT ${value}`);
+      await db.run(`ALTER TABLE ${table} ALTER COLUMN ${col} DROP DEFAULT`);
+    }
+  }
+  for (const ds of DATASETS)
+    if (ds.kind === 'fact' && (await tableType(db, ds.name)) === 'BASE TABLE')
+      await db.run(`DROP TABLE ${ds.name}`);
 }
 
 /**
@@ -71,7 +111,13 @@ const REFERENCE_TABLES = [
 /** Creates every table and view the pipeline needs; safe to call on every run. */
 export async function ensureSchema(db: Database): Promise<void> {
   for (const ddl of SUPPORTING_DDL) await db.run(ddl);
-  for (const ds of DATASETS) await db.run(datasetDdl(ds));
+  await db.run(TABLE_VERSIONS_DDL);
+  await migrate(db);
+  for (const ds of DATASETS)
+    await db.run(
+      ds.kind === 'fact' ? `CREATE OR REPLACE VIEW ${ds.name} AS ${factViewSql(ds)}` : datasetDdl(ds),
+    );
+  for (const table of FEED_TABLES) await db.run(changesTableDdl(table));
   for (const v of GOLD_VIEWS) await db.run(`CREATE OR REPLACE VIEW ${v.name} AS ${v.sql}`);
   for (const ref of REFERENCE_TABLES) {
     const exists = await db.one<{ n: number }>(
@@ -80,13 +126,16 @@ export async function ensureSchema(db: Database): Promise<void> {
     if (!exists || exists.n === 0) await db.run(`CREATE TABLE ${ref.name} AS ${ref.sql}`);
   }
   await db.run(
-    `INSERT INTO carelake_meta VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO NOTHING`,
+    `INSERT INTO carelake_meta VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
   );
 }
 
-/** The tables a full refresh empties (everything derived from the landing files). */
+/**
+ * The tables a full refresh empties (everything derived from the landing files). Silver and gold
+ * tables are not here: their rows end as deletes in the change feed (change-feed.ts).
+ */
 export const DERIVED_TABLES = [
-  ...DATASETS.map((ds) => ds.name),
+  ...DATASETS.filter((ds) => ds.layer === 'bronze').map((ds) => ds.name),
   'ingest_files',
   'quarantine',
   'parked_rows',
