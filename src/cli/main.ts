@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerChanges } from './commands/changes.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerStart } from './commands/start.ts';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerPipelineCommands(program);
   registerStart(program);
+  registerChanges(program);
   return program;
 }
 

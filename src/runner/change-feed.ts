@@ -197,7 +197,7 @@ export async function replaceWithFeed(
       await retire(
         ctx.db,
         table,
-        `EXISTS (SELECT 1 FROM feed_replaced k WHERE ${keyMatch(keys, 'k', 't')} AND ${returns ? '' : 'NOT '}k._returns)`,
+        `(${replacedWhere}) AND EXISTS (SELECT 1 FROM feed_replaced k WHERE ${keyMatch(keys, 'k', 't')} AND ${returns ? '' : 'NOT '}k._returns)`,
         endType,
         v,
       );
@@ -271,12 +271,12 @@ export async function readChanges(
   const to = range.toVersion ?? latest;
   if (!Number.isSafeInteger(from) || from < 0)
     throw new ChangeFeedError(`the start version must be a whole number ≥ 0, got ${from}`);
-  if (!Number.isSafeInteger(to) || to < from)
-    throw new ChangeFeedError(`the end version (${to}) is before the start version (${from})`);
   if (from > latest)
     throw new ChangeFeedError(
       `${name} has no version ${from}: its latest version is ${latest}${table !== name ? ` (the version of ${table})` : ''}`,
     );
+  if (!Number.isSafeInteger(to) || to < from)
+    throw new ChangeFeedError(`the end version (${to}) is before the start version (${from})`);
   const names = dataset(table).columns.map((c) => d.ident(c.name));
   const between = (col: string): string => `${col} BETWEEN ${from} AND ${to}`;
   const rank = `CASE f._change_type WHEN 'delete' THEN 0 WHEN 'update_preimage' THEN 1 WHEN 'update_postimage' THEN 2 ELSE 3 END`;

@@ -44,13 +44,14 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
   const tracked = ds.trackedColumns;
   const hash = `md5(to_json(struct_pack(${tracked.map((c) => `${c} := ${c}`).join(', ')})))`;
   const carried = ['age_years', 'patient_risk_category', ...tracked];
+  // This update's silver rows are those of its silver_patients version (not a clock: two updates may
+  // start within the same second).
+  const thisRun = `_commit_version = ${ctx.versions.get('silver_patients') ?? -1}`;
   await ctx.db.run(`CREATE OR REPLACE TEMP TABLE scd_input AS
     SELECT s.* FROM silver_patients s
     LEFT JOIN gold_patients g ON g.patient_id = s.patient_id AND g.is_current
-    WHERE s.processed_at = ${ctx.startedAtSql} AND (g.effective_from IS NULL OR s.effective_date >= g.effective_from)`);
-  const late = await ctx.db.one<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM silver_patients WHERE processed_at = ${ctx.startedAtSql}`,
-  );
+    WHERE s.${thisRun} AND (g.effective_from IS NULL OR s.effective_date >= g.effective_from)`);
+  const late = await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM silver_patients WHERE ${thisRun}`);
   const applied = await ctx.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM scd_input');
   const lateRows = (late?.n ?? 0) - (applied?.n ?? 0);
   if (lateRows > 0)
@@ -92,7 +93,7 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
   );
   await runChecks(ctx, ds.name, ds.checks, 'SELECT patient_id FROM scd_input');
   const counts = await ctx.db.one<{ input: number; versions: number }>(
-    `SELECT (SELECT COUNT(*) FROM silver_patients WHERE processed_at = ${ctx.startedAtSql}) AS input,
+    `SELECT (SELECT COUNT(*) FROM silver_patients WHERE ${thisRun}) AS input,
        (SELECT COUNT(*) FROM eval_gold_patients WHERE is_new = 1) AS versions`,
   );
   const f = flow(ctx, ds.name);
