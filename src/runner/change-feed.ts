@@ -185,22 +185,27 @@ export async function replaceWithFeed(
     SELECT ${keys.map((k) => `t.${d.ident(k)}`).join(', ')},
       EXISTS (SELECT 1 FROM feed_rows r WHERE ${keyMatch(keys, 'r', 't')}) AS _returns
     FROM ${table} t WHERE ${replacedWhere}`);
-  const counts = await ctx.db.one<{ replaced: number; written: number }>(
-    'SELECT (SELECT COUNT(*) FROM feed_replaced) AS replaced, (SELECT COUNT(*) FROM feed_rows) AS written',
+  const counts = await ctx.db.one<{ updated: number; deleted: number; written: number }>(
+    `SELECT (SELECT COUNT(*) FILTER (WHERE _returns) FROM feed_replaced) AS updated,
+       (SELECT COUNT(*) FILTER (WHERE NOT _returns) FROM feed_replaced) AS deleted,
+       (SELECT COUNT(*) FROM feed_rows) AS written`,
   );
-  if ((counts?.replaced ?? 0) + (counts?.written ?? 0) > 0) {
+  const updated = counts?.updated ?? 0;
+  const deleted = counts?.deleted ?? 0;
+  if (updated + deleted + (counts?.written ?? 0) > 0) {
     const v = await commitVersion(ctx, table);
-    for (const [returns, endType] of [
-      [true, 'update_preimage'],
-      [false, 'delete'],
+    for (const [returns, endType, n] of [
+      [true, 'update_preimage', updated],
+      [false, 'delete', deleted],
     ] as const) {
-      await retire(
-        ctx.db,
-        table,
-        `(${replacedWhere}) AND EXISTS (SELECT 1 FROM feed_replaced k WHERE ${keyMatch(keys, 'k', 't')} AND ${returns ? '' : 'NOT '}k._returns)`,
-        endType,
-        v,
-      );
+      if (n > 0)
+        await retire(
+          ctx.db,
+          table,
+          `(${replacedWhere}) AND EXISTS (SELECT 1 FROM feed_replaced k WHERE ${keyMatch(keys, 'k', 't')} AND ${returns ? '' : 'NOT '}k._returns)`,
+          endType,
+          v,
+        );
     }
     const cols = dataset(table)
       .columns.map((c) => `r.${d.ident(c.name)}`)

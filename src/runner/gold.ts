@@ -127,11 +127,15 @@ export async function runGoldFact(
   const key = ds.keys[0] ?? '';
   const version = ctx.versions.get(upstream);
   const changed = `SELECT ${key} FROM ${upstream} WHERE _commit_version = ${version ?? -1}`;
-  const n =
+  const counts =
     version === undefined
-      ? 0
-      : ((await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (${changed})`))?.n ?? 0);
-  if (n > 0) await runChecks(ctx, name, ds.checks, changed);
+      ? undefined
+      : await ctx.db.one<{ n: number; total: number }>(
+          `SELECT COUNT(*) FILTER (WHERE _commit_version = ${version}) AS n, COUNT(*) AS total FROM ${upstream}`,
+        );
+  const n = counts?.n ?? 0;
+  // Checks read only the keys this update wrote; when it wrote every row (first load, full refresh), the table.
+  if (n > 0) await runChecks(ctx, name, ds.checks, n === counts?.total ? undefined : changed);
   const f = flow(ctx, name);
   f.rowsIn += n;
   f.rowsOut += n;

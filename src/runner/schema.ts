@@ -25,33 +25,40 @@ function factViewSql(ds: Dataset): string {
   return `SELECT ${ds.columns.map((c) => `${c.sql ? c.sql(d) : d.ident(c.name)} AS ${d.ident(c.name)}`).join(', ')} FROM ${ds.upstream[0] ?? ''}`;
 }
 
-async function tableType(db: Database, name: string): Promise<string | undefined> {
-  const row = await db.one<{ t: string }>(
-    `SELECT table_type AS t FROM information_schema.tables WHERE table_schema = 'main' AND table_name = '${name}'`,
-  );
-  return row?.t;
-}
-
-/** Schema 1 → 2: silver and gold tables get the change-feed columns; gold fact tables become views. */
+/**
+ * Schema 1 → 2: silver and gold tables get the change-feed columns; gold fact tables become views.
+ * One catalogue read when there is nothing to migrate.
+ */
 async function migrate(db: Database): Promise<void> {
+  const tables = new Map(
+    (
+      await db.all<{ name: string; type: string }>(
+        `SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = 'main'`,
+      )
+    ).map((t) => [t.name, t.type]),
+  );
+  const feedColumns = new Set(
+    (
+      await db.all<{ c: string }>(
+        `SELECT table_name || '.' || column_name AS c FROM information_schema.columns
+         WHERE table_schema = 'main' AND column_name IN ('_commit_version', '_change_type')`,
+      )
+    ).map((r) => r.c),
+  );
   for (const table of FEED_TABLES) {
-    if ((await tableType(db, table)) !== 'BASE TABLE') continue;
+    if (tables.get(table) !== 'BASE TABLE') continue;
     for (const [col, type, value] of [
       ['_commit_version', 'BIGINT', '0'],
       ['_change_type', 'VARCHAR', "'insert'"],
     ] as const) {
-      const has = await db.one<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_schema = 'main' AND table_name = '${table}' AND column_name = '${col}'`,
-      );
-      if (has?.n) continue;
+      if (feedColumns.has(`${table}.${col}`)) continue;
       // Rows written before the feed existed count as inserts of version 0.
       await db.run(`ALTER TABLE ${table} ADD COLUMN ${col} ${type} DEFAULT ${value}`);
       await db.run(`ALTER TABLE ${table} ALTER COLUMN ${col} DROP DEFAULT`);
     }
   }
   for (const ds of DATASETS)
-    if (ds.kind === 'fact' && (await tableType(db, ds.name)) === 'BASE TABLE')
-      await db.run(`DROP TABLE ${ds.name}`);
+    if (ds.kind === 'fact' && tables.get(ds.name) === 'BASE TABLE') await db.run(`DROP TABLE ${ds.name}`);
 }
 
 /**

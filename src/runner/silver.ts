@@ -137,8 +137,12 @@ export async function runSilverFacts(
         : d.ident(c.name),
   );
   // The latest extract of a key wins; the window runs only on keys delivered more than once in this update.
+  // Within a file a repeated key is already rejected (duplicate_record), so with one file there is none.
+  const files =
+    (await ctx.db.one<{ n: number }>(`SELECT COUNT(DISTINCT _file_name) AS n FROM eval_${name}`))?.n ?? 0;
   await ctx.db.run(`CREATE OR REPLACE TEMP TABLE multi_keys AS
-    SELECT ${key} FROM eval_${name} WHERE _outcome = 'out' GROUP BY ${key} HAVING COUNT(*) > 1`);
+    SELECT ${key} FROM eval_${name} WHERE _outcome = 'out' AND ${files > 1 ? 'TRUE' : 'FALSE'}
+    GROUP BY ${key} HAVING COUNT(*) > 1`);
   const repeated = (await ctx.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM multi_keys'))?.n ?? 0;
   const once = `SELECT ${outCols.join(', ')} FROM eval_${name} e WHERE _outcome = 'out'${
     repeated ? ` AND NOT EXISTS (SELECT 1 FROM multi_keys m WHERE m.${key} = e.${key})` : ''
