@@ -63,7 +63,10 @@ export async function commitVersion(ctx: RunContext, table: string): Promise<num
   return v;
 }
 
-/** Moves the rows of `table` that `where` selects (over alias `t`) into its change table, ending as `endType` at `version`. */
+/**
+ * Moves the rows of `table` that `where` selects (over alias `t`; callers name rows by `rowid`, stable
+ * within the update's transaction) into its change table, ending as `endType` at `version`.
+ */
 async function retire(
   db: Database,
   table: string,
@@ -140,7 +143,7 @@ export async function upsertWithFeed(
   }
   await ctx.db.run(`CREATE OR REPLACE TEMP TABLE feed_rows AS SELECT * FROM ${source}`);
   await ctx.db.run(`CREATE OR REPLACE TEMP TABLE feed_replaced AS
-    SELECT ${keys.map((k) => `t.${d.ident(k)}`).join(', ')} FROM ${table} t
+    SELECT t.rowid AS _rid, ${keys.map((k) => `t.${d.ident(k)}`).join(', ')} FROM ${table} t
     WHERE EXISTS (SELECT 1 FROM feed_rows k WHERE ${keyMatch(keys, 'k', 't')})`);
   const counts = await ctx.db.one<{ written: number; updated: number }>(
     'SELECT (SELECT COUNT(*) FROM feed_rows) AS written, (SELECT COUNT(*) FROM feed_replaced) AS updated',
@@ -148,13 +151,7 @@ export async function upsertWithFeed(
   const written = counts?.written ?? 0;
   const updated = counts?.updated ?? 0;
   if (updated > 0)
-    await retire(
-      ctx.db,
-      table,
-      `EXISTS (SELECT 1 FROM feed_replaced k WHERE ${keyMatch(keys, 'k', 't')})`,
-      'update_preimage',
-      v,
-    );
+    await retire(ctx.db, table, 't.rowid IN (SELECT _rid FROM feed_replaced)', 'update_preimage', v);
   if (written > 0)
     await ctx.db.run(`INSERT INTO ${table} BY NAME
       SELECT ${cols}, ${v} AS _commit_version,
@@ -182,7 +179,7 @@ export async function replaceWithFeed(
   const source = /^\s*select\b/i.test(rows) ? `(${rows})` : rows;
   await ctx.db.run(`CREATE OR REPLACE TEMP TABLE feed_rows AS SELECT * FROM ${source}`);
   await ctx.db.run(`CREATE OR REPLACE TEMP TABLE feed_replaced AS
-    SELECT ${keys.map((k) => `t.${d.ident(k)}`).join(', ')},
+    SELECT t.rowid AS _rid, ${keys.map((k) => `t.${d.ident(k)}`).join(', ')},
       EXISTS (SELECT 1 FROM feed_rows r WHERE ${keyMatch(keys, 'r', 't')}) AS _returns
     FROM ${table} t WHERE ${replacedWhere}`);
   const counts = await ctx.db.one<{ updated: number; deleted: number; written: number }>(
@@ -202,7 +199,7 @@ export async function replaceWithFeed(
         await retire(
           ctx.db,
           table,
-          `(${replacedWhere}) AND EXISTS (SELECT 1 FROM feed_replaced k WHERE ${keyMatch(keys, 'k', 't')} AND ${returns ? '' : 'NOT '}k._returns)`,
+          `t.rowid IN (SELECT _rid FROM feed_replaced WHERE ${returns ? '' : 'NOT '}_returns)`,
           endType,
           v,
         );
