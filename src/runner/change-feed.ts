@@ -144,7 +144,7 @@ export async function upsertWithFeed(
   await ctx.db.run(`CREATE OR REPLACE TEMP TABLE feed_rows AS SELECT * FROM ${source}`);
   await ctx.db.run(`CREATE OR REPLACE TEMP TABLE feed_replaced AS
     SELECT t.rowid AS _rid, ${keys.map((k) => `t.${d.ident(k)}`).join(', ')} FROM ${table} t
-    WHERE EXISTS (SELECT 1 FROM feed_rows k WHERE ${keyMatch(keys, 'k', 't')})`);
+    JOIN (SELECT DISTINCT ${keys.map((k) => d.ident(k)).join(', ')} FROM feed_rows) k ON ${keyMatch(keys, 'k', 't')}`);
   const counts = await ctx.db.one<{ written: number; updated: number }>(
     'SELECT (SELECT COUNT(*) FROM feed_rows) AS written, (SELECT COUNT(*) FROM feed_replaced) AS updated',
   );

@@ -30,6 +30,10 @@ function factViewSql(ds: Dataset): string {
  * One catalogue read when there is nothing to migrate.
  */
 async function migrate(db: Database): Promise<void> {
+  const stored = await db.one<{ value: string }>(
+    `SELECT value FROM carelake_meta WHERE key = 'schema_version'`,
+  );
+  if (Number(stored?.value ?? 0) >= SCHEMA_VERSION) return;
   const tables = new Map(
     (
       await db.all<{ name: string; type: string }>(

@@ -97,16 +97,15 @@ export async function runSilverFacts(
         `SELECT COUNT(*) AS n FROM (SELECT 1 FROM parked_rows WHERE dataset = '${name}' LIMIT 1)`,
       )
     )?.n ?? 0;
-  let source = `SELECT b.* FROM ${bronze} b WHERE b._run_id = ${run}`;
-  if (parked) {
-    // This update's rows plus the parked ones, read once into a small table (the stage reads it twice).
-    await ctx.db.run(`CREATE OR REPLACE TEMP TABLE source_${name} AS ${source}
-      UNION ALL
-      SELECT b.* FROM ${bronze} b JOIN parked_rows p
-        ON p.dataset = '${name}' AND p.file_name = b._file_name AND p.line_number = b._line_number
-      WHERE b._run_id <> ${run}`);
-    source = `SELECT * FROM source_${name}`;
-  }
+  const source = `SELECT b.* FROM ${bronze} b WHERE b._run_id = ${run}${
+    parked
+      ? `
+    UNION ALL
+    SELECT b.* FROM ${bronze} b JOIN parked_rows p
+      ON p.dataset = '${name}' AND p.file_name = b._file_name AND p.line_number = b._line_number
+    WHERE b._run_id <> ${run}`
+      : ''
+  }`;
   const grace = `INTERVAL ${Math.max(0, ctx.orphanGraceHours * 3600).toFixed(0)} SECOND`;
   const results = await stageAndEvaluate(ctx, ds, source, {
     joins: `LEFT JOIN silver_resolved_identity_resolution m
@@ -152,7 +151,6 @@ export async function runSilverFacts(
     QUALIFY ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY _extracted_at DESC, _file_name DESC, _line_number DESC) = 1`;
   await upsertWithFeed(ctx, name, repeated ? `${once} UNION ALL ${latest}` : once, [key]);
   await ctx.db.run('DROP TABLE IF EXISTS multi_keys');
-  await ctx.db.run(`DROP TABLE IF EXISTS source_${name}`);
 
   const f = flow(ctx, name);
   addExpectations(f, results);

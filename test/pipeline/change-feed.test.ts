@@ -331,6 +331,7 @@ test('a lakehouse from before the feed: rows become version 0 inserts, gold fact
   await db.run('DROP VIEW gold_claims');
   await db.run(`CREATE TABLE gold_claims AS SELECT *, 'x' AS claim_month FROM silver_claims`);
   await db.run('DELETE FROM table_versions');
+  await db.run(`UPDATE carelake_meta SET value = '1' WHERE key = 'schema_version'`);
   db.close();
 
   writeValidBatch(lake.landing, hoursAfter(T0, 24), { patients: [5], firstKey: 100 });
