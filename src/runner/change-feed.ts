@@ -50,15 +50,12 @@ export async function commitVersion(ctx: RunContext, table: string): Promise<num
   const known = ctx.versions.get(table);
   if (known !== undefined) return known;
   const row = await ctx.db.one<{ v: number }>(
-    `SELECT COALESCE(MAX(version), 0) + 1 AS v FROM table_versions WHERE table_name = '${table}'`,
+    `INSERT INTO table_versions
+     SELECT ?, COALESCE(MAX(version), 0) + 1, ${ctx.startedAtSql}, ?, ? FROM table_versions WHERE table_name = ?
+     RETURNING version AS v`,
+    [table, ctx.runId, ctx.fullRefresh ? 'FULL REFRESH' : 'UPDATE', table],
   );
   const v = row?.v ?? 1;
-  await ctx.db.run(`INSERT INTO table_versions VALUES (?, ?, ${ctx.startedAtSql}, ?, ?)`, [
-    table,
-    v,
-    ctx.runId,
-    ctx.fullRefresh ? 'FULL REFRESH' : 'UPDATE',
-  ]);
   ctx.versions.set(table, v);
   return v;
 }
@@ -158,8 +155,6 @@ export async function upsertWithFeed(
         ${updated > 0 ? `CASE WHEN EXISTS (SELECT 1 FROM feed_replaced k WHERE ${keyMatch(keys, 'k', 'r')}) THEN 'update_postimage' ELSE 'insert' END` : "'insert'"} AS _change_type
       FROM feed_rows r`);
   else if (!hadVersion) await releaseIfUnused(ctx, table, v);
-  await ctx.db.run('DROP TABLE IF EXISTS feed_rows');
-  await ctx.db.run('DROP TABLE IF EXISTS feed_replaced');
   return { written, updated };
 }
 
@@ -212,8 +207,6 @@ export async function replaceWithFeed(
         CASE WHEN EXISTS (SELECT 1 FROM feed_replaced k WHERE ${keyMatch(keys, 'k', 'r')}) THEN 'update_postimage' ELSE 'insert' END AS _change_type
       FROM feed_rows r`);
   }
-  await ctx.db.run('DROP TABLE IF EXISTS feed_rows');
-  await ctx.db.run('DROP TABLE IF EXISTS feed_replaced');
 }
 
 /** A request for changes the feed cannot answer (unknown table, versions out of range). */

@@ -140,17 +140,17 @@ export async function runSilverFacts(
   // Within a file a repeated key is already rejected (duplicate_record), so with one file there is none.
   const files =
     (await ctx.db.one<{ n: number }>(`SELECT COUNT(DISTINCT _file_name) AS n FROM eval_${name}`))?.n ?? 0;
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE multi_keys AS
-    SELECT ${key} FROM eval_${name} WHERE _outcome = 'out' AND ${files > 1 ? 'TRUE' : 'FALSE'}
-    GROUP BY ${key} HAVING COUNT(*) > 1`);
-  const repeated = (await ctx.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM multi_keys'))?.n ?? 0;
+  if (files > 1)
+    await ctx.db.run(`CREATE OR REPLACE TEMP TABLE multi_keys AS
+      SELECT ${key} FROM eval_${name} WHERE _outcome = 'out' GROUP BY ${key} HAVING COUNT(*) > 1`);
+  const repeated =
+    files > 1 ? ((await ctx.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM multi_keys'))?.n ?? 0) : 0;
   const once = `SELECT ${outCols.join(', ')} FROM eval_${name} e WHERE _outcome = 'out'${
     repeated ? ` AND NOT EXISTS (SELECT 1 FROM multi_keys m WHERE m.${key} = e.${key})` : ''
   }`;
   const latest = `SELECT ${outCols.join(', ')} FROM eval_${name} e WHERE _outcome = 'out' AND EXISTS (SELECT 1 FROM multi_keys m WHERE m.${key} = e.${key})
     QUALIFY ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY _extracted_at DESC, _file_name DESC, _line_number DESC) = 1`;
   await upsertWithFeed(ctx, name, repeated ? `${once} UNION ALL ${latest}` : once, [key]);
-  await ctx.db.run('DROP TABLE IF EXISTS multi_keys');
 
   const f = flow(ctx, name);
   addExpectations(f, results);

@@ -62,16 +62,7 @@ export async function stageAndEvaluate(
         AND s0._file_name = dups._dup_file)
     SELECT s1.*${lookupCols.length ? `, ${lookupCols.join(', ')}` : ''}${extra.columns?.length ? `, ${extra.columns.join(', ')}` : ''}
     FROM s1 ${lookups} ${extra.joins ?? ''}`;
-  const results = await evaluateExpectations(
-    ctx.db,
-    ds.name,
-    stageSql,
-    `eval_${ds.name}`,
-    ds.expectations,
-    extra.outer,
-  );
-  await ctx.db.run(`DROP TABLE IF EXISTS ${dups}`);
-  return results;
+  return evaluateExpectations(ctx.db, ds.name, stageSql, `eval_${ds.name}`, ds.expectations, extra.outer);
 }
 
 /** The quarantine insert for rejected staged rows of a silver dataset. */
