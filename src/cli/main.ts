@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerChanges } from './commands/changes.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerIdentityCommands } from './commands/identity.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerBundle(program);
   registerUpload(program);
   registerIdentityCommands(program);
+  registerChanges(program);
   return program;
 }
 

@@ -201,6 +201,18 @@ export const SUPPORTING_TABLES: readonly SupportingTable[] = [
   },
   ...IDENTITY_SUPPORTING_TABLES,
   {
+    name: 'table_versions',
+    description: 'Change-feed versions per silver and gold table (like Delta table versions).',
+    classification: 'internal',
+    columns: [
+      op('table_name', 'VARCHAR', 'Table.'),
+      op('version', 'BIGINT', 'Version number (per table).'),
+      op('commit_timestamp', 'TIMESTAMP', 'When the version committed (the update start).'),
+      op('run_id', 'VARCHAR', 'Update that wrote it.'),
+      op('operation', 'VARCHAR', 'UPDATE or FULL REFRESH.'),
+    ],
+  },
+  {
     name: 'ref_icd10cm',
     description: 'ICD-10-CM codes (reference data).',
     classification: 'reference',

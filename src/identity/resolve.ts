@@ -12,7 +12,7 @@ import { comparisonVectorsSql, IDENTITY_MODEL_NAME } from '../definitions/identi
 import { goldenRecordSql, IDENTITY_FIELDS, identityRecordsSql } from '../definitions/identity/records.ts';
 import { evidenceLevelsSql, scoreSql } from '../definitions/identity/scoring.ts';
 import { sqlString, type Database } from '../engine/database.ts';
-import { applyReviewDecisions, mergePatients } from './review.ts';
+import { applyReviewDecisions, mergePatients, type RowRewriter } from './review.ts';
 import { currentModelVersion, trainModel, writeDefaultModel } from './model.ts';
 import { MIN_TRAINING_RECORDS } from '../definitions/identity/default-model.ts';
 import { recordRunMetrics } from './monitoring.ts';
@@ -50,6 +50,8 @@ export interface ResolveOptions {
   readonly resolvedAtSql: string;
   /** Which silver_patient_sources rows are new in this run (default: `_run_id = runId`). */
   readonly sourceFilter?: string;
+  /** How merges rewrite silver and gold rows (the runner's records the change feed). */
+  readonly rewriter?: RowRewriter;
   /** Drop the SSN hash from every record (the measurement without SSN). */
   readonly withoutSsn?: boolean;
   /** Train a new model version even if one exists. */
@@ -299,7 +301,17 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     ORDER BY f.rid`);
   for (const e of emptied) {
     const [keep, retire] = e.old < e.now ? [e.old, e.now] : [e.now, e.old];
-    await mergePatients(db, keep, retire, at, options.runId, 'new_evidence', null);
+    await mergePatients(
+      db,
+      keep,
+      retire,
+      at,
+      options.runId,
+      'new_evidence',
+      null,
+      undefined,
+      options.rewriter,
+    );
   }
 
   // 7. The review queue: band pairs between different patients, once per pair of source records.
@@ -321,7 +333,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   phase('write');
 
   // 8. Reviewers' decisions (idempotent): accepted pairs merge their patients, rejected pairs split.
-  const decisions = await applyReviewDecisions(db, options.runId, at);
+  const decisions = await applyReviewDecisions(db, options.runId, at, options.rewriter);
   phase('decisions');
 
   // 9. Golden records of the patients this run touched.

@@ -92,9 +92,33 @@ export async function decideReview(
 
 const FACT_TABLES = ['silver_claims', 'silver_medical_events', 'gold_claims', 'gold_medical_events'];
 
+/**
+ * How a merge rewrites silver and gold rows. The runner passes one that records every change in the
+ * change data feed; the default writes in place (identity state only, or a lakehouse without a feed).
+ */
+export interface RowRewriter {
+  /** Sets `set` (column → SQL expression) on the rows of `table` that `where` selects. */
+  update(table: string, where: string, set: Readonly<Record<string, string>>): Promise<void>;
+  /** Deletes the rows of `table` that `where` selects. */
+  remove(table: string, where: string): Promise<void>;
+}
+
+export function inPlaceRewriter(db: Database): RowRewriter {
+  return {
+    update: (table, where, set) =>
+      db.run(
+        `UPDATE ${table} SET ${Object.entries(set)
+          .map(([c, e]) => `${c} = ${e}`)
+          .join(', ')} WHERE ${where}`,
+      ),
+    remove: (table, where) => db.run(`DELETE FROM ${table} WHERE ${where}`),
+  };
+}
+
 async function tableExists(db: Database, name: string): Promise<boolean> {
   const r = await db.one<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = ${sqlString(name)}`,
+    `SELECT COUNT(*) AS n FROM information_schema.tables
+     WHERE table_name = ${sqlString(name)} AND table_type = 'BASE TABLE'`,
   );
   return (r?.n ?? 0) > 0;
 }
@@ -108,6 +132,7 @@ export async function applyReviewDecisions(
   db: Database,
   runId: string,
   atSql: string,
+  rewriter: RowRewriter = inPlaceRewriter(db),
 ): Promise<{ merged: number; split: number }> {
   const run = sqlString(runId);
   await db.run(`CREATE TEMP TABLE IF NOT EXISTS idr_decided_patients (patient_id VARCHAR)`);
@@ -139,7 +164,7 @@ export async function applyReviewDecisions(
     if (item.status === 'accepted') {
       const keep = item.pa < item.pb ? item.pa : item.pb;
       const retire = keep === item.pa ? item.pb : item.pa;
-      await mergePatients(db, keep, retire, atSql, runId, 'review_accepted', item.review_id, facts);
+      await mergePatients(db, keep, retire, atSql, runId, 'review_accepted', item.review_id, facts, rewriter);
       merged++;
     } else {
       // The later record in anchor order leaves (the anchor keeps the patient and its id).
@@ -190,6 +215,7 @@ export async function mergePatients(
   reason: string,
   reviewId: string | null,
   factTables?: readonly string[],
+  rewriter: RowRewriter = inPlaceRewriter(db),
 ): Promise<void> {
   const k = sqlString(keep);
   const r = sqlString(retire);
@@ -200,11 +226,12 @@ export async function mergePatients(
   await db.run(
     `UPDATE identity_patient_id_map SET patient_id = ${k}, retired_at = COALESCE(retired_at, ${atSql}) WHERE patient_id = ${r}`,
   );
-  for (const t of facts) await db.run(`UPDATE ${t} SET patient_id = ${k} WHERE patient_id = ${r}`);
-  await db.run(`DELETE FROM silver_patients WHERE patient_id = ${r}`);
-  await db.run(
-    `UPDATE gold_patients SET is_current = false, effective_to = ${atSql} WHERE patient_id = ${r} AND is_current`,
-  );
+  for (const t of facts) await rewriter.update(t, `patient_id = ${r}`, { patient_id: k });
+  await rewriter.remove('silver_patients', `patient_id = ${r}`);
+  await rewriter.update('gold_patients', `patient_id = ${r} AND is_current`, {
+    is_current: 'false',
+    effective_to: atSql,
+  });
   await db.run(`DELETE FROM silver_enriched_identity_resolution WHERE patient_id = ${r}`);
   await db.run(`INSERT INTO identity_audit VALUES (${atSql}, ${sqlString(runId)}, 'merge', ${k}, ${r}, NULL, NULL,
     ${reviewId === null ? 'NULL' : sqlString(reviewId)}, ${d.jsonObject([

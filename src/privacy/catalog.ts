@@ -35,6 +35,8 @@ const CHANGE_FEED_COLUMNS: Readonly<Record<string, string>> = {
   _change_type: 'insert, update_preimage, update_postimage or delete.',
   _commit_version: 'Table version of the change.',
   _commit_timestamp: 'When the change committed.',
+  _end_version: 'Version at which a replaced or deleted row ended (change tables).',
+  _end_type: 'How the row ended: update_preimage or delete (change tables).',
 };
 
 function supportingProperties(

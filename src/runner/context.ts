@@ -31,6 +31,10 @@ export interface RunContext {
   readonly ssnKeyId: string;
   readonly ssnPads: { readonly ipadHex: string; readonly opadHex: string };
   readonly orphanGraceHours: number;
+  /** A full refresh: silver and gold are rebuilt from bronze (their old rows end as deletes in the feed). */
+  readonly fullRefresh: boolean;
+  /** The change-feed version this update writes, per table (allocated on a table's first change). */
+  readonly versions: Map<string, number>;
   readonly flows: Map<string, FlowResult>;
   readonly accounting: AccountingRow[];
   readonly warnings: string[];

@@ -3,6 +3,7 @@ import { dataset } from '../definitions/pipeline.ts';
 import type { FactDataset, Scd2Dataset, TableCheck } from '../definitions/model.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { evaluateExpectations } from './expectations.ts';
+import { replaceWithFeed } from './change-feed.ts';
 
 /** A table-level check with the fail action was violated: the update stops and gold keeps its last state. */
 export class TableCheckFailedError extends Error {
@@ -43,13 +44,14 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
   const tracked = ds.trackedColumns;
   const hash = `md5(to_json(struct_pack(${tracked.map((c) => `${c} := ${c}`).join(', ')})))`;
   const carried = ['age_years', 'patient_risk_category', ...tracked];
+  // This update's silver rows are those of its silver_patients version (not a clock: two updates may
+  // start within the same second).
+  const thisRun = `_commit_version = ${ctx.versions.get('silver_patients') ?? -1}`;
   await ctx.db.run(`CREATE OR REPLACE TEMP TABLE scd_input AS
     SELECT s.* FROM silver_patients s
     LEFT JOIN gold_patients g ON g.patient_id = s.patient_id AND g.is_current
-    WHERE s.processed_at = ${ctx.startedAtSql} AND (g.effective_from IS NULL OR s.effective_date >= g.effective_from)`);
-  const late = await ctx.db.one<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM silver_patients WHERE processed_at = ${ctx.startedAtSql}`,
-  );
+    WHERE s.${thisRun} AND (g.effective_from IS NULL OR s.effective_date >= g.effective_from)`);
+  const late = await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM silver_patients WHERE ${thisRun}`);
   const applied = await ctx.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM scd_input');
   const lateRows = (late?.n ?? 0) - (applied?.n ?? 0);
   if (lateRows > 0)
@@ -77,14 +79,21 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
     'eval_gold_patients',
     ds.expectations,
   );
-  await ctx.db.run(
-    `DELETE FROM gold_patients WHERE is_current AND patient_id IN (SELECT patient_id FROM scd_input)`,
+  // Only versions that change are rewritten: a current version the new rows leave open stays as it is
+  // (no change rows); a closed one gives a pre- and post-image, a new version an insert.
+  const unchanged = (alias: string): string =>
+    `EXISTS (SELECT 1 FROM eval_gold_patients e WHERE e.is_new = 0 AND e.effective_to IS NULL
+       AND e.patient_id = ${alias}.patient_id AND e.effective_from = ${alias}.effective_from)`;
+  await replaceWithFeed(
+    ctx,
+    ds.name,
+    `t.is_current AND t.patient_id IN (SELECT patient_id FROM scd_input) AND NOT ${unchanged('t')}`,
+    `SELECT * FROM eval_gold_patients g WHERE NOT (g.is_new = 0 AND g.effective_to IS NULL)`,
+    ds.keys,
   );
-  const cols = ds.columns.map((c) => d.ident(c.name)).join(', ');
-  await ctx.db.run(`INSERT INTO gold_patients (${cols}) SELECT ${cols} FROM eval_gold_patients`);
   await runChecks(ctx, ds.name, ds.checks, 'SELECT patient_id FROM scd_input');
   const counts = await ctx.db.one<{ input: number; versions: number }>(
-    `SELECT (SELECT COUNT(*) FROM silver_patients WHERE processed_at = ${ctx.startedAtSql}) AS input,
+    `SELECT (SELECT COUNT(*) FROM silver_patients WHERE ${thisRun}) AS input,
        (SELECT COUNT(*) FROM eval_gold_patients WHERE is_new = 1) AS versions`,
   );
   const f = flow(ctx, ds.name);
@@ -103,7 +112,11 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
   });
 }
 
-/** A gold fact: this run's silver rows with period columns, upserted by key. */
+/**
+ * A gold fact. In the DuckDB engine it is a view over its silver table (schema.ts), so there is nothing
+ * to write: this step checks the rows silver wrote in this update against the dimension and accounts
+ * for them.
+ */
 export async function runGoldFact(
   ctx: RunContext,
   name: 'gold_claims' | 'gold_medical_events',
@@ -112,28 +125,17 @@ export async function runGoldFact(
   const started = Date.now();
   const upstream = ds.upstream[0] ?? '';
   const key = ds.keys[0] ?? '';
-  const rows = `SELECT ${ds.columns.map((c) => `${c.sql ? c.sql(d) : d.ident(c.name)} AS ${d.ident(c.name)}`).join(', ')}
-    FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}`;
-  const n =
-    (
-      await ctx.db.one<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}`,
-      )
-    )?.n ?? 0;
-  const existing =
-    (await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${name} LIMIT 1)`))?.n ?? 0;
-  if (existing > 0) {
-    await ctx.db
-      .run(`DELETE FROM ${name} t USING (SELECT ${key} FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}) s
-      WHERE t.${key} = s.${key}`);
-  }
-  await ctx.db.run(`INSERT INTO ${name} BY NAME ${rows}`);
-  await runChecks(
-    ctx,
-    name,
-    ds.checks,
-    `SELECT ${key} FROM ${upstream} WHERE processed_at = ${ctx.startedAtSql}`,
-  );
+  const version = ctx.versions.get(upstream);
+  const changed = `SELECT ${key} FROM ${upstream} WHERE _commit_version = ${version ?? -1}`;
+  const counts =
+    version === undefined
+      ? undefined
+      : await ctx.db.one<{ n: number; total: number }>(
+          `SELECT COUNT(*) FILTER (WHERE _commit_version = ${version}) AS n, COUNT(*) AS total FROM ${upstream}`,
+        );
+  const n = counts?.n ?? 0;
+  // Checks read only the keys this update wrote; when it wrote every row (first load, full refresh), the table.
+  if (n > 0) await runChecks(ctx, name, ds.checks, n === counts?.total ? undefined : changed);
   const f = flow(ctx, name);
   f.rowsIn += n;
   f.rowsOut += n;

@@ -14,6 +14,7 @@ import { hmacPads, KeyFileError, loadSsnKey } from '../privacy/ssn-key.ts';
 import { ingestFile } from './bronze.ts';
 import type { AccountingRow, FlowResult, RunContext } from './context.ts';
 import { flowProgressDetails, logEvent, type EventOrigin } from './event-log.ts';
+import { retireAllRows } from './change-feed.ts';
 import { runGoldFact, runGoldPatients } from './gold.ts';
 import { inspectFile, scanLanding, type FileInspection, type LandingFile } from './landing.ts';
 import { acquireLock, PipelineLockedError } from './lock.ts';
@@ -261,6 +262,8 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
       ssnKeyId: key.keyId,
       ssnPads: hmacPads(key.key),
       orphanGraceHours: options.orphanGraceHours ?? 24,
+      fullRefresh: options.fullRefresh ?? false,
+      versions: new Map(),
       flows: new Map(),
       accounting: [],
       warnings: [],
@@ -282,7 +285,10 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
     try {
       const database = db;
       await database.transaction(async () => {
-        if (fullRefresh) for (const t of DERIVED_TABLES) await database.run(`DELETE FROM ${t}`);
+        if (fullRefresh) {
+          await retireAllRows(ctx);
+          for (const t of DERIVED_TABLES) await database.run(`DELETE FROM ${t}`);
+        }
         if (switchFrom !== undefined) {
           await database.run(`UPDATE carelake_meta SET value = ? WHERE key = 'ssn_key_id'`, [key.keyId]);
           say(`re-hashing every SSN under the new key ${key.keyId} (was ${switchFrom})`);

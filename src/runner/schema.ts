@@ -7,14 +7,65 @@ import { supportingTableDdl } from '../definitions/supporting-tables.ts';
 import type { Database } from '../engine/database.ts';
 import { IDENTITY_DDL, IDENTITY_MIGRATIONS, IDENTITY_STATE_TABLES } from '../identity/schema.ts';
 import { nicknamePairsSql } from '../definitions/identity/comparisons.ts';
+import { FEED_TABLES, LIVE_FEED_COLUMNS, TABLE_VERSIONS_DDL, changesTableDdl } from './change-feed.ts';
 
 /** Schema version of the local lakehouse; bump with a migration when tables change. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const columnDdl = (c: Column): string => `${d.ident(c.name)} ${c.type}`;
 
+/** A dataset's table; silver and gold tables carry the live change-feed columns (change-feed.ts). */
 function datasetDdl(ds: Dataset): string {
-  return `CREATE TABLE IF NOT EXISTS ${ds.name} (${ds.columns.map(columnDdl).join(', ')})`;
+  const feed = FEED_TABLES.includes(ds.name) ? LIVE_FEED_COLUMNS : [];
+  return `CREATE TABLE IF NOT EXISTS ${ds.name} (${[...ds.columns.map(columnDdl), ...feed].join(', ')})`;
+}
+
+/**
+ * A gold fact in the DuckDB engine: a view over its silver table with the period columns, always
+ * current and without a second copy of the rows (Databricks renders a materialized view).
+ */
+function factViewSql(ds: Dataset): string {
+  return `SELECT ${ds.columns.map((c) => `${c.sql ? c.sql(d) : d.ident(c.name)} AS ${d.ident(c.name)}`).join(', ')} FROM ${ds.upstream[0] ?? ''}`;
+}
+
+/**
+ * Schema 1 → 2: silver and gold tables get the change-feed columns; gold fact tables become views.
+ * One catalogue read when there is nothing to migrate.
+ */
+async function migrate(db: Database): Promise<void> {
+  const stored = await db.one<{ value: string }>(
+    `SELECT value FROM carelake_meta WHERE key = 'schema_version'`,
+  );
+  if (Number(stored?.value ?? 0) >= SCHEMA_VERSION) return;
+  const tables = new Map(
+    (
+      await db.all<{ name: string; type: string }>(
+        `SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = 'main'`,
+      )
+    ).map((t) => [t.name, t.type]),
+  );
+  const feedColumns = new Set(
+    (
+      await db.all<{ c: string }>(
+        `SELECT table_name || '.' || column_name AS c FROM information_schema.columns
+         WHERE table_schema = 'main' AND column_name IN ('_commit_version', '_change_type')`,
+      )
+    ).map((r) => r.c),
+  );
+  for (const table of FEED_TABLES) {
+    if (tables.get(table) !== 'BASE TABLE') continue;
+    for (const [col, type, value] of [
+      ['_commit_version', 'BIGINT', '0'],
+      ['_change_type', 'VARCHAR', "'insert'"],
+    ] as const) {
+      if (feedColumns.has(`${table}.${col}`)) continue;
+      // Rows written before the feed existed count as inserts of version 0.
+      await db.run(`ALTER TABLE ${table} ADD COLUMN ${col} ${type} DEFAULT ${value}`);
+      await db.run(`ALTER TABLE ${table} ALTER COLUMN ${col} DROP DEFAULT`);
+    }
+  }
+  for (const ds of DATASETS)
+    if (ds.kind === 'fact' && tables.get(ds.name) === 'BASE TABLE') await db.run(`DROP TABLE ${ds.name}`);
 }
 
 /**
@@ -85,8 +136,14 @@ const REFERENCE_TABLES = [
 /** Creates every table and view the pipeline needs; safe to call on every run. */
 export async function ensureSchema(db: Database): Promise<void> {
   for (const ddl of SUPPORTING_DDL) await db.run(ddl);
+  await db.run(TABLE_VERSIONS_DDL);
   for (const m of IDENTITY_MIGRATIONS) await db.run(m);
-  for (const ds of DATASETS) await db.run(datasetDdl(ds));
+  await migrate(db);
+  for (const ds of DATASETS)
+    await db.run(
+      ds.kind === 'fact' ? `CREATE OR REPLACE VIEW ${ds.name} AS ${factViewSql(ds)}` : datasetDdl(ds),
+    );
+  for (const table of FEED_TABLES) await db.run(changesTableDdl(table));
   for (const v of GOLD_VIEWS) await db.run(`CREATE OR REPLACE VIEW ${v.name} AS ${v.sql}`);
   for (const ref of REFERENCE_TABLES) {
     const exists = await db.one<{ n: number }>(
@@ -95,13 +152,16 @@ export async function ensureSchema(db: Database): Promise<void> {
     if (!exists || exists.n === 0) await db.run(`CREATE TABLE ${ref.name} AS ${ref.sql}`);
   }
   await db.run(
-    `INSERT INTO carelake_meta VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO NOTHING`,
+    `INSERT INTO carelake_meta VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
   );
 }
 
-/** The tables a full refresh empties (everything derived from the landing files). */
+/**
+ * The tables a full refresh empties (everything derived from the landing files). Silver and gold
+ * tables are not here: their rows end as deletes in the change feed (change-feed.ts).
+ */
 export const DERIVED_TABLES = [
-  ...DATASETS.map((ds) => ds.name),
+  ...DATASETS.filter((ds) => ds.layer === 'bronze').map((ds) => ds.name),
   'ingest_files',
   'quarantine',
   'parked_rows',

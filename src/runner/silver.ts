@@ -6,6 +6,7 @@ import { SILVER_PATIENT_COLUMNS } from '../definitions/datasets/silver-patients.
 import { yearsBetween } from '../definitions/sql-helpers.ts';
 import { sqlString } from '../engine/database.ts';
 import { resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
+import { feedRewriter, upsertWithFeed } from './change-feed.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { quarantineRejectedSql, stageAndEvaluate } from './stage.ts';
 
@@ -33,7 +34,11 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
       _ssn_key_id, bmi, smoker, children, charges, insurance_plan, coverage_start_date, age_years, data_quality_score,
       _priority, _file_name, _line_number, _extracted_at, _run_id
     FROM eval_silver_patients WHERE NOT _rejected`);
-  const identity = await resolveIdentities(ctx.db, { runId: ctx.runId, resolvedAtSql: ctx.startedAtSql });
+  const identity = await resolveIdentities(ctx.db, {
+    runId: ctx.runId,
+    resolvedAtSql: ctx.startedAtSql,
+    rewriter: feedRewriter(ctx),
+  });
   // Identity SLA violations (freshness, confidence, coverage, drift) go to the event log as warnings.
   ctx.warnings.push(...identity.alerts);
 
@@ -59,9 +64,8 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
       children, charges, insurance_plan, coverage_start_date, ssn_hash, ${risk} AS patient_risk_category,
       data_quality_score, t AS effective_date, ${ctx.startedAtSql} AS processed_at
     FROM aged`);
-  await ctx.db.run(`DELETE FROM silver_patients s USING golden_patients g
-    WHERE s.patient_id = g.patient_id AND s.effective_date = g.effective_date`);
-  await ctx.db.run(`INSERT INTO silver_patients BY NAME SELECT * FROM golden_patients`);
+  // A golden row for a (patient, extract time) already in silver replaces it (pre/post image in the feed).
+  await upsertWithFeed(ctx, 'silver_patients', 'golden_patients', ds.keys);
 
   const f = flow(ctx, ds.name);
   addExpectations(f, results);
@@ -96,11 +100,22 @@ export async function runSilverFacts(
   if (!ref) throw new Error(`${name} has no patient reference`);
   const bronze = `bronze_${ds.entity}`;
   const run = sqlString(ctx.runId);
-  const source = `SELECT b.* FROM ${bronze} b WHERE b._run_id = ${run}
+  // Parked rows are read back from bronze only when there are any (that join probes all of bronze).
+  const parked =
+    (
+      await ctx.db.one<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM parked_rows WHERE dataset = '${name}' LIMIT 1)`,
+      )
+    )?.n ?? 0;
+  const source = `SELECT b.* FROM ${bronze} b WHERE b._run_id = ${run}${
+    parked
+      ? `
     UNION ALL
     SELECT b.* FROM ${bronze} b JOIN parked_rows p
       ON p.dataset = '${name}' AND p.file_name = b._file_name AND p.line_number = b._line_number
-    WHERE b._run_id <> ${run}`;
+    WHERE b._run_id <> ${run}`
+      : ''
+  }`;
   const grace = `INTERVAL ${Math.max(0, ctx.orphanGraceHours * 3600).toFixed(0)} SECOND`;
   const results = await stageAndEvaluate(ctx, ds, source, {
     joins: `LEFT JOIN silver_resolved_identity_resolution m
@@ -131,17 +146,21 @@ export async function runSilverFacts(
         ? `${ctx.startedAtSql} AS processed_at`
         : d.ident(c.name),
   );
-  // Upsert by key: the latest extract of a key wins (earlier rows of the same key in this batch are replaced).
-  const existing =
-    (await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${name} LIMIT 1)`))?.n ?? 0;
-  if (existing > 0) {
-    await ctx.db
-      .run(`DELETE FROM ${name} t USING (SELECT DISTINCT ${key} FROM eval_${name} WHERE _outcome = 'out') o
-      WHERE t.${key} = o.${key}`);
-  }
-  await ctx.db.run(`INSERT INTO ${name} BY NAME
-    SELECT ${outCols.join(', ')} FROM eval_${name} WHERE _outcome = 'out'
-    QUALIFY ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY _extracted_at DESC, _file_name DESC, _line_number DESC) = 1`);
+  // The latest extract of a key wins; the window runs only on keys delivered more than once in this update.
+  // Within a file a repeated key is already rejected (duplicate_record), so with one file there is none.
+  const files =
+    (await ctx.db.one<{ n: number }>(`SELECT COUNT(DISTINCT _file_name) AS n FROM eval_${name}`))?.n ?? 0;
+  if (files > 1)
+    await ctx.db.run(`CREATE OR REPLACE TEMP TABLE multi_keys AS
+      SELECT ${key} FROM eval_${name} WHERE _outcome = 'out' GROUP BY ${key} HAVING COUNT(*) > 1`);
+  const repeated =
+    files > 1 ? ((await ctx.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM multi_keys'))?.n ?? 0) : 0;
+  const once = `SELECT ${outCols.join(', ')} FROM eval_${name} e WHERE _outcome = 'out'${
+    repeated ? ` AND NOT EXISTS (SELECT 1 FROM multi_keys m WHERE m.${key} = e.${key})` : ''
+  }`;
+  const latest = `SELECT ${outCols.join(', ')} FROM eval_${name} e WHERE _outcome = 'out' AND EXISTS (SELECT 1 FROM multi_keys m WHERE m.${key} = e.${key})
+    QUALIFY ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY _extracted_at DESC, _file_name DESC, _line_number DESC) = 1`;
+  await upsertWithFeed(ctx, name, repeated ? `${once} UNION ALL ${latest}` : once, [key]);
 
   const f = flow(ctx, name);
   addExpectations(f, results);

@@ -46,16 +46,19 @@ export async function stageAndEvaluate(
   const lookupCols = ds.lookups.map((l, i) =>
     l.value ? `l${i}.${l.value} AS ${l.name}` : `l${i}.${l.column} IS NOT NULL AS ${l.name}`,
   );
-  // A repeat of a key within a file: found by aggregation (cheaper than a window over every row).
+  // A repeat of a key within a file: found by aggregation (cheaper than a window over every row), into
+  // a small table of its own first, so the source is read once for the stage and never materialised.
+  const dups = `dups_${ds.name}`;
+  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE ${dups} AS
+    SELECT ${keyCols.map((k, i) => `${k} AS _dup_key${i}`).join(', ')}, _file_name AS _dup_file, MIN(_line_number) AS _first_line
+    FROM (${source}) GROUP BY ${keyCols.join(', ')}, _file_name HAVING COUNT(*) > 1`);
   const stageSql = `WITH s0 AS (${source}),
-    dups AS (SELECT ${keyCols.map((k, i) => `${k} AS _dup_key${i}`).join(', ')}, _file_name AS _dup_file, MIN(_line_number) AS _first_line
-             FROM s0 GROUP BY ${keyCols.join(', ')}, _file_name HAVING COUNT(*) > 1),
     s1 AS (
       SELECT ${[...passThrough, ...metadata.map((m) => `s0.${m}`), ...patientExtras.map((m) => `s0.${m}`)].join(', ')},
         ${ds.derived.map((x) => `${x.sql(d)} AS ${d.ident(x.name)}`).join(',\n        ')},
         ${ctx.startedAtSql} AS _run_started_at,
         COALESCE(s0._line_number > dups._first_line, FALSE) AS _is_duplicate
-      FROM s0 LEFT JOIN dups ON ${keyCols.map((k, i) => `s0.${k} IS NOT DISTINCT FROM dups._dup_key${i}`).join(' AND ')}
+      FROM s0 LEFT JOIN ${dups} dups ON ${keyCols.map((k, i) => `s0.${k} IS NOT DISTINCT FROM dups._dup_key${i}`).join(' AND ')}
         AND s0._file_name = dups._dup_file)
     SELECT s1.*${lookupCols.length ? `, ${lookupCols.join(', ')}` : ''}${extra.columns?.length ? `, ${extra.columns.join(', ')}` : ''}
     FROM s1 ${lookups} ${extra.joins ?? ''}`;

@@ -217,11 +217,11 @@ export function query<T extends Record<string, unknown> = Record<string, unknown
   return withDb(dbPath, (db) => db.all<T>(sql));
 }
 
-/** Base tables of the main schema (no views, no temp tables). */
+/** Tables and views of the main schema (no temp tables); gold facts are views in the DuckDB engine. */
 export async function baseTables(db: Database): Promise<string[]> {
   const rows = await db.all<{ t: string }>(
     `SELECT table_name AS t FROM information_schema.tables
-     WHERE table_type = 'BASE TABLE' AND table_schema = 'main' AND table_catalog = current_database()
+     WHERE table_type IN ('BASE TABLE', 'VIEW') AND table_schema = 'main' AND table_catalog = current_database()
      ORDER BY 1`,
   );
   return rows.map((r) => r.t);
@@ -255,6 +255,9 @@ const VOLATILE = new Set([
   'applied_run_id',
   'updated_run_id',
   'identity_resolution_age_hours',
+  '_commit_version',
+  '_end_version',
+  'commit_timestamp',
 ]);
 
 /** Tables whose content is history of runs, not data derived from the landing files. */
@@ -264,7 +267,9 @@ const RUN_HISTORY = new Set([
   'run_accounting',
   'carelake_meta',
   'identity_run_metrics',
+  'table_versions',
 ]);
+const isRunHistory = (t: string): boolean => RUN_HISTORY.has(t) || t.endsWith('__changes');
 
 /**
  * Row count and an order-independent content checksum of every data table, ignoring run-dependent
@@ -274,7 +279,7 @@ export async function fingerprint(dbPath: string): Promise<Record<string, { rows
   return withDb(dbPath, async (db) => {
     const out: Record<string, { rows: number; sum: string }> = {};
     for (const t of await baseTables(db)) {
-      if (RUN_HISTORY.has(t)) continue;
+      if (isRunHistory(t)) continue;
       const cols = await db.all<{ c: string }>(
         `SELECT column_name AS c FROM information_schema.columns WHERE table_name = '${t}' AND table_schema = 'main' ORDER BY ordinal_position`,
       );

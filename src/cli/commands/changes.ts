@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { Database } from '../../engine/database.ts';
+import { appendAudit, auditPathFor } from '../../privacy/audit.ts';
+import { phiTablesIn } from '../../privacy/catalog.ts';
+import { ChangeFeedError, FEED_DATASETS, readChanges } from '../../runner/change-feed.ts';
+import { CliError, parseFormat, parseIntegerOption } from '../errors.ts';
+import { formatRows, type TableFormat } from '../format.ts';
+import { addLakehouseOptions } from '../options.ts';
+
+interface ChangesOpts {
+  db: string;
+  landing: string;
+  fromVersion: string;
+  toVersion?: string;
+  format: string;
+}
+
+/** `carelake changes <table> --from-version N [--to-version M]`: the change data feed of a table. */
+export function registerChanges(program: Command): void {
+  addLakehouseOptions(
+    program
+      .command('changes')
+      .description(
+        "The change data feed of a silver or gold table, like Delta's table_changes(): every insert, update pre-/post-image and delete with its _commit_version and _commit_timestamp.",
+      ),
+  )
+    .argument('<table>', `one of ${FEED_DATASETS.join(', ')}`)
+    .requiredOption('--from-version <n>', 'first version to return (inclusive)')
+    .option('--to-version <m>', 'last version to return (inclusive; default: the latest)')
+    .option('--format <format>', 'table, csv or json (an array of row objects)', 'table')
+    .action(async (table: string, opts: ChangesOpts) => {
+      const format = parseFormat(opts.format, ['table', 'csv', 'json']) as TableFormat;
+      const fromVersion = parseIntegerOption('--from-version', opts.fromVersion, 0);
+      const toVersion =
+        opts.toVersion === undefined ? undefined : parseIntegerOption('--to-version', opts.toVersion, 0);
+      if (toVersion !== undefined && toVersion < fromVersion)
+        throw new CliError(`--to-version (${toVersion}) is before --from-version (${fromVersion})`, 2);
+      if (!FEED_DATASETS.includes(table))
+        throw new CliError(
+          `no change feed for "${table}"; tables with a change feed: ${FEED_DATASETS.join(', ')}`,
+          2,
+        );
+      let db: Database;
+      try {
+        db = await Database.open(opts.db, { access_mode: 'READ_ONLY' });
+      } catch (error: unknown) {
+        throw new CliError(`no lakehouse at ${opts.db} yet: run \`carelake run\` first`, 1, { cause: error });
+      }
+      try {
+        const rows = await readChanges(db, table, {
+          fromVersion,
+          ...(toVersion === undefined ? {} : { toVersion }),
+        });
+        // Reading the feed of a PHI table is audited like a query of it.
+        const phi = phiTablesIn(table);
+        if (phi.length)
+          appendAudit(auditPathFor(opts.db), {
+            action: 'changes_read',
+            status: 'ok',
+            rows: rows.length,
+            details: { table, from_version: fromVersion, to_version: toVersion ?? null },
+          });
+        process.stdout.write(formatRows(rows, format));
+      } catch (error: unknown) {
+        if (error instanceof ChangeFeedError) throw new CliError(error.message, 1, { cause: error });
+        throw error;
+      } finally {
+        db.close();
+      }
+    });
+}
