@@ -10,22 +10,41 @@ export class EngineError extends Error {
   }
 }
 
-/** Set CARELAKE_TRACE_SQL=1 to print each statement's duration to stderr (profiling). */
-const TRACE = process.env['CARELAKE_TRACE_SQL'] === '1';
-function trace(sql: string, started: number): void {
-  if (TRACE)
-    process.stderr.write(`[sql ${Date.now() - started} ms] ${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+/**
+ * CARELAKE_TRACE_SQL=1 prints each statement's wall time and the process CPU time it took (all engine
+ * threads) to stderr, for profiling; `=full` prints whole statements instead of their first 160 characters.
+ */
+const TRACE = process.env['CARELAKE_TRACE_SQL'];
+interface TraceStart {
+  readonly wall: number;
+  readonly cpu: NodeJS.CpuUsage;
+}
+function traceStart(): TraceStart | undefined {
+  return TRACE === '1' || TRACE === 'full' ? { wall: performance.now(), cpu: process.cpuUsage() } : undefined;
+}
+function trace(sql: string, started: TraceStart | undefined): void {
+  if (started === undefined) return;
+  const cpu = process.cpuUsage(started.cpu);
+  const text = sql.replace(/\s+/g, ' ');
+  process.stderr.write(
+    `[sql ${Math.round(performance.now() - started.wall)} ms, cpu ${Math.round((cpu.user + cpu.system) / 1000)} ms] ${TRACE === 'full' ? text : text.slice(0, 160)}\n`,
+  );
 }
 
 /**
- * Engine settings. FSST string compression is disabled: analysing it doubles the cost of every bulk
- * write on 2 cores, while dictionary, RLE, bit-packing and ALP compression stay on (the file grows by
- * about a third; measured with `npm run bench`). Memory is capped at 3 GB unless CARELAKE_MEMORY_LIMIT
- * says otherwise (DuckDB's own default is 80% of the machine).
+ * Engine settings, chosen for bulk loads on few cores (measured with `npm run bench`):
+ * - string compression off (FSST, dictionary, dictionary+FSST): analysing it costs about as much CPU
+ *   as the rest of a bulk write; RLE, bit-packing, ALP and constant compression stay on. The database
+ *   file is two to three times larger for it.
+ * - insertion order not preserved: inserts and CREATE TABLE AS run on every thread without keeping
+ *   batches in order. Queries that need an order say ORDER BY; a statement that needs the order of
+ *   its input sets `preserve_insertion_order` for itself (bronze staging).
+ * - memory capped at 3 GB unless CARELAKE_MEMORY_LIMIT says otherwise (DuckDB's own default is 80% of
+ *   the machine); larger work spills to a temporary folder next to the database.
  */
 const ENGINE_SETTINGS = [
-  "SET disabled_compression_methods = 'fsst'",
-  // Bounded memory: larger work spills to a temporary folder next to the database (CARELAKE_MEMORY_LIMIT).
+  "SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'",
+  'SET preserve_insertion_order = false',
   `SET memory_limit = '${(process.env['CARELAKE_MEMORY_LIMIT'] ?? '3GB').replace(/[^0-9A-Za-z.]/g, '')}'`,
 ];
 
@@ -78,7 +97,7 @@ export class Database {
   }
 
   async run(sql: string, params?: Params): Promise<void> {
-    const started = Date.now();
+    const started = traceStart();
     try {
       if (params === undefined) await this.connection.run(sql);
       else await this.connection.run(sql, params as DuckDBValue[] | Record<string, DuckDBValue>);
@@ -90,7 +109,7 @@ export class Database {
 
   /** Runs a query and reads all rows as plain objects (BIGINT → number when safe, timestamps as text). */
   async all<T extends Row = Row>(sql: string, params?: Params): Promise<T[]> {
-    const started = Date.now();
+    const started = traceStart();
     try {
       const reader =
         params === undefined

@@ -3,7 +3,7 @@ import { dataset } from '../definitions/pipeline.ts';
 import type { IngestDataset } from '../definitions/model.ts';
 import { Database, sqlString } from '../engine/database.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
-import { evaluateExpectations } from './expectations.ts';
+import { expectationResults, failedRulesSql, passesSql, rejectedSql } from './expectations.ts';
 import { splitCsvLine, type FileInspection, type LandingFile } from './landing.ts';
 
 /** Anything shaped like an SSN (3-2-4 digits, dashes optional) outside a longer number. */
@@ -28,6 +28,23 @@ const normaliseHeader = (name: string): string =>
     .trim()
     .toLowerCase()
     .replace(/\s+/g, '_');
+
+/** How a file's records are read, and how their values read from the staged raw records (`bronze_raw`). */
+interface RowSource {
+  /** Reads the file's records as raw text, in file order. */
+  readonly read: string;
+  /** Which staged records are data rows (the raw-lines read also holds the header line). */
+  readonly where: string;
+  /** The physical line number from the staged record's position (`rowid - $base`), header = line 1. */
+  readonly line: string;
+  /** The text value of a landing column ('' read as NULL). */
+  readonly col: (column: string) => string;
+  readonly fieldCount: string;
+  readonly headerFieldCount: number;
+  readonly rescued: string;
+  /** The raw text of a record, kept in the quarantine when it is malformed. */
+  readonly rawLine: string;
+}
 
 export interface FileIngestResult {
   readonly rowsRead: number;
@@ -117,33 +134,38 @@ export async function ingestFile(
   const encoding = insp.utf8 ? '' : ", encoding = 'latin-1'";
   if (!insp.utf8) problems.push(`${file.fileName}: not valid UTF-8; read as Latin-1`);
   const path = sqlString(file.filePath);
-  const lineage = (
-    line: string,
-  ): string => `${ctx.startedAtSql} AS _ingested_at, ${sqlString(file.fileName)} AS _file_name,
-    ${path} AS _file_path, ${line} AS _line_number,
-    TIMESTAMP '${file.extractedAt.toISOString().slice(0, 19).replace('T', ' ')}' AS _extracted_at, ${sqlString(ctx.runId)} AS _run_id`;
   const isPatients = file.entity === 'patients';
 
-  let select: string;
+  // One read of the file into a staging table of raw text, then two passes over it: the check pass
+  // keeps only the record count and, for records that fail a rule, the rules and (if rejected) the
+  // quarantine record; the write pass appends every other record to bronze. Expensive values (the
+  // SSN HMAC, the rescued JSON, the raw line) are computed only where they are kept, so each row's
+  // HMAC is computed once.
+  let rows: RowSource;
   if (!usable) {
     if (insp.headerLine !== undefined)
       problems.push(`${file.fileName}: not readable as CSV; every line is quarantined`);
-    select = `SELECT ${ds.landingColumns.map((c) => `CAST(NULL AS VARCHAR) AS ${d.ident(c)}`).join(', ')},
-      ${isPatients ? 'CAST(NULL AS VARCHAR) AS ssn_hash, CAST(NULL AS VARCHAR) AS _ssn_key_id, FALSE AS _ssn_present,' : ''}
-      ${lineage('r.ordinality')}, CAST(NULL AS JSON) AS _rescued_data, -1 AS _field_count, 0 AS _header_field_count,
-      ${redactSsn('r.line')} AS _raw_line
-      FROM ${RAW_LINES(file.filePath, encoding)} r WHERE r.ordinality > 1`;
+    rows = {
+      read: `SELECT line AS _line FROM ${RAW_LINES(file.filePath, encoding)}`,
+      where: 'rowid > $base',
+      line: 'rowid - $base + 1',
+      col: () => 'CAST(NULL AS VARCHAR)',
+      fieldCount: '-1',
+      headerFieldCount: 0,
+      rescued: 'CAST(NULL AS JSON)',
+      rawLine: '_line',
+    };
   } else {
     // Columns are read by position (f1 … fN, plus _overflow for surplus fields); empty fields read as ''
     // and missing ones as NULL, so a short or long line is told apart from empty values.
-    const fields = header.map((_, i) => `f${i + 1}`);
+    const fields = header.map((_, i) => `_f${i + 1}`);
     const byName = new Map<string, string>();
     header.forEach((h, i) => {
       const n = normaliseHeader(h);
-      if (!byName.has(n)) byName.set(n, `p.f${i + 1}`);
+      if (!byName.has(n)) byName.set(n, `_f${i + 1}`);
     });
     const unknown = header
-      .map((h, i) => ({ h, ref: `p.f${i + 1}` }))
+      .map((h, i) => ({ h, ref: `_f${i + 1}` }))
       .filter(({ h, ref }) => !known.has(normaliseHeader(h)) || byName.get(normaliseHeader(h)) !== ref);
     const missing = ds.landingColumns.filter((c) => !byName.has(c));
     if (missing.length)
@@ -153,64 +175,151 @@ export async function ingestFile(
         `${file.fileName}: unknown columns ${unknown.map((u) => redactSsnText(u.h)).join(', ')} kept in _rescued_data`,
       );
     }
-    const col = (c: string): string => {
-      const ref = byName.get(c);
-      return ref === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(${ref}, '')`;
-    };
-    const cols = ds.landingColumns.map((c) =>
-      c === 'ssn' ? 'CAST(NULL AS VARCHAR) AS ssn' : `${col(c)} AS ${d.ident(c)}`,
-    );
     const rescuedValue = (ref: string): string =>
       isPatients ? redactSsn(`NULLIF(${ref}, '')`) : `NULLIF(${ref}, '')`;
-    const rescued = unknown.length
-      ? `CASE WHEN ${unknown.map((u) => `NULLIF(${u.ref}, '') IS NULL`).join(' AND ')} THEN NULL ELSE json_object(${unknown
-          .map((u) => `${sqlString(redactSsnText(u.h))}, ${rescuedValue(u.ref)}`)
-          .join(', ')}) END`
-      : 'CAST(NULL AS JSON)';
-    const ssnDigits = `regexp_replace(${col('ssn')}, '[^0-9]', '', 'g')`;
-    const ssnCols = isPatients
-      ? `CASE WHEN LENGTH(${ssnDigits}) = 9 THEN ${d.hmacSha256Hex(ssnDigits, ctx.ssnPads)} END AS ssn_hash,
-         CASE WHEN LENGTH(${ssnDigits}) = 9 THEN ${sqlString(ctx.ssnKeyId)} END AS _ssn_key_id,
-         NULLIF(TRIM(${col('ssn')}), '') IS NOT NULL AS _ssn_present,`
-      : '';
-    const fieldCount = `(${[...fields, '_overflow'].map((f) => `CASE WHEN p.${f} IS NULL THEN 0 ELSE 1 END`).join(' + ')})`;
-    const spec = [...fields, '_overflow'].map((f) => `'${f}': 'VARCHAR'`).join(', ');
-    select = `SELECT ${cols.join(', ')}, ${ssnCols} ${lineage('p.ordinality + 1')}, ${rescued} AS _rescued_data,
-        ${fieldCount} AS _field_count, ${fields.length} AS _header_field_count,
-        CASE WHEN ${fieldCount} <> ${fields.length} THEN ${redactSsn(`concat_ws(',', ${[...fields, '_overflow'].map((f) => `p.${f}`).join(', ')})`)} END AS _raw_line
-      FROM read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"', escape = '"',
-        nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
-        max_line_size = 10000000${encoding}) WITH ORDINALITY p`;
+    const all = [...fields, '_overflow'];
+    const spec = all.map((f) => `'${f}': 'VARCHAR'`).join(', ');
+    rows = {
+      read: `SELECT * FROM read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
+        escape = '"', nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
+        max_line_size = 10000000${encoding})`,
+      where: '',
+      line: 'rowid - $base + 2',
+      col: (c) => {
+        const ref = byName.get(c);
+        return ref === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(${ref}, '')`;
+      },
+      fieldCount: `(${all.map((f) => `CASE WHEN ${f} IS NULL THEN 0 ELSE 1 END`).join(' + ')})`,
+      headerFieldCount: fields.length,
+      // Built only for rows with a value in an unknown column (a CASE evaluates its branch lazily).
+      rescued: unknown.length
+        ? `CASE WHEN ${unknown.map((u) => `NULLIF(${u.ref}, '') IS NULL`).join(' AND ')} THEN NULL ELSE json_object(${unknown
+            .map((u) => `${sqlString(redactSsnText(u.h))}, ${rescuedValue(u.ref)}`)
+            .join(', ')}) END`
+        : 'CAST(NULL AS JSON)',
+      rawLine: `concat_ws(',', ${all.join(', ')})`,
+    };
   }
 
-  const results = await evaluateExpectations(db, ds.name, select, 'eval_bronze', ds.expectations);
+  const hmac = (digits: string): string => d.hmacSha256Hex(digits, ctx.ssnPads);
+  const hashable = (digits: string): string => `LENGTH(${digits}) = 9`;
+  /** The row as the expectations see it: landing columns, SSN facts, lineage checks, line number. */
+  const checkedRow = (): string => {
+    const cols = ds.landingColumns.map((c) =>
+      c === 'ssn' ? 'CAST(NULL AS VARCHAR) AS ssn' : `${rows.col(c)} AS ${d.ident(c)}`,
+    );
+    const ssn = isPatients
+      ? [
+          `regexp_replace(${rows.col('ssn')}, '[^0-9]', '', 'g') AS _ssn_digits`,
+          `NULLIF(TRIM(${rows.col('ssn')}), '') IS NOT NULL AS _ssn_present`,
+        ]
+      : [];
+    return `SELECT *, ${[...cols, ...ssn].join(', ')}, ${atBase(rows.line)} AS _line_number,
+        ${rows.rescued} AS _rescued_data, ${rows.fieldCount} AS _field_count,
+        ${rows.headerFieldCount} AS _header_field_count
+      FROM bronze_raw ${rows.where ? `WHERE ${atBase(rows.where)}` : ''}`;
+  };
+  // In the check read, rules that only ask whether an SSN hash exists see a stand-in with the same
+  // NULL-ness; the HMAC itself is computed for rejected rows only (their quarantine record).
+  const hashValueNeeded = ds.expectations.some((e) => /ssn_hash(?!\s+IS\s+(NOT\s+)?NULL)/i.test(e.sql(d)));
+  const ssnCheckCols = isPatients
+    ? `, ${
+        hashValueNeeded
+          ? `CASE WHEN ${hashable('_ssn_digits')} THEN ${hmac('_ssn_digits')} END`
+          : `CASE WHEN ${hashable('_ssn_digits')} THEN '' END`
+      } AS ssn_hash`
+    : '';
   const recordCols = [
-    ...ds.landingColumns.filter((c) => c !== 'ssn'),
-    ...(isPatients ? ['ssn_hash', '_ssn_key_id'] : []),
-    '_rescued_data',
+    ...ds.landingColumns.filter((c) => c !== 'ssn').map((c) => `'${c}', ${d.ident(c)}`),
+    ...(isPatients
+      ? [
+          `'ssn_hash', CASE WHEN ${hashable('_ssn_digits')} THEN ${hmac('_ssn_digits')} END`,
+          `'_ssn_key_id', CASE WHEN ${hashable('_ssn_digits')} THEN ${sqlString(ctx.ssnKeyId)} END`,
+        ]
+      : []),
+    `'_rescued_data', _rescued_data`,
   ];
-  await db.run(`INSERT INTO quarantine
-    SELECT _run_id, ${sqlString(ds.name)}, list_filter(_failed, x -> x IN (${ds.expectations
-      .filter((e) => e.action !== 'warn')
-      .map((e) => sqlString(e.name))
-      .join(', ')})), _file_name, _line_number,
-      CASE WHEN _raw_line IS NOT NULL THEN json_object('raw_line', _raw_line)
-        ELSE json_object(${recordCols.map((c) => `'${c}', ${d.ident(c)}`).join(', ')}) END,
-      ${ctx.startedAtSql}
-    FROM eval_bronze WHERE _rejected`);
-  const colNames = ds.columns.map((c) => d.ident(c.name)).join(', ');
-  await db.run(
-    `INSERT INTO ${ds.name} (${colNames}) SELECT ${colNames} FROM eval_bronze WHERE NOT _rejected`,
+  const wellFormed = '_field_count = _header_field_count';
+  const rejected = rejectedSql(ds.expectations);
+  const record = `CASE WHEN ${wellFormed} THEN json_object(${recordCols.join(', ')})
+      ELSE json_object('raw_line', ${redactSsn(rows.rawLine)}) END`;
+  const allPass = ds.expectations.length ? ds.expectations.map(passesSql).join(' AND ') : 'TRUE';
+  // The file is read once, in parallel, into a staging table of raw text that keeps the file's order,
+  // so a record's position (rowid) gives its line number.
+  await db.run('SET preserve_insertion_order = true');
+  try {
+    await db.run(`CREATE OR REPLACE TEMP TABLE bronze_raw AS ${rows.read}`);
+  } finally {
+    await db.run('SET preserve_insertion_order = false');
+  }
+  // Row ids of a table created in the open transaction start at an engine offset; the staged records
+  // must be contiguous from it, or line numbers would be wrong (checked, never assumed).
+  const staged = await db.one<{ base: string | number | null; span: number; n: number }>(
+    'SELECT min(rowid) AS base, max(rowid) - min(rowid) + 1 AS span, COUNT(*) AS n FROM bronze_raw',
   );
-  // Accounting from the tables themselves, not from the classification: lines read from the file
-  // must equal rows now in bronze plus rows now in the quarantine for this file and run.
-  const counts = await db.one<{ n: number; out: number; q: number }>(
-    `SELECT (SELECT COUNT(*) FROM eval_bronze) AS n,
-       (SELECT COUNT(*) FROM ${ds.name} WHERE _run_id = $run AND _file_name = $file) AS out,
+  if (staged && staged.n > 0 && staged.span !== staged.n)
+    throw new Error(
+      `${file.fileName}: staged records are not contiguous (${staged.n} records over ${staged.span} row ids)`,
+    );
+  const base = String(staged?.base ?? 0);
+  const atBase = (sql: string): string => sql.replaceAll('$base', base);
+  await db.run(`CREATE OR REPLACE TEMP TABLE bronze_check AS
+    SELECT COUNT(*) AS n, list(_flagged) FILTER (WHERE _flagged IS NOT NULL) AS flagged
+    FROM (SELECT CASE WHEN ${allPass} THEN NULL ELSE {
+        'line': _line_number, 'failed': ${failedRulesSql(ds.expectations)}, 'rejected': ${rejected},
+        'record': CASE WHEN ${rejected} THEN ${record} END} END AS _flagged
+      FROM (SELECT *${ssnCheckCols} FROM (${checkedRow()})))`);
+  const flagged = `(SELECT UNNEST(flagged) AS f FROM bronze_check)`;
+  const check = await db.one<{ n: number; rejected: number }>(
+    `SELECT (SELECT n FROM bronze_check) AS n, (SELECT COUNT(*) FROM ${flagged} WHERE f.rejected) AS rejected`,
+  );
+  const failures = await db.all<{ name: string; n: number }>(
+    `SELECT name, COUNT(*) AS n FROM (SELECT UNNEST(f.failed) AS name FROM ${flagged}) GROUP BY name`,
+  );
+  const results = expectationResults(
+    ds.name,
+    ds.expectations,
+    check?.n ?? 0,
+    new Map(failures.map((c) => [c.name, c.n])),
+  );
+  const rejecting = ds.expectations.filter((e) => e.action !== 'warn').map((e) => sqlString(e.name));
+  await db.run(`INSERT INTO quarantine
+    SELECT ${sqlString(ctx.runId)}, ${sqlString(ds.name)}, list_filter(f.failed, x -> x IN (${rejecting.join(', ')})),
+      ${sqlString(file.fileName)}, f.line, f.record, ${ctx.startedAtSql}
+    FROM ${flagged} WHERE f.rejected`);
+
+  // The write pass: every record the check pass did not reject.
+  const writeCols = ds.columns.map((c) => {
+    const name = c.name;
+    const lineage: Record<string, string> = {
+      _ingested_at: ctx.startedAtSql,
+      _file_name: sqlString(file.fileName),
+      _file_path: path,
+      _extracted_at: `TIMESTAMP '${file.extractedAt.toISOString().slice(0, 19).replace('T', ' ')}'`,
+      _run_id: sqlString(ctx.runId),
+      ssn_hash: `CASE WHEN ${hashable('s._ssn_digits')} THEN ${hmac('s._ssn_digits')} END`,
+      _ssn_key_id: `CASE WHEN ${hashable('s._ssn_digits')} THEN ${sqlString(ctx.ssnKeyId)} END`,
+    };
+    return lineage[name] ?? `s.${d.ident(name)}`;
+  });
+  const keep =
+    (check?.rejected ?? 0) > 0
+      ? `ANTI JOIN (SELECT f.line FROM ${flagged} WHERE f.rejected) r ON r.line = s._line_number`
+      : '';
+  await db.run(
+    `INSERT INTO ${ds.name} (${ds.columns.map((c) => d.ident(c.name)).join(', ')})
+      SELECT ${writeCols.join(', ')} FROM (${checkedRow()}) s ${keep}`,
+  );
+  await db.run('DROP TABLE bronze_check');
+  await db.run('DROP TABLE bronze_raw');
+  // Accounting from the tables themselves, not from the classification: records counted by the check
+  // read must equal rows now in bronze plus rows now in the quarantine for this file and run.
+  const counts = await db.one<{ out: number; q: number }>(
+    `SELECT (SELECT COUNT(*) FROM ${ds.name} WHERE _run_id = $run AND _file_name = $file) AS out,
        (SELECT COUNT(*) FROM quarantine WHERE run_id = $run AND dataset = $ds AND file_name = $file) AS q`,
     { run: ctx.runId, file: file.fileName, ds: ds.name },
   );
-  const rowsRead = counts?.n ?? 0;
+  const rowsRead = check?.n ?? 0;
   if (rowsRead !== insp.dataLines && usable) {
     problems.push(
       `${file.fileName}: ${insp.dataLines} non-empty line(s) but ${rowsRead} record(s): quoted line breaks make line numbers approximate`,
