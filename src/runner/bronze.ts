@@ -250,7 +250,9 @@ export async function ingestFile(
   try {
     await db.run(`CREATE OR REPLACE TEMP TABLE bronze_raw AS ${rows.read}`);
   } finally {
-    await db.run('SET preserve_insertion_order = false');
+    // After a failed statement the transaction is aborted and so is this statement: the original
+    // error is the one that matters, and the next update opens the database with the engine settings.
+    await db.run('SET preserve_insertion_order = false').catch(() => undefined);
   }
   // Row ids of a table created in the open transaction start at an engine offset; the staged records
   // must be contiguous from it, or line numbers would be wrong (checked, never assumed).
@@ -270,23 +272,23 @@ export async function ingestFile(
         'record': CASE WHEN ${rejected} THEN ${record} END} END AS _flagged
       FROM (SELECT *${ssnCheckCols} FROM (${checkedRow()})))`);
   const flagged = `(SELECT UNNEST(flagged) AS f FROM bronze_check)`;
-  const check = await db.one<{ n: number; rejected: number }>(
-    `SELECT (SELECT n FROM bronze_check) AS n, (SELECT COUNT(*) FROM ${flagged} WHERE f.rejected) AS rejected`,
-  );
-  const failures = await db.all<{ name: string; n: number }>(
-    `SELECT name, COUNT(*) AS n FROM (SELECT UNNEST(f.failed) AS name FROM ${flagged}) GROUP BY name`,
+  const check = await db.one<{ n: number; rejected: number; failures: { name: string; n: number }[] | null }>(
+    `SELECT (SELECT n FROM bronze_check) AS n, (SELECT COUNT(*) FROM ${flagged} WHERE f.rejected) AS rejected,
+       (SELECT list({'name': name, 'n': c}) FROM (SELECT name, COUNT(*) AS c
+          FROM (SELECT UNNEST(f.failed) AS name FROM ${flagged}) GROUP BY name)) AS failures`,
   );
   const results = expectationResults(
     ds.name,
     ds.expectations,
     check?.n ?? 0,
-    new Map(failures.map((c) => [c.name, c.n])),
+    new Map((check?.failures ?? []).map((c) => [c.name, Number(c.n)])),
   );
   const rejecting = ds.expectations.filter((e) => e.action !== 'warn').map((e) => sqlString(e.name));
-  await db.run(`INSERT INTO quarantine
-    SELECT ${sqlString(ctx.runId)}, ${sqlString(ds.name)}, list_filter(f.failed, x -> x IN (${rejecting.join(', ')})),
-      ${sqlString(file.fileName)}, f.line, f.record, ${ctx.startedAtSql}
-    FROM ${flagged} WHERE f.rejected`);
+  if ((check?.rejected ?? 0) > 0)
+    await db.run(`INSERT INTO quarantine
+      SELECT ${sqlString(ctx.runId)}, ${sqlString(ds.name)}, list_filter(f.failed, x -> x IN (${rejecting.join(', ')})),
+        ${sqlString(file.fileName)}, f.line, f.record, ${ctx.startedAtSql}
+      FROM ${flagged} WHERE f.rejected`);
 
   // The write pass: every record the check pass did not reject.
   const writeCols = ds.columns.map((c) => {
