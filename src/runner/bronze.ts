@@ -29,23 +29,6 @@ const normaliseHeader = (name: string): string =>
     .toLowerCase()
     .replace(/\s+/g, '_');
 
-/** How a file's records are read, and how their values read from the staged raw records (`bronze_raw`). */
-interface RowSource {
-  /** Reads the file's records as raw text, in file order. */
-  readonly read: string;
-  /** Which staged records are data rows (the raw-lines read also holds the header line). */
-  readonly where: string;
-  /** The physical line number from the staged record's position (`rowid - $base`), header = line 1. */
-  readonly line: string;
-  /** The text value of a landing column ('' read as NULL). */
-  readonly col: (column: string) => string;
-  readonly fieldCount: string;
-  readonly headerFieldCount: number;
-  readonly rescued: string;
-  /** The raw text of a record, kept in the quarantine when it is malformed. */
-  readonly rawLine: string;
-}
-
 export interface FileIngestResult {
   readonly rowsRead: number;
   readonly rowsOut: number;
@@ -136,36 +119,42 @@ export async function ingestFile(
   const path = sqlString(file.filePath);
   const isPatients = file.entity === 'patients';
 
-  // One read of the file into a staging table of raw text, then two passes over it: the check pass
-  // keeps only the record count and, for records that fail a rule, the rules and (if rejected) the
-  // quarantine record; the write pass appends every other record to bronze. Expensive values (the
-  // SSN HMAC, the rescued JSON, the raw line) are computed only where they are kept, so each row's
-  // HMAC is computed once.
-  let rows: RowSource;
+  // One read of the file into a staging table, then two passes over it: the check pass keeps only
+  // the record count and, for records that fail a rule, the rules and (if rejected) the quarantine
+  // record; the write pass appends every other record to bronze. Whatever may hold an SSN is made
+  // safe by the read itself, so the staging table (which may spill to disk) never holds a raw SSN:
+  // the SSN column is hashed (once per row), unknown columns become the redacted `_rescued_data`,
+  // and a malformed line is kept only as its redacted text.
+  const hmac = (digits: string): string =>
+    `CASE WHEN LENGTH(${digits}) = 9 THEN ${d.hmacSha256Hex(digits, ctx.ssnPads)} END`;
+  let read: string;
+  /** The landing value of a column, over the staged record ('' read as NULL). */
+  let col: (column: string) => string;
+  let headerFieldCount: number;
+  /** Which staged records are data rows, and their physical line (header = 1) from `rowid - $base`. */
+  let where = '';
+  let line: string;
   if (!usable) {
     if (insp.headerLine !== undefined)
       problems.push(`${file.fileName}: not readable as CSV; every line is quarantined`);
-    rows = {
-      read: `SELECT line AS _line FROM ${RAW_LINES(file.filePath, encoding)}`,
-      where: 'rowid > $base',
-      line: 'rowid - $base + 1',
-      col: () => 'CAST(NULL AS VARCHAR)',
-      fieldCount: '-1',
-      headerFieldCount: 0,
-      rescued: 'CAST(NULL AS JSON)',
-      rawLine: '_line',
-    };
+    read = `SELECT -1 AS _field_count, CAST(NULL AS JSON) AS _rescued_data, ${redactSsn('line')} AS _raw_line,
+        ${isPatients ? 'CAST(NULL AS VARCHAR) AS _ssn_hash, FALSE AS _ssn_present' : ''}
+      FROM ${RAW_LINES(file.filePath, encoding)}`;
+    col = () => 'CAST(NULL AS VARCHAR)';
+    headerFieldCount = 0;
+    where = 'rowid > $base';
+    line = 'rowid - $base + 1';
   } else {
     // Columns are read by position (f1 … fN, plus _overflow for surplus fields); empty fields read as ''
     // and missing ones as NULL, so a short or long line is told apart from empty values.
-    const fields = header.map((_, i) => `_f${i + 1}`);
+    const fields = header.map((_, i) => `f${i + 1}`);
     const byName = new Map<string, string>();
     header.forEach((h, i) => {
       const n = normaliseHeader(h);
-      if (!byName.has(n)) byName.set(n, `_f${i + 1}`);
+      if (!byName.has(n)) byName.set(n, `f${i + 1}`);
     });
     const unknown = header
-      .map((h, i) => ({ h, ref: `_f${i + 1}` }))
+      .map((h, i) => ({ h, ref: `f${i + 1}` }))
       .filter(({ h, ref }) => !known.has(normaliseHeader(h)) || byName.get(normaliseHeader(h)) !== ref);
     const missing = ds.landingColumns.filter((c) => !byName.has(c));
     if (missing.length)
@@ -179,76 +168,69 @@ export async function ingestFile(
       isPatients ? redactSsn(`NULLIF(${ref}, '')`) : `NULLIF(${ref}, '')`;
     const all = [...fields, '_overflow'];
     const spec = all.map((f) => `'${f}': 'VARCHAR'`).join(', ');
-    rows = {
-      read: `SELECT * FROM read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
-        escape = '"', nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
-        max_line_size = 10000000${encoding})`,
-      where: '',
-      line: 'rowid - $base + 2',
-      col: (c) => {
+    const fieldCount = `(${all.map((f) => `CASE WHEN ${f} IS NULL THEN 0 ELSE 1 END`).join(' + ')})`;
+    const ssnRef = byName.get('ssn');
+    const ssn = ssnRef === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(${ssnRef}, '')`;
+    const kept = ds.landingColumns
+      .filter((c) => c !== 'ssn')
+      .flatMap((c) => {
         const ref = byName.get(c);
-        return ref === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(${ref}, '')`;
-      },
-      fieldCount: `(${all.map((f) => `CASE WHEN ${f} IS NULL THEN 0 ELSE 1 END`).join(' + ')})`,
-      headerFieldCount: fields.length,
-      // Built only for rows with a value in an unknown column (a CASE evaluates its branch lazily).
-      rescued: unknown.length
-        ? `CASE WHEN ${unknown.map((u) => `NULLIF(${u.ref}, '') IS NULL`).join(' AND ')} THEN NULL ELSE json_object(${unknown
-            .map((u) => `${sqlString(redactSsnText(u.h))}, ${rescuedValue(u.ref)}`)
-            .join(', ')}) END`
-        : 'CAST(NULL AS JSON)',
-      rawLine: `concat_ws(',', ${all.join(', ')})`,
+        return ref === undefined ? [] : [`${ref} AS _${ref}`];
+      });
+    // The rescued JSON is built only for rows with a value in an unknown column, the raw line only for
+    // malformed rows (a CASE evaluates its branch lazily).
+    read = `SELECT ${kept.join(', ')}, ${fieldCount} AS _field_count,
+        ${
+          unknown.length
+            ? `CASE WHEN ${unknown.map((u) => `NULLIF(${u.ref}, '') IS NULL`).join(' AND ')} THEN NULL ELSE json_object(${unknown
+                .map((u) => `${sqlString(redactSsnText(u.h))}, ${rescuedValue(u.ref)}`)
+                .join(', ')}) END`
+            : 'CAST(NULL AS JSON)'
+        } AS _rescued_data,
+        CASE WHEN ${fieldCount} <> ${fields.length} THEN ${redactSsn(`concat_ws(',', ${all.join(', ')})`)} END AS _raw_line
+        ${isPatients ? `, ${hmac(`regexp_replace(${ssn}, '[^0-9]', '', 'g')`)} AS _ssn_hash, NULLIF(TRIM(${ssn}), '') IS NOT NULL AS _ssn_present` : ''}
+      FROM read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
+        escape = '"', nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
+        max_line_size = 10000000${encoding})`;
+    col = (c) => {
+      const ref = byName.get(c);
+      return ref === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(_${ref}, '')`;
     };
+    headerFieldCount = fields.length;
+    line = 'rowid - $base + 2';
   }
 
-  const hmac = (digits: string): string => d.hmacSha256Hex(digits, ctx.ssnPads);
-  const hashable = (digits: string): string => `LENGTH(${digits}) = 9`;
   /** The row as the expectations see it: landing columns, SSN facts, lineage checks, line number. */
   const checkedRow = (): string => {
     const cols = ds.landingColumns.map((c) =>
-      c === 'ssn' ? 'CAST(NULL AS VARCHAR) AS ssn' : `${rows.col(c)} AS ${d.ident(c)}`,
+      c === 'ssn' ? 'CAST(NULL AS VARCHAR) AS ssn' : `${col(c)} AS ${d.ident(c)}`,
     );
     const ssn = isPatients
       ? [
-          `regexp_replace(${rows.col('ssn')}, '[^0-9]', '', 'g') AS _ssn_digits`,
-          `NULLIF(TRIM(${rows.col('ssn')}), '') IS NOT NULL AS _ssn_present`,
+          '_ssn_hash AS ssn_hash',
+          `CASE WHEN _ssn_hash IS NOT NULL THEN ${sqlString(ctx.ssnKeyId)} END AS _ssn_key_id`,
+          '_ssn_present',
         ]
       : [];
-    return `SELECT *, ${[...cols, ...ssn].join(', ')}, ${atBase(rows.line)} AS _line_number,
-        ${rows.rescued} AS _rescued_data, ${rows.fieldCount} AS _field_count,
-        ${rows.headerFieldCount} AS _header_field_count
-      FROM bronze_raw ${rows.where ? `WHERE ${atBase(rows.where)}` : ''}`;
+    return `SELECT ${[...cols, ...ssn].join(', ')}, ${atBase(line)} AS _line_number, _rescued_data,
+        _field_count, ${headerFieldCount} AS _header_field_count, _raw_line
+      FROM bronze_raw ${where ? `WHERE ${atBase(where)}` : ''}`;
   };
-  // In the check read, rules that only ask whether an SSN hash exists see a stand-in with the same
-  // NULL-ness; the HMAC itself is computed for rejected rows only (their quarantine record).
-  const hashValueNeeded = ds.expectations.some((e) => /ssn_hash(?!\s+IS\s+(NOT\s+)?NULL)/i.test(e.sql(d)));
-  const ssnCheckCols = isPatients
-    ? `, ${
-        hashValueNeeded
-          ? `CASE WHEN ${hashable('_ssn_digits')} THEN ${hmac('_ssn_digits')} END`
-          : `CASE WHEN ${hashable('_ssn_digits')} THEN '' END`
-      } AS ssn_hash`
-    : '';
   const recordCols = [
-    ...ds.landingColumns.filter((c) => c !== 'ssn').map((c) => `'${c}', ${d.ident(c)}`),
-    ...(isPatients
-      ? [
-          `'ssn_hash', CASE WHEN ${hashable('_ssn_digits')} THEN ${hmac('_ssn_digits')} END`,
-          `'_ssn_key_id', CASE WHEN ${hashable('_ssn_digits')} THEN ${sqlString(ctx.ssnKeyId)} END`,
-        ]
-      : []),
-    `'_rescued_data', _rescued_data`,
-  ];
+    ...ds.landingColumns.filter((c) => c !== 'ssn'),
+    ...(isPatients ? ['ssn_hash', '_ssn_key_id'] : []),
+    '_rescued_data',
+  ].map((c) => `'${c}', ${d.ident(c)}`);
   const wellFormed = '_field_count = _header_field_count';
   const rejected = rejectedSql(ds.expectations);
   const record = `CASE WHEN ${wellFormed} THEN json_object(${recordCols.join(', ')})
-      ELSE json_object('raw_line', ${redactSsn(rows.rawLine)}) END`;
+      ELSE json_object('raw_line', _raw_line) END`;
   const allPass = ds.expectations.length ? ds.expectations.map(passesSql).join(' AND ') : 'TRUE';
-  // The file is read once, in parallel, into a staging table of raw text that keeps the file's order,
-  // so a record's position (rowid) gives its line number.
+  // The file is read once, in parallel, into a staging table that keeps the file's order, so a
+  // record's position (rowid) gives its line number.
   await db.run('SET preserve_insertion_order = true');
   try {
-    await db.run(`CREATE OR REPLACE TEMP TABLE bronze_raw AS ${rows.read}`);
+    await db.run(`CREATE OR REPLACE TEMP TABLE bronze_raw AS ${read}`);
   } finally {
     // After a failed statement the transaction is aborted and so is this statement: the original
     // error is the one that matters, and the next update opens the database with the engine settings.
@@ -270,7 +252,7 @@ export async function ingestFile(
     FROM (SELECT CASE WHEN ${allPass} THEN NULL ELSE {
         'line': _line_number, 'failed': ${failedRulesSql(ds.expectations)}, 'rejected': ${rejected},
         'record': CASE WHEN ${rejected} THEN ${record} END} END AS _flagged
-      FROM (SELECT *${ssnCheckCols} FROM (${checkedRow()})))`);
+      FROM (${checkedRow()}))`);
   const flagged = `(SELECT UNNEST(flagged) AS f FROM bronze_check)`;
   const check = await db.one<{ n: number; rejected: number; failures: { name: string; n: number }[] | null }>(
     `SELECT (SELECT n FROM bronze_check) AS n, (SELECT COUNT(*) FROM ${flagged} WHERE f.rejected) AS rejected,
@@ -299,8 +281,6 @@ export async function ingestFile(
       _file_path: path,
       _extracted_at: `TIMESTAMP '${file.extractedAt.toISOString().slice(0, 19).replace('T', ' ')}'`,
       _run_id: sqlString(ctx.runId),
-      ssn_hash: `CASE WHEN ${hashable('s._ssn_digits')} THEN ${hmac('s._ssn_digits')} END`,
-      _ssn_key_id: `CASE WHEN ${hashable('s._ssn_digits')} THEN ${sqlString(ctx.ssnKeyId)} END`,
     };
     return lineage[name] ?? `s.${d.ident(name)}`;
   });
