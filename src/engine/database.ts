@@ -35,18 +35,23 @@ function trace(sql: string, started: TraceStart | undefined): void {
  * Engine settings, chosen for bulk loads on few cores (measured with `npm run bench`):
  * - string compression off (FSST, dictionary, dictionary+FSST): analysing it costs about as much CPU
  *   as the rest of a bulk write; RLE, bit-packing, ALP and constant compression stay on. The database
- *   file is two to three times larger for it.
+ *   file is two to three times larger for it, and scans of whole tables read more bytes.
+ *   CARELAKE_STRING_COMPRESSION=on keeps dictionary compression (smaller files, slower bulk writes).
  * - insertion order not preserved: inserts and CREATE TABLE AS run on every thread without keeping
  *   batches in order. Queries that need an order say ORDER BY; a statement that needs the order of
  *   its input sets `preserve_insertion_order` for itself (bronze staging).
  * - memory capped at 3 GB unless CARELAKE_MEMORY_LIMIT says otherwise (DuckDB's own default is 80% of
  *   the machine); larger work spills to a temporary folder next to the database.
  */
-const ENGINE_SETTINGS = [
-  "SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'",
-  'SET preserve_insertion_order = false',
-  `SET memory_limit = '${(process.env['CARELAKE_MEMORY_LIMIT'] ?? '3GB').replace(/[^0-9A-Za-z.]/g, '')}'`,
-];
+function engineSettings(env: NodeJS.ProcessEnv): string[] {
+  return [
+    env['CARELAKE_STRING_COMPRESSION'] === 'on'
+      ? "SET disabled_compression_methods = 'fsst'"
+      : "SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'",
+    'SET preserve_insertion_order = false',
+    `SET memory_limit = '${(env['CARELAKE_MEMORY_LIMIT'] ?? '3GB').replace(/[^0-9A-Za-z.]/g, '')}'`,
+  ];
+}
 
 export type Params = readonly DuckDBValue[] | Readonly<Record<string, DuckDBValue>>;
 export type Row = Record<string, unknown>;
@@ -92,7 +97,7 @@ export class Database {
       throw new EngineError(`cannot open the database ${path}: ${message}`, '', { cause: error });
     }
     const connection = await instance.connect();
-    for (const setting of ENGINE_SETTINGS) await connection.run(setting);
+    for (const setting of engineSettings(process.env)) await connection.run(setting);
     return new Database(instance, connection, path);
   }
 
