@@ -247,17 +247,16 @@ export async function ingestFile(
     );
   const base = String(staged?.base ?? 0);
   const atBase = (sql: string): string => sql.replaceAll('$base', base);
+  // The check pass keeps the records that fail a rule (a small table, not the file).
   await db.run(`CREATE OR REPLACE TEMP TABLE bronze_check AS
-    SELECT COUNT(*) AS n, list(_flagged) FILTER (WHERE _flagged IS NOT NULL) AS flagged
-    FROM (SELECT CASE WHEN ${allPass} THEN NULL ELSE {
-        'line': _line_number, 'failed': ${failedRulesSql(ds.expectations)}, 'rejected': ${rejected},
-        'record': CASE WHEN ${rejected} THEN ${record} END} END AS _flagged
-      FROM (${checkedRow()}))`);
-  const flagged = `(SELECT UNNEST(flagged) AS f FROM bronze_check)`;
+    SELECT _line_number AS line, ${failedRulesSql(ds.expectations)} AS failed, ${rejected} AS rejected,
+      CASE WHEN ${rejected} THEN ${record} END AS record
+    FROM (${checkedRow()}) WHERE NOT (${allPass})`);
   const check = await db.one<{ n: number; rejected: number; failures: { name: string; n: number }[] | null }>(
-    `SELECT (SELECT n FROM bronze_check) AS n, (SELECT COUNT(*) FROM ${flagged} WHERE f.rejected) AS rejected,
+    `SELECT (SELECT COUNT(*) FROM bronze_raw ${where ? `WHERE ${atBase(where)}` : ''}) AS n,
+       (SELECT COUNT(*) FROM bronze_check WHERE rejected) AS rejected,
        (SELECT list({'name': name, 'n': c}) FROM (SELECT name, COUNT(*) AS c
-          FROM (SELECT UNNEST(f.failed) AS name FROM ${flagged}) GROUP BY name)) AS failures`,
+          FROM (SELECT UNNEST(failed) AS name FROM bronze_check) GROUP BY name)) AS failures`,
   );
   const results = expectationResults(
     ds.name,
@@ -268,9 +267,9 @@ export async function ingestFile(
   const rejecting = ds.expectations.filter((e) => e.action !== 'warn').map((e) => sqlString(e.name));
   if ((check?.rejected ?? 0) > 0)
     await db.run(`INSERT INTO quarantine
-      SELECT ${sqlString(ctx.runId)}, ${sqlString(ds.name)}, list_filter(f.failed, x -> x IN (${rejecting.join(', ')})),
-        ${sqlString(file.fileName)}, f.line, f.record, ${ctx.startedAtSql}
-      FROM ${flagged} WHERE f.rejected`);
+      SELECT ${sqlString(ctx.runId)}, ${sqlString(ds.name)}, list_filter(failed, x -> x IN (${rejecting.join(', ')})),
+        ${sqlString(file.fileName)}, line, record, ${ctx.startedAtSql}
+      FROM bronze_check WHERE rejected`);
 
   // The write pass: every record the check pass did not reject.
   const writeCols = ds.columns.map((c) => {
@@ -286,7 +285,7 @@ export async function ingestFile(
   });
   const keep =
     (check?.rejected ?? 0) > 0
-      ? `ANTI JOIN (SELECT f.line FROM ${flagged} WHERE f.rejected) r ON r.line = s._line_number`
+      ? 'ANTI JOIN (SELECT line FROM bronze_check WHERE rejected) r ON r.line = s._line_number'
       : '';
   await db.run(
     `INSERT INTO ${ds.name} (${ds.columns.map((c) => d.ident(c.name)).join(', ')})
