@@ -32,22 +32,24 @@ function trace(sql: string, started: TraceStart | undefined): void {
 }
 
 /**
- * Engine settings, chosen for bulk loads on few cores (measured with `npm run bench`):
- * - string compression off (FSST, dictionary, dictionary+FSST): analysing it costs about as much CPU
- *   as the rest of a bulk write; RLE, bit-packing, ALP and constant compression stay on. The database
- *   file is two to three times larger for it, and scans of whole tables read more bytes.
- *   CARELAKE_STRING_COMPRESSION=on keeps dictionary compression (smaller files, slower bulk writes).
+ * Engine settings (measured with `npm run bench`):
+ * - FSST string compression off: analysing it doubles the cost of bulk writes on 2 cores. Dictionary
+ *   compression stays on, since whole-table scans (incremental updates) read far fewer bytes; bulk
+ *   appends of raw text turn it off for themselves (`withoutStringCompression`).
+ *   CARELAKE_STRING_COMPRESSION=off turns it off everywhere (faster full loads, slower incremental
+ *   updates, a file two to three times larger).
  * - insertion order not preserved: inserts and CREATE TABLE AS run on every thread without keeping
  *   batches in order. Queries that need an order say ORDER BY; a statement that needs the order of
  *   its input sets `preserve_insertion_order` for itself (bronze staging).
  * - memory capped at 3 GB unless CARELAKE_MEMORY_LIMIT says otherwise (DuckDB's own default is 80% of
  *   the machine); larger work spills to a temporary folder next to the database.
  */
+const STRING_COMPRESSION_OFF = "SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'";
 function engineSettings(env: NodeJS.ProcessEnv): string[] {
   return [
-    env['CARELAKE_STRING_COMPRESSION'] === 'on'
-      ? "SET disabled_compression_methods = 'fsst'"
-      : "SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'",
+    env['CARELAKE_STRING_COMPRESSION'] === 'off'
+      ? STRING_COMPRESSION_OFF
+      : "SET disabled_compression_methods = 'fsst'",
     'SET preserve_insertion_order = false',
     `SET memory_limit = '${(env['CARELAKE_MEMORY_LIMIT'] ?? '3GB').replace(/[^0-9A-Za-z.]/g, '')}'`,
   ];
@@ -130,6 +132,21 @@ export class Database {
   async one<T extends Row = Row>(sql: string, params?: Params): Promise<T | undefined> {
     const rows = await this.all<T>(sql, params);
     return rows[0];
+  }
+
+  /**
+   * Runs `fn` with dictionary string compression off: for bulk appends of raw, mostly distinct text,
+   * where analysing compression costs about as much CPU as the rest of the write. Restores the
+   * engine settings afterwards (a failed statement has already aborted the transaction then).
+   */
+  async withoutStringCompression<T>(fn: () => Promise<T>): Promise<T> {
+    await this.run(STRING_COMPRESSION_OFF);
+    try {
+      return await fn();
+    } finally {
+      const restore = engineSettings(process.env)[0] ?? STRING_COMPRESSION_OFF;
+      await this.run(restore).catch(() => undefined);
+    }
   }
 
   /** Runs `fn` in one transaction: committed when it returns, rolled back when it throws. */

@@ -287,9 +287,11 @@ export async function ingestFile(
     (check?.rejected ?? 0) > 0
       ? 'ANTI JOIN (SELECT line FROM bronze_check WHERE rejected) r ON r.line = s._line_number'
       : '';
-  await db.run(
-    `INSERT INTO ${ds.name} (${ds.columns.map((c) => d.ident(c.name)).join(', ')})
-      SELECT ${writeCols.join(', ')} FROM (${checkedRow()}) s ${keep}`,
+  await db.withoutStringCompression(() =>
+    db.run(
+      `INSERT INTO ${ds.name} (${ds.columns.map((c) => d.ident(c.name)).join(', ')})
+        SELECT ${writeCols.join(', ')} FROM (${checkedRow()}) s ${keep}`,
+    ),
   );
   await db.run('DROP TABLE bronze_check');
   await db.run('DROP TABLE bronze_raw');

@@ -38,22 +38,44 @@ async function withEnv<T>(env: Record<string, string | undefined>, fn: () => Pro
 }
 
 describe('engine settings', () => {
-  test('by default: string compression off, insertion order not preserved, memory capped at 3 GB', async () => {
+  test('by default: FSST off, dictionary compression on, insertion order not preserved, memory capped at 3 GB', async () => {
     const s = await withEnv(
       { CARELAKE_STRING_COMPRESSION: undefined, CARELAKE_MEMORY_LIMIT: undefined },
       settings,
     );
-    const disabled = (s['disabled_compression_methods'] ?? '').toLowerCase().split(',');
-    assert.deepEqual([...disabled].sort(), ['dict_fsst', 'dictionary', 'fsst']);
+    assert.equal((s['disabled_compression_methods'] ?? '').toLowerCase(), 'fsst');
     assert.equal(s['preserve_insertion_order'], 'false');
     // 3 GB as DuckDB reports it (in GiB)
     assert.match(s['memory_limit'] ?? '', /^2\.[0-9]+ GiB$/);
   });
 
-  test('CARELAKE_STRING_COMPRESSION=on keeps dictionary compression; CARELAKE_MEMORY_LIMIT sets the cap', async () => {
-    const s = await withEnv({ CARELAKE_STRING_COMPRESSION: 'on', CARELAKE_MEMORY_LIMIT: '1GB' }, settings);
-    assert.equal((s['disabled_compression_methods'] ?? '').toLowerCase(), 'fsst');
+  test('CARELAKE_STRING_COMPRESSION=off turns string compression off; CARELAKE_MEMORY_LIMIT sets the cap', async () => {
+    const s = await withEnv({ CARELAKE_STRING_COMPRESSION: 'off', CARELAKE_MEMORY_LIMIT: '1GB' }, settings);
+    const disabled = (s['disabled_compression_methods'] ?? '').toLowerCase().split(',');
+    assert.deepEqual([...disabled].sort(), ['dict_fsst', 'dictionary', 'fsst']);
     assert.match(s['memory_limit'] ?? '', /^9[0-9.]+ MiB$/);
+  });
+
+  test('withoutStringCompression turns dictionary compression off for its statements only', async () => {
+    const db = await Database.open(':memory:');
+    const current = async (): Promise<string> =>
+      ((await db.one<{ v: string }>(`SELECT current_setting('disabled_compression_methods') AS v`))?.v ?? '')
+        .toLowerCase()
+        .split(',')
+        .sort()
+        .join(',');
+    try {
+      const inside = await db.withoutStringCompression(current);
+      assert.equal(inside, 'dict_fsst,dictionary,fsst');
+      assert.equal(await current(), 'fsst');
+      await assert.rejects(
+        db.withoutStringCompression(() => db.run('SELECT * FROM no_such_table')),
+        /no_such_table/,
+      );
+      assert.equal(await current(), 'fsst', 'restored after a failure');
+    } finally {
+      db.close();
+    }
   });
 
   test('CARELAKE_TRACE_SQL=1 prints each statement with its wall and CPU time to stderr', () => {
