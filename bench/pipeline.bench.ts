@@ -1,13 +1,18 @@
 /**
- * Pipeline benchmark: generates N people (default 1,000,000, about 10 million rows), then measures
- * in one child process per phase set:
+ * Pipeline benchmark: generates N people (default 1,000,000, about 11 million rows), then measures,
+ * each in its own child process (so peak memory belongs to that measurement alone):
  *   - the floor: DuckDB merely scanning the same CSV files (read_csv, every column as text);
- *   - the full pipeline from landing to gold: wall time, rows per second, peak memory, per flow;
- *   - one incremental batch of about 10,000 new rows through all layers.
+ *   - the full pipeline from landing to gold, per phase (planning, each bronze file, each silver and
+ *     gold flow, commit) and in all: wall time, CPU seconds of all threads, rows per second, peak memory;
+ *   - one incremental batch of about 10,000 new rows through all layers, with the same figures.
+ * CPU seconds do not depend on other load on the machine; wall time does, so the load average is
+ * printed before and after.
  *
  *   npm run bench                    # 1,000,000 people
  *   npm run bench -- 100000          # another size
  *   BENCH_KEEP=/tmp/dir npm run bench -- 100000   # keep (and reuse) the generated data set there
+ *   BENCH_PHASES=full npm run bench  # only some measurements (floor, full, incremental)
+ *   CARELAKE_TRACE_SQL=1 npm run bench   # also every statement's wall and CPU time, on stderr
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,12 +20,110 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from '../src/generator/generate.ts';
-import { runPipeline } from '../src/runner/run.ts';
+import { manifestPath, readManifest, writeManifest } from '../src/generator/manifest.ts';
+import { runPipeline, type RunResult } from '../src/runner/run.ts';
 import { Database } from '../src/engine/database.ts';
 
 const KEY = { CARELAKE_SSN_KEY: '5a'.repeat(32) };
 const AS_OF = new Date('2026-11-20T12:00:00Z');
+/** The incremental batch: new people, plus small shares of changed and active existing people. */
+const INCREMENTAL_NEW_PEOPLE = 500;
+const INCREMENTAL_CHANGED_PEOPLE = 1500;
+const INCREMENTAL_ACTIVE_PEOPLE = 1200;
+
 const peakMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+interface Phase {
+  readonly name: string;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  /** Rows the phase read (rows in of its flow); 0 for planning and commit. */
+  readonly rows: number;
+  /** Peak memory of the process at the end of the phase (a running maximum). */
+  readonly peakMb: number;
+}
+
+interface Measured {
+  readonly status: string;
+  readonly error?: string;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly peakMb: number;
+  readonly rows: number;
+  readonly phases: Phase[];
+}
+
+/**
+ * Runs the pipeline once and splits its time into phases at the runner's progress calls: the runner
+ * reports 'bronze' before each file and each flow's name before the flow, and 'gold' after the last.
+ */
+async function measuredRun(dbPath: string, landing: string): Promise<Measured> {
+  const marks: { label: string; wall: number; cpu: number; peak: number }[] = [];
+  const mark = (label: string): void => {
+    marks.push({ label, wall: performance.now(), cpu: cpuSeconds(), peak: peakMb() });
+  };
+  mark('plan');
+  let last = '';
+  const r: RunResult = await runPipeline({
+    dbPath,
+    landingDir: landing,
+    env: KEY,
+    onProgress: (label, done, total) => {
+      const name = label === 'bronze' ? (done < total ? `bronze#${done}` : '') : label;
+      if (name && name !== last) mark(name);
+      last = name;
+    },
+  });
+  mark('end');
+  // Bronze files are ingested in the order of the decisions; name each by its entity.
+  const ingested = r.files.filter((f) => f.action === 'ingested').map((f) => f.fileName);
+  const entityOf = (n: string): string => n.replace(/_\d{6}_\d{4}(_\d+)?\.csv$/, '');
+  const phases = new Map<string, Phase>();
+  for (let i = 0; i < marks.length - 1; i++) {
+    const a = marks[i];
+    const b = marks[i + 1];
+    if (!a || !b) continue;
+    let name = a.label === 'gold' ? 'commit' : a.label;
+    if (name.startsWith('bronze#')) name = `bronze_${entityOf(ingested[Number(name.slice(7))] ?? '?')}`;
+    const prev = phases.get(name);
+    const rows = r.flows.find((f) => f.dataset === name)?.rowsIn ?? 0;
+    phases.set(name, {
+      name,
+      seconds: (prev?.seconds ?? 0) + (b.wall - a.wall) / 1000,
+      cpuSeconds: (prev?.cpuSeconds ?? 0) + (b.cpu - a.cpu),
+      rows,
+      peakMb: b.peak,
+    });
+  }
+  const first = marks[0];
+  const end = marks[marks.length - 1];
+  return {
+    status: r.status,
+    ...(r.error ? { error: r.error } : {}),
+    seconds: first && end ? (end.wall - first.wall) / 1000 : 0,
+    cpuSeconds: first && end ? end.cpu - first.cpu : 0,
+    peakMb: peakMb(),
+    rows: r.flows.filter((f) => f.dataset.startsWith('bronze_')).reduce((s, f) => s + f.rowsIn, 0),
+    phases: [...phases.values()],
+  };
+}
+
+/** A kept data set is reused as first generated: its later batches are dropped (files and manifest). */
+function resetToFirstBatch(dir: string): void {
+  const landing = path.join(dir, 'landing');
+  const truth = path.join(dir, 'truth');
+  const manifest = readManifest(truth);
+  const first = manifest?.batches[0];
+  if (!manifest || !first) return;
+  const keep = new Set(first.files.map((f) => f.fileName));
+  for (const f of fs.readdirSync(landing)) if (!keep.has(f)) fs.rmSync(path.join(landing, f));
+  if (manifest.batches.length > 1)
+    writeManifest(truth, { ...manifest, people: first.peopleEnd, batches: [first], defects: first.defects });
+}
 
 async function child(mode: string, dir: string): Promise<unknown> {
   const landing = path.join(dir, 'landing');
@@ -28,6 +131,7 @@ async function child(mode: string, dir: string): Promise<unknown> {
   if (mode === 'floor') {
     const db = await Database.open(':memory:');
     const started = performance.now();
+    const cpu = cpuSeconds();
     let rows = 0;
     for (const file of fs.readdirSync(landing)) {
       // Every column as text, the same parser settings as bronze, no transformation.
@@ -41,30 +145,47 @@ async function child(mode: string, dir: string): Promise<unknown> {
       rows += r?.n ?? 0;
     }
     db.close();
-    return { seconds: (performance.now() - started) / 1000, rows, peakMb: peakMb() };
+    return {
+      seconds: (performance.now() - started) / 1000,
+      cpuSeconds: cpuSeconds() - cpu,
+      rows,
+      peakMb: peakMb(),
+    };
   }
   if (mode === 'full') {
-    fs.rmSync(dbPath, { force: true });
-    fs.rmSync(`${dbPath}.wal`, { force: true });
-    const started = performance.now();
-    const r = await runPipeline({ dbPath, landingDir: landing, env: KEY });
-    const seconds = (performance.now() - started) / 1000;
-    return { status: r.status, error: r.error, seconds, flows: r.flows, peakMb: peakMb() };
+    for (const f of [dbPath, `${dbPath}.wal`, `${dbPath}.lock`]) fs.rmSync(f, { force: true });
+    return measuredRun(dbPath, landing);
   }
   if (mode === 'incremental') {
-    // About 10,000 rows: 700 new people with their claims and events, plus the data set's small
-    // shares of changed and active existing people (set when it was generated).
-    const g = await generate({
-      patients: 700,
-      incremental: true,
-      outDir: landing,
-      truthDir: path.join(dir, 'truth'),
-      asOf: new Date(AS_OF.getTime() + 3600_000),
-    });
-    const started = performance.now();
-    const r = await runPipeline({ dbPath, landingDir: landing, env: KEY });
-    const seconds = (performance.now() - started) / 1000;
-    return { status: r.status, error: r.error, rows: g.totalRows, seconds, flows: r.flows, peakMb: peakMb() };
+    const truth = path.join(dir, 'truth');
+    const manifest = readManifest(truth);
+    if (!manifest) throw new Error(`no data set in ${dir}`);
+    const people = manifest.people;
+    const shares = {
+      changeShare: Math.min(1, INCREMENTAL_CHANGED_PEOPLE / people),
+      activityShare: Math.min(1, INCREMENTAL_ACTIVE_PEOPLE / people),
+    };
+    // The shares are passed for this batch; a generator that takes a data set's shares from its
+    // manifest for every batch is given them there too, for this batch only.
+    const saved = fs.readFileSync(manifestPath(truth), 'utf8');
+    writeManifest(truth, { ...manifest, options: { ...manifest.options, ...shares } });
+    let g: Awaited<ReturnType<typeof generate>>;
+    try {
+      g = await generate({
+        patients: INCREMENTAL_NEW_PEOPLE,
+        incremental: true,
+        outDir: landing,
+        truthDir: truth,
+        asOf: new Date(AS_OF.getTime() + 3600_000),
+        ...shares,
+      });
+    } finally {
+      const after = readManifest(truth);
+      const original = JSON.parse(saved) as typeof manifest;
+      if (after) writeManifest(truth, { ...after, options: original.options });
+    }
+    const m = await measuredRun(dbPath, landing);
+    return { ...m, generatedRows: g.totalRows };
   }
   throw new Error(`unknown mode ${mode}`);
 }
@@ -79,6 +200,24 @@ function runChild(mode: string, dir: string): Record<string, unknown> {
   return JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
 }
 
+const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+const s2 = (x: number): string => x.toFixed(2);
+const load = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+function phaseTable(m: Measured): string[] {
+  const row = (name: string, seconds: number, cpu: number, rows: number, peak: number): string =>
+    `  ${name.padEnd(24)} ${s2(seconds).padStart(9)} ${s2(cpu).padStart(9)} ${(rows ? n(rows) : '').padStart(12)} ${(rows ? n(rows / Math.max(seconds, 0.001)) : '').padStart(11)} ${String(peak).padStart(8)}`;
+  return [
+    `  ${'phase'.padEnd(24)} ${'wall s'.padStart(9)} ${'CPU s'.padStart(9)} ${'rows in'.padStart(12)} ${'rows/s'.padStart(11)} ${'peak MB'.padStart(8)}`,
+    ...m.phases.map((p) => row(p.name, p.seconds, p.cpuSeconds, p.rows, p.peakMb)),
+    row('total', m.seconds, m.cpuSeconds, m.rows, m.peakMb),
+  ];
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') {
@@ -86,12 +225,13 @@ async function main(): Promise<void> {
     return;
   }
   const people = Number(args[0] ?? 1_000_000);
+  const wanted = new Set((process.env['BENCH_PHASES'] ?? 'floor,full,incremental').split(','));
   const keep = process.env['BENCH_KEEP'];
   const dir = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-bench-'));
   try {
     const landing = path.join(dir, 'landing');
     if (!fs.existsSync(landing) || fs.readdirSync(landing).length === 0) {
-      process.stderr.write(`generating ${people.toLocaleString('en-US')} people into ${dir} …\n`);
+      process.stderr.write(`generating ${n(people)} people into ${dir} …\n`);
       await generate({
         patients: people,
         seed: 1,
@@ -100,42 +240,36 @@ async function main(): Promise<void> {
         truthDir: path.join(dir, 'truth'),
         workers: 2,
       });
-    } else {
-      // A kept data set is reused as it was generated: drop incremental batches of an earlier bench.
-      for (const f of fs.readdirSync(landing))
-        if (!f.includes('_261120_1200')) fs.rmSync(path.join(landing, f));
-    }
+    } else resetToFirstBatch(dir);
     const bytes = fs.readdirSync(landing).reduce((s, f) => s + fs.statSync(path.join(landing, f)).size, 0);
-    const floor = runChild('floor', dir) as { seconds: number; rows: number };
-    const full = runChild('full', dir) as {
-      status: string;
-      error?: string;
-      seconds: number;
-      peakMb: number;
-      flows: { dataset: string; rowsIn: number; rowsOut: number; rowsQuarantined: number; seconds: number }[];
-    };
-    const inc = runChild('incremental', dir) as {
-      status: string;
-      rows: number;
-      seconds: number;
-      peakMb: number;
-    };
-    const lines = [
-      `carelake pipeline benchmark: ${people.toLocaleString('en-US')} people, ${floor.rows.toLocaleString('en-US')} rows, ${(bytes / 1e6).toFixed(0)} MB of CSV, ${os.availableParallelism()} cores`,
-      '',
-      `floor (DuckDB scans the CSV files):  ${floor.seconds.toFixed(2)} s  ${Math.round(floor.rows / floor.seconds).toLocaleString('en-US')} rows/s`,
-      `full pipeline, landing → gold:       ${full.seconds.toFixed(2)} s  ${Math.round(floor.rows / full.seconds).toLocaleString('en-US')} rows/s  peak ${full.peakMb} MB  ${full.status}${full.error ? ` (${full.error})` : ''}`,
-      `ratio full / floor:                  ${(full.seconds / floor.seconds).toFixed(1)}×`,
-      '',
-      'per flow:                      rows in     seconds   rows/s',
-      ...full.flows.map(
-        (f) =>
-          `  ${f.dataset.padEnd(24)} ${String(f.rowsIn).padStart(12)} ${f.seconds.toFixed(2).padStart(10)} ${String(Math.round(f.rowsIn / Math.max(f.seconds, 0.001))).padStart(9)}`,
-      ),
-      '',
-      `incremental batch (${inc.rows.toLocaleString('en-US')} new rows) through all layers: ${inc.seconds.toFixed(2)} s  peak ${inc.peakMb} MB  ${inc.status}`,
-    ];
-    process.stdout.write(lines.join('\n') + '\n');
+    const loadBefore = load();
+    const lines: string[] = [];
+    let floor: { seconds: number; cpuSeconds: number; rows: number; peakMb: number } | undefined;
+    if (wanted.has('floor')) {
+      floor = runChild('floor', dir) as typeof floor & object;
+      lines.push(
+        `floor (DuckDB scans the CSV files): ${s2(floor.seconds)} s wall, ${s2(floor.cpuSeconds)} CPU-s, ${n(floor.rows / floor.seconds)} rows/s, peak ${floor.peakMb} MB`,
+      );
+    }
+    if (wanted.has('full')) {
+      const full = runChild('full', dir) as unknown as Measured;
+      lines.push(
+        '',
+        `full pipeline, landing → gold: ${s2(full.seconds)} s wall, ${s2(full.cpuSeconds)} CPU-s, ${n(full.rows / full.seconds)} rows/s, peak ${full.peakMb} MB, ${full.status}${full.error ? ` (${full.error})` : ''}`,
+        ...(floor ? [`ratio full / floor: ${(full.seconds / floor.seconds).toFixed(1)}× wall`] : []),
+        ...phaseTable(full),
+      );
+    }
+    if (wanted.has('incremental')) {
+      const inc = runChild('incremental', dir) as unknown as Measured & { generatedRows: number };
+      lines.push(
+        '',
+        `incremental batch (${n(inc.generatedRows)} new rows) through all layers: ${s2(inc.seconds)} s wall, ${s2(inc.cpuSeconds)} CPU-s, peak ${inc.peakMb} MB, ${inc.status}${inc.error ? ` (${inc.error})` : ''}`,
+        ...phaseTable(inc),
+      );
+    }
+    const header = `carelake pipeline benchmark: ${n(people)} people, ${floor ? `${n(floor.rows)} rows, ` : ''}${(bytes / 1e6).toFixed(0)} MB of CSV, ${os.availableParallelism()} cores, load average ${loadBefore} before, ${load()} after`;
+    process.stdout.write([header, '', ...lines].join('\n') + '\n');
   } finally {
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
   }

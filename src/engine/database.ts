@@ -10,24 +10,50 @@ export class EngineError extends Error {
   }
 }
 
-/** Set CARELAKE_TRACE_SQL=1 to print each statement's duration to stderr (profiling). */
-const TRACE = process.env['CARELAKE_TRACE_SQL'] === '1';
-function trace(sql: string, started: number): void {
-  if (TRACE)
-    process.stderr.write(`[sql ${Date.now() - started} ms] ${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+/**
+ * CARELAKE_TRACE_SQL=1 prints each statement's wall time and the process CPU time it took (all engine
+ * threads) to stderr, for profiling; `=full` prints whole statements instead of their first 160 characters.
+ */
+const TRACE = process.env['CARELAKE_TRACE_SQL'];
+interface TraceStart {
+  readonly wall: number;
+  readonly cpu: NodeJS.CpuUsage;
+}
+function traceStart(): TraceStart | undefined {
+  return TRACE === '1' || TRACE === 'full' ? { wall: performance.now(), cpu: process.cpuUsage() } : undefined;
+}
+function trace(sql: string, started: TraceStart | undefined): void {
+  if (started === undefined) return;
+  const cpu = process.cpuUsage(started.cpu);
+  const text = sql.replace(/\s+/g, ' ');
+  process.stderr.write(
+    `[sql ${Math.round(performance.now() - started.wall)} ms, cpu ${Math.round((cpu.user + cpu.system) / 1000)} ms] ${TRACE === 'full' ? text : text.slice(0, 160)}\n`,
+  );
 }
 
 /**
- * Engine settings. FSST string compression is disabled: analysing it doubles the cost of every bulk
- * write on 2 cores, while dictionary, RLE, bit-packing and ALP compression stay on (the file grows by
- * about a third; measured with `npm run bench`). Memory is capped at 3 GB unless CARELAKE_MEMORY_LIMIT
- * says otherwise (DuckDB's own default is 80% of the machine).
+ * Engine settings (measured with `npm run bench`):
+ * - FSST string compression off: analysing it doubles the cost of bulk writes on 2 cores. Dictionary
+ *   compression stays on, since whole-table scans (incremental updates) read far fewer bytes; bulk
+ *   appends of raw text turn it off for themselves (`withoutStringCompression`).
+ *   CARELAKE_STRING_COMPRESSION=off turns it off everywhere (faster full loads, slower incremental
+ *   updates, a file two to three times larger).
+ * - insertion order not preserved: inserts and CREATE TABLE AS run on every thread without keeping
+ *   batches in order. Queries that need an order say ORDER BY; a statement that needs the order of
+ *   its input sets `preserve_insertion_order` for itself (bronze staging).
+ * - memory capped at 3 GB unless CARELAKE_MEMORY_LIMIT says otherwise (DuckDB's own default is 80% of
+ *   the machine); larger work spills to a temporary folder next to the database.
  */
-const ENGINE_SETTINGS = [
-  "SET disabled_compression_methods = 'fsst'",
-  // Bounded memory: larger work spills to a temporary folder next to the database (CARELAKE_MEMORY_LIMIT).
-  `SET memory_limit = '${(process.env['CARELAKE_MEMORY_LIMIT'] ?? '3GB').replace(/[^0-9A-Za-z.]/g, '')}'`,
-];
+const STRING_COMPRESSION_OFF = "SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'";
+function engineSettings(env: NodeJS.ProcessEnv): string[] {
+  return [
+    env['CARELAKE_STRING_COMPRESSION'] === 'off'
+      ? STRING_COMPRESSION_OFF
+      : "SET disabled_compression_methods = 'fsst'",
+    'SET preserve_insertion_order = false',
+    `SET memory_limit = '${(env['CARELAKE_MEMORY_LIMIT'] ?? '3GB').replace(/[^0-9A-Za-z.]/g, '')}'`,
+  ];
+}
 
 export type Params = readonly DuckDBValue[] | Readonly<Record<string, DuckDBValue>>;
 export type Row = Record<string, unknown>;
@@ -73,12 +99,12 @@ export class Database {
       throw new EngineError(`cannot open the database ${path}: ${message}`, '', { cause: error });
     }
     const connection = await instance.connect();
-    for (const setting of ENGINE_SETTINGS) await connection.run(setting);
+    for (const setting of engineSettings(process.env)) await connection.run(setting);
     return new Database(instance, connection, path);
   }
 
   async run(sql: string, params?: Params): Promise<void> {
-    const started = Date.now();
+    const started = traceStart();
     try {
       if (params === undefined) await this.connection.run(sql);
       else await this.connection.run(sql, params as DuckDBValue[] | Record<string, DuckDBValue>);
@@ -90,7 +116,7 @@ export class Database {
 
   /** Runs a query and reads all rows as plain objects (BIGINT → number when safe, timestamps as text). */
   async all<T extends Row = Row>(sql: string, params?: Params): Promise<T[]> {
-    const started = Date.now();
+    const started = traceStart();
     try {
       const reader =
         params === undefined
@@ -106,6 +132,21 @@ export class Database {
   async one<T extends Row = Row>(sql: string, params?: Params): Promise<T | undefined> {
     const rows = await this.all<T>(sql, params);
     return rows[0];
+  }
+
+  /**
+   * Runs `fn` with dictionary string compression off: for bulk appends of raw, mostly distinct text,
+   * where analysing compression costs about as much CPU as the rest of the write. Restores the
+   * engine settings afterwards (a failed statement has already aborted the transaction then).
+   */
+  async withoutStringCompression<T>(fn: () => Promise<T>): Promise<T> {
+    await this.run(STRING_COMPRESSION_OFF);
+    try {
+      return await fn();
+    } finally {
+      const restore = engineSettings(process.env)[0] ?? STRING_COMPRESSION_OFF;
+      await this.run(restore).catch(() => undefined);
+    }
   }
 
   /** Runs `fn` in one transaction: committed when it returns, rolled back when it throws. */

@@ -4,7 +4,7 @@ import type { IngestDataset } from '../definitions/model.ts';
 import { Database, sqlString } from '../engine/database.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { redactSsnStrict as redactSsnText } from '../privacy/redact.ts';
-import { evaluateExpectations } from './expectations.ts';
+import { expectationResults, failedRulesSql, passesSql, rejectedSql } from './expectations.ts';
 import { splitCsvLine, type FileInspection, type LandingFile } from './landing.ts';
 
 /**
@@ -115,22 +115,33 @@ export async function ingestFile(
   const encoding = insp.utf8 ? '' : ", encoding = 'latin-1'";
   if (!insp.utf8) problems.push(`${file.fileName}: not valid UTF-8; read as Latin-1`);
   const path = sqlString(file.filePath);
-  const lineage = (
-    line: string,
-  ): string => `${ctx.startedAtSql} AS _ingested_at, ${sqlString(file.fileName)} AS _file_name,
-    ${path} AS _file_path, ${line} AS _line_number,
-    TIMESTAMP '${file.extractedAt.toISOString().slice(0, 19).replace('T', ' ')}' AS _extracted_at, ${sqlString(ctx.runId)} AS _run_id`;
   const isPatients = file.entity === 'patients';
 
-  let select: string;
+  // One read of the file into a staging table, then two passes over it: the check pass keeps only
+  // the record count and, for records that fail a rule, the rules and (if rejected) the quarantine
+  // record; the write pass appends every other record to bronze. Whatever may hold an SSN is made
+  // safe by the read itself, so the staging table (which may spill to disk) never holds a raw SSN:
+  // the SSN column is hashed (once per row), unknown columns become the redacted `_rescued_data`,
+  // and a malformed line is kept only as its redacted text.
+  const hmac = (digits: string): string =>
+    `CASE WHEN LENGTH(${digits}) = 9 THEN ${d.hmacSha256Hex(digits, ctx.ssnPads)} END`;
+  let read: string;
+  /** The landing value of a column, over the staged record ('' read as NULL). */
+  let col: (column: string) => string;
+  let headerFieldCount: number;
+  /** Which staged records are data rows, and their physical line (header = 1) from `rowid - $base`. */
+  let where = '';
+  let line: string;
   if (!usable) {
     if (insp.headerLine !== undefined)
       problems.push(`${file.fileName}: not readable as CSV; every line is quarantined`);
-    select = `SELECT ${ds.landingColumns.map((c) => `CAST(NULL AS VARCHAR) AS ${d.ident(c)}`).join(', ')},
-      ${isPatients ? 'CAST(NULL AS VARCHAR) AS ssn_hash, CAST(NULL AS VARCHAR) AS _ssn_key_id, FALSE AS _ssn_present,' : ''}
-      ${lineage('r.ordinality')}, CAST(NULL AS JSON) AS _rescued_data, -1 AS _field_count, 0 AS _header_field_count,
-      ${redactSsn('r.line')} AS _raw_line
-      FROM ${RAW_LINES(file.filePath, encoding)} r WHERE r.ordinality > 1`;
+    read = `SELECT -1 AS _field_count, CAST(NULL AS JSON) AS _rescued_data, ${redactSsn('line')} AS _raw_line,
+        ${isPatients ? 'CAST(NULL AS VARCHAR) AS _ssn_hash, FALSE AS _ssn_present' : ''}
+      FROM ${RAW_LINES(file.filePath, encoding)}`;
+    col = () => 'CAST(NULL AS VARCHAR)';
+    headerFieldCount = 0;
+    where = 'rowid > $base';
+    line = 'rowid - $base + 1';
   } else {
     // Columns are read by position (f1 … fN, plus _overflow for surplus fields); empty fields read as ''
     // and missing ones as NULL, so a short or long line is told apart from empty values.
@@ -138,10 +149,10 @@ export async function ingestFile(
     const byName = new Map<string, string>();
     header.forEach((h, i) => {
       const n = normaliseHeader(h);
-      if (!byName.has(n)) byName.set(n, `p.f${i + 1}`);
+      if (!byName.has(n)) byName.set(n, `f${i + 1}`);
     });
     const unknown = header
-      .map((h, i) => ({ h, ref: `p.f${i + 1}` }))
+      .map((h, i) => ({ h, ref: `f${i + 1}` }))
       .filter(({ h, ref }) => !known.has(normaliseHeader(h)) || byName.get(normaliseHeader(h)) !== ref);
     const missing = ds.landingColumns.filter((c) => !byName.has(c));
     if (missing.length)
@@ -151,64 +162,145 @@ export async function ingestFile(
         `${file.fileName}: unknown columns ${unknown.map((u) => redactSsnText(u.h)).join(', ')} kept in _rescued_data`,
       );
     }
-    const col = (c: string): string => {
+    // Redacted in every entity: an unknown column of a claims or events file may hold an SSN too.
+    const rescuedValue = (ref: string): string => redactSsn(`NULLIF(${ref}, '')`);
+    const all = [...fields, '_overflow'];
+    const spec = all.map((f) => `'${f}': 'VARCHAR'`).join(', ');
+    const fieldCount = `(${all.map((f) => `CASE WHEN ${f} IS NULL THEN 0 ELSE 1 END`).join(' + ')})`;
+    const ssnRef = byName.get('ssn');
+    const ssn = ssnRef === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(${ssnRef}, '')`;
+    const kept = ds.landingColumns
+      .filter((c) => c !== 'ssn')
+      .flatMap((c) => {
+        const ref = byName.get(c);
+        return ref === undefined ? [] : [`${ref} AS _${ref}`];
+      });
+    // The rescued JSON is built only for rows with a value in an unknown column, the raw line only for
+    // malformed rows (a CASE evaluates its branch lazily).
+    read = `SELECT ${kept.join(', ')}, ${fieldCount} AS _field_count,
+        ${
+          unknown.length
+            ? `CASE WHEN ${unknown.map((u) => `NULLIF(${u.ref}, '') IS NULL`).join(' AND ')} THEN NULL ELSE json_object(${unknown
+                .map((u) => `${sqlString(redactSsnText(u.h))}, ${rescuedValue(u.ref)}`)
+                .join(', ')}) END`
+            : 'CAST(NULL AS JSON)'
+        } AS _rescued_data,
+        CASE WHEN ${fieldCount} <> ${fields.length} THEN ${redactSsn(`concat_ws(',', ${all.join(', ')})`)} END AS _raw_line
+        ${isPatients ? `, ${hmac(`regexp_replace(${ssn}, '[^0-9]', '', 'g')`)} AS _ssn_hash, NULLIF(TRIM(${ssn}), '') IS NOT NULL AS _ssn_present` : ''}
+      FROM read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
+        escape = '"', nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
+        max_line_size = 10000000${encoding})`;
+    col = (c) => {
       const ref = byName.get(c);
-      return ref === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(${ref}, '')`;
+      return ref === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(_${ref}, '')`;
     };
+    headerFieldCount = fields.length;
+    line = 'rowid - $base + 2';
+  }
+
+  /** The row as the expectations see it: landing columns, SSN facts, lineage checks, line number. */
+  const checkedRow = (): string => {
     const cols = ds.landingColumns.map((c) =>
       c === 'ssn' ? 'CAST(NULL AS VARCHAR) AS ssn' : `${col(c)} AS ${d.ident(c)}`,
     );
-    // Redacted in every entity: an unknown column of a claims or events file may hold an SSN too.
-    const rescuedValue = (ref: string): string => redactSsn(`NULLIF(${ref}, '')`);
-    const rescued = unknown.length
-      ? `CASE WHEN ${unknown.map((u) => `NULLIF(${u.ref}, '') IS NULL`).join(' AND ')} THEN NULL ELSE json_object(${unknown
-          .map((u) => `${sqlString(redactSsnText(u.h))}, ${rescuedValue(u.ref)}`)
-          .join(', ')}) END`
-      : 'CAST(NULL AS JSON)';
-    const ssnDigits = `regexp_replace(${col('ssn')}, '[^0-9]', '', 'g')`;
-    const ssnCols = isPatients
-      ? `CASE WHEN LENGTH(${ssnDigits}) = 9 THEN ${d.hmacSha256Hex(ssnDigits, ctx.ssnPads)} END AS ssn_hash,
-         CASE WHEN LENGTH(${ssnDigits}) = 9 THEN ${sqlString(ctx.ssnKeyId)} END AS _ssn_key_id,
-         NULLIF(TRIM(${col('ssn')}), '') IS NOT NULL AS _ssn_present,`
-      : '';
-    const fieldCount = `(${[...fields, '_overflow'].map((f) => `CASE WHEN p.${f} IS NULL THEN 0 ELSE 1 END`).join(' + ')})`;
-    const spec = [...fields, '_overflow'].map((f) => `'${f}': 'VARCHAR'`).join(', ');
-    select = `SELECT ${cols.join(', ')}, ${ssnCols} ${lineage('p.ordinality + 1')}, ${rescued} AS _rescued_data,
-        ${fieldCount} AS _field_count, ${fields.length} AS _header_field_count,
-        CASE WHEN ${fieldCount} <> ${fields.length} THEN ${redactSsn(`concat_ws(',', ${[...fields, '_overflow'].map((f) => `p.${f}`).join(', ')})`)} END AS _raw_line
-      FROM read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"', escape = '"',
-        nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
-        max_line_size = 10000000${encoding}) WITH ORDINALITY p`;
-  }
-
-  const results = await evaluateExpectations(db, ds.name, select, 'eval_bronze', ds.expectations);
+    const ssn = isPatients
+      ? [
+          '_ssn_hash AS ssn_hash',
+          `CASE WHEN _ssn_hash IS NOT NULL THEN ${sqlString(ctx.ssnKeyId)} END AS _ssn_key_id`,
+          '_ssn_present',
+        ]
+      : [];
+    return `SELECT ${[...cols, ...ssn].join(', ')}, ${atBase(line)} AS _line_number, _rescued_data,
+        _field_count, ${headerFieldCount} AS _header_field_count, _raw_line
+      FROM bronze_raw ${where ? `WHERE ${atBase(where)}` : ''}`;
+  };
   const recordCols = [
     ...ds.landingColumns.filter((c) => c !== 'ssn'),
     ...(isPatients ? ['ssn_hash', '_ssn_key_id'] : []),
     '_rescued_data',
-  ];
-  await db.run(`INSERT INTO quarantine
-    SELECT _run_id, ${sqlString(ds.name)}, list_filter(_failed, x -> x IN (${ds.expectations
-      .filter((e) => e.action !== 'warn')
-      .map((e) => sqlString(e.name))
-      .join(', ')})), _file_name, _line_number,
-      CASE WHEN _raw_line IS NOT NULL THEN json_object('raw_line', _raw_line)
-        ELSE json_object(${recordCols.map((c) => `'${c}', ${d.ident(c)}`).join(', ')}) END,
-      ${ctx.startedAtSql}
-    FROM eval_bronze WHERE _rejected`);
-  const colNames = ds.columns.map((c) => d.ident(c.name)).join(', ');
-  await db.run(
-    `INSERT INTO ${ds.name} (${colNames}) SELECT ${colNames} FROM eval_bronze WHERE NOT _rejected`,
+  ].map((c) => `'${c}', ${d.ident(c)}`);
+  const wellFormed = '_field_count = _header_field_count';
+  const rejected = rejectedSql(ds.expectations);
+  const record = `CASE WHEN ${wellFormed} THEN json_object(${recordCols.join(', ')})
+      ELSE json_object('raw_line', _raw_line) END`;
+  const allPass = ds.expectations.length ? ds.expectations.map(passesSql).join(' AND ') : 'TRUE';
+  // The file is read once, in parallel, into a staging table that keeps the file's order, so a
+  // record's position (rowid) gives its line number.
+  await db.run('SET preserve_insertion_order = true');
+  try {
+    await db.run(`CREATE OR REPLACE TEMP TABLE bronze_raw AS ${read}`);
+  } finally {
+    // After a failed statement the transaction is aborted and so is this statement: the original
+    // error is the one that matters, and the next update opens the database with the engine settings.
+    await db.run('SET preserve_insertion_order = false').catch(() => undefined);
+  }
+  // Row ids of a table created in the open transaction start at an engine offset; the staged records
+  // must be contiguous from it, or line numbers would be wrong (checked, never assumed).
+  const staged = await db.one<{ base: string | number | null; span: number; n: number }>(
+    'SELECT min(rowid) AS base, max(rowid) - min(rowid) + 1 AS span, COUNT(*) AS n FROM bronze_raw',
   );
-  // Accounting from the tables themselves, not from the classification: lines read from the file
-  // must equal rows now in bronze plus rows now in the quarantine for this file and run.
-  const counts = await db.one<{ n: number; out: number; q: number }>(
-    `SELECT (SELECT COUNT(*) FROM eval_bronze) AS n,
-       (SELECT COUNT(*) FROM ${ds.name} WHERE _run_id = $run AND _file_name = $file) AS out,
+  if (staged && staged.n > 0 && staged.span !== staged.n)
+    throw new Error(
+      `${file.fileName}: staged records are not contiguous (${staged.n} records over ${staged.span} row ids)`,
+    );
+  const base = String(staged?.base ?? 0);
+  const atBase = (sql: string): string => sql.replaceAll('$base', base);
+  // The check pass keeps the records that fail a rule (a small table, not the file).
+  await db.run(`CREATE OR REPLACE TEMP TABLE bronze_check AS
+    SELECT _line_number AS line, ${failedRulesSql(ds.expectations)} AS failed, ${rejected} AS rejected,
+      CASE WHEN ${rejected} THEN ${record} END AS record
+    FROM (${checkedRow()}) WHERE NOT (${allPass})`);
+  const check = await db.one<{ n: number; rejected: number; failures: { name: string; n: number }[] | null }>(
+    `SELECT (SELECT COUNT(*) FROM bronze_raw ${where ? `WHERE ${atBase(where)}` : ''}) AS n,
+       (SELECT COUNT(*) FROM bronze_check WHERE rejected) AS rejected,
+       (SELECT list({'name': name, 'n': c}) FROM (SELECT name, COUNT(*) AS c
+          FROM (SELECT UNNEST(failed) AS name FROM bronze_check) GROUP BY name)) AS failures`,
+  );
+  const results = expectationResults(
+    ds.name,
+    ds.expectations,
+    check?.n ?? 0,
+    new Map((check?.failures ?? []).map((c) => [c.name, Number(c.n)])),
+  );
+  const rejecting = ds.expectations.filter((e) => e.action !== 'warn').map((e) => sqlString(e.name));
+  if ((check?.rejected ?? 0) > 0)
+    await db.run(`INSERT INTO quarantine
+      SELECT ${sqlString(ctx.runId)}, ${sqlString(ds.name)}, list_filter(failed, x -> x IN (${rejecting.join(', ')})),
+        ${sqlString(file.fileName)}, line, record, ${ctx.startedAtSql}
+      FROM bronze_check WHERE rejected`);
+
+  // The write pass: every record the check pass did not reject.
+  const writeCols = ds.columns.map((c) => {
+    const name = c.name;
+    const lineage: Record<string, string> = {
+      _ingested_at: ctx.startedAtSql,
+      _file_name: sqlString(file.fileName),
+      _file_path: path,
+      _extracted_at: `TIMESTAMP '${file.extractedAt.toISOString().slice(0, 19).replace('T', ' ')}'`,
+      _run_id: sqlString(ctx.runId),
+    };
+    return lineage[name] ?? `s.${d.ident(name)}`;
+  });
+  const keep =
+    (check?.rejected ?? 0) > 0
+      ? 'ANTI JOIN (SELECT line FROM bronze_check WHERE rejected) r ON r.line = s._line_number'
+      : '';
+  await db.withoutStringCompression(() =>
+    db.run(
+      `INSERT INTO ${ds.name} (${ds.columns.map((c) => d.ident(c.name)).join(', ')})
+        SELECT ${writeCols.join(', ')} FROM (${checkedRow()}) s ${keep}`,
+    ),
+  );
+  await db.run('DROP TABLE bronze_check');
+  await db.run('DROP TABLE bronze_raw');
+  // Accounting from the tables themselves, not from the classification: records counted by the check
+  // read must equal rows now in bronze plus rows now in the quarantine for this file and run.
+  const counts = await db.one<{ out: number; q: number }>(
+    `SELECT (SELECT COUNT(*) FROM ${ds.name} WHERE _run_id = $run AND _file_name = $file) AS out,
        (SELECT COUNT(*) FROM quarantine WHERE run_id = $run AND dataset = $ds AND file_name = $file) AS q`,
     { run: ctx.runId, file: file.fileName, ds: ds.name },
   );
-  const rowsRead = counts?.n ?? 0;
+  const rowsRead = check?.n ?? 0;
   if (rowsRead !== insp.dataLines && usable) {
     problems.push(
       `${file.fileName}: ${insp.dataLines} non-empty line(s) but ${rowsRead} record(s): quoted line breaks make line numbers approximate`,

@@ -24,6 +24,26 @@ export class ExpectationFailedError extends Error {
   }
 }
 
+/** A row passes an expectation only when its expression is TRUE (NULL fails). */
+export const passesSql = (e: Expectation): string => `COALESCE((${e.sql(d)}), FALSE)`;
+
+/** TRUE when the row fails a drop or fail expectation (it is not written to the target). */
+export function rejectedSql(expectations: readonly Expectation[]): string {
+  const rejecting = expectations.filter((e) => e.action !== 'warn');
+  return rejecting.length ? `NOT (${rejecting.map(passesSql).join(' AND ')})` : 'FALSE';
+}
+
+/**
+ * The names of every rule the row failed. The list is built only for rows that fail something; every
+ * other row gets one constant empty list (building a list per row costs more than the checks).
+ */
+export function failedRulesSql(expectations: readonly Expectation[]): string {
+  if (!expectations.length) return 'CAST([] AS VARCHAR[])';
+  const checks = expectations.map((e) => `CASE WHEN ${passesSql(e)} THEN NULL ELSE '${e.name}' END`);
+  return `CASE WHEN ${expectations.map(passesSql).join(' AND ')} THEN CAST([] AS VARCHAR[])
+    ELSE list_filter([${checks.join(', ')}], x -> x IS NOT NULL) END`;
+}
+
 /**
  * Evaluates `expectations` over every row of `stageSql`, materialised once into `target`, which gets `_failed` (names of every
  * rule the row failed) and `_rejected` (a drop or fail rule failed). Outcomes are data; only a fail
@@ -39,14 +59,8 @@ export async function evaluateExpectations(
   /** Columns computed after `_rejected` is known (they may use it). */
   outer?: string,
 ): Promise<ExpectationResult[]> {
-  const checks = expectations.map(
-    (e) => `CASE WHEN COALESCE((${e.sql(d)}), FALSE) THEN NULL ELSE '${e.name}' END`,
-  );
-  const rejecting = expectations.filter((e) => e.action !== 'warn').map((e) => `'${e.name}'`);
-  const failedList = checks.length
-    ? `list_filter([${checks.join(', ')}], x -> x IS NOT NULL)`
-    : 'CAST([] AS VARCHAR[])';
-  const evaluated = `SELECT *, ${rejecting.length ? `len(list_intersect(_failed, [${rejecting.join(', ')}])) > 0` : 'FALSE'} AS _rejected
+  const failedList = failedRulesSql(expectations);
+  const evaluated = `SELECT *, ${rejectedSql(expectations)} AS _rejected
     FROM (SELECT *, ${failedList} AS _failed FROM (${stageSql}))`;
   await db.run(
     `CREATE OR REPLACE TEMP TABLE ${target} AS ${outer ? `SELECT *, ${outer} FROM (${evaluated})` : evaluated}`,
@@ -55,7 +69,16 @@ export async function evaluateExpectations(
   const counts = await db.all<{ name: string; n: number }>(
     `SELECT name, COUNT(*) AS n FROM (SELECT UNNEST(_failed) AS name FROM ${target}) GROUP BY name`,
   );
-  const failedBy = new Map(counts.map((c) => [c.name, c.n]));
+  return expectationResults(dataset, expectations, total, new Map(counts.map((c) => [c.name, c.n])));
+}
+
+/** Pass/fail counts per expectation from the failure counts; throws when a fail-action rule was violated. */
+export function expectationResults(
+  dataset: string,
+  expectations: readonly Expectation[],
+  total: number,
+  failedBy: ReadonlyMap<string, number>,
+): ExpectationResult[] {
   const results = expectations.map((e) => {
     const failed = failedBy.get(e.name) ?? 0;
     return {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -59,13 +60,56 @@ function countOf(buf: Buffer, needle: Buffer | number): number {
   return n;
 }
 
+/** The length of the UTF-8 sequence a lead byte starts (1 for a byte that cannot start one). */
+function sequenceLength(lead: number): number {
+  if (lead >= 0xf0 && lead < 0xf8) return 4;
+  if (lead >= 0xe0) return lead < 0xf0 ? 3 : 1;
+  return lead >= 0xc0 ? 2 : 1;
+}
+
+/** Where an incomplete UTF-8 sequence at the end of `buf` starts (`buf.length` when there is none). */
+function incompleteTail(buf: Buffer): number {
+  let i = buf.length - 1;
+  while (i >= 0 && buf.length - i <= 3 && ((buf[i] ?? 0) & 0xc0) === 0x80) i -= 1;
+  if (i < 0) return buf.length;
+  return buf.length - i < sequenceLength(buf[i] ?? 0) ? i : buf.length;
+}
+
+/**
+ * Validates UTF-8 chunk by chunk with the engine's validator (`buffer.isUtf8`, far cheaper than a
+ * decoding TextDecoder); a sequence split between two chunks is checked once both halves are read.
+ */
+class Utf8Check {
+  valid = true;
+  private carry: Buffer = Buffer.alloc(0);
+  update(chunk: Buffer): void {
+    if (!this.valid) return;
+    let body = chunk;
+    if (this.carry.length) {
+      const need = sequenceLength(this.carry[0] ?? 0) - this.carry.length;
+      if (need > chunk.length) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return;
+      }
+      this.valid = isUtf8(Buffer.concat([this.carry, chunk.subarray(0, need)]));
+      body = chunk.subarray(need);
+      this.carry = Buffer.alloc(0);
+    }
+    const split = incompleteTail(body);
+    if (!isUtf8(body.subarray(0, split))) this.valid = false;
+    this.carry = Buffer.from(body.subarray(split));
+  }
+  end(): boolean {
+    return this.valid && this.carry.length === 0;
+  }
+}
+
 /** Hashes a file, counts its lines and checks its encoding in one streamed pass. */
 export async function inspectFile(filePath: string): Promise<FileInspection> {
   const hash = crypto.createHash('sha256');
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const utf8Check = new Utf8Check();
   const blankLf = Buffer.from('\n\n');
   const blankCrlf = Buffer.from('\n\r\n');
-  let utf8 = true;
   let hasNul = false;
   let newlines = 0;
   let blank = 0;
@@ -77,13 +121,7 @@ export async function inspectFile(filePath: string): Promise<FileInspection> {
     const buf = chunk as Buffer;
     if (buf.length === 0) continue;
     hash.update(buf);
-    if (utf8) {
-      try {
-        decoder.decode(buf, { stream: true });
-      } catch {
-        utf8 = false;
-      }
-    }
+    utf8Check.update(buf);
     if (!hasNul && buf.includes(0)) hasNul = true;
     if (first < 0) first = buf[0] ?? -1;
     // Blank lines across a chunk boundary are not counted; they only make a warning more likely.
@@ -100,13 +138,7 @@ export async function inspectFile(filePath: string): Promise<FileInspection> {
     }
   }
   if (head !== undefined && head.length) headText = head.toString('latin1');
-  if (utf8) {
-    try {
-      decoder.decode();
-    } catch {
-      utf8 = false;
-    }
-  }
+  const utf8 = utf8Check.end();
   const lines = newlines + (last >= 0 && last !== 10 ? 1 : 0) - blank - (first === 10 ? 1 : 0);
   const raw =
     headText === undefined ? undefined : utf8 ? Buffer.from(headText, 'latin1').toString('utf8') : headText;

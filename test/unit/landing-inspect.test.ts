@@ -1,0 +1,77 @@
+/**
+ * inspectFile reads a landing file once: content hash, line count, NUL bytes and UTF-8 validity. The
+ * UTF-8 check runs chunk by chunk (4 MiB reads), so sequences split between two reads are covered here.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { inspectFile } from '../../src/runner/landing.ts';
+
+const CHUNK = 1 << 22;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-inspect-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+function write(content: Buffer): string {
+  const file = path.join(dir, `f${(n += 1)}.csv`);
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+/** `a,b` header, then lines of ASCII padding so that `tail` starts `offset` bytes before a chunk end. */
+function straddling(tail: Buffer, offset: number): Buffer {
+  const head = Buffer.from('a,b\n');
+  const line = Buffer.from('x,y\n');
+  const fill = CHUNK - offset - head.length;
+  const lines = Buffer.alloc(fill, 0);
+  for (let i = 0; i + line.length <= fill; i += line.length) line.copy(lines, i);
+  // the remainder (fewer than 4 bytes) stays ASCII too
+  lines.fill('z', fill - (fill % line.length));
+  return Buffer.concat([head, lines, tail, Buffer.from('\n1,2\n')]);
+}
+
+describe('inspectFile', () => {
+  test('hash, data lines, header and encoding of a small file (CRLF, BOM)', async () => {
+    const content = Buffer.from('\uFEFFid,name\r\n1,Zoë\r\n\r\n2,Åsa\r\n');
+    const i = await inspectFile(write(content));
+    assert.equal(i.sha256, crypto.createHash('sha256').update(content).digest('hex'));
+    assert.equal(i.headerLine, 'id,name');
+    assert.equal(i.dataLines, 2);
+    assert.equal(i.utf8, true);
+    assert.equal(i.hasNul, false);
+  });
+
+  for (const offset of [1, 2, 3]) {
+    test(`a four-byte character split ${offset} byte(s) before a read boundary is valid UTF-8`, async () => {
+      const i = await inspectFile(write(straddling(Buffer.from('😀'), offset)));
+      assert.equal(i.utf8, true);
+    });
+  }
+
+  test('a three-byte character split at a read boundary is valid UTF-8', async () => {
+    const i = await inspectFile(write(straddling(Buffer.from('€'), 1)));
+    assert.equal(i.utf8, true);
+  });
+
+  test('an invalid byte across a read boundary, a lone byte and a cut sequence are not UTF-8', async () => {
+    // a lead byte whose continuation is missing, right at the boundary
+    assert.equal((await inspectFile(write(straddling(Buffer.from([0xe2, 0x41]), 1)))).utf8, false);
+    assert.equal((await inspectFile(write(Buffer.from('a,b\n1,caf\xe9\n', 'latin1')))).utf8, false);
+    // a sequence cut by the end of the file
+    assert.equal((await inspectFile(write(Buffer.from([0x61, 0x0a, 0xf0, 0x9f, 0x98])))).utf8, false);
+    // a NUL byte is valid UTF-8 but flagged
+    const nul = await inspectFile(write(Buffer.from('a,b\n1,\0\n')));
+    assert.equal(nul.hasNul, true);
+    assert.equal(nul.utf8, true);
+  });
+
+  test('an empty file has no header and no data lines', async () => {
+    const i = await inspectFile(write(Buffer.alloc(0)));
+    assert.equal(i.headerLine, undefined);
+    assert.equal(i.dataLines, 0);
+    assert.equal(i.utf8, true);
+  });
+});
