@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerGenerate } from './commands/generate.ts';
+import { registerIdentityCommands } from './commands/identity.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerStart } from './commands/start.ts';
 import { registerAudit } from './commands/audit.ts';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerCatalog(program);
   registerBundle(program);
   registerUpload(program);
+  registerIdentityCommands(program);
   return program;
 }
 

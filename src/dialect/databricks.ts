@@ -37,6 +37,13 @@ export const databricksDialect: Dialect = {
       ? 'FALSE'
       : `arrays_overlap(${list}, array(${values.map(sqlStringLiteral).join(', ')}))`,
   epochSeconds: (expr) => `UNIX_TIMESTAMP(${expr})`,
+  editDistance: (a, b) => `levenshtein(${a}, ${b})`,
+  daysBetween: (a, b) => `datediff(${b}, ${a})`,
+  hoursBetween: (a, b) => `((unix_timestamp(${b}) - unix_timestamp(${a})) / 3600.0)`,
+  castText: (expr) => `CAST(${expr} AS STRING)`,
+  stableHash: (expr) => `xxhash64(${expr})`,
+  jsonObject: (fields) =>
+    `to_json(named_struct(${fields.map(([k, v]) => `${sqlStringLiteral(k)}, ${v}`).join(', ')}))`,
   string: sqlStringLiteral,
   ident: (name) => `\`${name.replaceAll('`', '``')}\``,
 };

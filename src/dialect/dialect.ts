@@ -29,6 +29,18 @@ export interface Dialect {
   listHasAny(list: string, values: readonly string[]): string;
   /** Seconds since the Unix epoch of a TIMESTAMP. */
   epochSeconds(expr: string): string;
+  /** The edit distance (insertions, deletions, substitutions) between two texts (identity comparisons). */
+  editDistance(a: string, b: string): string;
+  /** Whole days from date `a` to date `b` (b − a). */
+  daysBetween(a: string, b: string): string;
+  /** Hours (fractional) from timestamp `a` to timestamp `b` (b − a). */
+  hoursBetween(a: string, b: string): string;
+  /** A value cast to text (dates as 'YYYY-MM-DD'). */
+  castText(expr: string): string;
+  /** A deterministic 64-bit hash of a value (random but repeatable sampling, tie-breaks). */
+  stableHash(expr: string): string;
+  /** A JSON object text from key/value SQL expressions. */
+  jsonObject(fields: readonly (readonly [string, string])[]): string;
   /** A string literal. */
   string(value: string): string;
   /** A quoted identifier. */

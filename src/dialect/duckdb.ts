@@ -22,6 +22,12 @@ export const duckdbDialect: Dialect = {
       ? 'FALSE'
       : `len(list_intersect(${list}, [${values.map(sqlStringLiteral).join(', ')}])) > 0`,
   epochSeconds: (expr) => `EPOCH(${expr})`,
+  editDistance: (a, b) => `levenshtein(${a}, ${b})`,
+  daysBetween: (a, b) => `date_diff('day', ${a}, ${b})`,
+  hoursBetween: (a, b) => `(date_diff('second', ${a}, ${b}) / 3600.0)`,
+  castText: (expr) => `CAST(${expr} AS VARCHAR)`,
+  stableHash: (expr) => `hash(${expr})`,
+  jsonObject: (fields) => `json_object(${fields.map(([k, v]) => `${sqlStringLiteral(k)}, ${v}`).join(', ')})`,
   string: sqlStringLiteral,
   ident: (name) => `"${name.replaceAll('"', '""')}"`,
 };

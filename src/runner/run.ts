@@ -19,7 +19,7 @@ import { inspectFile, scanLanding, type FileInspection, type LandingFile } from 
 import { acquireLock, PipelineLockedError } from './lock.ts';
 import { DERIVED_TABLES, ensureSchema } from './schema.ts';
 import { runSilverFacts, runSilverPatients } from './silver.ts';
-import type { IdentityStats } from '../identity/deterministic.ts';
+import type { IdentityStats } from '../identity/resolve.ts';
 
 export interface RunOptions {
   readonly dbPath: string;

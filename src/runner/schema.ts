@@ -5,6 +5,8 @@ import type { Column, Dataset } from '../definitions/model.ts';
 import { referencePath } from '../reference/paths.ts';
 import { supportingTableDdl } from '../definitions/supporting-tables.ts';
 import type { Database } from '../engine/database.ts';
+import { IDENTITY_DDL, IDENTITY_MIGRATIONS, IDENTITY_STATE_TABLES } from '../identity/schema.ts';
+import { nicknamePairsSql } from '../definitions/identity/comparisons.ts';
 
 /** Schema version of the local lakehouse; bump with a migration when tables change. */
 export const SCHEMA_VERSION = 1;
@@ -49,7 +51,9 @@ const SUPPORTING_DDL = [
      _extracted_at TIMESTAMP, _run_id VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS silver_resolved_identity_resolution (
      source_system VARCHAR, source_patient_id VARCHAR, patient_id VARCHAR, confidence_score DOUBLE,
-     match_evidence JSON, match_rule VARCHAR, resolved_at TIMESTAMP, run_id VARCHAR)`,
+     match_evidence JSON, match_rule VARCHAR, resolved_at TIMESTAMP, run_id VARCHAR, match_weight DOUBLE,
+     model_version VARCHAR)`,
+  ...IDENTITY_DDL,
   `CREATE SEQUENCE IF NOT EXISTS patient_id_seq START 1`,
   supportingTableDdl('privacy_pseudonyms'),
   supportingTableDdl('landing_retention'),
@@ -66,6 +70,13 @@ const REFERENCE_TABLES = [
     sql: `SELECT state_code, state_name, NULLIF(region, '') AS region, NULLIF(division, '') AS division FROM read_csv('${referencePath('us_states_regions.csv')}', header = true, all_varchar = true)`,
   },
   {
+    // Symmetric nickname relation for identity resolution (see definitions/identity/comparisons.ts).
+    name: 'identity_nickname_pairs',
+    sql: nicknamePairsSql(
+      `read_csv('${referencePath('nicknames/names.csv')}', header = true, all_varchar = true)`,
+    ),
+  },
+  {
     name: 'ref_restricted_zip3',
     sql: `SELECT zip3 FROM read_csv('${referencePath('hipaa_restricted_zip3.csv')}', header = true, all_varchar = true)`,
   },
@@ -74,6 +85,7 @@ const REFERENCE_TABLES = [
 /** Creates every table and view the pipeline needs; safe to call on every run. */
 export async function ensureSchema(db: Database): Promise<void> {
   for (const ddl of SUPPORTING_DDL) await db.run(ddl);
+  for (const m of IDENTITY_MIGRATIONS) await db.run(m);
   for (const ds of DATASETS) await db.run(datasetDdl(ds));
   for (const v of GOLD_VIEWS) await db.run(`CREATE OR REPLACE VIEW ${v.name} AS ${v.sql}`);
   for (const ref of REFERENCE_TABLES) {
@@ -95,4 +107,5 @@ export const DERIVED_TABLES = [
   'parked_rows',
   'silver_patient_sources',
   'silver_resolved_identity_resolution',
+  ...IDENTITY_STATE_TABLES,
 ] as const;

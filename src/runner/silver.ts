@@ -5,7 +5,7 @@ import { ORPHAN_RULE } from '../definitions/datasets/silver-facts.ts';
 import { SILVER_PATIENT_COLUMNS } from '../definitions/datasets/silver-patients.ts';
 import { yearsBetween } from '../definitions/sql-helpers.ts';
 import { sqlString } from '../engine/database.ts';
-import { resolveIdentities, type IdentityStats } from '../identity/deterministic.ts';
+import { resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { quarantineRejectedSql, stageAndEvaluate } from './stage.ts';
 
@@ -33,14 +33,20 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
       _ssn_key_id, bmi, smoker, children, charges, insurance_plan, coverage_start_date, age_years, data_quality_score,
       _priority, _file_name, _line_number, _extracted_at, _run_id
     FROM eval_silver_patients WHERE NOT _rejected`);
-  const identity = await resolveIdentities(ctx.db, ctx.runId, ctx.startedAtSql);
+  const identity = await resolveIdentities(ctx.db, { runId: ctx.runId, resolvedAtSql: ctx.startedAtSql });
+  // Identity SLA violations (freshness, confidence, coverage, drift) go to the event log as warnings.
+  ctx.warnings.push(...identity.alerts);
 
   const arg = (col: string, filter = `${col} IS NOT NULL`): string =>
     `arg_max(s.${col}, s._priority) FILTER (WHERE ${filter}) AS ${col}`;
   const risk = SILVER_PATIENT_COLUMNS.find((c) => c.name === 'patient_risk_category')?.sql?.(d) ?? 'NULL';
   const age = yearsBetween('birth_date', 'CAST(t AS DATE)');
   await ctx.db.run(`CREATE OR REPLACE TEMP TABLE golden_patients AS
-    WITH targets AS (SELECT DISTINCT patient_id, _extracted_at AS t FROM silver_patient_sources WHERE _run_id = ${run}),
+    WITH targets AS (SELECT DISTINCT patient_id, _extracted_at AS t FROM silver_patient_sources WHERE _run_id = ${run}
+      UNION
+      -- patients whose records identity moved, merged or split this run: their state as of now
+      SELECT patient_id, MAX(_extracted_at) FROM silver_patient_sources
+      WHERE patient_id IN (SELECT patient_id FROM identity_touched_patients) GROUP BY patient_id),
     agg AS (
       SELECT tg.patient_id, tg.t, ${arg('mrn', "s.mrn IS NOT NULL AND s.source_system = 'EHR_SYSTEM'")},
         ${arg('birth_date')}, ${arg('sex', "s.sex <> 'U'")}, ${arg('region')}, ${arg('bmi')}, ${arg('smoker')},

@@ -245,10 +245,26 @@ const VOLATILE = new Set([
   'modified_at',
   'started_at',
   'finished_at',
+  // identity resolution: times of training, issue, review and the age measured at resolution
+  'trained_at',
+  'issued_at',
+  'retired_at',
+  'queued_at',
+  'decided_at',
+  'event_at',
+  'applied_run_id',
+  'updated_run_id',
+  'identity_resolution_age_hours',
 ]);
 
 /** Tables whose content is history of runs, not data derived from the landing files. */
-const RUN_HISTORY = new Set(['event_log', 'pipeline_runs', 'run_accounting', 'carelake_meta']);
+const RUN_HISTORY = new Set([
+  'event_log',
+  'pipeline_runs',
+  'run_accounting',
+  'carelake_meta',
+  'identity_run_metrics',
+]);
 
 /**
  * Row count and an order-independent content checksum of every data table, ignoring run-dependent

@@ -51,7 +51,8 @@ test('start on a landing folder with files only runs the pipeline (json), ingest
     doc.run.files.map((f) => f.action),
     ['skipped', 'skipped', 'skipped'],
   );
-  assert.ok((doc.lakehouse.tables.find((t) => t.table === 'gold_patients')?.rows ?? 0) > 400);
+  // One row per resolved patient: about one per person (400), whatever systems hold their records.
+  assert.ok((doc.lakehouse.tables.find((t) => t.table === 'gold_patients')?.rows ?? 0) > 380);
   assert.equal(fs.readdirSync(lake.landing).filter((f) => f.endsWith('.csv')).length, 3);
 });
 

@@ -82,6 +82,43 @@ const cases: { name: string; render: (d: Dialect) => string; expected: Record<Di
       databricks: 'max_by(bmi, p) FILTER (WHERE bmi IS NOT NULL)',
     },
   },
+  {
+    name: 'edit distance',
+    render: (d) => d.editDistance('l.fn', 'r.fn'),
+    expected: { duckdb: 'levenshtein(l.fn, r.fn)', databricks: 'levenshtein(l.fn, r.fn)' },
+  },
+  {
+    name: 'days between dates',
+    render: (d) => d.daysBetween('a', 'b'),
+    expected: { duckdb: "date_diff('day', a, b)", databricks: 'datediff(b, a)' },
+  },
+  {
+    name: 'hours between timestamps',
+    render: (d) => d.hoursBetween('a', 'b'),
+    expected: {
+      duckdb: "(date_diff('second', a, b) / 3600.0)",
+      databricks: '((unix_timestamp(b) - unix_timestamp(a)) / 3600.0)',
+    },
+  },
+  {
+    name: 'cast to text',
+    render: (d) => d.castText('dob'),
+    expected: { duckdb: 'CAST(dob AS VARCHAR)', databricks: 'CAST(dob AS STRING)' },
+  },
+  {
+    name: 'stable hash',
+    render: (d) => d.stableHash('rid'),
+    expected: { duckdb: 'hash(rid)', databricks: 'xxhash64(rid)' },
+  },
+  {
+    name: 'json object',
+    render: (d) =>
+      d.jsonObject([
+        ['a', 'x'],
+        ['b', '1'],
+      ]),
+    expected: { duckdb: "json_object('a', x, 'b', 1)", databricks: "to_json(named_struct('a', x, 'b', 1))" },
+  },
 ];
 
 for (const dialect of [duckdbDialect, databricksDialect]) {

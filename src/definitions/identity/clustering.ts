@@ -1,0 +1,130 @@
+import type { Dialect } from '../../dialect/dialect.ts';
+import { THRESHOLDS } from './scoring.ts';
+
+/**
+ * Best-anchor (star) clustering, in SQL with window functions and a fixed number of statements (no
+ * iteration, so it cannot chain): records are resolved in stages by source system (EHR, then ADT,
+ * then LAB). In its stage, a record joins the single patient it links to best — a scored pair at or
+ * above the auto-link probability with no hard identifier conflict, or deterministic evidence — among
+ * the patients that exist already or were formed in an earlier stage. A patient that already holds a
+ * record of the same source system accepts another only on deterministic evidence, and at most one
+ * record per system joins a patient in one stage. A record that links to no patient becomes the anchor
+ * of a new one. A record never joins a patient one of whose members a reviewer rejected it with, nor
+ * one whose anchor it has a hard identifier conflict with (a conflict with another member is no veto:
+ * two drifted copies of one person may conflict while both agree with the anchor). Two existing
+ * patients merge only on a reviewer's acceptance.
+ *
+ * Tables read: the pair records `records` (identity records of every record in a candidate pair:
+ * rid, source_system, sys_rank, patient_id before this run), `idr_members` (pid, rid, sys_rank,
+ * source_system: the existing members of those records' patients), `idr_work` (rid, kind
+ * 'new'|'changed', current_patient_id, sys_rank, source_system, source_patient_id, extracted_at), `idr_edges` (x, y, prob, weight, sc, conflict: both directions
+ * of each scored pair with x a work record; `conflict` a hard identifier conflict, `rejected` a reviewer's
+ * rejection), `idr_assign` (rid, patient_id, …: the stages so far).
+ */
+
+/** The directed edges of the scored pairs `scored` whose source x is a work record. */
+export function edgesSql(scored: string): string {
+  return `WITH e AS (
+      SELECT rid_l AS x, rid_r AS y, match_probability AS prob, match_weight AS weight, short_circuit AS sc,
+        hard_conflict AS conflict FROM ${scored}
+      UNION ALL
+      SELECT rid_r, rid_l, match_probability, match_weight, short_circuit, hard_conflict FROM ${scored})
+    SELECT e.x, e.y, e.prob, e.weight, CASE WHEN e.sc THEN 1 ELSE 0 END AS sc,
+      CASE WHEN e.conflict THEN 1 ELSE 0 END AS conflict, CASE WHEN rj.rid_a IS NULL THEN 0 ELSE 1 END AS rejected
+    FROM e JOIN idr_work w ON w.rid = e.x
+    LEFT JOIN idr_rejected rj ON rj.rid_a = e.x AND rj.rid_b = e.y`;
+}
+
+/** Per work record of stage `stage` and candidate patient: the best edge into it and any conflict. */
+function candidatesSql(stage: number, records: string): string {
+  return `WITH x AS (
+      SELECT w.rid, w.kind, w.current_patient_id, w.source_system FROM idr_work w WHERE w.sys_rank = ${stage}),
+    known AS (
+      SELECT e.x, e.y, e.prob, e.weight, e.sc, e.conflict, e.rejected, x.source_system AS x_system,
+        CASE WHEN wy.rid IS NULL THEN ry.patient_id ELSE ay.patient_id END AS pid
+      FROM idr_edges e JOIN x ON x.rid = e.x
+      JOIN ${records} ry ON ry.rid = e.y
+      LEFT JOIN idr_work wy ON wy.rid = e.y
+      LEFT JOIN idr_assign ay ON ay.rid = e.y),
+    member_rows AS (
+      SELECT m.pid, m.rid, m.sys_rank, m.source_system FROM idr_members m WHERE m.pid IN (SELECT pid FROM known)
+      UNION ALL
+      SELECT a.patient_id, w.rid, w.sys_rank, w.source_system FROM idr_assign a JOIN idr_work w ON w.rid = a.rid
+      WHERE a.patient_id IN (SELECT pid FROM known)),
+    anchors AS (
+      SELECT pid, rid AS anchor_rid FROM (
+        SELECT pid, rid, ROW_NUMBER() OVER (PARTITION BY pid ORDER BY sys_rank, rid) AS a FROM member_rows) t
+      WHERE a = 1),
+    members AS (SELECT DISTINCT pid, source_system FROM member_rows),
+    ranked AS (
+      SELECT k.*, ROW_NUMBER() OVER (PARTITION BY k.x, k.pid ORDER BY k.conflict, k.sc DESC, k.prob DESC, k.y) AS rk,
+        MAX(CASE WHEN k.rejected = 1 OR (k.conflict = 1 AND k.y = an.anchor_rid) THEN 1 ELSE 0 END)
+          OVER (PARTITION BY k.x, k.pid) AS any_conflict
+      FROM known k JOIN anchors an ON an.pid = k.pid WHERE k.pid IS NOT NULL)
+    SELECT c.x, c.y, c.pid, c.prob, c.weight, c.sc, c.conflict, c.any_conflict, c.x_system,
+      CASE WHEN ms.pid IS NULL THEN 0 ELSE 1 END AS same_system
+    FROM ranked c LEFT JOIN members ms ON ms.pid = c.pid AND ms.source_system = c.x_system
+    WHERE c.rk = 1`;
+}
+
+/**
+ * The records of stage `stage` that join an existing patient: one row (rid, patient_id, via_rid,
+ * probability, weight, deterministic) per joining record. Reads the candidates table `candidates`
+ * (from stageCandidatesSql).
+ */
+export function stageJoinSql(candidates: string): string {
+  return `WITH eligible AS (
+      SELECT * FROM ${candidates}
+      WHERE any_conflict = 0 AND (sc = 1 OR (conflict = 0 AND prob >= ${THRESHOLDS.autoLink}))
+        AND (same_system = 0 OR sc = 1)),
+    best AS (
+      SELECT *, ROW_NUMBER() OVER (PARTITION BY x ORDER BY sc DESC, prob DESC, pid) AS choice FROM eligible),
+    chosen AS (
+      SELECT *, ROW_NUMBER() OVER (PARTITION BY pid, x_system ORDER BY sc DESC, prob DESC, x) AS per_system
+      FROM best WHERE choice = 1)
+    SELECT x AS rid, pid AS patient_id, y AS via_rid, prob AS probability, weight, sc AS deterministic
+    FROM chosen WHERE per_system = 1 OR sc = 1`;
+}
+
+export const stageCandidatesSql = candidatesSql;
+
+/**
+ * Changed records of the stage that join no patient: they stay with their current patient unless a
+ * member of it conflicts (a hard conflict or a rejection), which splits them off (new evidence).
+ */
+export function stageStaySql(candidates: string, stage: number): string {
+  return `SELECT w.rid, w.current_patient_id AS patient_id, c.y AS via_rid, c.prob AS probability, c.weight,
+      0 AS deterministic
+    FROM idr_work w
+    LEFT JOIN ${candidates} c ON c.x = w.rid AND c.pid = w.current_patient_id
+    WHERE w.sys_rank = ${stage} AND w.kind = 'changed' AND w.current_patient_id IS NOT NULL
+      AND w.rid NOT IN (SELECT rid FROM idr_assign)
+      AND COALESCE(c.any_conflict, 0) = 0`;
+}
+
+/**
+ * Records of the stage still without a patient become anchors of new patients, numbered from `base`
+ * in a deterministic order (first extracted, then source system and id).
+ */
+export function stageNewPatientsSql(d: Dialect, stage: number, base: number): string {
+  return `SELECT w.rid, 'P' || LPAD(${d.castText(`${base} + ROW_NUMBER() OVER (ORDER BY w.extracted_at, w.source_system, w.source_patient_id)`)}, 9, '0') AS patient_id,
+      CAST(NULL AS BIGINT) AS via_rid, CAST(NULL AS DOUBLE) AS probability, CAST(NULL AS DOUBLE) AS weight,
+      0 AS deterministic
+    FROM idr_work w WHERE w.sys_rank = ${stage} AND w.rid NOT IN (SELECT rid FROM idr_assign)`;
+}
+
+/**
+ * Pairs for the review queue: a work record and a record of another patient, with a match probability
+ * in the review band, or above it but kept apart (a hard conflict, a second record of one system).
+ */
+export function reviewCandidatesSql(records: string): string {
+  return `SELECT LEAST(e.x, e.y) AS rid_l, GREATEST(e.x, e.y) AS rid_r, MAX(e.prob) AS prob, MAX(e.weight) AS weight
+    FROM idr_edges e
+    JOIN idr_assign ax ON ax.rid = e.x
+    JOIN ${records} ry ON ry.rid = e.y
+    LEFT JOIN idr_assign ay ON ay.rid = e.y
+    LEFT JOIN idr_rejected rj ON rj.rid_a = e.x AND rj.rid_b = e.y
+    WHERE e.prob >= ${THRESHOLDS.review} AND rj.rid_a IS NULL
+      AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
+    GROUP BY LEAST(e.x, e.y), GREATEST(e.x, e.y)`;
+}

@@ -1,0 +1,131 @@
+import type { Dialect } from '../../dialect/dialect.ts';
+
+/**
+ * The identity records: the latest version of each source patient record (source system + local id),
+ * projected onto the fields identity resolution compares, plus the golden-record attributes built
+ * from them ("highest confidence wins": source trust × link confidence, validity, then recency).
+ */
+
+/** Anchor order of the source systems: EHR records anchor patients, then ADT, then LAB. */
+export const SYSTEM_RANK: Readonly<Record<string, number>> = { EHR_SYSTEM: 0, ADT_SYSTEM: 1, LAB_SYSTEM: 2 };
+/** Trust in each system's demographics (the golden record prefers EHR, then LAB, then ADT). */
+export const SYSTEM_TRUST: Readonly<Record<string, number>> = {
+  EHR_SYSTEM: 1.0,
+  LAB_SYSTEM: 0.9,
+  ADT_SYSTEM: 0.85,
+};
+
+/** The compared columns of an identity record (besides keys and bookkeeping). */
+export const IDENTITY_FIELDS = [
+  'fn',
+  'ln',
+  'dob',
+  'sex',
+  'ssn',
+  'mrn',
+  'mid',
+  'addr',
+  'city',
+  'state',
+  'zip',
+  'phone',
+  'email',
+] as const;
+
+const caseMap = (d: Dialect, expr: string, map: Readonly<Record<string, number>>, fallback: number): string =>
+  `CASE ${expr} ${Object.entries(map)
+    .map(([k, v]) => `WHEN ${d.string(k)} THEN ${v}`)
+    .join(' ')} ELSE ${fallback} END`;
+
+export const systemRankSql = (d: Dialect, expr: string): string => caseMap(d, expr, SYSTEM_RANK, 3);
+export const systemTrustSql = (d: Dialect, expr: string): string => caseMap(d, expr, SYSTEM_TRUST, 0.5);
+
+/**
+ * The latest version of each source record among `sources` rows matching `where` (silver_patient_sources
+ * columns), as identity fields. With `withoutSsn` the SSN hash is dropped (the measurement without SSN).
+ */
+export function identityRecordsSql(
+  d: Dialect,
+  sources: string,
+  where: string,
+  options: { withoutSsn?: boolean } = {},
+): string {
+  return `SELECT source_system, source_patient_id, ${systemRankSql(d, 'source_system')} AS sys_rank,
+    NULLIF(first_name_norm, '') AS fn, NULLIF(last_name_norm, '') AS ln, birth_date AS dob,
+    NULLIF(sex, 'U') AS sex, ${options.withoutSsn ? 'CAST(NULL AS STRING)' : 'ssn_hash'} AS ssn,
+    mrn, insurance_id_norm AS mid, address_norm AS addr, city_norm AS city, state_code AS state, zip5 AS zip,
+    phone_digits AS phone, email_norm AS email, _extracted_at AS extracted_at
+  FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.source_system, s.source_patient_id
+          ORDER BY s._extracted_at DESC, s._file_name DESC, s._line_number DESC) AS _rn
+        FROM ${sources} s WHERE ${where}) latest
+  WHERE _rn = 1`;
+}
+
+export interface GoldenAttribute {
+  readonly name: string;
+  /** The identity-record column it comes from. */
+  readonly column: string;
+  /** When the value counts as valid (alias `t`). */
+  readonly valid: (d: Dialect) => string;
+}
+
+const notNull = (c: string) => (): string => `t.${c} IS NOT NULL`;
+
+export const GOLDEN_ATTRIBUTES: readonly GoldenAttribute[] = [
+  { name: 'first_name', column: 'fn', valid: notNull('fn') },
+  { name: 'last_name', column: 'ln', valid: notNull('ln') },
+  { name: 'birth_date', column: 'dob', valid: notNull('dob') },
+  { name: 'sex', column: 'sex', valid: () => `t.sex IN ('F', 'M')` },
+  { name: 'ssn_hash', column: 'ssn', valid: notNull('ssn') },
+  { name: 'mrn', column: 'mrn', valid: notNull('mrn') },
+  { name: 'member_id', column: 'mid', valid: notNull('mid') },
+  { name: 'address', column: 'addr', valid: notNull('addr') },
+  { name: 'city', column: 'city', valid: notNull('city') },
+  { name: 'state', column: 'state', valid: notNull('state') },
+  { name: 'zip', column: 'zip', valid: (d) => d.regexpMatches('t.zip', '^[0-9]{5}$') },
+  { name: 'phone', column: 'phone', valid: (d) => d.regexpMatches('t.phone', '^[0-9]{10}$') },
+  { name: 'email', column: 'email', valid: (d) => d.regexpMatches('t.email', '^[^@ ]+@[^@ ]+$') },
+];
+
+/** SQL column types of the golden attributes (for the table DDL). */
+export const GOLDEN_TYPES: Readonly<Record<string, string>> = { birth_date: 'DATE' };
+
+/**
+ * The golden record of each patient in `patients` (column patient_id), built from `records` (identity
+ * records with patient_id) and `links` (silver_resolved_identity_resolution): per attribute, the valid
+ * value of the record ranked first by source trust × link confidence, then the latest extract. Each
+ * attribute carries its source record and confidence. Point in time: the record versions are those
+ * extracted up to the patient's effective time (the newest extract among its records).
+ */
+export function goldenRecordSql(
+  d: Dialect,
+  records: string,
+  links: string,
+  patients: string,
+  resolvedAtSql: string,
+): string {
+  const attrs = GOLDEN_ATTRIBUTES.map((a) => {
+    const valid = a.valid(d);
+    const pick = (value: string): string => d.argMaxNotNull(`CASE WHEN ${valid} THEN ${value} END`, '-t.rk');
+    return `${pick(`t.${a.column}`)} AS ${a.name},
+      ${pick(`t.source_system || ':' || t.source_patient_id`)} AS ${a.name}_source,
+      ${pick('t.score')} AS ${a.name}_confidence`;
+  }).join(',\n      ');
+  const completeness = GOLDEN_ATTRIBUTES.map((a) => `CASE WHEN ${a.name} IS NULL THEN 0 ELSE 1 END`).join(
+    ' + ',
+  );
+  return `WITH t AS (
+      SELECT r.*, COALESCE(l.confidence_score, 1.0) * ${systemTrustSql(d, 'r.source_system')} AS score,
+        ROW_NUMBER() OVER (PARTITION BY r.patient_id ORDER BY COALESCE(l.confidence_score, 1.0) * ${systemTrustSql(d, 'r.source_system')} DESC,
+          r.extracted_at DESC, r.rid) AS rk
+      FROM ${records} r JOIN ${patients} p ON p.patient_id = r.patient_id
+      LEFT JOIN ${links} l ON l.source_system = r.source_system AND l.source_patient_id = r.source_patient_id),
+    g AS (
+      SELECT t.patient_id, COUNT(*) AS record_count, MAX(t.extracted_at) AS effective_at,
+      ${attrs}
+      FROM t GROUP BY t.patient_id)
+    SELECT g.*, (${completeness}) / ${GOLDEN_ATTRIBUTES.length}.0 AS golden_completeness,
+      ${resolvedAtSql} AS resolved_at,
+      ${d.hoursBetween('g.effective_at', resolvedAtSql)} AS identity_resolution_age_hours
+    FROM g`;
+}

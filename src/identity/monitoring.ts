@@ -1,0 +1,192 @@
+import { duckdbDialect as d } from '../dialect/duckdb.ts';
+import { sqlString, type Database } from '../engine/database.ts';
+
+/**
+ * Identity-resolution quality monitoring, one row of `identity_run_metrics` per run: coverage (share
+ * of source records resolved), freshness (`identity_resolution_age_hours`, SLA 4 h), the confidence
+ * distribution (average at least 0.90), golden-record completeness, and drift against the previous
+ * run (match rate, cluster-size distribution). Violations come back as alerts; the runner logs them
+ * to the event log as warnings.
+ */
+export const IDENTITY_SLA = {
+  freshnessHours: 4,
+  minAverageConfidence: 0.9,
+  minCoverage: 1.0,
+  minGoldenCompleteness: 0.8,
+  /** Largest change of the match rate or of a cluster-size share against the previous run. */
+  maxDrift: 0.1,
+} as const;
+
+interface Snapshot {
+  records_total: number;
+  records_resolved: number;
+  avg_confidence: number | null;
+  min_confidence: number | null;
+  patients: number;
+  golden_completeness: number | null;
+  max_age_hours: number | null;
+  avg_age_hours: number | null;
+  review_pending: number;
+}
+
+const BUCKETS = [0.5, 0.9, 0.99, 0.999];
+
+export async function recordRunMetrics(
+  db: Database,
+  runId: string,
+  atSql: string,
+  modelVersion: string,
+  stats: Record<string, unknown> & { newRecords: number; linkedToExisting: number },
+): Promise<string[]> {
+  const s = await db.one<Snapshot & Record<string, unknown>>(`SELECT
+      (SELECT COUNT(*) FROM (SELECT DISTINCT source_system, source_patient_id FROM silver_patient_sources)) AS records_total,
+      (SELECT COUNT(*) FROM silver_resolved_identity_resolution) AS records_resolved,
+      (SELECT AVG(confidence_score) FROM silver_resolved_identity_resolution) AS avg_confidence,
+      (SELECT MIN(confidence_score) FROM silver_resolved_identity_resolution) AS min_confidence,
+      (SELECT COUNT(*) FROM silver_enriched_identity_resolution) AS patients,
+      (SELECT AVG(golden_completeness) FROM silver_enriched_identity_resolution) AS golden_completeness,
+      (SELECT MAX(identity_resolution_age_hours) FROM silver_enriched_identity_resolution WHERE run_id = ${sqlString(runId)}) AS max_age_hours,
+      (SELECT AVG(identity_resolution_age_hours) FROM silver_enriched_identity_resolution WHERE run_id = ${sqlString(runId)}) AS avg_age_hours,
+      (SELECT COUNT(*) FROM identity_review_queue WHERE status = 'pending') AS review_pending`);
+  const histogram = await db.all<{ bucket: string; n: number }>(`SELECT CASE
+      ${BUCKETS.map((b, i) => `WHEN confidence_score < ${b} THEN '${i === 0 ? '0' : BUCKETS[i - 1]}-${b}'`).join(' ')}
+      ELSE '${BUCKETS[BUCKETS.length - 1]}-1' END AS bucket, COUNT(*) AS n
+    FROM silver_resolved_identity_resolution GROUP BY 1 ORDER BY 1`);
+  const sizes = await db.all<{
+    size: string;
+    n: number;
+  }>(`SELECT CASE WHEN c >= 4 THEN '4+' ELSE CAST(c AS VARCHAR) END AS size,
+      COUNT(*) AS n FROM (SELECT patient_id, COUNT(*) AS c FROM identity_records WHERE patient_id IS NOT NULL GROUP BY patient_id)
+    GROUP BY 1 ORDER BY 1`);
+  const totalPatients = sizes.reduce((a, r) => a + r.n, 0);
+  const sizeShares = Object.fromEntries(sizes.map((r) => [r.size, totalPatients ? r.n / totalPatients : 0]));
+  const matchRate = stats.newRecords > 0 ? stats.linkedToExisting / stats.newRecords : null;
+  const coverage = s && s.records_total > 0 ? s.records_resolved / s.records_total : 1;
+
+  const prev = await db.one<{ match_rate: number | null; cluster_sizes: unknown }>(
+    `SELECT match_rate, cluster_sizes FROM identity_run_metrics ORDER BY measured_at DESC LIMIT 1`,
+  );
+  const prevShares = (
+    typeof prev?.cluster_sizes === 'string' ? JSON.parse(prev.cluster_sizes) : {}
+  ) as Record<string, number>;
+  const drift = {
+    match_rate: matchRate !== null && prev?.match_rate != null ? matchRate - prev.match_rate : null,
+    cluster_sizes: prev
+      ? Object.fromEntries(
+          [...new Set([...Object.keys(sizeShares), ...Object.keys(prevShares)])].map((k) => [
+            k,
+            (sizeShares[k] ?? 0) - (prevShares[k] ?? 0),
+          ]),
+        )
+      : null,
+  };
+
+  const alerts: string[] = [];
+  if (coverage < IDENTITY_SLA.minCoverage)
+    alerts.push(`identity coverage ${(coverage * 100).toFixed(2)}% is below 100% of source records`);
+  if (s?.max_age_hours != null && s.max_age_hours > IDENTITY_SLA.freshnessHours)
+    alerts.push(
+      `identity freshness SLA: identity_resolution_age_hours up to ${s.max_age_hours.toFixed(1)} h (SLA ${IDENTITY_SLA.freshnessHours} h)`,
+    );
+  if (s?.avg_confidence != null && s.avg_confidence < IDENTITY_SLA.minAverageConfidence)
+    alerts.push(
+      `identity confidence: average ${s.avg_confidence.toFixed(4)} is below ${IDENTITY_SLA.minAverageConfidence}`,
+    );
+  if (s?.golden_completeness != null && s.golden_completeness < IDENTITY_SLA.minGoldenCompleteness)
+    alerts.push(
+      `identity golden-record completeness ${s.golden_completeness.toFixed(3)} is below ${IDENTITY_SLA.minGoldenCompleteness}`,
+    );
+  if (prev && drift.match_rate !== null && Math.abs(drift.match_rate) > IDENTITY_SLA.maxDrift)
+    alerts.push(
+      `identity drift: match rate changed by ${drift.match_rate.toFixed(3)} against the previous run`,
+    );
+  if (
+    drift.cluster_sizes &&
+    Object.values(drift.cluster_sizes).some((v) => Math.abs(v) > IDENTITY_SLA.maxDrift)
+  )
+    alerts.push(
+      `identity drift: the cluster-size distribution changed by more than ${IDENTITY_SLA.maxDrift}`,
+    );
+
+  await db.run(
+    `INSERT INTO identity_run_metrics VALUES (?, ${atSql}, ?, ?, ?, ?, ?, ?, ?, ?::JSON, ?, ?, ?, ?, ?, ?::JSON, ?, ?::JSON, ?::JSON, ?::JSON)`,
+    [
+      runId,
+      modelVersion,
+      s?.records_total ?? 0,
+      s?.records_resolved ?? 0,
+      stats.newRecords + Number(stats['changedRecords'] ?? 0),
+      coverage,
+      s?.avg_confidence ?? null,
+      s?.min_confidence ?? null,
+      JSON.stringify(Object.fromEntries(histogram.map((h) => [h.bucket, h.n]))),
+      s?.patients ?? 0,
+      s?.golden_completeness ?? null,
+      s?.max_age_hours ?? null,
+      s?.avg_age_hours ?? null,
+      matchRate,
+      JSON.stringify(sizeShares),
+      s?.review_pending ?? 0,
+      JSON.stringify(drift),
+      JSON.stringify(alerts),
+      JSON.stringify(stats),
+    ],
+  );
+  return alerts;
+}
+
+export interface IdentityReport {
+  readonly latest: Record<string, unknown> | undefined;
+  readonly previous: Record<string, unknown> | undefined;
+  readonly alerts: string[];
+  /** Hours since the last resolution, at the time of the report. */
+  readonly hoursSinceLastRun: number | null;
+  readonly reviewPending: number;
+  readonly auditCounts: Record<string, number>;
+  readonly model: Record<string, unknown>[];
+}
+
+const parse = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+
+/** Everything `carelake identity report` prints. */
+export async function identityReport(db: Database): Promise<IdentityReport> {
+  const rows = await db.all(`SELECT * FROM identity_run_metrics ORDER BY measured_at DESC LIMIT 2`);
+  const fix = (r: Record<string, unknown> | undefined): Record<string, unknown> | undefined =>
+    r
+      ? Object.fromEntries(
+          Object.entries(r).map(([k, v]) => [
+            k,
+            ['confidence_histogram', 'cluster_sizes', 'drift', 'alerts', 'stats'].includes(k) ? parse(v) : v,
+          ]),
+        )
+      : undefined;
+  const latest = fix(rows[0]);
+  const age = await db.one<{ h: number | null }>(
+    `SELECT ${d.hoursBetween('MAX(measured_at)', 'now()::TIMESTAMP')} AS h FROM identity_run_metrics`,
+  );
+  const pending = await db.one<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM identity_review_queue WHERE status = 'pending'`,
+  );
+  const audit = await db.all<{ action: string; n: number }>(
+    `SELECT action, COUNT(*) AS n FROM identity_audit GROUP BY action ORDER BY action`,
+  );
+  const mv = latest?.['model_version'];
+  const model =
+    typeof mv === 'string'
+      ? await db.all(
+          `SELECT comparison, level, level_name, ROUND(m, 6) AS m, ROUND(u, 8) AS u, ROUND(weight, 3) AS weight
+           FROM identity_model_parameters WHERE model_version = ? ORDER BY comparison = '_prior' DESC, comparison, level`,
+          [mv],
+        )
+      : [];
+  const alerts = Array.isArray(latest?.['alerts']) ? (latest['alerts'] as string[]) : [];
+  return {
+    latest,
+    previous: fix(rows[1]),
+    alerts,
+    hoursSinceLastRun: age?.h ?? null,
+    reviewPending: pending?.n ?? 0,
+    auditCounts: Object.fromEntries(audit.map((a) => [a.action, a.n])),
+    model,
+  };
+}

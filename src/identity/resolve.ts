@@ -1,0 +1,375 @@
+import { duckdbDialect as d } from '../dialect/duckdb.ts';
+import { blockingKeysSql, candidatePairsSql } from '../definitions/identity/blocking.ts';
+import {
+  edgesSql,
+  reviewCandidatesSql,
+  stageCandidatesSql,
+  stageJoinSql,
+  stageNewPatientsSql,
+  stageStaySql,
+} from '../definitions/identity/clustering.ts';
+import { comparisonVectorsSql, IDENTITY_MODEL_NAME } from '../definitions/identity/comparisons.ts';
+import { goldenRecordSql, IDENTITY_FIELDS, identityRecordsSql } from '../definitions/identity/records.ts';
+import { evidenceLevelsSql, scoreSql } from '../definitions/identity/scoring.ts';
+import { sqlString, type Database } from '../engine/database.ts';
+import { applyReviewDecisions, mergePatients } from './review.ts';
+import { currentModelVersion, trainModel, writeDefaultModel } from './model.ts';
+import { MIN_TRAINING_RECORDS } from '../definitions/identity/default-model.ts';
+import { recordRunMetrics } from './monitoring.ts';
+
+/**
+ * Probabilistic patient identity resolution (model `fs-v1`, see CONTEXT.md). Every step is SQL
+ * generated from the definitions in src/definitions/identity and run in bulk in DuckDB; only EM on
+ * the pattern counts runs here. Incremental: a run resolves only its new and changed source records
+ * against everything known; existing patients keep their ids.
+ */
+export const IDENTITY_RULE_VERSION = IDENTITY_MODEL_NAME;
+
+export interface IdentityStats {
+  readonly newRecords: number;
+  readonly changedRecords: number;
+  readonly linkedToExisting: number;
+  readonly newPatients: number;
+  readonly moved: number;
+  readonly split: number;
+  readonly merged: number;
+  readonly candidatePairs: number;
+  readonly reviewQueued: number;
+  readonly modelVersion: string;
+  readonly trained: boolean;
+  readonly seconds: number;
+  readonly phases: Record<string, number>;
+  readonly alerts: string[];
+}
+
+export interface ResolveOptions {
+  readonly runId: string;
+  /** The resolution time as an SQL TIMESTAMP literal (the run start). */
+  readonly resolvedAtSql: string;
+  /** Which silver_patient_sources rows are new in this run (default: `_run_id = runId`). */
+  readonly sourceFilter?: string;
+  /** Drop the SSN hash from every record (the measurement without SSN). */
+  readonly withoutSsn?: boolean;
+  /** Train a new model version even if one exists. */
+  readonly retrain?: boolean;
+}
+
+/** Records at least this many times the count at the last training trigger a new model version. */
+const RETRAIN_GROWTH = 2;
+
+async function count(db: Database, sql: string): Promise<number> {
+  return (await db.one<{ n: number }>(sql))?.n ?? 0;
+}
+
+async function nextPatientNumber(db: Database): Promise<number> {
+  return (
+    (await count(
+      db,
+      `SELECT COALESCE(MAX(CAST(SUBSTR(issued_id, 2) AS BIGINT)), 0) AS n FROM identity_patient_id_map`,
+    )) + 1
+  );
+}
+
+export async function resolveIdentities(db: Database, options: ResolveOptions): Promise<IdentityStats> {
+  const started = Date.now();
+  const phases: Record<string, number> = {};
+  let mark = Date.now();
+  const phase = (name: string): void => {
+    phases[name] = (Date.now() - mark) / 1000;
+    mark = Date.now();
+  };
+  const run = sqlString(options.runId);
+  const at = options.resolvedAtSql;
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_decided_patients (patient_id VARCHAR)`);
+  // Blocking keys stored as text by an earlier version are rebuilt as hashes.
+  const keyType = await db.one<{ t: string }>(
+    `SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'identity_blocking_keys' AND column_name = 'k'`,
+  );
+  if (keyType && keyType.t !== 'UBIGINT') {
+    await db.run(`DROP TABLE identity_blocking_keys`);
+    await db.run(`CREATE TABLE identity_blocking_keys (rid BIGINT, rule INTEGER, k UBIGINT)`);
+    await db.run(`INSERT INTO identity_blocking_keys ${blockingKeysSql(d, 'identity_records')}`);
+  }
+  const filter = options.sourceFilter ?? `_run_id = ${run}`;
+
+  // 1. This run's records (latest version per source record) → new or changed identity records.
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_latest AS
+    ${identityRecordsSql(d, 'silver_patient_sources', filter, { withoutSsn: options.withoutSsn ?? false })}`);
+  const changedCond = IDENTITY_FIELDS.map((f) => `r.${f} IS DISTINCT FROM n.${f}`).join(' OR ');
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_match AS
+    SELECT n.source_system, n.source_patient_id, r.rid, r.patient_id, (${changedCond}) AS changed
+    FROM idr_latest n LEFT JOIN identity_records r
+      ON r.source_system = n.source_system AND r.source_patient_id = n.source_patient_id`);
+  const baseRid = await count(db, 'SELECT COALESCE(MAX(rid), 0) AS n FROM identity_records');
+  // Changed records are resolved again (new evidence may move them), except anchors of patients with
+  // other members (the first record in anchor order keeps its patient).
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_new AS
+    SELECT ${baseRid} + ROW_NUMBER() OVER (ORDER BY n.sys_rank, n.extracted_at, n.source_system, n.source_patient_id) AS rid, n.*
+    FROM idr_latest n JOIN idr_match m USING (source_system, source_patient_id) WHERE m.rid IS NULL`);
+  await db.run(`INSERT INTO identity_records
+    SELECT rid, source_system, source_patient_id, sys_rank, ${IDENTITY_FIELDS.join(', ')}, extracted_at, NULL, ${run}
+    FROM idr_new`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_work AS
+    SELECT rid, 'new' AS kind, CAST(NULL AS VARCHAR) AS current_patient_id, sys_rank, source_system,
+      source_patient_id, extracted_at
+    FROM idr_new`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_changed AS
+    SELECT m.rid, m.patient_id FROM idr_match m WHERE m.rid IS NOT NULL AND m.changed`);
+  if ((await count(db, 'SELECT COUNT(*) AS n FROM idr_changed')) > 0) {
+    await db.run(`UPDATE identity_records r SET ${IDENTITY_FIELDS.map((f) => `${f} = n.${f}`).join(', ')},
+        extracted_at = n.extracted_at, updated_run_id = ${run}
+      FROM idr_latest n, idr_changed c
+      WHERE c.rid = r.rid AND n.source_system = r.source_system AND n.source_patient_id = r.source_patient_id`);
+    await db.run(`INSERT INTO idr_work
+      SELECT c.rid, 'changed', c.patient_id, r.sys_rank, r.source_system, r.source_patient_id, r.extracted_at
+      FROM idr_changed c
+      JOIN identity_records r ON r.rid = c.rid
+      WHERE c.patient_id IS NOT NULL AND (
+        EXISTS (SELECT 1 FROM identity_records o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid
+          AND (o.sys_rank < r.sys_rank OR (o.sys_rank = r.sys_rank AND o.rid < r.rid)))
+        OR NOT EXISTS (SELECT 1 FROM identity_records o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid))`);
+  }
+  phase('records');
+
+  // 2. Blocking keys of new and changed records; candidate pairs against every known record.
+  const changedCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_changed');
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_rekey_keys AS
+    ${blockingKeysSql(d, 'idr_new')}
+    ${changedCount > 0 ? `UNION ALL ${blockingKeysSql(d, 'identity_records', 't.rid IN (SELECT rid FROM idr_changed)')}` : ''}`);
+  if (changedCount > 0)
+    await db.run(`DELETE FROM identity_blocking_keys WHERE rid IN (SELECT rid FROM idr_changed)`);
+  await db.run(`INSERT INTO identity_blocking_keys SELECT * FROM idr_rekey_keys`);
+  const workCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_work');
+  const newCount = workCount - (await count(db, `SELECT COUNT(*) AS n FROM idr_work WHERE kind = 'changed'`));
+  let workKeys = 'idr_rekey_keys';
+  if (workCount !== newCount + changedCount) {
+    workKeys = 'idr_wkeys';
+    await db.run(`CREATE OR REPLACE TEMP TABLE idr_wkeys AS
+      SELECT k.* FROM idr_rekey_keys k WHERE k.rid IN (SELECT rid FROM idr_work)`);
+  }
+  // From scratch (no record known before this run) the pairs come from one self-join of the keys.
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_pairs AS
+    ${baseRid === 0 ? candidatePairsSql(workKeys, workKeys, { selfJoin: true }) : candidatePairsSql(workKeys, 'identity_blocking_keys')}`);
+  // The records of the candidate pairs and the existing members of their patients (incremental runs
+  // read these small tables instead of every record; from scratch every record is in play).
+  const pairRecords = baseRid === 0 ? 'identity_records' : 'idr_pair_records';
+  if (baseRid > 0)
+    await db.run(`CREATE OR REPLACE TEMP TABLE idr_pair_records AS
+      SELECT r.* FROM identity_records r WHERE r.rid IN (SELECT rid_l FROM idr_pairs UNION SELECT rid_r FROM idr_pairs)`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_members AS
+    SELECT r.patient_id AS pid, r.rid, r.sys_rank, r.source_system FROM identity_records r
+    WHERE r.patient_id IN (SELECT patient_id FROM ${pairRecords} WHERE patient_id IS NOT NULL)
+      AND r.rid NOT IN (SELECT rid FROM idr_work)`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_vectors AS
+    ${comparisonVectorsSql(d, 'idr_pairs', pairRecords, ['rule'])}`);
+  const candidatePairs = await count(db, 'SELECT COUNT(*) AS n FROM idr_vectors');
+  phase('blocking');
+
+  // 3. The model: trained without labels when there is none yet (or the records have grown a lot).
+  let modelVersion = await currentModelVersion(db, IDENTITY_MODEL_NAME);
+  let trained = false;
+  const records = await count(db, 'SELECT COUNT(*) AS n FROM identity_records');
+  const trainedOn =
+    modelVersion === undefined
+      ? 0
+      : await count(
+          db,
+          `SELECT MAX(records) AS n FROM identity_model_parameters WHERE model_version = ${sqlString(modelVersion)}`,
+        );
+  const enough = records >= MIN_TRAINING_RECORDS && candidatePairs >= MIN_TRAINING_RECORDS / 10;
+  if (
+    enough &&
+    (modelVersion === undefined ||
+      options.retrain === true ||
+      records >= RETRAIN_GROWTH * Math.max(1, trainedOn))
+  ) {
+    const t = await trainModel(db, 'identity_records', 'idr_vectors', options.runId, at, IDENTITY_MODEL_NAME);
+    modelVersion = t.modelVersion;
+    trained = true;
+  } else if (modelVersion === undefined) {
+    modelVersion = await writeDefaultModel(db, records, options.runId, at, IDENTITY_MODEL_NAME);
+  }
+  phase('model');
+
+  // 4. Scoring in bulk.
+  const mv = modelVersion;
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_scored AS ${scoreSql(d, 'idr_vectors', mv)}`);
+  phase('scoring');
+
+  // 5. Best-anchor clustering in three stages (EHR, ADT, LAB).
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_rejected AS
+    SELECT a.rid AS rid_a, b.rid AS rid_b FROM identity_review_queue q
+    JOIN identity_records a ON a.source_system = q.left_system AND a.source_patient_id = q.left_id
+    JOIN identity_records b ON b.source_system = q.right_system AND b.source_patient_id = q.right_id
+    WHERE q.status = 'rejected'
+    UNION ALL
+    SELECT b.rid, a.rid FROM identity_review_queue q
+    JOIN identity_records a ON a.source_system = q.left_system AND a.source_patient_id = q.left_id
+    JOIN identity_records b ON b.source_system = q.right_system AND b.source_patient_id = q.right_id
+    WHERE q.status = 'rejected'`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_edges AS ${edgesSql('idr_scored')}`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_assign (
+    rid BIGINT, patient_id VARCHAR, via_rid BIGINT, probability DOUBLE, weight DOUBLE, deterministic INTEGER)`);
+  let newPatients = 0;
+  for (const stage of [0, 1, 2]) {
+    await db.run(`CREATE OR REPLACE TEMP TABLE idr_candidates AS ${stageCandidatesSql(stage, pairRecords)}`);
+    await db.run(`INSERT INTO idr_assign ${stageJoinSql('idr_candidates')}`);
+    await db.run(`INSERT INTO idr_assign ${stageStaySql('idr_candidates', stage)}`);
+    const base = await nextPatientNumber(db);
+    const before = await count(db, 'SELECT COUNT(*) AS n FROM idr_assign');
+    await db.run(`INSERT INTO idr_assign ${stageNewPatientsSql(d, stage, base - 1 + newPatients)}`);
+    const added = (await count(db, 'SELECT COUNT(*) AS n FROM idr_assign')) - before;
+    newPatients += added;
+  }
+  phase('clustering');
+
+  // 6. Results: one row per source record, with evidence, weight, confidence and versions.
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_final AS
+    WITH other AS (
+      SELECT e.x, MAX(e.prob) AS prob FROM idr_edges e
+      JOIN idr_assign ax ON ax.rid = e.x
+      JOIN ${pairRecords} ry ON ry.rid = e.y
+      LEFT JOIN idr_assign ay ON ay.rid = e.y
+      WHERE e.conflict = 0 AND e.rejected = 0 AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
+      GROUP BY e.x)
+    SELECT a.rid, w.source_system, w.source_patient_id, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
+      a.weight, a.deterministic,
+      CASE WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 'new_patient'
+           WHEN w.kind = 'changed' AND a.patient_id = w.current_patient_id THEN 'kept'
+           WHEN w.kind = 'changed' THEN 'moved'
+           WHEN a.deterministic = 1 THEN 'deterministic'
+           ELSE 'probabilistic' END AS decision,
+      CASE WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 1.0 - COALESCE(o.prob, 0.0)
+           WHEN a.deterministic = 1 THEN GREATEST(a.probability, 0.999)
+           ELSE COALESCE(a.probability, 1.0) END AS confidence,
+      CASE WHEN a.via_rid IS NULL THEN NULL ELSE vr.source_system || ':' || vr.source_patient_id END AS via_record,
+      ${evidenceLevelsSql(d, 's')} AS levels
+    FROM idr_assign a JOIN idr_work w ON w.rid = a.rid
+    LEFT JOIN ${pairRecords} vr ON vr.rid = a.via_rid
+    LEFT JOIN idr_scored s ON s.rid_l = LEAST(a.rid, a.via_rid) AND s.rid_r = GREATEST(a.rid, a.via_rid)
+    LEFT JOIN other o ON o.x = a.rid`);
+  await db.run(`DELETE FROM silver_resolved_identity_resolution m USING idr_final f
+    WHERE m.source_system = f.source_system AND m.source_patient_id = f.source_patient_id`);
+  await db.run(`INSERT INTO silver_resolved_identity_resolution
+    (source_system, source_patient_id, patient_id, confidence_score, match_evidence, match_rule, resolved_at,
+     run_id, match_weight, model_version)
+    SELECT source_system, source_patient_id, patient_id, ROUND(confidence, 6),
+      ${d.jsonObject([
+        ['decision', 'decision'],
+        ['matched_record', 'via_record'],
+        ['match_weight', 'ROUND(weight, 3)'],
+        ['levels', 'levels'],
+      ])},
+      ${d.string(`${IDENTITY_MODEL_NAME}:`)} || decision, ${at}, ${run}, weight, ${d.string(mv)}
+    FROM idr_final`);
+  await db.run(
+    `UPDATE identity_records r SET patient_id = f.patient_id FROM idr_final f WHERE f.rid = r.rid`,
+  );
+  await db.run(`UPDATE silver_patient_sources s SET patient_id = f.patient_id FROM idr_final f
+    WHERE s.source_system = f.source_system AND s.source_patient_id = f.source_patient_id
+      AND s.patient_id IS DISTINCT FROM f.patient_id`);
+  // Versions of known records that changed nothing identity compares keep their patient.
+  await db.run(`UPDATE silver_patient_sources s SET patient_id = r.patient_id FROM identity_records r
+    WHERE s.patient_id IS NULL AND r.source_system = s.source_system AND r.source_patient_id = s.source_patient_id`);
+  await db.run(`INSERT INTO identity_patient_id_map
+    SELECT DISTINCT patient_id, patient_id, ${at}, CAST(NULL AS TIMESTAMP), ${run} FROM idr_final
+    WHERE decision = 'new_patient'`);
+  await db.run(`INSERT INTO identity_audit
+    SELECT ${at}, ${run}, 'split', f.current_patient_id, f.patient_id, f.source_system, f.source_patient_id, NULL,
+      ${d.jsonObject([
+        ['reason', "'new_evidence'"],
+        ['moved_to', "CASE WHEN f.decision = 'new_patient' THEN 'new patient' ELSE 'existing patient' END"],
+      ])}
+    FROM idr_final f WHERE f.kind = 'changed' AND f.patient_id <> f.current_patient_id
+      AND EXISTS (SELECT 1 FROM identity_records r WHERE r.patient_id = f.current_patient_id)`);
+  const moved = await count(
+    db,
+    `SELECT COUNT(*) AS n FROM idr_final WHERE kind = 'changed' AND patient_id <> current_patient_id`,
+  );
+  // A patient whose only record moved into another patient merges into it (the older id survives).
+  const emptied = await db.all<{
+    old: string;
+    now: string;
+  }>(`SELECT f.current_patient_id AS old, f.patient_id AS now
+    FROM idr_final f WHERE f.kind = 'changed' AND f.patient_id <> f.current_patient_id
+      AND NOT EXISTS (SELECT 1 FROM identity_records r WHERE r.patient_id = f.current_patient_id)
+    ORDER BY f.rid`);
+  for (const e of emptied) {
+    const [keep, retire] = e.old < e.now ? [e.old, e.now] : [e.now, e.old];
+    await mergePatients(db, keep, retire, at, options.runId, 'new_evidence', null);
+  }
+
+  // 7. The review queue: band pairs between different patients, once per pair of source records.
+  const reviewBase = await count(db, 'SELECT COUNT(*) AS n FROM identity_review_queue');
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_review AS
+    SELECT c.*, a.source_system AS ls, a.source_patient_id AS lid, b.source_system AS rs, b.source_patient_id AS rpid,
+      a.patient_id AS lp, b.patient_id AS rp
+    FROM (${reviewCandidatesSql(pairRecords)}) c
+    JOIN identity_records a ON a.rid = c.rid_l JOIN identity_records b ON b.rid = c.rid_r
+    WHERE NOT EXISTS (SELECT 1 FROM identity_review_queue q
+      WHERE q.left_system = a.source_system AND q.left_id = a.source_patient_id
+        AND q.right_system = b.source_system AND q.right_id = b.source_patient_id)`);
+  await db.run(`INSERT INTO identity_review_queue
+    SELECT 'R' || LPAD(CAST(${reviewBase} + ROW_NUMBER() OVER (ORDER BY v.prob DESC, v.ls, v.lid, v.rs, v.rpid) AS VARCHAR), 7, '0'),
+      ${at}, ${run}, v.ls, v.lid, v.rs, v.rpid, v.lp, v.rp, v.prob, v.weight, ${evidenceLevelsSql(d, 's')},
+      'pending', NULL, NULL
+    FROM idr_review v JOIN idr_scored s ON s.rid_l = v.rid_l AND s.rid_r = v.rid_r`);
+  const reviewQueued = await count(db, 'SELECT COUNT(*) AS n FROM idr_review');
+  phase('write');
+
+  // 8. Reviewers' decisions (idempotent): accepted pairs merge their patients, rejected pairs split.
+  const decisions = await applyReviewDecisions(db, options.runId, at);
+  phase('decisions');
+
+  // 9. Golden records of the patients this run touched.
+  await db.run(`CREATE OR REPLACE TEMP TABLE identity_touched_patients AS
+    SELECT patient_id FROM idr_final
+    UNION SELECT current_patient_id FROM idr_final WHERE current_patient_id IS NOT NULL
+    UNION SELECT patient_id FROM idr_decided_patients`);
+  await db.run(`DELETE FROM silver_enriched_identity_resolution
+    WHERE patient_id IN (SELECT patient_id FROM identity_touched_patients)
+       OR patient_id IN (SELECT issued_id FROM identity_patient_id_map WHERE retired_at IS NOT NULL)`);
+  await db.run(`INSERT INTO silver_enriched_identity_resolution BY NAME
+    SELECT g.*, ${d.string(mv)} AS model_version, ${run} AS run_id
+    FROM (${goldenRecordSql(d, 'identity_records', 'silver_resolved_identity_resolution', 'identity_touched_patients', at)}) g`);
+  phase('golden');
+
+  const work = await db.one<{
+    n: number;
+    linked: number;
+    changed: number;
+  }>(`SELECT COUNT(*) FILTER (WHERE kind = 'new') AS n,
+      COUNT(*) FILTER (WHERE kind = 'new' AND decision IN ('probabilistic', 'deterministic')) AS linked,
+      COUNT(*) FILTER (WHERE kind = 'changed') AS changed FROM idr_final`);
+  const statsBase = {
+    newRecords: work?.n ?? 0,
+    changedRecords: work?.changed ?? 0,
+    linkedToExisting: work?.linked ?? 0,
+    newPatients,
+    moved,
+    split: decisions.split + moved - emptied.length,
+    merged: decisions.merged + emptied.length,
+    candidatePairs,
+    reviewQueued,
+    modelVersion: mv,
+    trained,
+  };
+  const alerts = await recordRunMetrics(db, options.runId, at, mv, { ...statsBase, phases });
+  phase('monitoring');
+  return { ...statsBase, seconds: (Date.now() - started) / 1000, phases, alerts };
+}
+
+/** Empties the identity state derived from the source records (a from-scratch resolution follows). */
+export async function resetIdentityState(db: Database): Promise<void> {
+  for (const t of [
+    'identity_records',
+    'identity_blocking_keys',
+    'identity_model_parameters',
+    'identity_term_frequencies',
+    'identity_patient_id_map',
+    'silver_enriched_identity_resolution',
+    'silver_resolved_identity_resolution',
+  ])
+    await db.run(`DELETE FROM ${t}`);
+  await db.run(`UPDATE silver_patient_sources SET patient_id = NULL`);
+}

@@ -1,0 +1,230 @@
+import { duckdbDialect as d } from '../dialect/duckdb.ts';
+import { IDENTITY_MODEL_NAME } from '../definitions/identity/comparisons.ts';
+import { sqlString, type Database } from '../engine/database.ts';
+
+/**
+ * The identity review queue: pairs of source records in the review band (or kept apart by a hard
+ * conflict) wait for a reviewer. A decision is recorded now and honoured by every later run:
+ * an accepted pair merges its two patients (the older id survives, the retired id stays resolvable
+ * through `identity_patient_id_map`); a rejected pair is never linked, and if its records share a
+ * patient the later one (in anchor order) is split off into a new patient.
+ */
+
+export interface ReviewItem {
+  readonly review_id: string;
+  readonly status: string;
+  readonly left_record: string;
+  readonly right_record: string;
+  readonly left_patient_id: string | null;
+  readonly right_patient_id: string | null;
+  readonly match_probability: number;
+  readonly match_weight: number;
+  readonly evidence: unknown;
+  readonly queued_at: unknown;
+  readonly decided_at: unknown;
+}
+
+export class ReviewError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReviewError';
+  }
+}
+
+/** Review items (pending by default), best first, with the records' current patients. */
+export async function listReviewQueue(
+  db: Database,
+  options: { status?: string; limit?: number } = {},
+): Promise<ReviewItem[]> {
+  const status = options.status ?? 'pending';
+  return db.all<ReviewItem & Record<string, unknown>>(`SELECT q.review_id, q.status,
+      q.left_system || ':' || q.left_id AS left_record, q.right_system || ':' || q.right_id AS right_record,
+      a.patient_id AS left_patient_id, b.patient_id AS right_patient_id,
+      ROUND(q.match_probability, 6) AS match_probability, ROUND(q.match_weight, 3) AS match_weight,
+      q.evidence, q.queued_at, q.decided_at
+    FROM identity_review_queue q
+    LEFT JOIN identity_records a ON a.source_system = q.left_system AND a.source_patient_id = q.left_id
+    LEFT JOIN identity_records b ON b.source_system = q.right_system AND b.source_patient_id = q.right_id
+    ${status === 'all' ? '' : `WHERE q.status = ${sqlString(status)}`}
+    ORDER BY q.match_probability DESC, q.review_id
+    ${options.limit === undefined ? '' : `LIMIT ${Math.max(0, Math.floor(options.limit))}`}`);
+}
+
+/** Records a reviewer's decision on a pending item (applied by the next run). */
+export async function decideReview(
+  db: Database,
+  reviewId: string,
+  decision: 'accept' | 'reject',
+  atSql: string,
+): Promise<void> {
+  const item = await db.one<{
+    status: string;
+    lp: string | null;
+    rp: string | null;
+    ls: string;
+    lid: string;
+  }>(
+    `SELECT q.status, a.patient_id AS lp, b.patient_id AS rp, q.left_system AS ls, q.left_id AS lid
+     FROM identity_review_queue q
+     LEFT JOIN identity_records a ON a.source_system = q.left_system AND a.source_patient_id = q.left_id
+     LEFT JOIN identity_records b ON b.source_system = q.right_system AND b.source_patient_id = q.right_id
+     WHERE q.review_id = ?`,
+    [reviewId],
+  );
+  if (!item) throw new ReviewError(`no review item ${reviewId}`);
+  if (item.status !== 'pending')
+    throw new ReviewError(`review item ${reviewId} was already decided (${item.status})`);
+  const status = decision === 'accept' ? 'accepted' : 'rejected';
+  await db.run(`UPDATE identity_review_queue SET status = ?, decided_at = ${atSql} WHERE review_id = ?`, [
+    status,
+    reviewId,
+  ]);
+  await db.run(`INSERT INTO identity_audit VALUES (${atSql}, NULL, ?, ?, ?, ?, ?, ?, ?::JSON)`, [
+    `review_${decision}`,
+    item.lp,
+    item.rp,
+    item.ls,
+    item.lid,
+    reviewId,
+    JSON.stringify({ decision: status }),
+  ]);
+}
+
+const FACT_TABLES = ['silver_claims', 'silver_medical_events', 'gold_claims', 'gold_medical_events'];
+
+async function tableExists(db: Database, name: string): Promise<boolean> {
+  const r = await db.one<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = ${sqlString(name)}`,
+  );
+  return (r?.n ?? 0) > 0;
+}
+
+/**
+ * Applies every decided review item whose effect is not in place yet (idempotent, so a rebuilt
+ * lakehouse gets the same decisions). Fills the temp table `idr_decided_patients` with the patients
+ * whose membership changed.
+ */
+export async function applyReviewDecisions(
+  db: Database,
+  runId: string,
+  atSql: string,
+): Promise<{ merged: number; split: number }> {
+  const run = sqlString(runId);
+  await db.run(`CREATE TEMP TABLE IF NOT EXISTS idr_decided_patients (patient_id VARCHAR)`);
+  const pending = `SELECT q.review_id, q.status, a.rid AS a_rid, b.rid AS b_rid, a.patient_id AS pa, b.patient_id AS pb,
+      a.sys_rank AS ra, b.sys_rank AS rb
+    FROM identity_review_queue q
+    JOIN identity_records a ON a.source_system = q.left_system AND a.source_patient_id = q.left_id
+    JOIN identity_records b ON b.source_system = q.right_system AND b.source_patient_id = q.right_id
+    WHERE a.patient_id IS NOT NULL AND b.patient_id IS NOT NULL AND (
+      (q.status = 'accepted' AND a.patient_id <> b.patient_id) OR (q.status = 'rejected' AND a.patient_id = b.patient_id))
+    ORDER BY q.decided_at, q.review_id`;
+  let merged = 0;
+  let split = 0;
+  const facts = await existingFactTables(db);
+  // Few human decisions: one at a time, re-reading the state after each.
+  for (let guard = 0; guard < 10_000; guard++) {
+    const item = await db.one<{
+      review_id: string;
+      status: string;
+      a_rid: number;
+      b_rid: number;
+      pa: string;
+      pb: string;
+      ra: number;
+      rb: number;
+    }>(`${pending} LIMIT 1`);
+    if (!item) break;
+    const review = sqlString(item.review_id);
+    if (item.status === 'accepted') {
+      const keep = item.pa < item.pb ? item.pa : item.pb;
+      const retire = keep === item.pa ? item.pb : item.pa;
+      await mergePatients(db, keep, retire, atSql, runId, 'review_accepted', item.review_id, facts);
+      merged++;
+    } else {
+      // The later record in anchor order leaves (the anchor keeps the patient and its id).
+      const leaving =
+        item.ra > item.rb || (item.ra === item.rb && item.a_rid > item.b_rid) ? item.a_rid : item.b_rid;
+      const next =
+        ((
+          await db.one<{ n: number }>(
+            `SELECT COALESCE(MAX(CAST(SUBSTR(issued_id, 2) AS BIGINT)), 0) AS n FROM identity_patient_id_map`,
+          )
+        )?.n ?? 0) + 1;
+      const id = sqlString(`P${String(next).padStart(9, '0')}`);
+      const from = sqlString(item.pa);
+      const rec = await db.one<{ s: string; p: string }>(
+        `SELECT source_system AS s, source_patient_id AS p FROM identity_records WHERE rid = ${leaving}`,
+      );
+      const s = sqlString(rec?.s ?? '');
+      const p = sqlString(rec?.p ?? '');
+      await db.run(`UPDATE identity_records SET patient_id = ${id} WHERE rid = ${leaving}`);
+      await db.run(`UPDATE silver_resolved_identity_resolution SET patient_id = ${id}, confidence_score = 1.0,
+          match_rule = '${IDENTITY_MODEL_NAME}:review_split', resolved_at = ${atSql}, run_id = ${run}
+        WHERE source_system = ${s} AND source_patient_id = ${p}`);
+      await db.run(
+        `UPDATE silver_patient_sources SET patient_id = ${id} WHERE source_system = ${s} AND source_patient_id = ${p}`,
+      );
+      await db.run(`INSERT INTO identity_patient_id_map VALUES (${id}, ${id}, ${atSql}, NULL, ${run})`);
+      await db.run(`INSERT INTO identity_audit VALUES (${atSql}, ${run}, 'split', ${from}, ${id}, ${s}, ${p}, ${review},
+        ${d.jsonObject([['reason', "'review_rejected'"]])})`);
+      await db.run(`INSERT INTO idr_decided_patients VALUES (${from}), (${id})`);
+      split++;
+    }
+    await db.run(`UPDATE identity_review_queue SET applied_run_id = ${run} WHERE review_id = ${review}`);
+  }
+  return { merged, split };
+}
+
+/**
+ * Merges patient `retire` into `keep` everywhere (identity state, silver and gold): the retired id
+ * stays resolvable through `identity_patient_id_map`, its current gold_patients version is closed,
+ * and the merge is in the audit history.
+ */
+export async function mergePatients(
+  db: Database,
+  keep: string,
+  retire: string,
+  atSql: string,
+  runId: string,
+  reason: string,
+  reviewId: string | null,
+  factTables?: readonly string[],
+): Promise<void> {
+  const k = sqlString(keep);
+  const r = sqlString(retire);
+  const facts = factTables ?? (await existingFactTables(db));
+  await db.run(`UPDATE identity_records SET patient_id = ${k} WHERE patient_id = ${r}`);
+  await db.run(`UPDATE silver_resolved_identity_resolution SET patient_id = ${k} WHERE patient_id = ${r}`);
+  await db.run(`UPDATE silver_patient_sources SET patient_id = ${k} WHERE patient_id = ${r}`);
+  await db.run(
+    `UPDATE identity_patient_id_map SET patient_id = ${k}, retired_at = COALESCE(retired_at, ${atSql}) WHERE patient_id = ${r}`,
+  );
+  for (const t of facts) await db.run(`UPDATE ${t} SET patient_id = ${k} WHERE patient_id = ${r}`);
+  await db.run(`DELETE FROM silver_patients WHERE patient_id = ${r}`);
+  await db.run(
+    `UPDATE gold_patients SET is_current = false, effective_to = ${atSql} WHERE patient_id = ${r} AND is_current`,
+  );
+  await db.run(`DELETE FROM silver_enriched_identity_resolution WHERE patient_id = ${r}`);
+  await db.run(`INSERT INTO identity_audit VALUES (${atSql}, ${sqlString(runId)}, 'merge', ${k}, ${r}, NULL, NULL,
+    ${reviewId === null ? 'NULL' : sqlString(reviewId)}, ${d.jsonObject([
+      ['reason', sqlString(reason)],
+      ['retired_id', r],
+    ])})`);
+  await db.run(`INSERT INTO idr_decided_patients VALUES (${k})`);
+}
+
+async function existingFactTables(db: Database): Promise<string[]> {
+  const facts: string[] = [];
+  for (const t of FACT_TABLES) if (await tableExists(db, t)) facts.push(t);
+  return facts;
+}
+
+/** The current patient id of any id ever issued (a retired id resolves to its survivor). */
+export async function resolvePatientId(db: Database, anyId: string): Promise<string | undefined> {
+  const row = await db.one<{ patient_id: string }>(
+    `SELECT patient_id FROM identity_patient_id_map WHERE issued_id = ?`,
+    [anyId],
+  );
+  return row?.patient_id;
+}

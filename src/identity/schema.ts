@@ -1,0 +1,66 @@
+import { GOLDEN_ATTRIBUTES, GOLDEN_TYPES } from '../definitions/identity/records.ts';
+
+/**
+ * Identity-resolution state tables (created by runner/schema.ts with the rest of the lakehouse).
+ * Large tables carry no PRIMARY KEY (bulk loads); the identity module keeps their keys unique.
+ */
+const enrichedColumns = GOLDEN_ATTRIBUTES.map(
+  (a) =>
+    `${a.name} ${GOLDEN_TYPES[a.name] ?? 'VARCHAR'}, ${a.name}_source VARCHAR, ${a.name}_confidence DOUBLE`,
+).join(',\n     ');
+
+export const IDENTITY_DDL = [
+  // The latest version of every source patient record, as compared, with its resolved patient.
+  `CREATE TABLE IF NOT EXISTS identity_records (
+     rid BIGINT, source_system VARCHAR, source_patient_id VARCHAR, sys_rank INTEGER, fn VARCHAR, ln VARCHAR,
+     dob DATE, sex VARCHAR, ssn VARCHAR, mrn VARCHAR, mid VARCHAR, addr VARCHAR, city VARCHAR, state VARCHAR,
+     zip VARCHAR, phone VARCHAR, email VARCHAR, extracted_at TIMESTAMP, patient_id VARCHAR, updated_run_id VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS identity_blocking_keys (rid BIGINT, rule INTEGER, k UBIGINT)`,
+  `CREATE TABLE IF NOT EXISTS identity_model_parameters (
+     model_version VARCHAR, comparison VARCHAR, level INTEGER, level_name VARCHAR, m DOUBLE, u DOUBLE,
+     weight DOUBLE, trained_at TIMESTAMP, run_id VARCHAR, em_iterations INTEGER, candidate_pairs BIGINT,
+     random_pairs BIGINT, records BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS identity_term_frequencies (
+     model_version VARCHAR, column_name VARCHAR, value VARCHAR, tf DOUBLE)`,
+  // Every patient id ever issued and the id it resolves to now (a retired id points at its survivor).
+  `CREATE TABLE IF NOT EXISTS identity_patient_id_map (
+     issued_id VARCHAR, patient_id VARCHAR, issued_at TIMESTAMP, retired_at TIMESTAMP, run_id VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS identity_audit (
+     event_at TIMESTAMP, run_id VARCHAR, action VARCHAR, patient_id VARCHAR, other_patient_id VARCHAR,
+     source_system VARCHAR, source_patient_id VARCHAR, review_id VARCHAR, details JSON)`,
+  `CREATE TABLE IF NOT EXISTS identity_review_queue (
+     review_id VARCHAR, queued_at TIMESTAMP, run_id VARCHAR, left_system VARCHAR, left_id VARCHAR,
+     right_system VARCHAR, right_id VARCHAR, left_patient_id VARCHAR, right_patient_id VARCHAR,
+     match_probability DOUBLE, match_weight DOUBLE, evidence JSON, status VARCHAR, decided_at TIMESTAMP,
+     applied_run_id VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS identity_run_metrics (
+     run_id VARCHAR, measured_at TIMESTAMP, model_version VARCHAR, records_total BIGINT, records_resolved BIGINT,
+     work_records BIGINT, coverage DOUBLE, avg_confidence DOUBLE, min_confidence DOUBLE,
+     confidence_histogram JSON, patients BIGINT, golden_completeness DOUBLE, max_age_hours DOUBLE,
+     avg_age_hours DOUBLE, match_rate DOUBLE, cluster_sizes JSON, review_pending BIGINT, drift JSON,
+     alerts JSON, stats JSON)`,
+  `CREATE TABLE IF NOT EXISTS silver_enriched_identity_resolution (
+     patient_id VARCHAR, record_count BIGINT, effective_at TIMESTAMP,
+     ${enrichedColumns},
+     golden_completeness DOUBLE, resolved_at TIMESTAMP, identity_resolution_age_hours DOUBLE,
+     model_version VARCHAR, run_id VARCHAR)`,
+];
+
+/** Columns added to tables created by an earlier version (idempotent). */
+export const IDENTITY_MIGRATIONS = [
+  `ALTER TABLE silver_resolved_identity_resolution ADD COLUMN IF NOT EXISTS match_weight DOUBLE`,
+  `ALTER TABLE silver_resolved_identity_resolution ADD COLUMN IF NOT EXISTS model_version VARCHAR`,
+];
+
+/**
+ * Identity tables a full refresh empties (rebuilt from the landing files). The review queue and the
+ * audit history survive: reviewers' decisions are keyed by source records and applied again.
+ */
+export const IDENTITY_STATE_TABLES = [
+  'identity_records',
+  'identity_blocking_keys',
+  'identity_model_parameters',
+  'identity_term_frequencies',
+  'identity_patient_id_map',
+  'silver_enriched_identity_resolution',
+] as const;

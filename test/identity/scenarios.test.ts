@@ -1,0 +1,318 @@
+/**
+ * Identity resolution through the real pipeline on small landing files: twins and Jr./Sr. stay apart,
+ * nickname + move + missing SSN links, an SSN-only disagreement still links, ids are stable across
+ * incremental batches, a merge keeps the retired id resolvable, review decisions persist, and the
+ * clusters always partition the records.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { Database } from '../../src/engine/database.ts';
+import { resolvePatientId } from '../../src/identity/review.ts';
+import { cli } from '../pipeline/cli-helper.ts';
+import {
+  T0,
+  adtPatientRow,
+  csvText,
+  hoursAfter,
+  makeLakehouse,
+  patientRow,
+  query,
+  run,
+  writeLandingFile,
+  type Row,
+} from '../pipeline/fixtures.ts';
+
+const lakes: { cleanup(): void }[] = [];
+after(() => lakes.forEach((l) => l.cleanup()));
+function lake(): ReturnType<typeof makeLakehouse> {
+  const l = makeLakehouse('carelake-identity-');
+  lakes.push(l);
+  return l;
+}
+
+type Link = {
+  source_system: string;
+  source_patient_id: string;
+  patient_id: string;
+  confidence_score: number;
+  match_rule: string;
+  match_evidence: string;
+  model_version: string;
+};
+async function links(db: string): Promise<Map<string, Link>> {
+  const rows = await query<Link>(db, 'SELECT * FROM silver_resolved_identity_resolution');
+  return new Map(rows.map((l) => [`${l.source_system}:${l.source_patient_id}`, l]));
+}
+const pid = (m: Map<string, Link>, key: string): string => {
+  const p = m.get(key)?.patient_id;
+  assert.ok(p, `${key} is resolved`);
+  return p;
+};
+const lab = (row: Row, id: string): Row => ({ ...row, patient_id: id, source_system: 'LAB_SYSTEM', mrn: '' });
+
+/** Every source record is in exactly one patient, and every patient's records are counted once. */
+async function assertPartition(db: string): Promise<void> {
+  const [c] = await query<{ sources: number; resolved: number; distinct_keys: number; unresolved: number }>(
+    db,
+    `SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT source_system, source_patient_id FROM silver_patient_sources)) AS sources,
+       (SELECT COUNT(*) FROM silver_resolved_identity_resolution) AS resolved,
+       (SELECT COUNT(*) FROM (SELECT DISTINCT source_system, source_patient_id FROM silver_resolved_identity_resolution)) AS distinct_keys,
+       (SELECT COUNT(*) FROM silver_patient_sources WHERE patient_id IS NULL) AS unresolved`,
+  );
+  assert.ok(c);
+  assert.equal(c.resolved, c.sources, 'one resolution per source record');
+  assert.equal(c.distinct_keys, c.resolved, 'no source record twice');
+  assert.equal(c.unresolved, 0);
+  const [g] = await query<{ bad: number; current_bad: number }>(
+    db,
+    `SELECT (SELECT COUNT(*) FROM silver_enriched_identity_resolution e
+        WHERE e.record_count <> (SELECT COUNT(*) FROM silver_resolved_identity_resolution m WHERE m.patient_id = e.patient_id)) AS bad,
+      (SELECT COUNT(*) FROM (SELECT patient_id FROM gold_patients GROUP BY patient_id
+        HAVING COUNT(*) FILTER (WHERE is_current) <> 1)
+        WHERE patient_id IN (SELECT patient_id FROM silver_resolved_identity_resolution)) AS current_bad`,
+  );
+  assert.equal(g?.bad, 0, 'golden records count their records');
+  assert.equal(g?.current_bad, 0, 'gold_patients has one current row per resolved patient');
+}
+
+test('twins and a Jr./Sr. pair stay apart; their copies join the right person', async () => {
+  const l = lake();
+  const a = patientRow(1);
+  const twin = patientRow(2, {
+    last_name: a.last_name ?? '',
+    date_of_birth: a.date_of_birth ?? '',
+    address_line1: a.address_line1 ?? '',
+    phone: a.phone ?? '',
+  });
+  const senior = patientRow(3, { date_of_birth: '1950-04-12' });
+  const junior = patientRow(4, {
+    first_name: senior.first_name ?? '',
+    last_name: senior.last_name ?? '',
+    address_line1: senior.address_line1 ?? '',
+    phone: senior.phone ?? '',
+    gender: senior.gender ?? '',
+    date_of_birth: '1981-09-30',
+  });
+  const rows = [
+    a,
+    twin,
+    senior,
+    junior,
+    // the twin's ADT copy without SSN, MRN or member id: only the first name tells the twins apart
+    { ...twin, patient_id: 'A00000002', source_system: 'ADT_SYSTEM', ssn: '', mrn: '', insurance_id: '' },
+    // the junior's LAB copy without SSN: only the birth date tells father and son apart
+    lab({ ...junior, ssn: '', insurance_id: '' }, 'L00000004'),
+  ];
+  writeLandingFile(l.landing, 'patients', T0, csvText('patients', rows));
+  assert.equal((await run(l)).status, 'COMPLETED');
+  const m = await links(l.db);
+  assert.notEqual(pid(m, 'EHR_SYSTEM:E00000001'), pid(m, 'EHR_SYSTEM:E00000002'), 'twins apart');
+  assert.notEqual(pid(m, 'EHR_SYSTEM:E00000003'), pid(m, 'EHR_SYSTEM:E00000004'), 'Jr./Sr. apart');
+  assert.equal(pid(m, 'ADT_SYSTEM:A00000002'), pid(m, 'EHR_SYSTEM:E00000002'));
+  assert.equal(pid(m, 'LAB_SYSTEM:L00000004'), pid(m, 'EHR_SYSTEM:E00000004'));
+  await assertPartition(l.db);
+});
+
+test('nickname + moved address + missing SSN links; an SSN-only disagreement still links', async () => {
+  const l = lake();
+  const will = patientRow(5, { first_name: 'William' });
+  const rows = [
+    will,
+    patientRow(6),
+    // Bill moved (street, city, ZIP) and his ADT record has no SSN and no MRN.
+    adtPatientRow(5, {
+      first_name: 'Bill',
+      address_line1: '77 Oak Ave',
+      city: 'Dallas',
+      zip_code: '75201',
+      ssn: '',
+      mrn: '',
+    }),
+    // Everything agrees except the SSN (a typo or a parent's SSN).
+    adtPatientRow(6, { ssn: '900-12-3456' }),
+  ];
+  writeLandingFile(l.landing, 'patients', T0, csvText('patients', rows));
+  assert.equal((await run(l)).status, 'COMPLETED');
+  const m = await links(l.db);
+  assert.equal(pid(m, 'ADT_SYSTEM:A00000005'), pid(m, 'EHR_SYSTEM:E00000005'));
+  assert.equal(pid(m, 'ADT_SYSTEM:A00000006'), pid(m, 'EHR_SYSTEM:E00000006'));
+  const bill = m.get('ADT_SYSTEM:A00000005');
+  const evidence = JSON.parse(bill?.match_evidence ?? '{}') as {
+    decision: string;
+    matched_record: string;
+    levels: Record<string, string>;
+  };
+  assert.equal(evidence.decision, 'probabilistic');
+  assert.equal(evidence.matched_record, 'EHR_SYSTEM:E00000005');
+  assert.equal(evidence.levels['first_name'], 'nickname');
+  assert.equal(evidence.levels['ssn'], 'missing');
+  assert.equal(JSON.parse(m.get('ADT_SYSTEM:A00000006')?.match_evidence ?? '{}').levels.ssn, 'else');
+  assert.ok((bill?.confidence_score ?? 0) >= 0.95);
+  assert.match(bill?.match_rule ?? '', /^fs-v1:probabilistic$/);
+  assert.equal(bill?.model_version, 'fs-v1.0', 'small data use the default parameters');
+  await assertPartition(l.db);
+});
+
+test('ids are stable across incremental batches and new records join existing patients', async () => {
+  const l = lake();
+  writeLandingFile(l.landing, 'patients', T0, csvText('patients', [patientRow(11), patientRow(12)]));
+  assert.equal((await run(l)).status, 'COMPLETED');
+  const first = await links(l.db);
+  writeLandingFile(
+    l.landing,
+    'patients',
+    hoursAfter(T0, 24),
+    csvText('patients', [
+      adtPatientRow(11),
+      lab(adtPatientRow(12, { first_name: 'Zed', ssn: '', email: '', insurance_id: '' }), 'L00000012'),
+      patientRow(13),
+      patientRow(11, { insurance_plan: 'HDHP' }),
+    ]),
+  );
+  const r = await run(l);
+  assert.equal(r.status, 'COMPLETED');
+  assert.equal(r.identity?.newRecords, 3);
+  assert.ok(
+    r.warnings.some((w) => w.startsWith('identity drift: match rate changed')),
+    `drift against the first run is an alert: ${r.warnings.join(' | ')}`,
+  );
+  const second = await links(l.db);
+  assert.equal(pid(second, 'EHR_SYSTEM:E00000011'), pid(first, 'EHR_SYSTEM:E00000011'));
+  assert.equal(pid(second, 'EHR_SYSTEM:E00000012'), pid(first, 'EHR_SYSTEM:E00000012'));
+  assert.equal(pid(second, 'ADT_SYSTEM:A00000011'), pid(first, 'EHR_SYSTEM:E00000011'));
+  const p13 = pid(second, 'EHR_SYSTEM:E00000013');
+  assert.ok(p13 > pid(first, 'EHR_SYSTEM:E00000012'), 'a new patient gets a new, higher id');
+  // The LAB record whose first name is entirely different (and no SSN agreement) is not linked.
+  assert.notEqual(pid(second, 'LAB_SYSTEM:L00000012'), pid(first, 'EHR_SYSTEM:E00000012'));
+  const [dim] = await query<{ n: number }>(
+    l.db,
+    `SELECT COUNT(*) AS n FROM gold_patients WHERE patient_id = '${pid(first, 'EHR_SYSTEM:E00000011')}'`,
+  );
+  assert.equal(dim?.n, 2, 'the changed plan opened a second version of the same patient');
+  await assertPartition(l.db);
+});
+
+test('review decisions: accept merges (the retired id stays resolvable), reject persists and splits', async () => {
+  const l = lake();
+  const env = { ...process.env, CARELAKE_SSN_KEY: '5e'.repeat(32) };
+  // LAB copies whose birth date is far off: a hard conflict keeps them apart and queues a review.
+  const rows = [
+    patientRow(21),
+    patientRow(22),
+    patientRow(23),
+    lab(
+      adtPatientRow(21, { date_of_birth: '2001-01-01', ssn: '', email: '', insurance_id: '' }),
+      'L00000021',
+    ),
+    lab(
+      adtPatientRow(22, { date_of_birth: '2001-01-01', ssn: '', email: '', insurance_id: '' }),
+      'L00000022',
+    ),
+    lab(
+      adtPatientRow(23, { date_of_birth: '2001-01-01', ssn: '', email: '', insurance_id: '' }),
+      'L00000023',
+    ),
+  ];
+  writeLandingFile(l.landing, 'patients', T0, csvText('patients', rows));
+  assert.equal((await run(l, { env })).status, 'COMPLETED');
+  const m1 = await links(l.db);
+  for (const i of [21, 22, 23])
+    assert.notEqual(pid(m1, `LAB_SYSTEM:L000000${i}`), pid(m1, `EHR_SYSTEM:E000000${i}`));
+
+  const list = await cli(['identity', 'review', '--db', l.db, '--format', 'json']);
+  assert.equal(list.code, 0, list.err);
+  const items = JSON.parse(list.out) as { review_id: string; left_record: string; right_record: string }[];
+  const itemOf = (i: number): string => {
+    const it = items.find(
+      (x) => x.left_record === `EHR_SYSTEM:E000000${i}` && x.right_record === `LAB_SYSTEM:L000000${i}`,
+    );
+    assert.ok(it, `a review item for person ${i}: ${list.out}`);
+    return it.review_id;
+  };
+  const r21 = itemOf(21);
+  const r22 = itemOf(22);
+  const r23 = itemOf(23);
+  const text = await cli(['identity', 'review', '--db', l.db]);
+  assert.match(text.out, new RegExp(r21));
+  assert.equal((await cli(['identity', 'review', '--db', l.db, '--accept', r21])).code, 0);
+  assert.equal((await cli(['identity', 'review', '--db', l.db, '--reject', r22])).code, 0);
+  const again = await cli(['identity', 'review', '--db', l.db, '--accept', r21]);
+  assert.equal(again.code, 1);
+  assert.match(again.err, /already decided/);
+  assert.equal((await cli(['identity', 'review', '--db', l.db, '--accept', 'R9999999'])).code, 1);
+  assert.equal((await cli(['identity', 'review', '--db', l.db, '--accept', r21, '--reject', r22])).code, 2);
+
+  // Next run: the accepted pair merges (older id kept), the rejected pair stays apart.
+  writeLandingFile(l.landing, 'patients', hoursAfter(T0, 1), csvText('patients', [patientRow(24)]));
+  assert.equal((await run(l, { env })).status, 'COMPLETED');
+  const m2 = await links(l.db);
+  const kept = pid(m2, 'EHR_SYSTEM:E00000021');
+  assert.equal(pid(m2, 'LAB_SYSTEM:L00000021'), kept);
+  const retired = pid(m1, 'LAB_SYSTEM:L00000021');
+  assert.ok(kept < retired, 'the older id survives');
+  const db = await Database.open(l.db);
+  try {
+    assert.equal(await resolvePatientId(db, retired), kept, 'the retired id resolves to the survivor');
+    assert.equal(await resolvePatientId(db, kept), kept);
+  } finally {
+    db.close();
+  }
+  const audit = await query<{ action: string; patient_id: string; other_patient_id: string }>(
+    l.db,
+    `SELECT action, patient_id, other_patient_id FROM identity_audit ORDER BY event_at, action`,
+  );
+  assert.ok(
+    audit.some((a) => a.action === 'merge' && a.patient_id === kept && a.other_patient_id === retired),
+  );
+  assert.ok(audit.some((a) => a.action === 'review_accept'));
+  assert.ok(audit.some((a) => a.action === 'review_reject'));
+  assert.notEqual(pid(m2, 'LAB_SYSTEM:L00000022'), pid(m2, 'EHR_SYSTEM:E00000022'));
+
+  // New evidence: the LAB records now carry the right birth date and SSN. The rejected one still
+  // stays apart; the pending one moves into its EHR patient (a single-record patient merges).
+  writeLandingFile(
+    l.landing,
+    'patients',
+    hoursAfter(T0, 2),
+    csvText('patients', [lab(adtPatientRow(22), 'L00000022'), lab(adtPatientRow(23), 'L00000023')]),
+  );
+  const r3 = await run(l, { env });
+  assert.equal(r3.status, 'COMPLETED');
+  assert.equal(r3.identity?.changedRecords, 2);
+  const m3 = await links(l.db);
+  assert.notEqual(pid(m3, 'LAB_SYSTEM:L00000022'), pid(m3, 'EHR_SYSTEM:E00000022'), 'a rejection persists');
+  assert.equal(pid(m3, 'LAB_SYSTEM:L00000023'), pid(m3, 'EHR_SYSTEM:E00000023'), 'new evidence moves it');
+
+  // Rejecting a pair that is linked now splits the later record off into a new patient.
+  assert.equal((await cli(['identity', 'review', '--db', l.db, '--reject', r23])).code, 0);
+  writeLandingFile(l.landing, 'patients', hoursAfter(T0, 3), csvText('patients', [patientRow(25)]));
+  assert.equal((await run(l, { env })).status, 'COMPLETED');
+  const m4 = await links(l.db);
+  assert.notEqual(pid(m4, 'LAB_SYSTEM:L00000023'), pid(m4, 'EHR_SYSTEM:E00000023'));
+  assert.equal(pid(m4, 'EHR_SYSTEM:E00000023'), pid(m3, 'EHR_SYSTEM:E00000023'), 'the anchor keeps its id');
+  const splits = await query<{ n: number }>(
+    l.db,
+    `SELECT COUNT(*) AS n FROM identity_audit WHERE action = 'split' AND review_id = '${r23}'`,
+  );
+  assert.equal(splits[0]?.n, 1);
+  const accepted = await cli(['identity', 'review', '--db', l.db, '--status', 'all', '--format', 'json']);
+  assert.equal((JSON.parse(accepted.out) as unknown[]).length >= 3, true);
+  await assertPartition(l.db);
+
+  const report = await cli(['identity', 'report', '--db', l.db]);
+  assert.equal(report.code, 0, report.err);
+  assert.match(report.out, /coverage\s+1\.0000/);
+  assert.match(report.out, /freshness SLA/);
+  const json = JSON.parse((await cli(['identity', 'report', '--db', l.db, '--format', 'json'])).out) as {
+    latest: { coverage: number };
+    alerts: string[];
+    model: unknown[];
+  };
+  assert.equal(json.latest.coverage, 1);
+  assert.ok(json.model.length > 10);
+  const events = await query<{ n: number }>(
+    l.db,
+    `SELECT COUNT(*) AS n FROM event_log WHERE level = 'WARN' AND message LIKE 'identity freshness SLA%'`,
+  );
+  assert.ok((events[0]?.n ?? 0) >= 1, 'SLA violations are in the event log as warnings');
+});
