@@ -89,8 +89,11 @@ export type TermFrequencyRow = {
   readonly tf: number;
 };
 
-/** A DOUBLE literal both DuckDB and Spark read as DOUBLE (an exponent; a plain 0.5 is DECIMAL in Spark). */
-export const doubleLiteral = (x: number): string => Number(x.toPrecision(12)).toExponential();
+/**
+ * A DOUBLE literal both DuckDB and Spark read as DOUBLE (an exponent; a plain 0.5 is DECIMAL in
+ * Spark), with every digit needed to read back the same double (a trained model renders exactly).
+ */
+export const doubleLiteral = (x: number): string => x.toExponential();
 
 /** The default parameter rows of every comparison level (missing levels weigh 0), without the prior. */
 export function defaultParameterRows(): ModelParameterRow[] {
