@@ -48,8 +48,8 @@ export const GOLDEN_RELATION = 'silver_enriched_identity_resolution';
  * incremental: each refresh resolves every record again, so there are no review decisions, moves or
  * splits (see the README's Databricks section).
  *
- * The edges and each stage's candidates and assignments are persisted: each stage reads the previous
- * one several times, so as views the plan would grow geometrically with the stages.
+ * Each stage's assignments are persisted: a stage reads the previous one several times, so as views
+ * the plan would grow geometrically with the stages (Spark ran out of memory planning it).
  */
 export function fsIdentityStep(model?: IdentityModelData): IdentityStep {
   const version = model?.version ?? `${IDENTITY_MODEL_NAME}.${DEFAULT_MODEL_VERSION_SUFFIX}`;
@@ -69,7 +69,7 @@ export function fsIdentityStep(model?: IdentityModelData): IdentityStep {
         // New patients are numbered after those of the earlier stages (their rows have no via_rid).
         const base = `(SELECT COUNT(*) FROM ${prev} WHERE via_rid IS NULL)`;
         stages.push(
-          table(candidates, stageCandidatesSql(s, 'identity_records', prev)),
+          view(candidates, stageCandidatesSql(s, 'identity_records', prev)),
           view(linked, `SELECT * FROM ${prev}\nUNION ALL\nSELECT * FROM (${stageJoinSql(candidates)}) j`),
           table(
             assign,
@@ -111,7 +111,7 @@ FROM ${records}`,
         view('idr_pairs', candidatePairsSql('idr_blocking_keys', 'idr_blocking_keys', { selfJoin: true })),
         view('idr_vectors', comparisonVectorsSql(d, 'idr_pairs', records, ['rule'])),
         table('identity_scored_pairs', scoreSql(d, 'idr_vectors', version)),
-        table('idr_edges', edgesSql('identity_scored_pairs')),
+        view('idr_edges', edgesSql('identity_scored_pairs')),
         view(
           'idr_assign_none',
           noRows(

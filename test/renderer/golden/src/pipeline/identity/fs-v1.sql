@@ -180,7 +180,7 @@ AS SELECT s.*, 1.0 / (1.0 + power(2.0, -s.match_weight)) AS match_probability,
   LEFT JOIN identity_model_parameters p_sex ON p_sex.model_version = 'fs-v1.0'
        AND p_sex.comparison = 'sex' AND p_sex.level = v.g_sex) s;
 
-CREATE OR REFRESH MATERIALIZED VIEW idr_edges
+CREATE TEMPORARY VIEW idr_edges
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
 AS WITH e AS (
       SELECT rid_l AS x, rid_r AS y, match_probability AS prob, match_weight AS weight, short_circuit AS sc,
@@ -196,7 +196,7 @@ CREATE TEMPORARY VIEW idr_assign_none
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
 AS SELECT CAST(NULL AS BIGINT) AS rid, CAST(NULL AS STRING) AS patient_id, CAST(NULL AS BIGINT) AS via_rid, CAST(NULL AS DOUBLE) AS probability, CAST(NULL AS DOUBLE) AS weight, CAST(NULL AS INT) AS deterministic WHERE FALSE;
 
-CREATE OR REFRESH MATERIALIZED VIEW idr_candidates_0
+CREATE TEMPORARY VIEW idr_candidates_0
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
 AS WITH x AS (
       SELECT w.rid, w.kind, w.current_patient_id, w.source_system FROM idr_work w WHERE w.sys_rank = 0),
@@ -252,7 +252,7 @@ SELECT * FROM (SELECT w.rid, 'P' || LPAD(CAST((SELECT COUNT(*) FROM idr_assign_n
       0 AS deterministic
     FROM idr_work w WHERE w.sys_rank = 0 AND w.rid NOT IN (SELECT rid FROM idr_linked_0)) n;
 
-CREATE OR REFRESH MATERIALIZED VIEW idr_candidates_1
+CREATE TEMPORARY VIEW idr_candidates_1
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
 AS WITH x AS (
       SELECT w.rid, w.kind, w.current_patient_id, w.source_system FROM idr_work w WHERE w.sys_rank = 1),
@@ -308,7 +308,7 @@ SELECT * FROM (SELECT w.rid, 'P' || LPAD(CAST((SELECT COUNT(*) FROM idr_assign_0
       0 AS deterministic
     FROM idr_work w WHERE w.sys_rank = 1 AND w.rid NOT IN (SELECT rid FROM idr_linked_1)) n;
 
-CREATE OR REFRESH MATERIALIZED VIEW idr_candidates_2
+CREATE TEMPORARY VIEW idr_candidates_2
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
 AS WITH x AS (
       SELECT w.rid, w.kind, w.current_patient_id, w.source_system FROM idr_work w WHERE w.sys_rank = 2),
