@@ -5,7 +5,7 @@ import type { Dialect } from '../dialect/dialect.ts';
  * Databricks bundle and the Spark parity run). A step is an ordered list of relations over
  * `silver_patient_sources` (one row per accepted source record, with its normalised match keys); the
  * last one is `silver_resolved_identity_resolution` with `IDENTITY_COLUMNS`, one row per source
- * record. Another model (e.g. a probabilistic one) plugs in by providing another `IdentityStep`.
+ * record. `fs-v1` (definitions/identity/step.ts) is the default; another model plugs in the same way.
  */
 export interface IdentityRelation {
   readonly name: string;
@@ -42,11 +42,12 @@ const FIELDS = {
 } as const;
 
 /**
- * `deterministic-v1` over all source records at once (what `src/identity/deterministic.ts` computes on
- * a first run): records sharing an SSN HMAC or an exact normalised first name + last name + birth date
- * form one patient (two propagation rounds); ids are `P` + 9 digits in the order most trusted source
- * first, then first seen, then source id. Incremental runs of the local engine also keep ids once
- * issued, which a recomputed relation cannot; see the README's Databricks section.
+ * `deterministic-v1` over all source records at once: records sharing an SSN HMAC or an exact
+ * normalised first name + last name + birth date form one patient (two propagation rounds); ids are
+ * `P` + 9 digits in the order most trusted source first, then first seen, then source id. The local
+ * engine ran these rules before `fs-v1` and no longer does: the bundle renders `fs-v1`
+ * (`definitions/identity/step.ts`) unless `carelake bundle --identity deterministic-v1` asks for
+ * these, which no engine result is compared with.
  */
 export const deterministicIdentityStep: IdentityStep = {
   version: 'deterministic-v1',

@@ -39,11 +39,15 @@ export const databricksDialect: Dialect = {
   epochSeconds: (expr) => `UNIX_TIMESTAMP(${expr})`,
   editDistance: (a, b) => `levenshtein(${a}, ${b})`,
   daysBetween: (a, b) => `datediff(${b}, ${a})`,
-  hoursBetween: (a, b) => `((unix_timestamp(${b}) - unix_timestamp(${a})) / 3600.0)`,
+  // A DOUBLE divisor: `/ 3600.0` would be DECIMAL arithmetic in Spark (DuckDB divides as DOUBLE).
+  hoursBetween: (a, b) => `((unix_timestamp(${b}) - unix_timestamp(${a})) / CAST(3600 AS DOUBLE))`,
   castText: (expr) => `CAST(${expr} AS STRING)`,
   stableHash: (expr) => `xxhash64(${expr})`,
+  // NULL values are kept as `null` (Spark drops them by default), as DuckDB's json_object does.
   jsonObject: (fields) =>
-    `to_json(named_struct(${fields.map(([k, v]) => `${sqlStringLiteral(k)}, ${v}`).join(', ')}))`,
+    `to_json(named_struct(${fields.map(([k, v]) => `${sqlStringLiteral(k)}, ${v}`).join(', ')}), map('ignoreNullFields', 'false'))`,
+  jsonObjectValue: (fields) =>
+    `named_struct(${fields.map(([k, v]) => `${sqlStringLiteral(k)}, ${v}`).join(', ')})`,
   string: sqlStringLiteral,
   ident: (name) => `\`${name.replaceAll('`', '``')}\``,
 };

@@ -39,8 +39,10 @@ export interface Dialect {
   castText(expr: string): string;
   /** A deterministic 64-bit hash of a value (random but repeatable sampling, tie-breaks). */
   stableHash(expr: string): string;
-  /** A JSON object text from key/value SQL expressions. */
+  /** A JSON object text from key/value SQL expressions (NULL values kept as `null`). */
   jsonObject(fields: readonly (readonly [string, string])[]): string;
+  /** A JSON object as a value to nest inside `jsonObject` (an object there, not an escaped string). */
+  jsonObjectValue(fields: readonly (readonly [string, string])[]): string;
   /** A string literal. */
   string(value: string): string;
   /** A quoted identifier. */

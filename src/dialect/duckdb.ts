@@ -28,6 +28,8 @@ export const duckdbDialect: Dialect = {
   castText: (expr) => `CAST(${expr} AS VARCHAR)`,
   stableHash: (expr) => `hash(${expr})`,
   jsonObject: (fields) => `json_object(${fields.map(([k, v]) => `${sqlStringLiteral(k)}, ${v}`).join(', ')})`,
+  jsonObjectValue: (fields) =>
+    `json_object(${fields.map(([k, v]) => `${sqlStringLiteral(k)}, ${v}`).join(', ')})`,
   string: sqlStringLiteral,
   ident: (name) => `"${name.replaceAll('"', '""')}"`,
 };

@@ -8,11 +8,13 @@ import {
 } from '../definitions/identity/scoring.ts';
 import type { Database } from '../engine/database.ts';
 import {
-  DEFAULT_MATCHES_PER_RECORD,
   DEFAULT_MODEL_VERSION_SUFFIX,
-  DEFAULT_PARAMETERS,
+  defaultModelParametersSql,
   M_FLOOR,
+  type ModelParameterRow,
+  type TermFrequencyRow,
 } from '../definitions/identity/default-model.ts';
+import type { IdentityModelData } from '../definitions/identity/step.ts';
 
 /**
  * Unsupervised training of the Fellegi–Sunter model: u from random record pairs, m and the prior λ
@@ -229,22 +231,31 @@ export async function writeDefaultModel(
   modelName: string,
 ): Promise<string> {
   const version = `${modelName}.${DEFAULT_MODEL_VERSION_SUFFIX}`;
-  const lambda = Math.min(0.5, (2 * DEFAULT_MATCHES_PER_RECORD) / Math.max(2, records - 1));
-  const lit = (x: number): string => x.toPrecision(12);
-  const values = [
-    `('${PRIOR}', 0, 'prior', ${lit(lambda)}, ${lit(1 - lambda)}, ${lit(Math.log2(lambda / (1 - lambda)))})`,
-  ];
-  for (const c of COMPARISONS) {
-    values.push(`('${c.name}', 0, 'missing', 1, 1, 0)`);
-    const params = DEFAULT_PARAMETERS[c.name] ?? [];
-    c.levels.forEach((lv, i) => {
-      const [m, u] = params[i] ?? [M_FLOOR, 1];
-      values.push(`('${c.name}', ${i + 1}, '${lv.name}', ${lit(m)}, ${lit(u)}, ${lit(Math.log2(m / u))})`);
-    });
-  }
   await db.run(`DELETE FROM identity_model_parameters WHERE model_version = '${version}'`);
   await db.run(`INSERT INTO identity_model_parameters
-    SELECT '${version}', v.*, ${atSql}, '${runId.replaceAll("'", "''")}', 0, 0, 0, ${records}
-    FROM (VALUES ${values.join(', ')}) v(comparison, level, level_name, m, u, weight)`);
+    SELECT v.*, ${atSql}, '${runId.replaceAll("'", "''")}', 0, 0, 0, ${records}
+    FROM (${defaultModelParametersSql(d, version, String(records))}) v`);
   return version;
+}
+
+/**
+ * The lakehouse's current trained model as plain data (parameters and term frequencies), for the
+ * bundle renderer; undefined when only the default model exists (too few records were ever trained on).
+ */
+export async function readTrainedModel(
+  db: Database,
+  modelName: string,
+): Promise<IdentityModelData | undefined> {
+  const version = await currentModelVersion(db, modelName);
+  if (version === undefined) return undefined;
+  const v = `'${version.replaceAll("'", "''")}'`;
+  const parameters = await db.all<ModelParameterRow>(
+    `SELECT comparison, CAST(level AS INTEGER) AS level, level_name, m, u, weight FROM identity_model_parameters
+     WHERE model_version = ${v} ORDER BY comparison, level`,
+  );
+  const termFrequencies = await db.all<TermFrequencyRow>(
+    `SELECT column_name, value, tf FROM identity_term_frequencies WHERE model_version = ${v}
+     ORDER BY column_name, value`,
+  );
+  return { version, parameters, termFrequencies };
 }

@@ -2,6 +2,8 @@ import { duckdbDialect as d } from '../dialect/duckdb.ts';
 import { blockingKeysSql, candidatePairsSql } from '../definitions/identity/blocking.ts';
 import {
   edgesSql,
+  finalAssignmentsSql,
+  resolvedIdentityRowsSql,
   reviewCandidatesSql,
   stageCandidatesSql,
   stageJoinSql,
@@ -230,43 +232,13 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
 
   // 6. Results: one row per source record, with evidence, weight, confidence and versions.
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_final AS
-    WITH other AS (
-      SELECT e.x, MAX(e.prob) AS prob FROM idr_edges e
-      JOIN idr_assign ax ON ax.rid = e.x
-      JOIN ${pairRecords} ry ON ry.rid = e.y
-      LEFT JOIN idr_assign ay ON ay.rid = e.y
-      WHERE e.conflict = 0 AND e.rejected = 0 AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
-      GROUP BY e.x)
-    SELECT a.rid, w.source_system, w.source_patient_id, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
-      a.weight, a.deterministic,
-      CASE WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 'new_patient'
-           WHEN w.kind = 'changed' AND a.patient_id = w.current_patient_id THEN 'kept'
-           WHEN w.kind = 'changed' THEN 'moved'
-           WHEN a.deterministic = 1 THEN 'deterministic'
-           ELSE 'probabilistic' END AS decision,
-      CASE WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 1.0 - COALESCE(o.prob, 0.0)
-           WHEN a.deterministic = 1 THEN GREATEST(a.probability, 0.999)
-           ELSE COALESCE(a.probability, 1.0) END AS confidence,
-      CASE WHEN a.via_rid IS NULL THEN NULL ELSE vr.source_system || ':' || vr.source_patient_id END AS via_record,
-      ${evidenceLevelsSql(d, 's')} AS levels
-    FROM idr_assign a JOIN idr_work w ON w.rid = a.rid
-    LEFT JOIN ${pairRecords} vr ON vr.rid = a.via_rid
-    LEFT JOIN idr_scored s ON s.rid_l = LEAST(a.rid, a.via_rid) AND s.rid_r = GREATEST(a.rid, a.via_rid)
-    LEFT JOIN other o ON o.x = a.rid`);
+    ${finalAssignmentsSql(d, { assign: 'idr_assign', records: pairRecords, scored: 'idr_scored' })}`);
   await db.run(`DELETE FROM silver_resolved_identity_resolution m USING idr_final f
     WHERE m.source_system = f.source_system AND m.source_patient_id = f.source_patient_id`);
   await db.run(`INSERT INTO silver_resolved_identity_resolution
     (source_system, source_patient_id, patient_id, confidence_score, match_evidence, match_rule, resolved_at,
-     run_id, match_weight, model_version)
-    SELECT source_system, source_patient_id, patient_id, ROUND(confidence, 6),
-      ${d.jsonObject([
-        ['decision', 'decision'],
-        ['matched_record', 'via_record'],
-        ['match_weight', 'ROUND(weight, 3)'],
-        ['levels', 'levels'],
-      ])},
-      ${d.string(`${IDENTITY_MODEL_NAME}:`)} || decision, ${at}, ${run}, weight, ${d.string(mv)}
-    FROM idr_final`);
+     match_weight, model_version, run_id)
+    SELECT r.*, ${run} FROM (${resolvedIdentityRowsSql(d, 'idr_final', at, d.string(mv))}) r`);
   await db.run(
     `UPDATE identity_records r SET patient_id = f.patient_id FROM idr_final f WHERE f.rid = r.rid`,
   );

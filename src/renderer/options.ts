@@ -1,4 +1,5 @@
-import { deterministicIdentityStep, type IdentityStep } from '../definitions/identity-step.ts';
+import type { IdentityStep } from '../definitions/identity-step.ts';
+import { fsIdentityStep } from '../definitions/identity/step.ts';
 
 /** What a bundle is rendered with; every value has a default and most become bundle variables. */
 export interface BundleOptions {
@@ -47,5 +48,5 @@ export const DEFAULT_BUNDLE_OPTIONS: BundleOptions = {
   secretScope: 'carelake',
   secretKey: 'ssn-hmac-key',
   orphanGraceHours: 24,
-  identity: deterministicIdentityStep,
+  identity: fsIdentityStep(),
 };

@@ -1,5 +1,6 @@
 import { databricksDialect as d } from '../dialect/databricks.ts';
-import { deterministicIdentityStep, type IdentityStep } from '../definitions/identity-step.ts';
+import type { IdentityStep } from '../definitions/identity-step.ts';
+import { fsIdentityStep } from '../definitions/identity/step.ts';
 import type { Relation } from './sql/relation.ts';
 import { factRelations, goldenPatientRelations, patientSourceRelations } from './sql/silver.ts';
 import { identityRelations } from './sql/identity.ts';
@@ -15,14 +16,14 @@ export interface PortableOptions {
 /**
  * Every silver, identity and gold relation of the pipeline in dependency order, in the portable
  * Spark SQL that both Databricks and open-source Spark run. The inputs are `bronze_patients`,
- * `bronze_claims`, `bronze_medical_events`, `ref_us_states` and `ref_icd10cm`.
+ * `bronze_claims`, `bronze_medical_events`, `ref_us_states`, `ref_icd10cm` and `identity_nickname_pairs`.
  */
 export function portableRelations(opts: PortableOptions = {}): Relation[] {
   const runStartedAt = opts.runStartedAt ?? 'current_timestamp()';
   const silver = { runStartedAt, orphanGraceHours: opts.orphanGraceHours ?? 24 };
   return [
     ...patientSourceRelations(d, silver),
-    ...identityRelations(d, opts.identity ?? deterministicIdentityStep, runStartedAt),
+    ...identityRelations(d, opts.identity ?? fsIdentityStep(), runStartedAt),
     ...goldenPatientRelations(d, silver),
     ...factRelations(d, 'silver_claims', silver),
     ...factRelations(d, 'silver_medical_events', silver),

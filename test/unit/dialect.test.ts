@@ -97,7 +97,7 @@ const cases: { name: string; render: (d: Dialect) => string; expected: Record<Di
     render: (d) => d.hoursBetween('a', 'b'),
     expected: {
       duckdb: "(date_diff('second', a, b) / 3600.0)",
-      databricks: '((unix_timestamp(b) - unix_timestamp(a)) / 3600.0)',
+      databricks: '((unix_timestamp(b) - unix_timestamp(a)) / CAST(3600 AS DOUBLE))',
     },
   },
   {
@@ -117,7 +117,15 @@ const cases: { name: string; render: (d: Dialect) => string; expected: Record<Di
         ['a', 'x'],
         ['b', '1'],
       ]),
-    expected: { duckdb: "json_object('a', x, 'b', 1)", databricks: "to_json(named_struct('a', x, 'b', 1))" },
+    expected: {
+      duckdb: "json_object('a', x, 'b', 1)",
+      databricks: "to_json(named_struct('a', x, 'b', 1), map('ignoreNullFields', 'false'))",
+    },
+  },
+  {
+    name: 'json object nested in another',
+    render: (d) => d.jsonObjectValue([['a', 'x']]),
+    expected: { duckdb: "json_object('a', x)", databricks: "named_struct('a', x)" },
   },
 ];
 

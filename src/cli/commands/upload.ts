@@ -7,7 +7,11 @@ import { CliError, parseFormat } from '../errors.ts';
 import { filesApiTarget, uploadFiles, volumeFolder, type UploadResult } from '../files-api.ts';
 
 /** The reference files the pipeline reads from the reference volume. */
-export const REFERENCE_UPLOADS = ['us_states_regions.csv', 'icd10cm_codes.csv'] as const;
+export const REFERENCE_UPLOADS = [
+  'us_states_regions.csv',
+  'icd10cm_codes.csv',
+  'nicknames/names.csv',
+] as const;
 
 interface UploadOptions {
   from: string;

@@ -1,5 +1,6 @@
 import type { Dialect } from '../../dialect/dialect.ts';
-import { THRESHOLDS } from './scoring.ts';
+import { IDENTITY_MODEL_NAME } from './comparisons.ts';
+import { evidenceLevelsSql, THRESHOLDS } from './scoring.ts';
 
 /**
  * Best-anchor (star) clustering, in SQL with window functions and a fixed number of statements (no
@@ -19,7 +20,8 @@ import { THRESHOLDS } from './scoring.ts';
  * source_system: the existing members of those records' patients), `idr_work` (rid, kind
  * 'new'|'changed', current_patient_id, sys_rank, source_system, source_patient_id, extracted_at), `idr_edges` (x, y, prob, weight, sc, conflict: both directions
  * of each scored pair with x a work record; `conflict` a hard identifier conflict, `rejected` a reviewer's
- * rejection), `idr_assign` (rid, patient_id, …: the stages so far).
+ * rejection), `idr_assign` (rid, patient_id, …: the stages so far; another name can be given, so a
+ * declarative pipeline can hold each stage's assignments in a relation of its own).
  */
 
 /** The directed edges of the scored pairs `scored` whose source x is a work record. */
@@ -36,7 +38,7 @@ export function edgesSql(scored: string): string {
 }
 
 /** Per work record of stage `stage` and candidate patient: the best edge into it and any conflict. */
-function candidatesSql(stage: number, records: string): string {
+function candidatesSql(stage: number, records: string, assign = 'idr_assign'): string {
   return `WITH x AS (
       SELECT w.rid, w.kind, w.current_patient_id, w.source_system FROM idr_work w WHERE w.sys_rank = ${stage}),
     known AS (
@@ -45,11 +47,11 @@ function candidatesSql(stage: number, records: string): string {
       FROM idr_edges e JOIN x ON x.rid = e.x
       JOIN ${records} ry ON ry.rid = e.y
       LEFT JOIN idr_work wy ON wy.rid = e.y
-      LEFT JOIN idr_assign ay ON ay.rid = e.y),
+      LEFT JOIN ${assign} ay ON ay.rid = e.y),
     member_rows AS (
       SELECT m.pid, m.rid, m.sys_rank, m.source_system FROM idr_members m WHERE m.pid IN (SELECT pid FROM known)
       UNION ALL
-      SELECT a.patient_id, w.rid, w.sys_rank, w.source_system FROM idr_assign a JOIN idr_work w ON w.rid = a.rid
+      SELECT a.patient_id, w.rid, w.sys_rank, w.source_system FROM ${assign} a JOIN idr_work w ON w.rid = a.rid
       WHERE a.patient_id IN (SELECT pid FROM known)),
     anchors AS (
       SELECT pid, rid AS anchor_rid FROM (
@@ -104,13 +106,19 @@ export function stageStaySql(candidates: string, stage: number): string {
 
 /**
  * Records of the stage still without a patient become anchors of new patients, numbered from `base`
- * in a deterministic order (first extracted, then source system and id).
+ * (a number or an SQL expression) in a deterministic order (first extracted, then source system and
+ * id). `assign` holds the assignments so far, this stage's links included.
  */
-export function stageNewPatientsSql(d: Dialect, stage: number, base: number): string {
+export function stageNewPatientsSql(
+  d: Dialect,
+  stage: number,
+  base: number | string,
+  assign = 'idr_assign',
+): string {
   return `SELECT w.rid, 'P' || LPAD(${d.castText(`${base} + ROW_NUMBER() OVER (ORDER BY w.extracted_at, w.source_system, w.source_patient_id)`)}, 9, '0') AS patient_id,
       CAST(NULL AS BIGINT) AS via_rid, CAST(NULL AS DOUBLE) AS probability, CAST(NULL AS DOUBLE) AS weight,
       0 AS deterministic
-    FROM idr_work w WHERE w.sys_rank = ${stage} AND w.rid NOT IN (SELECT rid FROM idr_assign)`;
+    FROM idr_work w WHERE w.sys_rank = ${stage} AND w.rid NOT IN (SELECT rid FROM ${assign})`;
 }
 
 /**
@@ -127,4 +135,64 @@ export function reviewCandidatesSql(records: string): string {
     WHERE e.prob >= ${THRESHOLDS.review} AND rj.rid_a IS NULL
       AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
     GROUP BY LEAST(e.x, e.y), GREATEST(e.x, e.y)`;
+}
+
+/**
+ * The outcome of each work record once every stage ran (`assign`): its patient, the decision
+ * (new_patient, kept, moved, deterministic, probabilistic), the confidence, the record it linked
+ * through and the level evidence of that link. A new patient's anchor has confidence 1 − its best
+ * link probability to another patient (no conflict, no rejection). Reads idr_work, idr_edges, the
+ * pair records `records` and the scored pairs `scored`.
+ */
+export function finalAssignmentsSql(
+  d: Dialect,
+  opts: { readonly assign: string; readonly records: string; readonly scored: string },
+): string {
+  const { assign, records, scored } = opts;
+  return `WITH other AS (
+      SELECT e.x, MAX(e.prob) AS prob FROM idr_edges e
+      JOIN ${assign} ax ON ax.rid = e.x
+      JOIN ${records} ry ON ry.rid = e.y
+      LEFT JOIN ${assign} ay ON ay.rid = e.y
+      WHERE e.conflict = 0 AND e.rejected = 0 AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
+      GROUP BY e.x)
+    SELECT a.rid, w.source_system, w.source_patient_id, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
+      a.weight, a.deterministic,
+      CASE WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 'new_patient'
+           WHEN w.kind = 'changed' AND a.patient_id = w.current_patient_id THEN 'kept'
+           WHEN w.kind = 'changed' THEN 'moved'
+           WHEN a.deterministic = 1 THEN 'deterministic'
+           ELSE 'probabilistic' END AS decision,
+      CASE WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 1.0 - COALESCE(o.prob, 0.0)
+           WHEN a.deterministic = 1 THEN GREATEST(a.probability, 0.999)
+           ELSE COALESCE(a.probability, 1.0) END AS confidence,
+      CASE WHEN a.via_rid IS NULL THEN NULL ELSE vr.source_system || ':' || vr.source_patient_id END AS via_record,
+      ${evidenceLevelsSql(d, 's', { nested: true })} AS levels
+    FROM ${assign} a JOIN idr_work w ON w.rid = a.rid
+    LEFT JOIN ${records} vr ON vr.rid = a.via_rid
+    LEFT JOIN ${scored} s ON s.rid_l = LEAST(a.rid, a.via_rid) AND s.rid_r = GREATEST(a.rid, a.via_rid)
+    LEFT JOIN other o ON o.x = a.rid`;
+}
+
+/**
+ * The rows of `silver_resolved_identity_resolution` for the final assignments `final`: source record,
+ * patient, confidence (6 decimals), evidence JSON, rule `fs-v1:<decision>`, resolution time, match
+ * weight and model version (`modelVersion` an SQL expression).
+ */
+export function resolvedIdentityRowsSql(
+  d: Dialect,
+  final: string,
+  resolvedAtSql: string,
+  modelVersionSql: string,
+): string {
+  return `SELECT source_system, source_patient_id, patient_id, ROUND(confidence, 6) AS confidence_score,
+      ${d.jsonObject([
+        ['decision', 'decision'],
+        ['matched_record', 'via_record'],
+        ['match_weight', 'ROUND(weight, 3)'],
+        ['levels', 'levels'],
+      ])} AS match_evidence,
+      ${d.string(`${IDENTITY_MODEL_NAME}:`)} || decision AS match_rule, ${resolvedAtSql} AS resolved_at,
+      weight AS match_weight, ${modelVersionSql} AS model_version
+    FROM ${final}`;
 }

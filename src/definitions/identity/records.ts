@@ -124,7 +124,7 @@ export function goldenRecordSql(
       SELECT t.patient_id, COUNT(*) AS record_count, MAX(t.extracted_at) AS effective_at,
       ${attrs}
       FROM t GROUP BY t.patient_id)
-    SELECT g.*, (${completeness}) / ${GOLDEN_ATTRIBUTES.length}.0 AS golden_completeness,
+    SELECT g.*, CAST(${completeness} AS DOUBLE) / ${GOLDEN_ATTRIBUTES.length} AS golden_completeness,
       ${resolvedAtSql} AS resolved_at,
       ${d.hoursBetween('g.effective_at', resolvedAtSql)} AS identity_resolution_age_hours
     FROM g`;

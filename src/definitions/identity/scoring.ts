@@ -80,9 +80,12 @@ export function scoreSql(d: Dialect, vectors: string, modelVersion: string): str
     ${joins}) s`;
 }
 
-/** The evidence of a scored pair as a JSON object: the level name of each comparison. */
-export function evidenceLevelsSql(d: Dialect, v = 's'): string {
-  return d.jsonObject(
+/**
+ * The evidence of a scored pair as a JSON object: the level name of each comparison. With `nested`,
+ * a value to nest inside another `jsonObject`.
+ */
+export function evidenceLevelsSql(d: Dialect, v = 's', options: { nested?: boolean } = {}): string {
+  return (options.nested ? d.jsonObjectValue : d.jsonObject)(
     COMPARISONS.map((c) => [
       c.name,
       `CASE ${v}.${gammaColumn(c)} WHEN 0 THEN 'missing' ${c.levels

@@ -4,7 +4,7 @@ import type { Relation } from './relation.ts';
 
 /**
  * The identity step, plugged in between the accepted patient source records and the golden record:
- * any `IdentityStep` renders here (today `deterministic-v1`).
+ * any `IdentityStep` renders here (by default `fs-v1`, `deterministic-v1` on request).
  */
 export function identityRelations(d: Dialect, step: IdentityStep, resolvedAt: string): Relation[] {
   return step.relations(d, { resolvedAt }).map((r) => ({
