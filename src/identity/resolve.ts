@@ -14,7 +14,14 @@ import { comparisonVectorsSql, IDENTITY_MODEL_NAME } from '../definitions/identi
 import { goldenRecordSql, IDENTITY_FIELDS, identityRecordsSql } from '../definitions/identity/records.ts';
 import { evidenceLevelsSql, scoreSql } from '../definitions/identity/scoring.ts';
 import { sqlString, type Database } from '../engine/database.ts';
-import { applyReviewDecisions, mergePatients, type RowRewriter } from './review.ts';
+import {
+  applyReviewDecisions,
+  existingFactTables,
+  inPlaceRewriter,
+  mergePatients,
+  repointMovedFacts,
+  type RowRewriter,
+} from './review.ts';
 import { currentModelVersion, trainModel, writeDefaultModel } from './model.ts';
 import { MIN_TRAINING_RECORDS } from '../definitions/identity/default-model.ts';
 import { recordRunMetrics } from './monitoring.ts';
@@ -259,6 +266,18 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
       ])}
     FROM idr_final f WHERE f.kind = 'changed' AND f.patient_id <> f.current_patient_id
       AND EXISTS (SELECT 1 FROM identity_records r WHERE r.patient_id = f.current_patient_id)`);
+  // The facts of a record that left a patient who keeps other records follow the record.
+  await db.run(`CREATE OR REPLACE TEMP TABLE idr_moves AS
+    SELECT f.source_system, f.source_patient_id, f.current_patient_id AS from_pid, f.patient_id AS to_pid
+    FROM idr_final f WHERE f.kind = 'changed' AND f.patient_id <> f.current_patient_id
+      AND EXISTS (SELECT 1 FROM identity_records r WHERE r.patient_id = f.current_patient_id)`);
+  if ((await count(db, 'SELECT COUNT(*) AS n FROM idr_moves')) > 0)
+    await repointMovedFacts(
+      db,
+      'idr_moves',
+      await existingFactTables(db),
+      options.rewriter ?? inPlaceRewriter(db),
+    );
   const moved = await count(
     db,
     `SELECT COUNT(*) AS n FROM idr_final WHERE kind = 'changed' AND patient_id <> current_patient_id`,

@@ -107,11 +107,11 @@ export function inPlaceRewriter(db: Database): RowRewriter {
   return {
     update: (table, where, set) =>
       db.run(
-        `UPDATE ${table} SET ${Object.entries(set)
+        `UPDATE ${table} AS t SET ${Object.entries(set)
           .map(([c, e]) => `${c} = ${e}`)
           .join(', ')} WHERE ${where}`,
       ),
-    remove: (table, where) => db.run(`DELETE FROM ${table} WHERE ${where}`),
+    remove: (table, where) => db.run(`DELETE FROM ${table} AS t WHERE ${where}`),
   };
 }
 
@@ -194,6 +194,9 @@ export async function applyReviewDecisions(
       await db.run(`INSERT INTO identity_audit VALUES (${atSql}, ${run}, 'split', ${from}, ${id}, ${s}, ${p}, ${review},
         ${d.jsonObject([['reason', "'review_rejected'"]])})`);
       await db.run(`INSERT INTO idr_decided_patients VALUES (${from}), (${id})`);
+      await db.run(`CREATE OR REPLACE TEMP TABLE idr_moves AS
+        SELECT ${s} AS source_system, ${p} AS source_patient_id, ${from} AS from_pid, ${id} AS to_pid`);
+      await repointMovedFacts(db, 'idr_moves', facts, rewriter);
       split++;
     }
     await db.run(`UPDATE identity_review_queue SET applied_run_id = ${run} WHERE review_id = ${review}`);
@@ -241,10 +244,49 @@ export async function mergePatients(
   await db.run(`INSERT INTO idr_decided_patients VALUES (${k})`);
 }
 
-async function existingFactTables(db: Database): Promise<string[]> {
+/** The silver and gold fact tables this lakehouse stores as tables (gold facts may be views). */
+export async function existingFactTables(db: Database): Promise<string[]> {
   const facts: string[] = [];
   for (const t of FACT_TABLES) if (await tableExists(db, t)) facts.push(t);
   return facts;
+}
+
+/**
+ * Re-points the facts of source records that moved to another patient (new evidence, or a reviewer's
+ * split). Silver facts carry only the resolved id; bronze keeps the source record each fact named
+ * (claims an EHR record, events their ADT or LAB record), so a moved record's facts are found through
+ * bronze by key. `moves` has (source_system, source_patient_id, from_pid, to_pid).
+ */
+export async function repointMovedFacts(
+  db: Database,
+  moves: string,
+  facts: readonly string[],
+  rewriter: RowRewriter,
+): Promise<void> {
+  const specs = [
+    { table: 'silver_claims', bronze: 'bronze_claims', key: 'claim_id', system: "'EHR_SYSTEM'" },
+    {
+      table: 'silver_medical_events',
+      bronze: 'bronze_medical_events',
+      key: 'event_id',
+      system: 'b.source_system',
+    },
+  ];
+  for (const s of specs) {
+    if (!facts.includes(s.table) || !(await tableExists(db, s.bronze))) continue;
+    await db.run(`CREATE OR REPLACE TEMP TABLE idr_fact_moves AS
+      SELECT DISTINCT b.${s.key} AS k, m.from_pid, m.to_pid FROM ${moves} m
+      JOIN ${s.bronze} b ON ${s.system} = m.source_system AND TRIM(b.patient_id) = m.source_patient_id`);
+    const n = (await db.one<{ n: number }>('SELECT COUNT(*) AS n FROM idr_fact_moves'))?.n ?? 0;
+    if (n === 0) continue;
+    await rewriter.update(
+      s.table,
+      `EXISTS (SELECT 1 FROM idr_fact_moves m WHERE m.k = t.${s.key} AND m.from_pid = t.patient_id)`,
+      {
+        patient_id: `(SELECT MAX(m.to_pid) FROM idr_fact_moves m WHERE m.k = t.${s.key} AND m.from_pid = t.patient_id)`,
+      },
+    );
+  }
 }
 
 /** The current patient id of any id ever issued (a retired id resolves to its survivor). */

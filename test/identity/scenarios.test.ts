@@ -14,6 +14,7 @@ import {
   T0,
   adtPatientRow,
   csvText,
+  eventRow,
   hoursAfter,
   makeLakehouse,
   patientRow,
@@ -215,8 +216,25 @@ test('review decisions: accept merges (the retired id stays resolvable), reject 
     ),
   ];
   writeLandingFile(l.landing, 'patients', T0, csvText('patients', rows));
+  // A lab result of L00000023: its fact must follow the record whenever identity moves it.
+  writeLandingFile(
+    l.landing,
+    'medical_events',
+    T0,
+    csvText('medical_events', [
+      eventRow(1, 23, { patient_id: 'L00000023', source_system: 'LAB_SYSTEM', event_type: 'lab_result' }),
+    ]),
+  );
+  const labEventPatient = async (): Promise<string | undefined> =>
+    (
+      await query<{ patient_id: string }>(
+        l.db,
+        `SELECT patient_id FROM silver_medical_events WHERE event_id = 'V00000001'`,
+      )
+    )[0]?.patient_id;
   assert.equal((await run(l, { env })).status, 'COMPLETED');
   const m1 = await links(l.db);
+  assert.equal(await labEventPatient(), pid(m1, 'LAB_SYSTEM:L00000023'));
   for (const i of [21, 22, 23])
     assert.notEqual(pid(m1, `LAB_SYSTEM:L000000${i}`), pid(m1, `EHR_SYSTEM:E000000${i}`));
 
@@ -293,6 +311,7 @@ test('review decisions: accept merges (the retired id stays resolvable), reject 
   const m3 = await links(l.db);
   assert.notEqual(pid(m3, 'LAB_SYSTEM:L00000022'), pid(m3, 'EHR_SYSTEM:E00000022'), 'a rejection persists');
   assert.equal(pid(m3, 'LAB_SYSTEM:L00000023'), pid(m3, 'EHR_SYSTEM:E00000023'), 'new evidence moves it');
+  assert.equal(await labEventPatient(), pid(m3, 'EHR_SYSTEM:E00000023'), 'its fact follows the move');
 
   // Rejecting a pair that is linked now splits the later record off into a new patient.
   assert.equal((await cli(['identity', 'review', '--db', l.db, '--reject', r23])).code, 0);
@@ -301,6 +320,13 @@ test('review decisions: accept merges (the retired id stays resolvable), reject 
   const m4 = await links(l.db);
   assert.notEqual(pid(m4, 'LAB_SYSTEM:L00000023'), pid(m4, 'EHR_SYSTEM:E00000023'));
   assert.equal(pid(m4, 'EHR_SYSTEM:E00000023'), pid(m3, 'EHR_SYSTEM:E00000023'), 'the anchor keeps its id');
+  assert.equal(await labEventPatient(), pid(m4, 'LAB_SYSTEM:L00000023'), 'its fact follows the split');
+  // The split patient is in the dimension, so the fact's patient exists there (the table check passed).
+  const dim = await query<{ n: number }>(
+    l.db,
+    `SELECT COUNT(*) AS n FROM gold_patients WHERE is_current AND patient_id = '${pid(m4, 'LAB_SYSTEM:L00000023')}'`,
+  );
+  assert.equal(dim[0]?.n, 1);
   const splits = await query<{ n: number }>(
     l.db,
     `SELECT COUNT(*) AS n FROM identity_audit WHERE action = 'split' AND review_id = '${r23}'`,
