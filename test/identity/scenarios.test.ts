@@ -353,3 +353,75 @@ test('review decisions: accept merges (the retired id stays resolvable), reject 
   );
   assert.ok((events[0]?.n ?? 0) >= 1, 'SLA violations are in the event log as warnings');
 });
+
+test('new evidence moves a record out of a patient that keeps its other records; its facts follow', async () => {
+  const l = lake();
+  // L00000030 first carries person 30's data (linked to E30 with A30), then person 31's: it moves.
+  writeLandingFile(
+    l.landing,
+    'patients',
+    T0,
+    csvText('patients', [
+      patientRow(30),
+      patientRow(31),
+      adtPatientRow(30),
+      lab(adtPatientRow(30), 'L00000030'),
+    ]),
+  );
+  writeLandingFile(
+    l.landing,
+    'medical_events',
+    T0,
+    csvText('medical_events', [
+      eventRow(7, 30, { patient_id: 'L00000030', source_system: 'LAB_SYSTEM', event_type: 'lab_result' }),
+      eventRow(8, 30),
+    ]),
+  );
+  assert.equal((await run(l)).status, 'COMPLETED');
+  const m1 = await links(l.db);
+  const p30 = pid(m1, 'EHR_SYSTEM:E00000030');
+  assert.equal(pid(m1, 'LAB_SYSTEM:L00000030'), p30);
+  const eventPatient = async (id: string): Promise<string | undefined> =>
+    (
+      await query<{ patient_id: string }>(
+        l.db,
+        `SELECT patient_id FROM silver_medical_events WHERE event_id = '${id}'`,
+      )
+    )[0]?.patient_id;
+  assert.equal(await eventPatient('V00000007'), p30);
+
+  writeLandingFile(
+    l.landing,
+    'patients',
+    hoursAfter(T0, 1),
+    csvText('patients', [lab(adtPatientRow(31), 'L00000030')]),
+  );
+  const r = await run(l);
+  assert.equal(r.status, 'COMPLETED');
+  const m2 = await links(l.db);
+  const p31 = pid(m2, 'EHR_SYSTEM:E00000031');
+  assert.equal(pid(m2, 'LAB_SYSTEM:L00000030'), p31, 'new evidence moves the record');
+  assert.equal(pid(m2, 'ADT_SYSTEM:A00000030'), p30, 'the old patient keeps its other records');
+  assert.equal(await eventPatient('V00000007'), p31, "the moved record's lab result follows it");
+  assert.equal(await eventPatient('V00000008'), p30, "the ADT record's event stays");
+  const [split] = await query<{ n: number }>(
+    l.db,
+    `SELECT COUNT(*) AS n FROM identity_audit WHERE action = 'split' AND source_patient_id = 'L00000030'`,
+  );
+  assert.equal(split?.n, 1, 'the move is in the identity audit');
+  // The change feed has the rewrite: a pre-image under the old patient, a post-image under the new.
+  const feed = await query<{ _change_type: string; patient_id: string }>(
+    l.db,
+    `SELECT _end_type AS _change_type, patient_id FROM silver_medical_events__changes WHERE event_id = 'V00000007'
+     UNION ALL SELECT _change_type, patient_id FROM silver_medical_events WHERE event_id = 'V00000007'
+     ORDER BY 1`,
+  );
+  assert.deepEqual(
+    feed.map((f) => [f._change_type, f.patient_id]),
+    [
+      ['update_postimage', p31],
+      ['update_preimage', p30],
+    ],
+  );
+  await assertPartition(l.db);
+});
