@@ -1,0 +1,63 @@
+import type { Dialect } from '../dialect/dialect.ts';
+import { BUSINESS_KEY, LANDING_COLUMNS } from './entities.ts';
+import type { TransformDataset } from './model.ts';
+
+/**
+ * The staging SELECT of a silver dataset, shared by the DuckDB runner (`runner/stage.ts`) and the
+ * Databricks renderer (`renderer/sql/stage.ts`): derived values over the bronze row (raw columns a
+ * derived value shadows are kept as `_raw_<name>`), reference lookups, and repeats of a business key
+ * within one file flagged as `_is_duplicate`.
+ */
+export interface StageSqlOptions {
+  /** The update's start time as SQL. */
+  readonly runStartedAt: string;
+  /** Bronze metadata columns carried into the staged row. */
+  readonly metadata: readonly string[];
+  /**
+   * Where the repeated keys come from: `'inline'` computes them in a CTE over the source; otherwise
+   * the name of a relation built with `duplicateKeysSql` (the runner materialises it once).
+   */
+  readonly dups: 'inline' | string;
+  /** Extra joins on the staged row `s1` and the columns they add (the resolved patient). */
+  readonly joins?: string;
+  readonly columns?: readonly string[];
+}
+
+/** The repeats of a business key within one file of `source`: keys, file and first line. */
+export function duplicateKeysSql(d: Dialect, ds: TransformDataset, source: string): string {
+  const keyCols = BUSINESS_KEY[ds.entity].map((k) => d.ident(k));
+  return `SELECT ${keyCols.map((k, i) => `${k} AS _dup_key${i}`).join(', ')}, _file_name AS _dup_file, MIN(_line_number) AS _first_line
+  FROM ${source} GROUP BY ${keyCols.join(', ')}, _file_name HAVING COUNT(*) > 1`;
+}
+
+export function stageSql(d: Dialect, ds: TransformDataset, source: string, opts: StageSqlOptions): string {
+  const landing = LANDING_COLUMNS[ds.entity];
+  const derivedNames = new Set(ds.derived.map((x) => x.name));
+  const passThrough = landing.map((c) =>
+    derivedNames.has(c) ? `s0.${d.ident(c)} AS ${d.ident(`_raw_${c}`)}` : `s0.${d.ident(c)}`,
+  );
+  const patientExtras = ds.entity === 'patients' ? ['ssn_hash', '_ssn_key_id'] : [];
+  const keyCols = BUSINESS_KEY[ds.entity].map((k) => d.ident(k));
+  const lookups = ds.lookups
+    .map(
+      (l, i) =>
+        `LEFT JOIN (SELECT DISTINCT ${l.column}${l.value ? `, ${l.value}` : ''} FROM ${l.table}) l${i} ON l${i}.${l.column} = s1.${l.on}`,
+    )
+    .join('\n');
+  const lookupCols = ds.lookups.map((l, i) =>
+    l.value ? `l${i}.${l.value} AS ${l.name}` : `l${i}.${l.column} IS NOT NULL AS ${l.name}`,
+  );
+  const extra = [...lookupCols, ...(opts.columns ?? [])];
+  const dupsCte = opts.dups === 'inline' ? `\ndups AS (\n  ${duplicateKeysSql(d, ds, 's0')}),` : '';
+  const dupsRef = opts.dups === 'inline' ? 'dups' : `${opts.dups} dups`;
+  return `WITH s0 AS (${source}),${dupsCte}
+s1 AS (
+  SELECT ${[...passThrough, ...opts.metadata.map((m) => `s0.${m}`), ...patientExtras.map((m) => `s0.${m}`)].join(', ')},
+    ${ds.derived.map((x) => `${x.sql(d)} AS ${d.ident(x.name)}`).join(',\n    ')},
+    ${opts.runStartedAt} AS _run_started_at,
+    COALESCE(s0._line_number > dups._first_line, FALSE) AS _is_duplicate
+  FROM s0 LEFT JOIN ${dupsRef} ON ${keyCols.map((k, i) => `s0.${k} IS NOT DISTINCT FROM dups._dup_key${i}`).join(' AND ')}
+    AND s0._file_name = dups._dup_file)
+SELECT s1.*${extra.length ? `, ${extra.join(', ')}` : ''}
+FROM s1 ${lookups} ${opts.joins ?? ''}`.trimEnd();
+}
