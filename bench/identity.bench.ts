@@ -11,11 +11,11 @@
  *   npm run bench:identity -- 50000               # another size
  *   BENCH_KEEP=/tmp/dir npm run bench:identity    # keep (and reuse) the generated data and databases
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { peakMb, runChild } from './child.ts';
 import { Database } from '../src/engine/database.ts';
 import { generate, readGroundTruth } from '../src/generator/index.ts';
 import { evaluateIdentity, type IdentityEvaluation } from '../src/identity/evaluate.ts';
@@ -23,9 +23,10 @@ import { resetIdentityState, resolveIdentities } from '../src/identity/resolve.t
 import { runPipeline } from '../src/runner/run.ts';
 import { ensureSchema } from '../src/runner/schema.ts';
 
+const SELF = fileURLToPath(import.meta.url);
+
 const KEY = { ...process.env, CARELAKE_SSN_KEY: '5a'.repeat(32) };
 const AS_OF = new Date('2026-11-20T12:00:00Z');
-const peakMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
 const cpuSeconds = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -142,16 +143,6 @@ async function child(mode: string, dir: string): Promise<unknown> {
   throw new Error(`unknown mode ${mode}`);
 }
 
-function runChild(mode: string, dir: string): Record<string, unknown> {
-  const self = fileURLToPath(import.meta.url);
-  const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--child', mode, dir], {
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
-}
-
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') {
@@ -179,13 +170,13 @@ async function main(): Promise<void> {
     for (const f of fs.readdirSync(path.join(dir, 'landing')))
       if (f.startsWith('patients_')) fs.copyFileSync(path.join(dir, 'landing', f), path.join(patients, f));
     process.stderr.write('loading the patient extract through bronze and silver…\n');
-    const load = runChild('load', dir);
+    const load = runChild(SELF, 'load', dir);
     process.stderr.write('resolving from scratch…\n');
-    const resolve = runChild('resolve', dir);
+    const resolve = runChild(SELF, 'resolve', dir);
     process.stderr.write('resolving from scratch without SSN…\n');
-    const withoutSsn = runChild('resolve-without-ssn', dir);
+    const withoutSsn = runChild(SELF, 'resolve-without-ssn', dir);
     process.stderr.write('linking an incremental batch…\n');
-    const incremental = runChild('incremental', dir);
+    const incremental = runChild(SELF, 'incremental', dir);
     const stats = resolve['stats'] as { newRecords?: number; candidatePairs?: number; phases?: unknown };
     const q = (r: Record<string, unknown>): string => {
       const x = r['quality'] as {

@@ -14,15 +14,17 @@
  *   BENCH_PHASES=full npm run bench  # only some measurements (floor, full, incremental)
  *   CARELAKE_TRACE_SQL=1 npm run bench   # also every statement's wall and CPU time, on stderr
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { peakMb, runChild } from './child.ts';
 import { generate } from '../src/generator/generate.ts';
-import { manifestPath, readManifest, writeManifest } from '../src/generator/manifest.ts';
+import { readManifest, writeManifest } from '../src/generator/manifest.ts';
 import { runPipeline, type RunResult } from '../src/runner/run.ts';
 import { Database } from '../src/engine/database.ts';
+
+const SELF = fileURLToPath(import.meta.url);
 
 const KEY = { CARELAKE_SSN_KEY: '5a'.repeat(32) };
 const AS_OF = new Date('2026-11-20T12:00:00Z');
@@ -31,7 +33,6 @@ const INCREMENTAL_NEW_PEOPLE = 500;
 const INCREMENTAL_CHANGED_PEOPLE = 1500;
 const INCREMENTAL_ACTIVE_PEOPLE = 1200;
 
-const peakMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
 const cpuSeconds = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -165,39 +166,18 @@ async function child(mode: string, dir: string): Promise<unknown> {
       changeShare: Math.min(1, INCREMENTAL_CHANGED_PEOPLE / people),
       activityShare: Math.min(1, INCREMENTAL_ACTIVE_PEOPLE / people),
     };
-    // The shares are passed for this batch; a generator that takes a data set's shares from its
-    // manifest for every batch is given them there too, for this batch only.
-    const saved = fs.readFileSync(manifestPath(truth), 'utf8');
-    writeManifest(truth, { ...manifest, options: { ...manifest.options, ...shares } });
-    let g: Awaited<ReturnType<typeof generate>>;
-    try {
-      g = await generate({
-        patients: INCREMENTAL_NEW_PEOPLE,
-        incremental: true,
-        outDir: landing,
-        truthDir: truth,
-        asOf: new Date(AS_OF.getTime() + 3600_000),
-        ...shares,
-      });
-    } finally {
-      const after = readManifest(truth);
-      const original = JSON.parse(saved) as typeof manifest;
-      if (after) writeManifest(truth, { ...after, options: original.options });
-    }
+    const g = await generate({
+      patients: INCREMENTAL_NEW_PEOPLE,
+      incremental: true,
+      outDir: landing,
+      truthDir: truth,
+      asOf: new Date(AS_OF.getTime() + 3600_000),
+      ...shares,
+    });
     const m = await measuredRun(dbPath, landing);
     return { ...m, generatedRows: g.totalRows };
   }
   throw new Error(`unknown mode ${mode}`);
-}
-
-function runChild(mode: string, dir: string): Record<string, unknown> {
-  const self = fileURLToPath(import.meta.url);
-  const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--child', mode, dir], {
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
 }
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -246,13 +226,13 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     let floor: { seconds: number; cpuSeconds: number; rows: number; peakMb: number } | undefined;
     if (wanted.has('floor')) {
-      floor = runChild('floor', dir) as typeof floor & object;
+      floor = runChild(SELF, 'floor', dir) as typeof floor & object;
       lines.push(
         `floor (DuckDB scans the CSV files): ${s2(floor.seconds)} s wall, ${s2(floor.cpuSeconds)} CPU-s, ${n(floor.rows / floor.seconds)} rows/s, peak ${floor.peakMb} MB`,
       );
     }
     if (wanted.has('full')) {
-      const full = runChild('full', dir) as unknown as Measured;
+      const full = runChild(SELF, 'full', dir) as unknown as Measured;
       lines.push(
         '',
         `full pipeline, landing → gold: ${s2(full.seconds)} s wall, ${s2(full.cpuSeconds)} CPU-s, ${n(full.rows / full.seconds)} rows/s, peak ${full.peakMb} MB, ${full.status}${full.error ? ` (${full.error})` : ''}`,
@@ -261,7 +241,7 @@ async function main(): Promise<void> {
       );
     }
     if (wanted.has('incremental')) {
-      const inc = runChild('incremental', dir) as unknown as Measured & { generatedRows: number };
+      const inc = runChild(SELF, 'incremental', dir) as unknown as Measured & { generatedRows: number };
       lines.push(
         '',
         `incremental batch (${n(inc.generatedRows)} new rows) through all layers: ${s2(inc.seconds)} s wall, ${s2(inc.cpuSeconds)} CPU-s, peak ${inc.peakMb} MB, ${inc.status}${inc.error ? ` (${inc.error})` : ''}`,

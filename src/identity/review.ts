@@ -90,7 +90,8 @@ export async function decideReview(
   ]);
 }
 
-const FACT_TABLES = ['silver_claims', 'silver_medical_events', 'gold_claims', 'gold_medical_events'];
+// Gold facts are views over these (a lakehouse that stored them as tables is migrated when opened).
+const FACT_TABLES = ['silver_claims', 'silver_medical_events'];
 
 /**
  * How a merge rewrites silver and gold rows. The runner passes one that records every change in the
