@@ -149,6 +149,19 @@ export class Database {
     }
   }
 
+  /**
+   * Drops this connection's temporary tables whose name starts with `prefix` (all by default) except
+   * those in `keep`, so the memory they hold goes back to the engine before the next large statement.
+   */
+  async dropTempTables(prefix = '', keep: readonly string[] = []): Promise<void> {
+    const rows = await this.all<{ name: string }>(
+      `SELECT table_name AS name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?) ORDER BY 1`,
+      [prefix],
+    );
+    for (const { name } of rows)
+      if (!keep.includes(name)) await this.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(name)}`);
+  }
+
   /** Runs `fn` in one transaction: committed when it returns, rolled back when it throws. */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     await this.run('BEGIN TRANSACTION');

@@ -344,6 +344,8 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           ctx.progress(name, i, steps.length);
           const s = Date.now();
           await step();
+          // A flow's working tables are not read by the next one: their memory is freed before it.
+          await database.dropTempTables();
           const f = ctx.flows.get(name);
           if (f) f.seconds = (Date.now() - s) / 1000;
           i += 1;

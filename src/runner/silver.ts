@@ -100,22 +100,24 @@ export async function runSilverFacts(
   if (!ref) throw new Error(`${name} has no patient reference`);
   const bronze = `bronze_${ds.entity}`;
   const run = sqlString(ctx.runId);
-  // Parked rows are read back from bronze only when there are any (that join probes all of bronze).
-  const parked =
-    (
-      await ctx.db.one<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM parked_rows WHERE dataset = '${name}' LIMIT 1)`,
-      )
-    )?.n ?? 0;
-  const source = `SELECT b.* FROM ${bronze} b WHERE b._run_id = ${run}${
-    parked
-      ? `
-    UNION ALL
-    SELECT b.* FROM ${bronze} b JOIN parked_rows p
-      ON p.dataset = '${name}' AND p.file_name = b._file_name AND p.line_number = b._line_number
-    WHERE b._run_id <> ${run}`
-      : ''
-  }`;
+  // Parked rows are read back from bronze only when there are any (that join probes bronze). Their
+  // files are named as constants, so the scan skips the row groups of every other file; the rows are
+  // staged once into a small table, which the duplicate check and the stage both read.
+  const parkedFiles = (
+    await ctx.db.all<{ f: string }>(
+      `SELECT DISTINCT file_name AS f FROM parked_rows WHERE dataset = '${name}' ORDER BY 1`,
+    )
+  ).map((r) => sqlString(r.f));
+  let source = `SELECT b.* FROM ${bronze} b WHERE b._run_id = ${run}`;
+  if (parkedFiles.length) {
+    await ctx.db.run(`CREATE OR REPLACE TEMP TABLE source_${name} AS
+      ${source}
+      UNION ALL
+      SELECT b.* FROM ${bronze} b JOIN parked_rows p
+        ON p.dataset = '${name}' AND p.file_name = b._file_name AND p.line_number = b._line_number
+      WHERE b._run_id <> ${run} AND b._file_name IN (${parkedFiles.join(', ')})`);
+    source = `SELECT * FROM source_${name}`;
+  }
   const grace = `INTERVAL ${Math.max(0, ctx.orphanGraceHours * 3600).toFixed(0)} SECOND`;
   const results = await stageAndEvaluate(ctx, ds, source, {
     joins: `LEFT JOIN silver_resolved_identity_resolution m
