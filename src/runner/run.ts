@@ -331,6 +331,20 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           done += 1;
         }
         ctx.progress('bronze', done, plan.toIngest.length);
+        // A first load or rebuild (this update wrote more bronze rows than earlier updates had) runs
+        // its joins in bulk mode (see Database.setBulkMode); an incremental update keeps the optimizer.
+        const earlier =
+          (
+            await database.one<{ n: number }>(
+              `SELECT COALESCE(SUM(rows_read), 0) AS n FROM ingest_files WHERE run_id <> ?`,
+              [ctx.runId],
+            )
+          )?.n ?? 0;
+        const ingested = [...ctx.flows.values()]
+          .filter((f) => f.dataset.startsWith('bronze_'))
+          .reduce((sum, f) => sum + f.rowsIn, 0);
+        const bulk = options.fullRefresh === true || ingested > earlier;
+        if (bulk) await database.setBulkMode(true);
         const steps: [string, () => Promise<unknown>][] = [
           ['silver_patients', async () => (identity = await runSilverPatients(ctx))],
           ['silver_claims', () => runSilverFacts(ctx, 'silver_claims')],
@@ -350,6 +364,7 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           if (f) f.seconds = (Date.now() - s) / 1000;
           i += 1;
         }
+        if (bulk) await database.setBulkMode(false);
         ctx.progress('gold', steps.length, steps.length);
         for (const a of ctx.accounting) {
           await database.run('INSERT INTO run_accounting VALUES (?, ?, ?, ?, ?, ?, ?)', [

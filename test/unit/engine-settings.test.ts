@@ -13,7 +13,7 @@ async function settings(): Promise<Record<string, string>> {
   try {
     const rows = await db.all<{ name: string; value: string }>(
       `SELECT name, value FROM duckdb_settings()
-       WHERE name IN ('disabled_compression_methods', 'preserve_insertion_order', 'memory_limit')`,
+       WHERE name IN ('disabled_compression_methods', 'preserve_insertion_order', 'memory_limit', 'disabled_optimizers')`,
     );
     return Object.fromEntries(rows.map((r) => [r.name, r.value]));
   } finally {
@@ -38,13 +38,14 @@ async function withEnv<T>(env: Record<string, string | undefined>, fn: () => Pro
 }
 
 describe('engine settings', () => {
-  test('by default: FSST off, dictionary compression on, insertion order not preserved, memory capped at 3 GB', async () => {
+  test('by default: FSST off, dictionary compression on, insertion order not preserved, join sides chosen by the optimizer, memory capped at 3 GB', async () => {
     const s = await withEnv(
       { CARELAKE_STRING_COMPRESSION: undefined, CARELAKE_MEMORY_LIMIT: undefined },
       settings,
     );
     assert.equal((s['disabled_compression_methods'] ?? '').toLowerCase(), 'fsst');
     assert.equal(s['preserve_insertion_order'], 'false');
+    assert.equal(s['disabled_optimizers'], '');
     // 3 GB as DuckDB reports it (in GiB)
     assert.match(s['memory_limit'] ?? '', /^2\.[0-9]+ GiB$/);
   });
@@ -73,6 +74,35 @@ describe('engine settings', () => {
         /no_such_table/,
       );
       assert.equal(await current(), 'fsst', 'restored after a failure');
+    } finally {
+      db.close();
+    }
+  });
+
+  test('bulk mode keeps the written join sides: the hash table is built on the named (smaller) input', async () => {
+    const db = await Database.open(':memory:');
+    // Inside a transaction, tables written in it have no statistics: the optimizer sees two empty
+    // inputs. Bulk mode turns its side flipping off, so the right-hand input is the build side.
+    const buildSide = async (sql: string): Promise<string> => {
+      const plan = await db.all<{ explain_value: string }>(`EXPLAIN ${sql}`);
+      const text = plan.map((r) => r.explain_value).join('\n');
+      // The rendered plan puts the probe side's scan on the left, the build side's on the right.
+      const scans = [...text.matchAll(/"temp"\.main\.([a-z]+)/g)].map((m) => m[1] ?? '');
+      return scans[1] ?? '';
+    };
+    try {
+      await db.run('BEGIN TRANSACTION');
+      await db.run('CREATE TEMP TABLE big AS SELECT range AS k FROM range(300000)');
+      await db.run('CREATE TEMP TABLE small AS SELECT range * 7 AS k FROM range(10)');
+      await db.setBulkMode(true);
+      assert.equal(await buildSide('SELECT COUNT(*) FROM big b JOIN small s ON s.k = b.k'), 'small');
+      assert.equal(await buildSide('SELECT COUNT(*) FROM small s JOIN big b ON s.k = b.k'), 'big');
+      const on = await db.one<{ v: string }>(`SELECT current_setting('disabled_optimizers') AS v`);
+      assert.equal(on?.v, 'build_side_probe_side');
+      await db.setBulkMode(false);
+      const off = await db.one<{ v: string }>(`SELECT current_setting('disabled_optimizers') AS v`);
+      assert.equal(off?.v, '');
+      await db.run('ROLLBACK');
     } finally {
       db.close();
     }
