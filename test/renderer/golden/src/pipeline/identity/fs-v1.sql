@@ -417,12 +417,14 @@ COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (m
 AS SELECT g.*, 'fs-v1.0' AS model_version
 FROM (WITH t AS (
       SELECT r.*, COALESCE(l.confidence_score, 1.0) * CASE r.source_system WHEN 'EHR_SYSTEM' THEN 1 WHEN 'LAB_SYSTEM' THEN 0.9 WHEN 'ADT_SYSTEM' THEN 0.85 ELSE 0.5 END AS score,
-        ROW_NUMBER() OVER (PARTITION BY r.patient_id ORDER BY COALESCE(l.confidence_score, 1.0) * CASE r.source_system WHEN 'EHR_SYSTEM' THEN 1 WHEN 'LAB_SYSTEM' THEN 0.9 WHEN 'ADT_SYSTEM' THEN 0.85 ELSE 0.5 END DESC,
-          r.extracted_at DESC, r.rid) AS rk
+        ROW_NUMBER() OVER (PARTITION BY r.patient_id ORDER BY COALESCE(l.confidence_score, 1.0) * CASE r.source_system WHEN 'EHR_SYSTEM' THEN 1 WHEN 'LAB_SYSTEM' THEN 0.9 WHEN 'ADT_SYSTEM' THEN 0.85 ELSE 0.5 END DESC, r.extracted_at DESC, r.rid) AS rk,
+        COUNT(*) OVER (PARTITION BY r.patient_id) AS record_count,
+        MAX(r.extracted_at) OVER (PARTITION BY r.patient_id) AS effective_at
       FROM idr_resolved_records r JOIN idr_resolved_patients p ON p.patient_id = r.patient_id
       LEFT JOIN silver_resolved_identity_resolution l ON l.source_system = r.source_system AND l.source_patient_id = r.source_patient_id),
-    g AS (
-      SELECT t.patient_id, COUNT(*) AS record_count, MAX(t.extracted_at) AS effective_at,
+    gaps AS (SELECT t.patient_id FROM t WHERE t.rk = 1 AND t.record_count > 1 AND NOT (COALESCE(t.fn IS NOT NULL, FALSE) AND COALESCE(t.ln IS NOT NULL, FALSE) AND COALESCE(t.dob IS NOT NULL, FALSE) AND COALESCE(t.sex IN ('F', 'M'), FALSE) AND COALESCE(t.ssn IS NOT NULL, FALSE) AND COALESCE(t.mrn IS NOT NULL, FALSE) AND COALESCE(t.mid IS NOT NULL, FALSE) AND COALESCE(t.addr IS NOT NULL, FALSE) AND COALESCE(t.city IS NOT NULL, FALSE) AND COALESCE(t.state IS NOT NULL, FALSE) AND COALESCE((t.zip RLIKE '^[0-9]{5}$'), FALSE) AND COALESCE((t.phone RLIKE '^[0-9]{10}$'), FALSE) AND COALESCE((t.email RLIKE '^[^@ ]+@[^@ ]+$'), FALSE))),
+    o AS (
+      SELECT t.patient_id,
       max_by(CASE WHEN t.fn IS NOT NULL THEN t.fn END, -t.rk) FILTER (WHERE CASE WHEN t.fn IS NOT NULL THEN t.fn END IS NOT NULL) AS first_name,
       max_by(CASE WHEN t.fn IS NOT NULL THEN t.source_system || ':' || t.source_patient_id END, -t.rk) FILTER (WHERE CASE WHEN t.fn IS NOT NULL THEN t.source_system || ':' || t.source_patient_id END IS NOT NULL) AS first_name_source,
       max_by(CASE WHEN t.fn IS NOT NULL THEN t.score END, -t.rk) FILTER (WHERE CASE WHEN t.fn IS NOT NULL THEN t.score END IS NOT NULL) AS first_name_confidence,
@@ -462,7 +464,49 @@ FROM (WITH t AS (
       max_by(CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.email END, -t.rk) FILTER (WHERE CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.email END IS NOT NULL) AS email,
       max_by(CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.source_system || ':' || t.source_patient_id END, -t.rk) FILTER (WHERE CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.source_system || ':' || t.source_patient_id END IS NOT NULL) AS email_source,
       max_by(CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.score END, -t.rk) FILTER (WHERE CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.score END IS NOT NULL) AS email_confidence
-      FROM t GROUP BY t.patient_id)
+      FROM t JOIN gaps ON gaps.patient_id = t.patient_id WHERE t.rk > 1 GROUP BY t.patient_id),
+    g AS (
+      SELECT t.patient_id, t.record_count, t.effective_at,
+      CASE WHEN t.fn IS NOT NULL THEN t.fn ELSE o.first_name END AS first_name,
+      CASE WHEN t.fn IS NOT NULL THEN t.source_system || ':' || t.source_patient_id ELSE o.first_name_source END AS first_name_source,
+      CASE WHEN t.fn IS NOT NULL THEN t.score ELSE o.first_name_confidence END AS first_name_confidence,
+      CASE WHEN t.ln IS NOT NULL THEN t.ln ELSE o.last_name END AS last_name,
+      CASE WHEN t.ln IS NOT NULL THEN t.source_system || ':' || t.source_patient_id ELSE o.last_name_source END AS last_name_source,
+      CASE WHEN t.ln IS NOT NULL THEN t.score ELSE o.last_name_confidence END AS last_name_confidence,
+      CASE WHEN t.dob IS NOT NULL THEN t.dob ELSE o.birth_date END AS birth_date,
+      CASE WHEN t.dob IS NOT NULL THEN t.source_system || ':' || t.source_patient_id ELSE o.birth_date_source END AS birth_date_source,
+      CASE WHEN t.dob IS NOT NULL THEN t.score ELSE o.birth_date_confidence END AS birth_date_confidence,
+      CASE WHEN t.sex IN ('F', 'M') THEN t.sex ELSE o.sex END AS sex,
+      CASE WHEN t.sex IN ('F', 'M') THEN t.source_system || ':' || t.source_patient_id ELSE o.sex_source END AS sex_source,
+      CASE WHEN t.sex IN ('F', 'M') THEN t.score ELSE o.sex_confidence END AS sex_confidence,
+      CASE WHEN t.ssn IS NOT NULL THEN t.ssn ELSE o.ssn_hash END AS ssn_hash,
+      CASE WHEN t.ssn IS NOT NULL THEN t.source_system || ':' || t.source_patient_id ELSE o.ssn_hash_source END AS ssn_hash_source,
+      CASE WHEN t.ssn IS NOT NULL THEN t.score ELSE o.ssn_hash_confidence END AS ssn_hash_confidence,
+      CASE WHEN t.mrn IS NOT NULL THEN t.mrn ELSE o.mrn END AS mrn,
+      CASE WHEN t.mrn IS NOT NULL THEN t.source_system || ':' || t.source_patient_id ELSE o.mrn_source END AS mrn_source,
+      CASE WHEN t.mrn IS NOT NULL THEN t.score ELSE o.mrn_confidence END AS mrn_confidence,
+      CASE WHEN t.mid IS NOT NULL THEN t.mid ELSE o.member_id END AS member_id,
+      CASE WHEN t.mid IS NOT NULL THEN t.source_system || ':' || t.source_patient_id ELSE o.member_id_source END AS member_id_source,
+      CASE WHEN t.mid IS NOT NULL THEN t.score ELSE o.member_id_confidence END AS member_id_confidence,
+      CASE WHEN t.addr IS NOT NULL THEN t.addr ELSE o.address END AS address,
+      CASE WHEN t.addr IS NOT NULL THEN t.source_system || ':' || t.source_patient_id ELSE o.address_source END AS address_source,
+      CASE WHEN t.addr IS NOT NULL THEN t.score ELSE o.address_confidence END AS address_confidence,
+      CASE WHEN t.city IS NOT NULL THEN t.city ELSE o.city END AS city,
+      CASE WHEN t.city IS NOT NULL THEN t.source_system || ':' || t.source_patient_id ELSE o.city_source END AS city_source,
+      CASE WHEN t.city IS NOT NULL THEN t.score ELSE o.city_confidence END AS city_confidence,
+      CASE WHEN t.state IS NOT NULL THEN t.state ELSE o.state END AS state,
+      CASE WHEN t.state IS NOT NULL THEN t.source_system || ':' || t.source_patient_id ELSE o.state_source END AS state_source,
+      CASE WHEN t.state IS NOT NULL THEN t.score ELSE o.state_confidence END AS state_confidence,
+      CASE WHEN (t.zip RLIKE '^[0-9]{5}$') THEN t.zip ELSE o.zip END AS zip,
+      CASE WHEN (t.zip RLIKE '^[0-9]{5}$') THEN t.source_system || ':' || t.source_patient_id ELSE o.zip_source END AS zip_source,
+      CASE WHEN (t.zip RLIKE '^[0-9]{5}$') THEN t.score ELSE o.zip_confidence END AS zip_confidence,
+      CASE WHEN (t.phone RLIKE '^[0-9]{10}$') THEN t.phone ELSE o.phone END AS phone,
+      CASE WHEN (t.phone RLIKE '^[0-9]{10}$') THEN t.source_system || ':' || t.source_patient_id ELSE o.phone_source END AS phone_source,
+      CASE WHEN (t.phone RLIKE '^[0-9]{10}$') THEN t.score ELSE o.phone_confidence END AS phone_confidence,
+      CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.email ELSE o.email END AS email,
+      CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.source_system || ':' || t.source_patient_id ELSE o.email_source END AS email_source,
+      CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.score ELSE o.email_confidence END AS email_confidence
+      FROM t LEFT JOIN o ON o.patient_id = t.patient_id WHERE t.rk = 1)
     SELECT g.*, CAST(CASE WHEN first_name IS NULL THEN 0 ELSE 1 END + CASE WHEN last_name IS NULL THEN 0 ELSE 1 END + CASE WHEN birth_date IS NULL THEN 0 ELSE 1 END + CASE WHEN sex IS NULL THEN 0 ELSE 1 END + CASE WHEN ssn_hash IS NULL THEN 0 ELSE 1 END + CASE WHEN mrn IS NULL THEN 0 ELSE 1 END + CASE WHEN member_id IS NULL THEN 0 ELSE 1 END + CASE WHEN address IS NULL THEN 0 ELSE 1 END + CASE WHEN city IS NULL THEN 0 ELSE 1 END + CASE WHEN state IS NULL THEN 0 ELSE 1 END + CASE WHEN zip IS NULL THEN 0 ELSE 1 END + CASE WHEN phone IS NULL THEN 0 ELSE 1 END + CASE WHEN email IS NULL THEN 0 ELSE 1 END AS DOUBLE) / 13 AS golden_completeness,
       current_timestamp() AS resolved_at,
       ((unix_timestamp(current_timestamp()) - unix_timestamp(g.effective_at)) / CAST(3600 AS DOUBLE)) AS identity_resolution_age_hours
