@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 
 /** A failed statement: keeps the SQL that failed and the engine's error as `cause`. */
@@ -76,6 +79,10 @@ function toPlain(value: unknown): unknown {
  * Method names say what they materialise: `run` returns nothing, `all` reads every row.
  */
 export class Database {
+  /** Where `materialize` writes working tables in bulk mode (undefined: temporary tables). */
+  private scratchDir: string | undefined;
+  private scratchFiles = 0;
+
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
@@ -150,28 +157,93 @@ export class Database {
   }
 
   /**
-   * Drops this connection's temporary tables whose name starts with `prefix` (all by default) except
-   * those in `keep`, so the memory they hold goes back to the engine before the next large statement.
+   * Drops this connection's working relations (temporary tables, and the views of bulk mode with their
+   * files) whose name starts with `prefix` (all by default) except those in `keep`, so the memory
+   * they hold goes back to the engine before the next large statement.
    */
   async dropTempTables(prefix = '', keep: readonly string[] = []): Promise<void> {
     const rows = await this.all<{ name: string }>(
-      `SELECT table_name AS name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?) ORDER BY 1`,
-      [prefix],
+      `SELECT table_name AS name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)
+       UNION SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal AND starts_with(view_name, ?)
+       ORDER BY 1`,
+      [prefix, prefix],
     );
-    for (const { name } of rows)
-      if (!keep.includes(name)) await this.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(name)}`);
+    for (const { name } of rows) if (!keep.includes(name)) await this.dropWorking(name);
   }
 
   /**
-   * Bulk mode: join sides as written (the optimizer's `build_side_probe_side` off) while `on`. A table
-   * written earlier in the open transaction has no statistics yet, so the optimizer takes it for empty
-   * and builds its hash tables on it: right for the small tables of an incremental update, wrong when
-   * the transaction has just written millions of rows (a 1M-people first load spent 2 to 3 times the
-   * CPU in such joins). Statements name the larger input first, so the written order builds on the
-   * smaller one.
+   * Bulk mode, for an update that writes millions of rows (a first load, a rebuild), while `on`:
+   * - joins keep their written sides (the optimizer's `build_side_probe_side` off). A table written
+   *   earlier in the open transaction has no statistics yet, so the optimizer takes it for empty and
+   *   builds its hash table on it: right for the small tables of an incremental update, wrong for
+   *   millions of rows (a 1M-people first load spent 2 to 3 times the CPU in such joins). Statements
+   *   name the larger input first, so the written order builds on the smaller one.
+   * - `materialize` writes working tables as Parquet files in a folder next to the database and reads
+   *   them through temporary views. A temporary table dropped inside a transaction keeps its memory
+   *   until the commit, so an update's working tables piled up to several times the memory cap and
+   *   everything spilled; files are outside the transaction and are deleted as soon as they are
+   *   replaced or dropped.
    */
   async setBulkMode(on: boolean): Promise<void> {
     await this.run(on ? "SET disabled_optimizers = 'build_side_probe_side'" : 'RESET disabled_optimizers');
+    if (on) {
+      this.scratchDir =
+        this.path === ':memory:'
+          ? fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-work-'))
+          : `${this.path}.work`;
+      fs.rmSync(this.scratchDir, { recursive: true, force: true });
+      fs.mkdirSync(this.scratchDir, { recursive: true });
+    } else {
+      await this.dropTempTables();
+      if (this.scratchDir) fs.rmSync(this.scratchDir, { recursive: true, force: true });
+      this.scratchDir = undefined;
+    }
+  }
+
+  /**
+   * Materialises `sql` as the working relation `name` (read-only afterwards): a temporary table, or in
+   * bulk mode a Parquet file read through a temporary view of that name.
+   */
+  async materialize(name: string, sql: string): Promise<void> {
+    const dir = this.scratchDir;
+    if (dir === undefined) {
+      await this.run(`CREATE OR REPLACE TEMP TABLE ${name} AS ${sql}`);
+      return;
+    }
+    this.scratchFiles += 1;
+    const file = path.join(dir, `${name}-${this.scratchFiles}.parquet`);
+    await this.run(`COPY (${sql}) TO ${sqlString(file)} (FORMAT parquet)`);
+    await this.dropWorking(name);
+    await this.run(`CREATE TEMP VIEW ${name} AS SELECT * FROM read_parquet(${sqlString(file)})`);
+  }
+
+  /** Drops the working relation `name` (table or view) and the file behind a view. */
+  private async dropWorking(name: string): Promise<void> {
+    const view = await this.one<{ sql: string }>(
+      `SELECT sql FROM duckdb_views() WHERE temporary AND view_name = ?`,
+      [name],
+    );
+    if (view) {
+      await this.run(`DROP VIEW temp.main.${sqlIdent(name)}`);
+      const file = /read_parquet\('([^']+)'\)/.exec(view.sql)?.[1];
+      if (file && this.scratchDir && file.startsWith(this.scratchDir)) fs.rmSync(file, { force: true });
+    }
+    await this.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(name)}`);
+  }
+
+  /**
+   * With CARELAKE_TRACE_SQL set, prints the engine's memory by purpose and its spilled bytes after
+   * `label` to stderr (for profiling); does nothing otherwise.
+   */
+  async traceMemory(label: string): Promise<void> {
+    if (traceStart() === undefined) return;
+    const rows = await this.all<{ tag: string; mb: number; spilled: number }>(
+      `SELECT tag, ROUND(memory_usage_bytes / 1e6) AS mb, ROUND(temporary_storage_bytes / 1e6) AS spilled
+       FROM duckdb_memory() WHERE memory_usage_bytes > 0 OR temporary_storage_bytes > 0 ORDER BY 2 DESC`,
+    );
+    process.stderr.write(
+      `[memory after ${label}] ${rows.map((r) => `${r.tag} ${r.mb} MB${r.spilled ? ` (+${r.spilled} MB spilled)` : ''}`).join(', ')}\n`,
+    );
   }
 
   /** Runs `fn` in one transaction: committed when it returns, rolled back when it throws. */
@@ -194,6 +266,8 @@ export class Database {
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();
+    if (this.scratchDir) fs.rmSync(this.scratchDir, { recursive: true, force: true });
+    this.scratchDir = undefined;
   }
 }
 

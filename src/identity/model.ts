@@ -158,16 +158,18 @@ export async function trainModel(
   trainedAtSql: string,
   modelName: string,
 ): Promise<TrainResult> {
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_sample AS
-    SELECT rid, ROW_NUMBER() OVER (ORDER BY ${d.stableHash('rid * 7919 + 17')}, rid) AS rn
-    FROM ${records} ORDER BY ${d.stableHash('rid * 7919 + 17')}, rid LIMIT ${U_SAMPLE}`);
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_random_pairs AS
-    SELECT a.rid AS rid_l, b.rid AS rid_r FROM idr_sample a JOIN idr_sample b ON b.rn = a.rn + 1
-    UNION ALL
-    SELECT a.rid, b.rid FROM idr_sample a JOIN idr_sample b ON b.rn = a.rn + 2`);
-  await db.run(
-    `CREATE OR REPLACE TEMP TABLE idr_random_vectors AS ${comparisonVectorsSql(d, 'idr_random_pairs', records)}`,
+  await db.materialize(
+    'idr_sample',
+    `SELECT rid, ROW_NUMBER() OVER (ORDER BY ${d.stableHash('rid * 7919 + 17')}, rid) AS rn
+    FROM ${records} ORDER BY ${d.stableHash('rid * 7919 + 17')}, rid LIMIT ${U_SAMPLE}`,
   );
+  await db.materialize(
+    'idr_random_pairs',
+    `SELECT a.rid AS rid_l, b.rid AS rid_r FROM idr_sample a JOIN idr_sample b ON b.rn = a.rn + 1
+    UNION ALL
+    SELECT a.rid, b.rid FROM idr_sample a JOIN idr_sample b ON b.rn = a.rn + 2`,
+  );
+  await db.materialize('idr_random_vectors', `${comparisonVectorsSql(d, 'idr_random_pairs', records)}`);
   const u = uFromCounts(
     await db.all<{ comparison: string; level: number; n: number }>(levelCountsSql('idr_random_vectors')),
   );

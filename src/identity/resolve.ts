@@ -88,8 +88,9 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   const cpuStart = process.cpuUsage();
   const phases: Record<string, number> = {};
   let mark = Date.now();
-  const phase = (name: string): void => {
+  const phase = async (name: string): Promise<void> => {
     phases[name] = (Date.now() - mark) / 1000;
+    await db.traceMemory(`identity ${name}`);
     mark = Date.now();
   };
   const run = sqlString(options.runId);
@@ -107,24 +108,32 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   const filter = options.sourceFilter ?? `_run_id = ${run}`;
 
   // 1. This run's records (latest version per source record) → new or changed identity records.
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_latest AS
-    ${identityRecordsSql(d, 'silver_patient_sources', filter, { withoutSsn: options.withoutSsn ?? false })}`);
+  await db.materialize(
+    'idr_latest',
+    `${identityRecordsSql(d, 'silver_patient_sources', filter, { withoutSsn: options.withoutSsn ?? false })}`,
+  );
   const changedCond = IDENTITY_FIELDS.map((f) => `r.${f} IS DISTINCT FROM n.${f}`).join(' OR ');
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_match AS
-    SELECT n.source_system, n.source_patient_id, r.rid, r.patient_id, (${changedCond}) AS changed
+  await db.materialize(
+    'idr_match',
+    `SELECT n.source_system, n.source_patient_id, r.rid, r.patient_id, (${changedCond}) AS changed
     FROM idr_latest n LEFT JOIN identity_records r
-      ON r.source_system = n.source_system AND r.source_patient_id = n.source_patient_id`);
+      ON r.source_system = n.source_system AND r.source_patient_id = n.source_patient_id`,
+  );
   const baseRid = await count(db, 'SELECT COALESCE(MAX(rid), 0) AS n FROM identity_records');
   // Changed records are resolved again (new evidence may move them), except anchors of patients with
   // other members (the first record in anchor order keeps its patient).
   // Numbered over the keys alone, then joined back: a window sorts its whole input, and sorting the
   // wide records cost twice as much as the narrow sort plus the join.
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_new_ids AS
-    SELECT n.source_system, n.source_patient_id,
+  await db.materialize(
+    'idr_new_ids',
+    `SELECT n.source_system, n.source_patient_id,
       ${baseRid} + ROW_NUMBER() OVER (ORDER BY n.sys_rank, n.extracted_at, n.source_system, n.source_patient_id) AS rid
-    FROM idr_latest n JOIN idr_match m USING (source_system, source_patient_id) WHERE m.rid IS NULL`);
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_new AS
-    SELECT k.rid, n.* FROM idr_latest n JOIN idr_new_ids k USING (source_system, source_patient_id)`);
+    FROM idr_latest n JOIN idr_match m USING (source_system, source_patient_id) WHERE m.rid IS NULL`,
+  );
+  await db.materialize(
+    'idr_new',
+    `SELECT k.rid, n.* FROM idr_latest n JOIN idr_new_ids k USING (source_system, source_patient_id)`,
+  );
   await db.run(`INSERT INTO identity_records
     SELECT rid, source_system, source_patient_id, sys_rank, ${IDENTITY_FIELDS.join(', ')}, extracted_at, NULL, ${run}
     FROM idr_new`);
@@ -132,8 +141,10 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     SELECT rid, 'new' AS kind, CAST(NULL AS VARCHAR) AS current_patient_id, sys_rank, source_system,
       source_patient_id, extracted_at
     FROM idr_new`);
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_changed AS
-    SELECT m.rid, m.patient_id FROM idr_match m WHERE m.rid IS NOT NULL AND m.changed`);
+  await db.materialize(
+    'idr_changed',
+    `SELECT m.rid, m.patient_id FROM idr_match m WHERE m.rid IS NOT NULL AND m.changed`,
+  );
   if ((await count(db, 'SELECT COUNT(*) AS n FROM idr_changed')) > 0) {
     await db.run(`UPDATE identity_records r SET ${IDENTITY_FIELDS.map((f) => `${f} = n.${f}`).join(', ')},
         extracted_at = n.extracted_at, updated_run_id = ${run}
@@ -148,13 +159,15 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
           AND (o.sys_rank < r.sys_rank OR (o.sys_rank = r.sys_rank AND o.rid < r.rid)))
         OR NOT EXISTS (SELECT 1 FROM identity_records o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid))`);
   }
-  phase('records');
+  await phase('records');
 
   // 2. Blocking keys of new and changed records; candidate pairs against every known record.
   const changedCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_changed');
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_rekey_keys AS
-    ${blockingKeysSql(d, 'idr_new')}
-    ${changedCount > 0 ? `UNION ALL ${blockingKeysSql(d, 'identity_records', 't.rid IN (SELECT rid FROM idr_changed)')}` : ''}`);
+  await db.materialize(
+    'idr_rekey_keys',
+    `${blockingKeysSql(d, 'idr_new')}
+    ${changedCount > 0 ? `UNION ALL ${blockingKeysSql(d, 'identity_records', 't.rid IN (SELECT rid FROM idr_changed)')}` : ''}`,
+  );
   if (changedCount > 0)
     await db.run(`DELETE FROM identity_blocking_keys WHERE rid IN (SELECT rid FROM idr_changed)`);
   await db.run(`INSERT INTO identity_blocking_keys SELECT * FROM idr_rekey_keys`);
@@ -163,26 +176,33 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   let workKeys = 'idr_rekey_keys';
   if (workCount !== newCount + changedCount) {
     workKeys = 'idr_wkeys';
-    await db.run(`CREATE OR REPLACE TEMP TABLE idr_wkeys AS
-      SELECT k.* FROM idr_rekey_keys k WHERE k.rid IN (SELECT rid FROM idr_work)`);
+    await db.materialize(
+      'idr_wkeys',
+      `SELECT k.* FROM idr_rekey_keys k WHERE k.rid IN (SELECT rid FROM idr_work)`,
+    );
   }
   // From scratch (no record known before this run) the pairs come from one self-join of the keys.
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_pairs AS
-    ${baseRid === 0 ? candidatePairsSql(workKeys, workKeys, { selfJoin: true }) : candidatePairsSql(workKeys, 'identity_blocking_keys')}`);
+  await db.materialize(
+    'idr_pairs',
+    `${baseRid === 0 ? candidatePairsSql(workKeys, workKeys, { selfJoin: true }) : candidatePairsSql(workKeys, 'identity_blocking_keys')}`,
+  );
   // The records of the candidate pairs and the existing members of their patients (incremental runs
   // read these small tables instead of every record; from scratch every record is in play).
   const pairRecords = baseRid === 0 ? 'identity_records' : 'idr_pair_records';
   if (baseRid > 0)
-    await db.run(`CREATE OR REPLACE TEMP TABLE idr_pair_records AS
-      SELECT r.* FROM identity_records r WHERE r.rid IN (SELECT rid_l FROM idr_pairs UNION SELECT rid_r FROM idr_pairs)`);
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_members AS
-    SELECT r.patient_id AS pid, r.rid, r.sys_rank, r.source_system FROM identity_records r
+    await db.materialize(
+      'idr_pair_records',
+      `SELECT r.* FROM identity_records r WHERE r.rid IN (SELECT rid_l FROM idr_pairs UNION SELECT rid_r FROM idr_pairs)`,
+    );
+  await db.materialize(
+    'idr_members',
+    `SELECT r.patient_id AS pid, r.rid, r.sys_rank, r.source_system FROM identity_records r
     WHERE r.patient_id IN (SELECT patient_id FROM ${pairRecords} WHERE patient_id IS NOT NULL)
-      AND r.rid NOT IN (SELECT rid FROM idr_work)`);
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_vectors AS
-    ${comparisonVectorsSql(d, 'idr_pairs', pairRecords, ['rule'])}`);
+      AND r.rid NOT IN (SELECT rid FROM idr_work)`,
+  );
+  await db.materialize('idr_vectors', `${comparisonVectorsSql(d, 'idr_pairs', pairRecords, ['rule'])}`);
   const candidatePairs = await count(db, 'SELECT COUNT(*) AS n FROM idr_vectors');
-  phase('blocking');
+  await phase('blocking');
 
   // 3. The model: trained without labels when there is none yet (or the records have grown a lot).
   let modelVersion = await currentModelVersion(db, IDENTITY_MODEL_NAME);
@@ -208,16 +228,17 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   } else if (modelVersion === undefined) {
     modelVersion = await writeDefaultModel(db, records, options.runId, at, IDENTITY_MODEL_NAME);
   }
-  phase('model');
+  await phase('model');
 
   // 4. Scoring in bulk.
   const mv = modelVersion;
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_scored AS ${scoreSql(d, 'idr_vectors', mv)}`);
-  phase('scoring');
+  await db.materialize('idr_scored', `${scoreSql(d, 'idr_vectors', mv)}`);
+  await phase('scoring');
 
   // 5. Best-anchor clustering in three stages (EHR, ADT, LAB).
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_rejected AS
-    SELECT a.rid AS rid_a, b.rid AS rid_b FROM identity_review_queue q
+  await db.materialize(
+    'idr_rejected',
+    `SELECT a.rid AS rid_a, b.rid AS rid_b FROM identity_review_queue q
     JOIN identity_records a ON a.source_system = q.left_system AND a.source_patient_id = q.left_id
     JOIN identity_records b ON b.source_system = q.right_system AND b.source_patient_id = q.right_id
     WHERE q.status = 'rejected'
@@ -225,13 +246,14 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     SELECT b.rid, a.rid FROM identity_review_queue q
     JOIN identity_records a ON a.source_system = q.left_system AND a.source_patient_id = q.left_id
     JOIN identity_records b ON b.source_system = q.right_system AND b.source_patient_id = q.right_id
-    WHERE q.status = 'rejected'`);
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_edges AS ${edgesSql('idr_scored')}`);
+    WHERE q.status = 'rejected'`,
+  );
+  await db.materialize('idr_edges', `${edgesSql('idr_scored')}`);
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_assign (
     rid BIGINT, patient_id VARCHAR, via_rid BIGINT, probability DOUBLE, weight DOUBLE, deterministic INTEGER)`);
   let newPatients = 0;
   for (const stage of [0, 1, 2]) {
-    await db.run(`CREATE OR REPLACE TEMP TABLE idr_candidates AS ${stageCandidatesSql(stage, pairRecords)}`);
+    await db.materialize('idr_candidates', `${stageCandidatesSql(stage, pairRecords)}`);
     await db.run(`INSERT INTO idr_assign ${stageJoinSql('idr_candidates')}`);
     await db.run(`INSERT INTO idr_assign ${stageStaySql('idr_candidates', stage)}`);
     const base = await nextPatientNumber(db);
@@ -240,11 +262,13 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     const added = (await count(db, 'SELECT COUNT(*) AS n FROM idr_assign')) - before;
     newPatients += added;
   }
-  phase('clustering');
+  await phase('clustering');
 
   // 6. Results: one row per source record, with evidence, weight, confidence and versions.
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_final AS
-    ${finalAssignmentsSql(d, { assign: 'idr_assign', records: pairRecords, scored: 'idr_scored' })}`);
+  await db.materialize(
+    'idr_final',
+    `${finalAssignmentsSql(d, { assign: 'idr_assign', records: pairRecords, scored: 'idr_scored' })}`,
+  );
   await db.run(`DELETE FROM silver_resolved_identity_resolution m USING idr_final f
     WHERE m.source_system = f.source_system AND m.source_patient_id = f.source_patient_id`);
   await db.run(`INSERT INTO silver_resolved_identity_resolution
@@ -272,10 +296,12 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     FROM idr_final f WHERE f.kind = 'changed' AND f.patient_id <> f.current_patient_id
       AND EXISTS (SELECT 1 FROM identity_records r WHERE r.patient_id = f.current_patient_id)`);
   // The facts of a record that left a patient who keeps other records follow the record.
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_moves AS
-    SELECT f.source_system, f.source_patient_id, f.current_patient_id AS from_pid, f.patient_id AS to_pid
+  await db.materialize(
+    'idr_moves',
+    `SELECT f.source_system, f.source_patient_id, f.current_patient_id AS from_pid, f.patient_id AS to_pid
     FROM idr_final f WHERE f.kind = 'changed' AND f.patient_id <> f.current_patient_id
-      AND EXISTS (SELECT 1 FROM identity_records r WHERE r.patient_id = f.current_patient_id)`);
+      AND EXISTS (SELECT 1 FROM identity_records r WHERE r.patient_id = f.current_patient_id)`,
+  );
   if ((await count(db, 'SELECT COUNT(*) AS n FROM idr_moves')) > 0)
     await repointMovedFacts(
       db,
@@ -312,41 +338,45 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
 
   // 7. The review queue: band pairs between different patients, once per pair of source records.
   const reviewBase = await count(db, 'SELECT COUNT(*) AS n FROM identity_review_queue');
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_review AS
-    SELECT c.*, a.source_system AS ls, a.source_patient_id AS lid, b.source_system AS rs, b.source_patient_id AS rpid,
+  await db.materialize(
+    'idr_review',
+    `SELECT c.*, a.source_system AS ls, a.source_patient_id AS lid, b.source_system AS rs, b.source_patient_id AS rpid,
       a.patient_id AS lp, b.patient_id AS rp
     FROM (${reviewCandidatesSql(pairRecords)}) c
     JOIN identity_records a ON a.rid = c.rid_l JOIN identity_records b ON b.rid = c.rid_r
     WHERE NOT EXISTS (SELECT 1 FROM identity_review_queue q
       WHERE q.left_system = a.source_system AND q.left_id = a.source_patient_id
-        AND q.right_system = b.source_system AND q.right_id = b.source_patient_id)`);
+        AND q.right_system = b.source_system AND q.right_id = b.source_patient_id)`,
+  );
   await db.run(`INSERT INTO identity_review_queue
     SELECT 'R' || LPAD(CAST(${reviewBase} + ROW_NUMBER() OVER (ORDER BY v.prob DESC, v.ls, v.lid, v.rs, v.rpid) AS VARCHAR), 7, '0'),
       ${at}, ${run}, v.ls, v.lid, v.rs, v.rpid, v.lp, v.rp, v.prob, v.weight, ${evidenceLevelsSql(d, 's')},
       'pending', NULL, NULL
     FROM idr_review v JOIN idr_scored s ON s.rid_l = v.rid_l AND s.rid_r = v.rid_r`);
   const reviewQueued = await count(db, 'SELECT COUNT(*) AS n FROM idr_review');
-  phase('write');
+  await phase('write');
   // The intermediate tables of the steps above hold far more than the rest of the run needs: their
   // memory goes back to the engine before the golden records are built.
   await db.dropTempTables('idr_', ['idr_final', 'idr_decided_patients']);
 
   // 8. Reviewers' decisions (idempotent): accepted pairs merge their patients, rejected pairs split.
   const decisions = await applyReviewDecisions(db, options.runId, at, options.rewriter);
-  phase('decisions');
+  await phase('decisions');
 
   // 9. Golden records of the patients this run touched.
-  await db.run(`CREATE OR REPLACE TEMP TABLE identity_touched_patients AS
-    SELECT patient_id FROM idr_final
+  await db.materialize(
+    'identity_touched_patients',
+    `SELECT patient_id FROM idr_final
     UNION SELECT current_patient_id FROM idr_final WHERE current_patient_id IS NOT NULL
-    UNION SELECT patient_id FROM idr_decided_patients`);
+    UNION SELECT patient_id FROM idr_decided_patients`,
+  );
   await db.run(`DELETE FROM silver_enriched_identity_resolution
     WHERE patient_id IN (SELECT patient_id FROM identity_touched_patients)
        OR patient_id IN (SELECT issued_id FROM identity_patient_id_map WHERE retired_at IS NOT NULL)`);
   await db.run(`INSERT INTO silver_enriched_identity_resolution BY NAME
     SELECT g.*, ${d.string(mv)} AS model_version, ${run} AS run_id
     FROM (${goldenRecordSql(d, 'identity_records', 'silver_resolved_identity_resolution', 'identity_touched_patients', at)}) g`);
-  phase('golden');
+  await phase('golden');
 
   const work = await db.one<{
     n: number;
@@ -369,7 +399,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     trained,
   };
   const alerts = await recordRunMetrics(db, options.runId, at, mv, { ...statsBase, phases });
-  phase('monitoring');
+  await phase('monitoring');
   const cpu = process.cpuUsage(cpuStart);
   return {
     ...statsBase,

@@ -195,8 +195,10 @@ export async function applyReviewDecisions(
       await db.run(`INSERT INTO identity_audit VALUES (${atSql}, ${run}, 'split', ${from}, ${id}, ${s}, ${p}, ${review},
         ${d.jsonObject([['reason', "'review_rejected'"]])})`);
       await db.run(`INSERT INTO idr_decided_patients VALUES (${from}), (${id})`);
-      await db.run(`CREATE OR REPLACE TEMP TABLE idr_moves AS
-        SELECT ${s} AS source_system, ${p} AS source_patient_id, ${from} AS from_pid, ${id} AS to_pid`);
+      await db.materialize(
+        'idr_moves',
+        `SELECT ${s} AS source_system, ${p} AS source_patient_id, ${from} AS from_pid, ${id} AS to_pid`,
+      );
       await repointMovedFacts(db, 'idr_moves', facts, rewriter);
       split++;
     }
@@ -275,9 +277,11 @@ export async function repointMovedFacts(
   ];
   for (const s of specs) {
     if (!facts.includes(s.table) || !(await tableExists(db, s.bronze))) continue;
-    await db.run(`CREATE OR REPLACE TEMP TABLE idr_fact_moves AS
-      SELECT DISTINCT b.${s.key} AS k, m.from_pid, m.to_pid FROM ${moves} m
-      JOIN ${s.bronze} b ON ${s.system} = m.source_system AND TRIM(b.patient_id) = m.source_patient_id`);
+    await db.materialize(
+      'idr_fact_moves',
+      `SELECT DISTINCT b.${s.key} AS k, m.from_pid, m.to_pid FROM ${moves} m
+      JOIN ${s.bronze} b ON ${s.system} = m.source_system AND TRIM(b.patient_id) = m.source_patient_id`,
+    );
     const n = (await db.one<{ n: number }>('SELECT COUNT(*) AS n FROM idr_fact_moves'))?.n ?? 0;
     if (n === 0) continue;
     await rewriter.update(

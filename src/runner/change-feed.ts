@@ -139,10 +139,12 @@ export async function upsertWithFeed(
       : await releaseIfUnused(ctx, table, v);
     return { written, updated: 0 };
   }
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE feed_rows AS SELECT * FROM ${source}`);
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE feed_replaced AS
-    SELECT t.rowid AS _rid, ${keys.map((k) => `t.${d.ident(k)}`).join(', ')} FROM ${table} t
-    JOIN (SELECT DISTINCT ${keys.map((k) => d.ident(k)).join(', ')} FROM feed_rows) k ON ${keyMatch(keys, 'k', 't')}`);
+  await ctx.db.materialize('feed_rows', `SELECT * FROM ${source}`);
+  await ctx.db.materialize(
+    'feed_replaced',
+    `SELECT t.rowid AS _rid, ${keys.map((k) => `t.${d.ident(k)}`).join(', ')} FROM ${table} t
+    JOIN (SELECT DISTINCT ${keys.map((k) => d.ident(k)).join(', ')} FROM feed_rows) k ON ${keyMatch(keys, 'k', 't')}`,
+  );
   const counts = await ctx.db.one<{ written: number; updated: number }>(
     'SELECT (SELECT COUNT(*) FROM feed_rows) AS written, (SELECT COUNT(*) FROM feed_replaced) AS updated',
   );
@@ -173,11 +175,13 @@ export async function replaceWithFeed(
   keys: readonly string[],
 ): Promise<void> {
   const source = /^\s*select\b/i.test(rows) ? `(${rows})` : rows;
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE feed_rows AS SELECT * FROM ${source}`);
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE feed_replaced AS
-    SELECT t.rowid AS _rid, ${keys.map((k) => `t.${d.ident(k)}`).join(', ')},
+  await ctx.db.materialize('feed_rows', `SELECT * FROM ${source}`);
+  await ctx.db.materialize(
+    'feed_replaced',
+    `SELECT t.rowid AS _rid, ${keys.map((k) => `t.${d.ident(k)}`).join(', ')},
       EXISTS (SELECT 1 FROM feed_rows r WHERE ${keyMatch(keys, 'r', 't')}) AS _returns
-    FROM ${table} t WHERE ${replacedWhere}`);
+    FROM ${table} t WHERE ${replacedWhere}`,
+  );
   const counts = await ctx.db.one<{ updated: number; deleted: number; written: number }>(
     `SELECT (SELECT COUNT(*) FILTER (WHERE _returns) FROM feed_replaced) AS updated,
        (SELECT COUNT(*) FILTER (WHERE NOT _returns) FROM feed_replaced) AS deleted,

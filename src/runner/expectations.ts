@@ -65,9 +65,7 @@ export async function evaluateExpectations(
   const rejecting = expectations.filter((e) => e.action !== 'warn').map((e) => e.name);
   const evaluated = `SELECT *, CASE WHEN len(_failed) = 0 THEN FALSE ELSE ${d.listHasAny('_failed', rejecting)} END AS _rejected
     FROM (SELECT *, ${failedList} AS _failed FROM (${stageSql}))`;
-  await db.run(
-    `CREATE OR REPLACE TEMP TABLE ${target} AS ${outer ? `SELECT *, ${outer} FROM (${evaluated})` : evaluated}`,
-  );
+  await db.materialize(target, `${outer ? `SELECT *, ${outer} FROM (${evaluated})` : evaluated}`);
   const total = (await db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${target}`))?.n ?? 0;
   const counts = await db.all<{ name: string; n: number }>(
     `SELECT name, COUNT(*) AS n FROM (SELECT UNNEST(_failed) AS name FROM ${target}) GROUP BY name`,

@@ -47,10 +47,12 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
   // This update's silver rows are those of its silver_patients version (not a clock: two updates may
   // start within the same second).
   const thisRun = `_commit_version = ${ctx.versions.get('silver_patients') ?? -1}`;
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE scd_input AS
-    SELECT s.* FROM silver_patients s
+  await ctx.db.materialize(
+    'scd_input',
+    `SELECT s.* FROM silver_patients s
     LEFT JOIN gold_patients g ON g.patient_id = s.patient_id AND g.is_current
-    WHERE s.${thisRun} AND (g.effective_from IS NULL OR s.effective_date >= g.effective_from)`);
+    WHERE s.${thisRun} AND (g.effective_from IS NULL OR s.effective_date >= g.effective_from)`,
+  );
   const late = await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM silver_patients WHERE ${thisRun}`);
   const applied = await ctx.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM scd_input');
   const lateRows = (late?.n ?? 0) - (applied?.n ?? 0);
@@ -58,8 +60,9 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
     ctx.warnings.push(
       `gold_patients: ${lateRows} late silver row(s) older than the current version were not applied`,
     );
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE stage_gold_patients AS
-    WITH seq AS (
+  await ctx.db.materialize(
+    'stage_gold_patients',
+    `WITH seq AS (
       SELECT patient_id, effective_from, ${carried.join(', ')}, 0 AS is_new
       FROM gold_patients WHERE is_current AND patient_id IN (SELECT patient_id FROM scd_input)
       UNION ALL
@@ -71,7 +74,8 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
     SELECT patient_id, ${carried.join(', ')}, effective_from,
       LEAD(effective_from) OVER (PARTITION BY patient_id ORDER BY effective_from) AS effective_to,
       LEAD(effective_from) OVER (PARTITION BY patient_id ORDER BY effective_from) IS NULL AS is_current, is_new
-    FROM kept`);
+    FROM kept`,
+  );
   const results = await evaluateExpectations(
     ctx.db,
     ds.name,

@@ -358,6 +358,7 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           ctx.progress(name, i, steps.length);
           const s = Date.now();
           await step();
+          await database.traceMemory(name);
           // A flow's working tables are not read by the next one: their memory is freed before it.
           await database.dropTempTables();
           const f = ctx.flows.get(name);

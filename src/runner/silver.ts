@@ -46,8 +46,9 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
     `arg_max(s.${col}, s._priority) FILTER (WHERE ${filter}) AS ${col}`;
   const risk = SILVER_PATIENT_COLUMNS.find((c) => c.name === 'patient_risk_category')?.sql?.(d) ?? 'NULL';
   const age = yearsBetween('birth_date', 'CAST(t AS DATE)');
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE golden_patients AS
-    WITH targets AS (SELECT DISTINCT patient_id, _extracted_at AS t FROM silver_patient_sources WHERE _run_id = ${run}
+  await ctx.db.materialize(
+    'golden_patients',
+    `WITH targets AS (SELECT DISTINCT patient_id, _extracted_at AS t FROM silver_patient_sources WHERE _run_id = ${run}
       UNION
       -- patients whose records identity moved, merged or split this run: their state as of now
       SELECT patient_id, MAX(_extracted_at) FROM silver_patient_sources
@@ -63,7 +64,8 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
     SELECT patient_id, mrn, CAST(age_years AS INTEGER) AS age_years, COALESCE(sex, 'U') AS sex, region, bmi, smoker,
       children, charges, insurance_plan, coverage_start_date, ssn_hash, ${risk} AS patient_risk_category,
       data_quality_score, t AS effective_date, ${ctx.startedAtSql} AS processed_at
-    FROM aged`);
+    FROM aged`,
+  );
   // A golden row for a (patient, extract time) already in silver replaces it (pre/post image in the feed).
   await upsertWithFeed(ctx, 'silver_patients', 'golden_patients', ds.keys);
 
@@ -110,12 +112,14 @@ export async function runSilverFacts(
   ).map((r) => sqlString(r.f));
   let source = `SELECT b.* FROM ${bronze} b WHERE b._run_id = ${run}`;
   if (parkedFiles.length) {
-    await ctx.db.run(`CREATE OR REPLACE TEMP TABLE source_${name} AS
-      ${source}
+    await ctx.db.materialize(
+      `source_${name}`,
+      `${source}
       UNION ALL
       SELECT b.* FROM ${bronze} b JOIN parked_rows p
         ON p.dataset = '${name}' AND p.file_name = b._file_name AND p.line_number = b._line_number
-      WHERE b._run_id <> ${run} AND b._file_name IN (${parkedFiles.join(', ')})`);
+      WHERE b._run_id <> ${run} AND b._file_name IN (${parkedFiles.join(', ')})`,
+    );
     source = `SELECT * FROM source_${name}`;
   }
   const grace = `INTERVAL ${Math.max(0, ctx.orphanGraceHours * 3600).toFixed(0)} SECOND`;
@@ -153,8 +157,10 @@ export async function runSilverFacts(
   const files =
     (await ctx.db.one<{ n: number }>(`SELECT COUNT(DISTINCT _file_name) AS n FROM eval_${name}`))?.n ?? 0;
   if (files > 1)
-    await ctx.db.run(`CREATE OR REPLACE TEMP TABLE multi_keys AS
-      SELECT ${key} FROM eval_${name} WHERE _outcome = 'out' GROUP BY ${key} HAVING COUNT(*) > 1`);
+    await ctx.db.materialize(
+      'multi_keys',
+      `SELECT ${key} FROM eval_${name} WHERE _outcome = 'out' GROUP BY ${key} HAVING COUNT(*) > 1`,
+    );
   const repeated =
     files > 1 ? ((await ctx.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM multi_keys'))?.n ?? 0) : 0;
   const once = `SELECT ${outCols.join(', ')} FROM eval_${name} e WHERE _outcome = 'out'${

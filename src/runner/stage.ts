@@ -32,7 +32,7 @@ export async function stageAndEvaluate(
   // A repeat of a key within a file: found by aggregation (cheaper than a window over every row), into
   // a small table of its own first, so the source is read once for the stage and never materialised.
   const dups = `dups_${ds.name}`;
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE ${dups} AS ${duplicateKeysSql(d, ds, `(${source})`)}`);
+  await ctx.db.materialize(dups, `${duplicateKeysSql(d, ds, `(${source})`)}`);
   const staged = stageSql(d, ds, source, {
     runStartedAt: ctx.startedAtSql,
     metadata: ['_file_name', '_line_number', '_extracted_at', '_run_id', '_rescued_data'],
