@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Database } from '../../src/engine/database.ts';
@@ -108,12 +111,67 @@ describe('engine settings', () => {
     }
   });
 
-  test('CARELAKE_TRACE_SQL=1 prints each statement with its wall and CPU time to stderr', () => {
+  test('bulk mode materialises working tables as files: types round-trip, nothing piles up in the transaction', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-bulk-'));
+    const dbPath = path.join(dir, 'lake.duckdb');
+    const db = await Database.open(dbPath);
+    const inMemoryTables = async (): Promise<number> =>
+      (
+        await db.one<{ n: number }>(
+          `SELECT COALESCE(SUM(memory_usage_bytes + temporary_storage_bytes), 0)::BIGINT AS n FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'`,
+        )
+      )?.n ?? 0;
+    const rows = `SELECT range AS id, 'name ' || range AS name, [CAST(range AS VARCHAR), 'x'] AS tags,
+        json_object('k', range) AS doc, DATE '2026-01-01' + CAST(range % 300 AS INTEGER) AS day,
+        TIMESTAMP '2026-01-01 10:00:00' AS "at", hash(range) AS h, range % 2 = 0 AS even, range / 7 AS ratio
+      FROM range(300000)`;
+    try {
+      await db.run('BEGIN TRANSACTION');
+      // Outside bulk mode: a temporary table, whose memory stays with the transaction after a drop.
+      await db.materialize('w', rows);
+      await db.dropTempTables('w');
+      assert.ok((await inMemoryTables()) > 0, 'a dropped temporary table keeps its memory until the commit');
+      await db.run('ROLLBACK');
+
+      await db.run('BEGIN TRANSACTION');
+      await db.setBulkMode(true);
+      await db.materialize('w', rows);
+      await db.materialize('w', `SELECT * FROM w WHERE id < 200000`);
+      const files = fs.readdirSync(`${dbPath}.work`);
+      assert.equal(files.length, 1, 'replacing a working relation deletes its old file');
+      const t = await db.one<Record<string, unknown>>(
+        `SELECT COUNT(*) AS n, any_value(typeof(tags)) AS tags, any_value(typeof(doc)) AS doc, any_value(typeof(day)) AS day,
+           any_value(typeof("at")) AS "at", any_value(typeof(h)) AS h, any_value(typeof(even)) AS even, SUM(id) AS s FROM w`,
+      );
+      assert.deepEqual(t, {
+        n: 200000,
+        tags: 'VARCHAR[]',
+        doc: 'JSON',
+        day: 'DATE',
+        at: 'TIMESTAMP',
+        h: 'UBIGINT',
+        even: 'BOOLEAN',
+        s: 19999900000,
+      });
+      assert.equal(await inMemoryTables(), 0, 'working data lives in files, not in the transaction');
+      await db.dropTempTables('w');
+      assert.deepEqual(fs.readdirSync(`${dbPath}.work`), []);
+      await db.setBulkMode(false);
+      assert.equal(fs.existsSync(`${dbPath}.work`), false);
+      await db.run('COMMIT');
+    } finally {
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('CARELAKE_TRACE_SQL=1 prints each statement with its wall and CPU time, and the memory by purpose, to stderr', () => {
     const engine = fileURLToPath(new URL('../../src/engine/database.ts', import.meta.url));
     const script = `const { Database } = await import(${JSON.stringify(engine)});
       const db = await Database.open(':memory:');
       await db.run('CREATE TABLE t AS SELECT range AS x FROM range(10)');
       await db.all('SELECT SUM(x) AS s FROM t');
+      await db.traceMemory('the sum');
       db.close();`;
     const run = (trace: string): string =>
       spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
@@ -123,6 +181,9 @@ describe('engine settings', () => {
     const out = run('1');
     assert.match(out, /\[sql \d+ ms, cpu \d+ ms\] CREATE TABLE t AS SELECT range AS x FROM range\(10\)/);
     assert.match(out, /\[sql \d+ ms, cpu \d+ ms\] SELECT SUM\(x\) AS s FROM t/);
-    assert.doesNotMatch(run(''), /\[sql /);
+    assert.match(out, /\[memory after the sum\] [A-Z_]+ \d+ MB/);
+    const quiet = run('');
+    assert.doesNotMatch(quiet, /\[sql /);
+    assert.doesNotMatch(quiet, /\[memory /);
   });
 });
