@@ -202,19 +202,34 @@ export class Database {
 
   /**
    * Materialises `sql` as the working relation `name` (read-only afterwards): a temporary table, or in
-   * bulk mode a Parquet file read through a temporary view of that name.
+   * bulk mode a Parquet file read through a temporary view of that name. With `position`, the relation
+   * gets that column: each row's position in the order `sql` produced it (the caller keeps that order
+   * with `preserve_insertion_order`), counted from an offset the caller reads as the minimum.
    */
-  async materialize(name: string, sql: string): Promise<void> {
+  async materialize(name: string, sql: string, options: { position?: string } = {}): Promise<void> {
     const dir = this.scratchDir;
-    if (dir === undefined) {
+    const position = options.position;
+    if (dir === undefined && position === undefined) {
       await this.run(`CREATE OR REPLACE TEMP TABLE ${name} AS ${sql}`);
+      return;
+    }
+    if (dir === undefined) {
+      // A table's row ids follow its insertion order; a view over it names them.
+      await this.dropWorking(name);
+      await this.run(`CREATE TEMP TABLE ${name}__rows AS ${sql}`);
+      await this.run(`CREATE TEMP VIEW ${name} AS SELECT *, rowid AS ${position} FROM ${name}__rows`);
       return;
     }
     this.scratchFiles += 1;
     const file = path.join(dir, `${name}-${this.scratchFiles}.parquet`);
     await this.run(`COPY (${sql}) TO ${sqlString(file)} (FORMAT parquet)`);
     await this.dropWorking(name);
-    await this.run(`CREATE TEMP VIEW ${name} AS SELECT * FROM read_parquet(${sqlString(file)})`);
+    await this.run(
+      position === undefined
+        ? `CREATE TEMP VIEW ${name} AS SELECT * FROM read_parquet(${sqlString(file)})`
+        : `CREATE TEMP VIEW ${name} AS SELECT * EXCLUDE (file_row_number), file_row_number AS ${position}
+           FROM read_parquet(${sqlString(file)}, file_row_number = true)`,
+    );
   }
 
   /** Drops the working relation `name` (table or view) and the file behind a view. */
@@ -225,8 +240,9 @@ export class Database {
     );
     if (view) {
       await this.run(`DROP VIEW temp.main.${sqlIdent(name)}`);
-      const file = /read_parquet\('([^']+)'\)/.exec(view.sql)?.[1];
+      const file = /read_parquet\('([^']+)'/.exec(view.sql)?.[1];
       if (file && this.scratchDir && file.startsWith(this.scratchDir)) fs.rmSync(file, { force: true });
+      await this.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(`${name}__rows`)}`);
     }
     await this.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(name)}`);
   }

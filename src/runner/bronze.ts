@@ -129,7 +129,7 @@ export async function ingestFile(
   /** The landing value of a column, over the staged record ('' read as NULL). */
   let col: (column: string) => string;
   let headerFieldCount: number;
-  /** Which staged records are data rows, and their physical line (header = 1) from `rowid - $base`. */
+  /** Which staged records are data rows, and their physical line (header = 1) from `$pos - $base`. */
   let where = '';
   let line: string;
   if (!usable) {
@@ -140,8 +140,8 @@ export async function ingestFile(
       FROM ${RAW_LINES(file.filePath, encoding)}`;
     col = () => 'CAST(NULL AS VARCHAR)';
     headerFieldCount = 0;
-    where = 'rowid > $base';
-    line = 'rowid - $base + 1';
+    where = '$pos > $base';
+    line = '$pos - $base + 1';
   } else {
     // Columns are read by position (f1 … fN, plus _overflow for surplus fields); empty fields read as ''
     // and missing ones as NULL, so a short or long line is told apart from empty values.
@@ -195,7 +195,7 @@ export async function ingestFile(
       return ref === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(_${ref}, '')`;
     };
     headerFieldCount = fields.length;
-    line = 'rowid - $base + 2';
+    line = '$pos - $base + 2';
   }
 
   /** The row as the expectations see it: landing columns, SSN facts, lineage checks, line number. */
@@ -228,7 +228,7 @@ export async function ingestFile(
   // record's position (rowid) gives its line number.
   await db.run('SET preserve_insertion_order = true');
   try {
-    await db.run(`CREATE OR REPLACE TEMP TABLE bronze_raw AS ${read}`);
+    await db.materialize('bronze_raw', read, { position: '_pos' });
   } finally {
     // After a failed statement the transaction is aborted and so is this statement: the original
     // error is the one that matters, and the next update opens the database with the engine settings.
@@ -237,14 +237,14 @@ export async function ingestFile(
   // Row ids of a table created in the open transaction start at an engine offset; the staged records
   // must be contiguous from it, or line numbers would be wrong (checked, never assumed).
   const staged = await db.one<{ base: string | number | null; span: number; n: number }>(
-    'SELECT min(rowid) AS base, max(rowid) - min(rowid) + 1 AS span, COUNT(*) AS n FROM bronze_raw',
+    'SELECT min(_pos) AS base, max(_pos) - min(_pos) + 1 AS span, COUNT(*) AS n FROM bronze_raw',
   );
   if (staged && staged.n > 0 && staged.span !== staged.n)
     throw new Error(
       `${file.fileName}: staged records are not contiguous (${staged.n} records over ${staged.span} row ids)`,
     );
   const base = String(staged?.base ?? 0);
-  const atBase = (sql: string): string => sql.replaceAll('$base', base);
+  const atBase = (sql: string): string => sql.replaceAll('$base', base).replaceAll('$pos', '_pos');
   // The check pass keeps the records that fail a rule (a small table, not the file).
   await db.run(`CREATE OR REPLACE TEMP TABLE bronze_check AS
     SELECT _line_number AS line, ${failedRulesSql(ds.expectations)} AS failed, ${rejected} AS rejected,
@@ -292,7 +292,7 @@ export async function ingestFile(
     ),
   );
   await db.run('DROP TABLE bronze_check');
-  await db.run('DROP TABLE bronze_raw');
+  await db.dropTempTables('bronze_raw');
   // Accounting from the tables themselves, not from the classification: records counted by the check
   // read must equal rows now in bronze plus rows now in the quarantine for this file and run.
   const counts = await db.one<{ out: number; q: number }>(

@@ -309,6 +309,17 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           ctx.warnings.push(
             `ignored ${scan.ignored.length} file(s) whose names are not {entity}_{yymmdd}_{hhmm}.csv: ${scan.ignored.slice(0, 5).join(', ')}`,
           );
+        // A first load or rebuild (more new landing bytes than all earlier updates ingested, or a full
+        // refresh) runs in bulk mode (see Database.setBulkMode); an incremental update does not.
+        const earlierBytes =
+          (
+            await database.one<{ n: number }>(
+              `SELECT COALESCE(SUM(size_bytes), 0) AS n FROM ingest_files WHERE status = 'ingested'`,
+            )
+          )?.n ?? 0;
+        const newBytes = plan.toIngest.reduce((sum, f) => sum + f.sizeBytes, 0);
+        const bulk = options.fullRefresh === true || newBytes > earlierBytes;
+        if (bulk) await database.setBulkMode(true);
         let done = 0;
         for (const f of plan.toIngest) {
           ctx.progress('bronze', done, plan.toIngest.length);
@@ -331,20 +342,6 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           done += 1;
         }
         ctx.progress('bronze', done, plan.toIngest.length);
-        // A first load or rebuild (this update wrote more bronze rows than earlier updates had) runs
-        // its joins in bulk mode (see Database.setBulkMode); an incremental update keeps the optimizer.
-        const earlier =
-          (
-            await database.one<{ n: number }>(
-              `SELECT COALESCE(SUM(rows_read), 0) AS n FROM ingest_files WHERE run_id <> ?`,
-              [ctx.runId],
-            )
-          )?.n ?? 0;
-        const ingested = [...ctx.flows.values()]
-          .filter((f) => f.dataset.startsWith('bronze_'))
-          .reduce((sum, f) => sum + f.rowsIn, 0);
-        const bulk = options.fullRefresh === true || ingested > earlier;
-        if (bulk) await database.setBulkMode(true);
         const steps: [string, () => Promise<unknown>][] = [
           ['silver_patients', async () => (identity = await runSilverPatients(ctx))],
           ['silver_claims', () => runSilverFacts(ctx, 'silver_claims')],
