@@ -61,21 +61,34 @@ export class Rng {
 
   /** Re-initialises the stream in place (no allocation), for (seed, stream, index, batch). */
   reseed(seedLo: number, seedHi: number, stream: number, index: number, batch = 0): this {
-    this.a = hash4(seedLo, stream, index, batch);
-    this.b = hash4(seedHi, index, stream, batch ^ 0x5bd1e995);
-    this.c = hash4(index, seedLo ^ 0x27d4eb2f, batch, stream);
-    this.d = 1;
-    for (let i = 0; i < 12; i++) this.nextU32();
+    // The state is kept as int32 (`| 0`): the same bits as the uint32 hashes, but V8 then keeps the
+    // fields as plain integers instead of boxed doubles (several times faster; the draws are the same).
+    let a = hash4(seedLo, stream, index, batch) | 0;
+    let b = hash4(seedHi, index, stream, batch ^ 0x5bd1e995) | 0;
+    let c = hash4(index, seedLo ^ 0x27d4eb2f, batch, stream) | 0;
+    let d = 1;
+    for (let i = 0; i < 12; i++) {
+      const t = (((a + b) | 0) + d) | 0;
+      d = (d + 1) | 0;
+      a = b ^ (b >>> 9);
+      b = (c + (c << 3)) | 0;
+      c = (((c << 21) | (c >>> 11)) + t) | 0;
+    }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
     return this;
   }
 
   nextU32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    const b = this.b;
+    const c = this.c;
+    const t = (((this.a + b) | 0) + this.d) | 0;
     this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
+    this.a = b ^ (b >>> 9);
+    this.b = (c + (c << 3)) | 0;
+    this.c = (((c << 21) | (c >>> 11)) + t) | 0;
     return t >>> 0;
   }
 
