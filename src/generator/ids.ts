@@ -15,10 +15,20 @@
 export const ID_SPACE = 100_000_000;
 export const MAX_PEOPLE = 50_000_000;
 
+/**
+ * x mod m for whole numbers 0 <= x < 2^53 and m <= 10^9, without `%` (on numbers beyond int32 V8's
+ * `%` is a slow floating-point remainder): the rounded quotient is off by at most one, so one
+ * correction step gives exactly x % m.
+ */
+function mod(x: number, m: number): number {
+  const r = x - Math.floor(x / m) * m;
+  return r < 0 ? r + m : r >= m ? r - m : r;
+}
+
 function mulmod(i: number, a: number, m: number): number {
   const aHi = Math.floor(a / 65536);
   const aLo = a % 65536;
-  return (((((i * aHi) % m) * 65536) % m) + ((i * aLo) % m)) % m;
+  return mod(mod(mod(i * aHi, m) * 65536, m) + mod(i * aLo, m), m);
 }
 
 function modInverse(a: number, m: number): number {
@@ -41,8 +51,15 @@ class Permutation {
   ) {
     this.inverse = modInverse(a, m);
   }
+  private lastIndex = -1;
+  private lastImage = 0;
   apply(i: number): number {
-    return (mulmod(i, this.a, this.m) + this.b) % this.m;
+    // A person's ids are asked for several times in a row (rows, copies, claims, events): one-entry cache.
+    if (i !== this.lastIndex) {
+      this.lastImage = mod(mulmod(i, this.a, this.m) + this.b, this.m);
+      this.lastIndex = i;
+    }
+    return this.lastImage;
   }
   invert(v: number): number {
     return mulmod((v - this.b + this.m) % this.m, this.inverse, this.m);
@@ -57,7 +74,19 @@ const ROW = new Permutation(39_916_801, 57_721_566);
 const MEMBER = new Permutation(747_796_403, 123_456_789, 1_000_000_000);
 
 const ZEROS = '0000000000';
+/** 0000 … 9999: ids are padded from two precomputed halves instead of formatting a number each time. */
+const PADDED4: readonly string[] = Array.from({ length: 10_000 }, (_, i) => String(i).padStart(4, '0'));
+
+/** `n` (a whole number) zero-padded to 4 digits; n must be in [0, 9999]. */
+export function pad4(n: number): string {
+  return PADDED4[n] as string;
+}
+
 function pad(n: number, width: number): string {
+  if (width === 8 && n < 100_000_000) {
+    const hi = Math.floor(n / 10_000);
+    return (PADDED4[hi] as string) + (PADDED4[n - hi * 10_000] as string);
+  }
   const s = '' + n;
   return s.length >= width ? s : ZEROS.slice(0, width - s.length) + s;
 }
