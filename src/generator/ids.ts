@@ -82,10 +82,16 @@ export function pad4(n: number): string {
   return PADDED4[n] as string;
 }
 
+const PADDED3: readonly string[] = PADDED4.slice(0, 1_000).map((s) => s.slice(1));
+
 function pad(n: number, width: number): string {
-  if (width === 8 && n < 100_000_000) {
+  if (n < 100_000_000) {
     const hi = Math.floor(n / 10_000);
-    return (PADDED4[hi] as string) + (PADDED4[n - hi * 10_000] as string);
+    const lo = PADDED4[n - hi * 10_000] as string;
+    if (width === 8) return (PADDED4[hi] as string) + lo;
+    if (width === 7 && hi < 1_000) return (PADDED3[hi] as string) + lo;
+    if (width === 9) return '0' + (PADDED4[hi] as string) + lo;
+    if (width === 3 && n < 1_000) return PADDED3[n] as string;
   }
   const s = '' + n;
   return s.length >= width ? s : ZEROS.slice(0, width - s.length) + s;
