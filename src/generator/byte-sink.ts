@@ -4,7 +4,7 @@
  * is one Buffer, not millions of live strings for the GC to trace. Numbers and dates are written as
  * digits straight from their integer values (no intermediate strings).
  */
-import { isoDate } from './dates.ts';
+import { isoDate, packedYmd } from './dates.ts';
 
 /** Buffer's native latin1 writer (public at run time, missing from @types/node); skips write()'s argument checks. */
 interface Latin1Writable {
@@ -16,6 +16,24 @@ const DATE_START = -36_524; // 1870-01-01
 const DATE_DAYS = 100_000; // through ~2143
 const dateBytes = new Uint8Array(DATE_DAYS * 10);
 const dateFilled = new Uint8Array(DATE_DAYS);
+
+/**
+ * Writes the ISO date of `day` (a four-digit year: the cache's days are 1870–2143) at dateBytes[at]
+ * from the packed calendar date, without a Date object and a string per day.
+ */
+function fillDate(at: number, day: number): void {
+  const packed = packedYmd(day);
+  let v = packed;
+  for (let i = 9; i >= 0; i--) {
+    if (i === 4 || i === 7) {
+      dateBytes[at + i] = 45; // '-'
+      continue;
+    }
+    const q = Math.floor(v / 10);
+    dateBytes[at + i] = 48 + v - q * 10;
+    v = q;
+  }
+}
 
 /**
  * Room kept free after every reserve() and every string: the fixed-size parts of a row (digits,
@@ -158,8 +176,7 @@ export class ByteSink {
     }
     const at = k * 10;
     if (dateFilled[k] === 0) {
-      const s = isoDate(day);
-      for (let i = 0; i < 10; i++) dateBytes[at + i] = s.charCodeAt(i);
+      fillDate(at, day);
       dateFilled[k] = 1;
     }
     const b = this.u;
