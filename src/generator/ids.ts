@@ -27,8 +27,9 @@ function mod(x: number, m: number): number {
 
 function mulmod(i: number, a: number, m: number): number {
   const aHi = Math.floor(a / 65536);
-  const aLo = a % 65536;
-  return mod(mod(mod(i * aHi, m) * 65536, m) + mod(i * aLo, m), m);
+  const aLo = a - aHi * 65536;
+  // For i, m <= 10^9: (i·aHi mod m)·65536 + i·aLo < (m + i)·65536 < 2^53 is exact, so one final mod suffices.
+  return mod(mod(i * aHi, m) * 65536 + i * aLo, m);
 }
 
 function modInverse(a: number, m: number): number {
