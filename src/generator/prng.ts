@@ -130,10 +130,16 @@ export class Rng {
   }
 }
 
-/** A discrete distribution over items, sampled by binary search on the cumulative weights. */
+/**
+ * A discrete distribution over items: item i is drawn for u in [c[i-1], c[i]) of the cumulative
+ * weights c. A guide table (the first candidate for each of `n` equal slices of [0, 1)) replaces
+ * the binary search: from there a short forward scan finds the same index (exact: the scan first
+ * steps back while the guide is past the answer, so float rounding at slice edges cannot matter).
+ */
 export class Weighted<T> {
   readonly items: readonly T[];
   private readonly cumulative: Float64Array;
+  private readonly guide: Int32Array;
 
   constructor(items: readonly T[], weights: readonly number[]) {
     if (items.length === 0 || items.length !== weights.length) {
@@ -148,21 +154,25 @@ export class Weighted<T> {
     }
     for (let i = 0; i < weights.length; i++) this.cumulative[i] = (this.cumulative[i] as number) / total;
     this.cumulative[weights.length - 1] = 1;
+    const n = weights.length;
+    this.guide = new Int32Array(n);
+    let i = 0;
+    for (let j = 0; j < n; j++) {
+      while (i < n - 1 && (this.cumulative[i] as number) <= j / n) i++;
+      this.guide[j] = i;
+    }
   }
 
   sample(rng: Rng): T {
     return this.items[this.indexFor(rng.next())] as T;
   }
 
+  /** The first index i with u < cumulative[i] (u in [0, 1)). */
   indexFor(u: number): number {
     const c = this.cumulative;
-    let lo = 0;
-    let hi = c.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (u < (c[mid] as number)) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    let i = this.guide[Math.min(c.length - 1, Math.floor(u * c.length))] as number;
+    while (i > 0 && u < (c[i - 1] as number)) i--;
+    while (u >= (c[i] as number)) i++;
+    return i;
   }
 }

@@ -89,6 +89,44 @@ test('Weighted samples by weight and rejects bad tables', () => {
   assert.throws(() => new Weighted([], []), /one positive weight/);
 });
 
+test('Weighted picks exactly what a binary search on the cumulative weights picks (the guide table changes no draw)', () => {
+  // The draws of GENERATOR_VERSION 1.0.0 were made by this binary search: the first i with u < c[i].
+  const reference = (c: readonly number[], u: number): number => {
+    let lo = 0;
+    let hi = c.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (u < (c[mid] as number)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  const r = new Rng(17);
+  for (const weights of [
+    [1],
+    [5, 0, 5],
+    [1, 2, 7],
+    [0.001, 1000, 0.001, 3],
+    Array.from({ length: 310 }, (_, i) => 1 / (i + 1) ** 0.75),
+  ]) {
+    const w = new Weighted(
+      weights.map((_, i) => i),
+      weights,
+    );
+    const total = weights.reduce((a, b) => a + b, 0);
+    const c: number[] = [];
+    let sum = 0;
+    for (const x of weights) c.push((sum += x) / total);
+    c[c.length - 1] = 1;
+    // Random points, every cumulative boundary, its neighbours, and the slice edges of the guide.
+    const points = [0, 1 - 2 ** -32, ...c, ...c.map((x) => x - 2 ** -40), ...c.map((x) => x + 2 ** -40)];
+    for (let j = 0; j <= weights.length; j++) points.push(j / weights.length, j / weights.length - 2 ** -45);
+    for (let k = 0; k < 20_000; k++) points.push(r.next());
+    for (const u of points.filter((x) => x >= 0 && x < 1))
+      assert.equal(w.indexFor(u), reference(c, u), `u = ${u}`);
+  }
+});
+
 test('id schemes are distinct, unique and invertible; orphans belong to nobody', () => {
   const seen = new Set<string>();
   for (let i = 0; i < 20_000; i++) {
