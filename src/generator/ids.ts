@@ -102,14 +102,35 @@ export function personId(index: number): string {
   return 'P' + pad(index + 1, 7);
 }
 
+/**
+ * A one-entry memo of a local-id function: a person's rows, copies, claims and events ask for the
+ * same id in a row, and then get the same string (so later comparisons are pointer comparisons).
+ */
+class LastId {
+  private index = -1;
+  private id = '';
+  constructor(private readonly make: (index: number) => string) {}
+  of(index: number): string {
+    if (index !== this.index) {
+      this.id = this.make(index);
+      this.index = index;
+    }
+    return this.id;
+  }
+}
+
+const EHR_IDS = new LastId((index) => 'E' + pad(EHR.apply(index), 8));
+const ADT_IDS = new LastId((index) => 'ADT' + pad(ADT.apply(index), 8));
+const LAB_IDS = new LastId((index) => 'LB' + pad(LAB.apply(index), 8));
+
 export function ehrId(index: number): string {
-  return 'E' + pad(EHR.apply(index), 8);
+  return EHR_IDS.of(index);
 }
 export function adtId(index: number): string {
-  return 'ADT' + pad(ADT.apply(index), 8);
+  return ADT_IDS.of(index);
 }
 export function labId(index: number): string {
-  return 'LB' + pad(LAB.apply(index), 8);
+  return LAB_IDS.of(index);
 }
 export function mrn(index: number): string {
   return 'MRN' + pad(MRN.apply(index), 8);
