@@ -233,6 +233,12 @@ test('byte sink, truth numbering and parsing, defect kinds per entity, batch loo
     numberTruthLines(Buffer.from('K1,P0000001,\nK2,P0000002,date_format\n'), 9).toString(),
     '9,K1,P0000001,\n10,K2,P0000002,date_format\n',
   );
+  // A last line without its line feed is numbered too (given the line count), across a new digit.
+  assert.equal(
+    numberTruthLines(Buffer.from('K1,P0000001,\nK2,P0000002,'), 99, 2).toString(),
+    '99,K1,P0000001,\n100,K2,P0000002,',
+  );
+  assert.throws(() => numberTruthLines(Buffer.from('K1,P0000001,\n'), 9, 2), /has 1 lines, expected 2/);
   assert.deepEqual(parseTruthLine('f.csv', 'claims', '9,CLM1,P0000003,bad_amount;date_format').defects, [
     'bad_amount',
     'date_format',
