@@ -4,7 +4,7 @@
  * is one Buffer, not millions of live strings for the GC to trace. Numbers and dates are written as
  * digits straight from their integer values (no intermediate strings).
  */
-import { isoDate } from './dates.ts';
+import { isoDate, packedYmd } from './dates.ts';
 
 /** Buffer's native latin1 writer (public at run time, missing from @types/node); skips write()'s argument checks. */
 interface Latin1Writable {
@@ -16,6 +16,24 @@ const DATE_START = -36_524; // 1870-01-01
 const DATE_DAYS = 100_000; // through ~2143
 const dateBytes = new Uint8Array(DATE_DAYS * 10);
 const dateFilled = new Uint8Array(DATE_DAYS);
+
+/**
+ * Writes the ISO date of `day` (a four-digit year: the cache's days are 1870–2143) at dateBytes[at]
+ * from the packed calendar date, without a Date object and a string per day.
+ */
+function fillDate(at: number, day: number): void {
+  const packed = packedYmd(day);
+  let v = packed;
+  for (let i = 9; i >= 0; i--) {
+    if (i === 4 || i === 7) {
+      dateBytes[at + i] = 45; // '-'
+      continue;
+    }
+    const q = Math.floor(v / 10);
+    dateBytes[at + i] = 48 + v - q * 10;
+    v = q;
+  }
+}
 
 /**
  * Room kept free after every reserve() and every string: the fixed-size parts of a row (digits,
@@ -46,12 +64,20 @@ function takeSpare(bytes: number): Buffer | undefined {
   return undefined;
 }
 
+/** A plain Uint8Array over a Buffer's bytes: V8 optimises element stores on it better than on Buffer's subclass. */
+function plain(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
 export class ByteSink {
   private buf: Buffer;
+  /** The same bytes as `buf`, for the element stores of the hot writers. */
+  private u: Uint8Array;
   length = 0;
 
   constructor(initialBytes = 1 << 22) {
     this.buf = takeSpare(initialBytes) ?? Buffer.allocUnsafe(initialBytes);
+    this.u = plain(this.buf);
   }
 
   private ensure(extra: number): void {
@@ -60,6 +86,7 @@ export class ByteSink {
     const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
+    this.u = plain(next);
   }
 
   /** Makes room for one row's fixed-size parts (digits, dates, separators); strings check for themselves. */
@@ -81,7 +108,7 @@ export class ByteSink {
       return;
     }
     if (this.length + n + ROW_RESERVE > this.buf.length) this.ensure(n + ROW_RESERVE);
-    const b = this.buf;
+    const b = this.u;
     let o = this.length;
     for (let i = 0; i < n; i++) b[o++] = text.charCodeAt(i);
     this.length = o;
@@ -89,7 +116,7 @@ export class ByteSink {
 
   /** After reserve(): the first `length` (at most 64) bytes of `bytes`. */
   ascii(bytes: Uint8Array, length: number): void {
-    const b = this.buf;
+    const b = this.u;
     const o = this.length;
     for (let i = 0; i < length; i++) b[o + i] = bytes[i] as number;
     this.length = o + length;
@@ -97,7 +124,7 @@ export class ByteSink {
 
   /** After reserve(): characters [from, to) of a short ASCII string. */
   chars(text: string, from: number, to: number): void {
-    const b = this.buf;
+    const b = this.u;
     let o = this.length;
     for (let i = from; i < to; i++) b[o++] = text.charCodeAt(i);
     this.length = o;
@@ -105,17 +132,17 @@ export class ByteSink {
 
   byte(value: number): void {
     this.ensure(1);
-    this.buf[this.length++] = value;
+    this.u[this.length++] = value;
   }
 
   /** After reserve(): one byte without a capacity check. */
   b(value: number): void {
-    this.buf[this.length++] = value;
+    this.u[this.length++] = value;
   }
 
   /** After reserve(): a non-negative integer below 10^15 in exactly `width` digits (zero-padded). */
   digits(value: number, width: number): void {
-    const b = this.buf;
+    const b = this.u;
     let o = this.length + width;
     this.length = o;
     for (let i = 0; i < width; i++) {
@@ -136,7 +163,7 @@ export class ByteSink {
   cents(hundredths: number): void {
     const whole = Math.floor(hundredths / 100);
     this.uint(whole);
-    this.buf[this.length++] = 46;
+    this.u[this.length++] = 46;
     this.digits(hundredths - whole * 100, 2);
   }
 
@@ -149,11 +176,10 @@ export class ByteSink {
     }
     const at = k * 10;
     if (dateFilled[k] === 0) {
-      const s = isoDate(day);
-      for (let i = 0; i < 10; i++) dateBytes[at + i] = s.charCodeAt(i);
+      fillDate(at, day);
       dateFilled[k] = 1;
     }
-    const b = this.buf;
+    const b = this.u;
     const o = this.length;
     for (let i = 0; i < 10; i++) b[o + i] = dateBytes[at + i] as number;
     this.length = o + 10;
@@ -164,10 +190,10 @@ export class ByteSink {
     this.reserve();
     const n = fields.length;
     for (let i = 0; i < n; i++) {
-      if (i > 0) this.buf[this.length++] = 44;
+      if (i > 0) this.u[this.length++] = 44;
       this.str(fields[i] as string);
     }
-    this.buf[this.length++] = 10;
+    this.u[this.length++] = 10;
   }
 
   /** Appends a copy of bytes [start, end) already written. */

@@ -179,7 +179,9 @@ class ChunkWriter {
       throw new GeneratorValidationError(
         `generated clean claims row ${prefix + rowNumber(k)} fails validation: ${problem}`,
       );
-    const { t, from } = this.startIdRow('claims', prefix, patientId, k);
+    const o = this.out.claims;
+    const t = o.text;
+    const from = this.startIdRow(t, prefix, patientId, k);
     t.cents(c.cents);
     t.b(44);
     t.date(day);
@@ -190,7 +192,7 @@ class ChunkWriter {
     t.b(44);
     t.str(c.status);
     t.ascii(CLAIMS_SOURCE_BYTES, CLAIMS_SOURCE_BYTES.length);
-    this.endIdRow('claims', from, prefix, k, personId, code);
+    this.endIdRow(o, 'claims', from, prefix, k, personId, code);
   }
 
   /** Emits one event (see claim()); `referenceOk` is the person's record in `system` having events. */
@@ -215,25 +217,24 @@ class ChunkWriter {
       throw new GeneratorValidationError(
         `generated clean medical_events row ${prefix + rowNumber(k)} fails validation: ${problem}`,
       );
-    const { t, from } = this.startIdRow('medical_events', prefix, patientId, k);
+    const o = this.out.medical_events;
+    const t = o.text;
+    const from = this.startIdRow(t, prefix, patientId, k);
     t.date(e.day);
     t.b(44);
     t.str(e.type);
     t.b(44);
     t.str(e.provider);
     t.ascii(system === 'ADT' ? ADT_SOURCE_BYTES : LAB_SOURCE_BYTES, 12);
-    this.endIdRow('medical_events', from, prefix, k, personId, code);
+    this.endIdRow(o, 'medical_events', from, prefix, k, personId, code);
   }
 
-  /** Starts a clean claim or event row: its id (`prefix` + k) and patient id, each followed by a comma. */
-  private startIdRow(
-    entity: 'claims' | 'medical_events',
-    prefix: string,
-    patientId: string,
-    k: number,
-  ): { t: EntityChunk['text']; from: number } {
+  /**
+   * Starts a clean claim or event row in `t`: its id (`prefix` + k) and patient id, each followed by
+   * a comma. Returns the row's start offset.
+   */
+  private startIdRow(t: ByteSink, prefix: string, patientId: string, k: number): number {
     this.setIds(prefix, patientId);
-    const t = this.out[entity].text;
     t.reserve();
     const from = t.length;
     t.ascii(this.prefixBytes, this.prefixLength);
@@ -241,11 +242,12 @@ class ChunkWriter {
     t.b(44);
     t.ascii(this.patientBytes, this.patientLength);
     t.b(44);
-    return { t, from };
+    return from;
   }
 
   /** Ends a row begun by startIdRow: its truth line, and the copy to repeat for a duplicate_row defect. */
   private endIdRow(
+    o: EntityChunk,
     entity: 'claims' | 'medical_events',
     from: number,
     prefix: string,
@@ -253,7 +255,6 @@ class ChunkWriter {
     personId: string,
     code: string | undefined,
   ): void {
-    const o = this.out[entity];
     this.idTruthLine(o, prefix, k, personId);
     if (code === 'duplicate_row')
       this.pending.push({ entity, from, to: o.text.length, key: prefix + rowNumber(k), personId });
@@ -563,6 +564,13 @@ function asciiInto(into: Uint8Array, text: string): number {
   return text.length;
 }
 
-const ADT_SOURCE_BYTES = Buffer.from(',ADT_SYSTEM\n', 'latin1');
-const LAB_SOURCE_BYTES = Buffer.from(',LAB_SYSTEM\n', 'latin1');
-const CLAIMS_SOURCE_BYTES = Buffer.from(`,${CLAIMS_SOURCE_SYSTEM}\n`, 'latin1');
+/** ASCII bytes as a plain Uint8Array (not a Buffer), so ByteSink.ascii() only ever sees one array type. */
+function asciiBytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  asciiInto(bytes, text);
+  return bytes;
+}
+
+const ADT_SOURCE_BYTES = asciiBytes(',ADT_SYSTEM\n');
+const LAB_SOURCE_BYTES = asciiBytes(',LAB_SYSTEM\n');
+const CLAIMS_SOURCE_BYTES = asciiBytes(`,${CLAIMS_SOURCE_SYSTEM}\n`);

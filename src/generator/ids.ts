@@ -15,10 +15,21 @@
 export const ID_SPACE = 100_000_000;
 export const MAX_PEOPLE = 50_000_000;
 
+/**
+ * x mod m for whole numbers 0 <= x < 2^53 and m <= 10^9, without `%` (on numbers beyond int32 V8's
+ * `%` is a slow floating-point remainder): the rounded quotient is off by at most one, so one
+ * correction step gives exactly x % m.
+ */
+function mod(x: number, m: number): number {
+  const r = x - Math.floor(x / m) * m;
+  return r < 0 ? r + m : r >= m ? r - m : r;
+}
+
 function mulmod(i: number, a: number, m: number): number {
   const aHi = Math.floor(a / 65536);
-  const aLo = a % 65536;
-  return (((((i * aHi) % m) * 65536) % m) + ((i * aLo) % m)) % m;
+  const aLo = a - aHi * 65536;
+  // For i, m <= 10^9: (i·aHi mod m)·65536 + i·aLo < (m + i)·65536 < 2^53 is exact, so one final mod suffices.
+  return mod(mod(i * aHi, m) * 65536 + i * aLo, m);
 }
 
 function modInverse(a: number, m: number): number {
@@ -41,8 +52,15 @@ class Permutation {
   ) {
     this.inverse = modInverse(a, m);
   }
+  private lastIndex = -1;
+  private lastImage = 0;
   apply(i: number): number {
-    return (mulmod(i, this.a, this.m) + this.b) % this.m;
+    // A person's ids are asked for several times in a row (rows, copies, claims, events): one-entry cache.
+    if (i !== this.lastIndex) {
+      this.lastImage = mod(mulmod(i, this.a, this.m) + this.b, this.m);
+      this.lastIndex = i;
+    }
+    return this.lastImage;
   }
   invert(v: number): number {
     return mulmod((v - this.b + this.m) % this.m, this.inverse, this.m);
@@ -57,7 +75,25 @@ const ROW = new Permutation(39_916_801, 57_721_566);
 const MEMBER = new Permutation(747_796_403, 123_456_789, 1_000_000_000);
 
 const ZEROS = '0000000000';
+/** 0000 … 9999: ids are padded from two precomputed halves instead of formatting a number each time. */
+const PADDED4: readonly string[] = Array.from({ length: 10_000 }, (_, i) => String(i).padStart(4, '0'));
+
+/** `n` (a whole number) zero-padded to 4 digits; n must be in [0, 9999]. */
+export function pad4(n: number): string {
+  return PADDED4[n] as string;
+}
+
+const PADDED3: readonly string[] = PADDED4.slice(0, 1_000).map((s) => s.slice(1));
+
 function pad(n: number, width: number): string {
+  if (n < 100_000_000) {
+    const hi = Math.floor(n / 10_000);
+    const lo = PADDED4[n - hi * 10_000] as string;
+    if (width === 8) return (PADDED4[hi] as string) + lo;
+    if (width === 7 && hi < 1_000) return (PADDED3[hi] as string) + lo;
+    if (width === 9) return '0' + (PADDED4[hi] as string) + lo;
+    if (width === 3 && n < 1_000) return PADDED3[n] as string;
+  }
   const s = '' + n;
   return s.length >= width ? s : ZEROS.slice(0, width - s.length) + s;
 }
@@ -66,14 +102,35 @@ export function personId(index: number): string {
   return 'P' + pad(index + 1, 7);
 }
 
+/**
+ * A one-entry memo of a local-id function: a person's rows, copies, claims and events ask for the
+ * same id in a row, and then get the same string (so later comparisons are pointer comparisons).
+ */
+class LastId {
+  private index = -1;
+  private id = '';
+  constructor(private readonly make: (index: number) => string) {}
+  of(index: number): string {
+    if (index !== this.index) {
+      this.id = this.make(index);
+      this.index = index;
+    }
+    return this.id;
+  }
+}
+
+const EHR_IDS = new LastId((index) => 'E' + pad(EHR.apply(index), 8));
+const ADT_IDS = new LastId((index) => 'ADT' + pad(ADT.apply(index), 8));
+const LAB_IDS = new LastId((index) => 'LB' + pad(LAB.apply(index), 8));
+
 export function ehrId(index: number): string {
-  return 'E' + pad(EHR.apply(index), 8);
+  return EHR_IDS.of(index);
 }
 export function adtId(index: number): string {
-  return 'ADT' + pad(ADT.apply(index), 8);
+  return ADT_IDS.of(index);
 }
 export function labId(index: number): string {
-  return 'LB' + pad(LAB.apply(index), 8);
+  return LAB_IDS.of(index);
 }
 export function mrn(index: number): string {
   return 'MRN' + pad(MRN.apply(index), 8);

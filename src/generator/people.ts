@@ -1,6 +1,6 @@
 import { creatingBatch, type BatchContext } from './context.ts';
 import { yearsBetween } from './dates.ts';
-import { insuranceId, mrn, personId } from './ids.ts';
+import { insuranceId, mrn, pad4, personId } from './ids.ts';
 import { hashUnit, Rng, STREAM, Weighted } from './prng.ts';
 import { FEMALE_FIRST_NAMES, MALE_FIRST_NAMES } from './tables/first-names.ts';
 import { SURNAMES } from './tables/surnames.ts';
@@ -93,20 +93,16 @@ export function randomAddress(rng: Rng): Address {
 export function addressIn(rng: Rng, city: City): Address {
   let line1 = `${rng.int(1, 9899)} ${rng.pick(STREET_NAMES)} ${rng.pick(STREET_SUFFIXES)}`;
   if (rng.chance(0.14)) line1 += ` Apt ${rng.int(1, 40)}${rng.pick(['', 'A', 'B', 'C'])}`;
-  const zip = city.zip3 + String(rng.int(1, 99)).padStart(2, '0');
+  const zip = city.zip3 + pad4(rng.int(1, 99)).slice(2);
   return { line1, city: city.city, state: city.state, zip, areaCode: city.areaCode };
 }
 
 export function randomPhone(rng: Rng, areaCode: string): string {
-  return areaCode + '555' + String(rng.int(100, 9999)).padStart(4, '0');
+  return areaCode + '555' + pad4(rng.int(100, 9999));
 }
 
 export function randomSsn(rng: Rng): string {
-  return (
-    String(rng.int(900, 999)) +
-    String(rng.int(1, 99)).padStart(2, '0') +
-    String(rng.int(1, 9999)).padStart(4, '0')
-  );
+  return pad4(rng.int(900, 999)).slice(1) + pad4(rng.int(1, 99)).slice(2) + pad4(rng.int(1, 9999));
 }
 
 /** Lower-case letters of a name, for e-mail addresses (cached: names come from small tables). */

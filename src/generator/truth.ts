@@ -56,15 +56,21 @@ export function numberTruthLines(
   let i = 0;
   let numbered = 0;
   const n = body.length;
+  // Up to the last line feed, a line's copy stops at its line feed with no end-of-input check.
+  const lastFeed = body.lastIndexOf(10);
   while (i < n) {
     numbered++;
     for (let d = 16 - width; d < 16; d++) out[o++] = digits[d] as number;
     out[o++] = 44; // ','
     let c: number;
-    do {
-      c = body[i++] as number;
-      out[o++] = c;
-    } while (c !== 10 && i < n);
+    if (i <= lastFeed) {
+      do {
+        c = body[i++] as number;
+        out[o++] = c;
+      } while (c !== 10);
+    } else {
+      while (i < n) out[o++] = body[i++] as number;
+    }
     // line++ on the digits
     let d = 15;
     while (d >= 16 - width && digits[d] === 57) digits[d--] = 48;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -105,3 +106,37 @@ test('workers started from the bundle and through tsx write the same bytes', asy
   assert.equal(workerModeFromEnv({ CARELAKE_GENERATOR_WORKER: 'bundle' }), 'bundle');
   assert.throws(() => workerModeFromEnv({ CARELAKE_GENERATOR_WORKER: 'wasm' }), /must be "bundle" or "tsx"/);
 });
+
+test('the files of a fixed seed stay byte-identical (pinned hashes: a change here needs a version bump)', async (t) => {
+  const dir = tempDir(t);
+  const base = { outDir: path.join(dir, 'landing'), truthDir: path.join(dir, 'truth') };
+  const first = await generate({ ...base, patients: 4_000, seed: 7, asOf: AS_OF, defectRate: 0.02 });
+  const second = await generate({
+    ...base,
+    patients: 500,
+    incremental: true,
+    asOf: new Date('2026-11-21T12:00:00Z'),
+    changeShare: 0.1,
+    activityShare: 0.2,
+  });
+  const digest = (s: Awaited<ReturnType<typeof generate>>): string[] =>
+    filesOf(s).map((b) => createHash('sha256').update(b).digest('hex').slice(0, 16));
+  assert.equal(GENERATOR_VERSION, '1.0.0');
+  assert.deepEqual([...digest(first), ...digest(second)], PINNED_HASHES);
+});
+
+// sha256 prefixes of landing and truth files (patients, claims, medical_events) of both batches above.
+const PINNED_HASHES = [
+  'f78e851f45267e51',
+  '723e3b3270b1da3e',
+  '286d68c4be309437',
+  '780d9cbd7d97eff7',
+  'f95eb4db4c1ab774',
+  'faa95208bdcfdedd',
+  'ec10e3719e786fed',
+  'fc50968479b2f8ae',
+  '8e6652bb582a608e',
+  'b711bf5b890d5d63',
+  '68708e2b199b4665',
+  '2d481ed72b66b684',
+];

@@ -89,6 +89,44 @@ test('Weighted samples by weight and rejects bad tables', () => {
   assert.throws(() => new Weighted([], []), /one positive weight/);
 });
 
+test('Weighted picks exactly what a binary search on the cumulative weights picks (the guide table changes no draw)', () => {
+  // The draws of GENERATOR_VERSION 1.0.0 were made by this binary search: the first i with u < c[i].
+  const reference = (c: readonly number[], u: number): number => {
+    let lo = 0;
+    let hi = c.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (u < (c[mid] as number)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  const r = new Rng(17);
+  for (const weights of [
+    [1],
+    [5, 0, 5],
+    [1, 2, 7],
+    [0.001, 1000, 0.001, 3],
+    Array.from({ length: 310 }, (_, i) => 1 / (i + 1) ** 0.75),
+  ]) {
+    const w = new Weighted(
+      weights.map((_, i) => i),
+      weights,
+    );
+    const total = weights.reduce((a, b) => a + b, 0);
+    const c: number[] = [];
+    let sum = 0;
+    for (const x of weights) c.push((sum += x) / total);
+    c[c.length - 1] = 1;
+    // Random points, every cumulative boundary, its neighbours, and the slice edges of the guide.
+    const points = [0, 1 - 2 ** -32, ...c, ...c.map((x) => x - 2 ** -40), ...c.map((x) => x + 2 ** -40)];
+    for (let j = 0; j <= weights.length; j++) points.push(j / weights.length, j / weights.length - 2 ** -45);
+    for (let k = 0; k < 20_000; k++) points.push(r.next());
+    for (const u of points.filter((x) => x >= 0 && x < 1))
+      assert.equal(w.indexFor(u), reference(c, u), `u = ${u}`);
+  }
+});
+
 test('id schemes are distinct, unique and invertible; orphans belong to nobody', () => {
   const seen = new Set<string>();
   for (let i = 0; i < 20_000; i++) {
@@ -195,6 +233,12 @@ test('byte sink, truth numbering and parsing, defect kinds per entity, batch loo
     numberTruthLines(Buffer.from('K1,P0000001,\nK2,P0000002,date_format\n'), 9).toString(),
     '9,K1,P0000001,\n10,K2,P0000002,date_format\n',
   );
+  // A last line without its line feed is numbered too (given the line count), across a new digit.
+  assert.equal(
+    numberTruthLines(Buffer.from('K1,P0000001,\nK2,P0000002,'), 99, 2).toString(),
+    '99,K1,P0000001,\n100,K2,P0000002,',
+  );
+  assert.throws(() => numberTruthLines(Buffer.from('K1,P0000001,\n'), 9, 2), /has 1 lines, expected 2/);
   assert.deepEqual(parseTruthLine('f.csv', 'claims', '9,CLM1,P0000003,bad_amount;date_format').defects, [
     'bad_amount',
     'date_format',
