@@ -82,6 +82,8 @@ export class Database {
   /** Where `materialize` writes working tables in bulk mode (undefined: temporary tables). */
   private scratchDir: string | undefined;
   private scratchFiles = 0;
+  /** The files behind each file-backed working view. */
+  private readonly viewFiles = new Map<string, string[]>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -158,17 +160,20 @@ export class Database {
 
   /**
    * Drops this connection's working relations (temporary tables, and the views of bulk mode with their
-   * files) whose name starts with `prefix` (all by default) except those in `keep`, so the memory
+   * files) whose name starts with `prefix` (all by default) except those in `keep` or starting with
+   * `keepPrefix`, so the memory
    * they hold goes back to the engine before the next large statement.
    */
-  async dropTempTables(prefix = '', keep: readonly string[] = []): Promise<void> {
+  async dropTempTables(prefix = '', keep: readonly string[] = [], keepPrefix?: string): Promise<void> {
     const rows = await this.all<{ name: string }>(
       `SELECT table_name AS name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)
        UNION SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal AND starts_with(view_name, ?)
        ORDER BY 1`,
       [prefix, prefix],
     );
-    for (const { name } of rows) if (!keep.includes(name)) await this.dropWorking(name);
+    for (const { name } of rows)
+      if (!keep.includes(name) && !(keepPrefix !== undefined && name.startsWith(keepPrefix)))
+        await this.dropWorking(name);
   }
 
   /**
@@ -197,6 +202,7 @@ export class Database {
       await this.dropTempTables();
       if (this.scratchDir) fs.rmSync(this.scratchDir, { recursive: true, force: true });
       this.scratchDir = undefined;
+      this.viewFiles.clear();
     }
   }
 
@@ -204,9 +210,14 @@ export class Database {
    * Materialises `sql` as the working relation `name` (read-only afterwards): a temporary table, or in
    * bulk mode a Parquet file read through a temporary view of that name. With `position`, the relation
    * gets that column: each row's position in the order `sql` produced it (the caller keeps that order
-   * with `preserve_insertion_order`), counted from an offset the caller reads as the minimum.
+   * with `preserve_insertion_order`), counted from an offset the caller reads as the minimum. With
+   * `append` (bulk mode only), the rows are added to the relation's earlier files instead.
    */
-  async materialize(name: string, sql: string, options: { position?: string } = {}): Promise<void> {
+  async materialize(
+    name: string,
+    sql: string,
+    options: { position?: string; append?: boolean } = {},
+  ): Promise<void> {
     const dir = this.scratchDir;
     const position = options.position;
     if (dir === undefined && position === undefined) {
@@ -223,28 +234,43 @@ export class Database {
     this.scratchFiles += 1;
     const file = path.join(dir, `${name}-${this.scratchFiles}.parquet`);
     await this.run(`COPY (${sql}) TO ${sqlString(file)} (FORMAT parquet)`);
-    await this.dropWorking(name);
+    const files = [...(options.append ? (this.viewFiles.get(name) ?? []) : []), file];
+    if (options.append && this.viewFiles.has(name)) {
+      this.viewFiles.delete(name);
+      await this.run(`DROP VIEW temp.main.${sqlIdent(name)}`);
+    } else await this.dropWorking(name);
+    const list = `[${files.map(sqlString).join(', ')}]`;
     await this.run(
       position === undefined
-        ? `CREATE TEMP VIEW ${name} AS SELECT * FROM read_parquet(${sqlString(file)})`
+        ? `CREATE TEMP VIEW ${name} AS SELECT * FROM read_parquet(${list})`
         : `CREATE TEMP VIEW ${name} AS SELECT * EXCLUDE (file_row_number), file_row_number AS ${position}
-           FROM read_parquet(${sqlString(file)}, file_row_number = true)`,
+           FROM read_parquet(${list}, file_row_number = true)`,
     );
+    this.viewFiles.set(name, files);
   }
 
-  /** Drops the working relation `name` (table or view) and the file behind a view. */
+  /** Whether `name` is a file-backed working view (bulk mode). */
+  hasFileView(name: string): boolean {
+    return this.viewFiles.has(name);
+  }
+
+  /** Whether bulk mode is on (working relations are files). */
+  get bulk(): boolean {
+    return this.scratchDir !== undefined;
+  }
+
+  /** Drops the working relation `name` (table or view) and the files behind a view. */
   private async dropWorking(name: string): Promise<void> {
-    const view = await this.one<{ sql: string }>(
-      `SELECT sql FROM duckdb_views() WHERE temporary AND view_name = ?`,
+    const kind = await this.one<{ view: boolean }>(
+      `SELECT true AS view FROM duckdb_views() WHERE temporary AND view_name = ?`,
       [name],
     );
-    if (view) {
+    if (kind) {
       await this.run(`DROP VIEW temp.main.${sqlIdent(name)}`);
-      const file = /read_parquet\('([^']+)'/.exec(view.sql)?.[1];
-      if (file && this.scratchDir && file.startsWith(this.scratchDir)) fs.rmSync(file, { force: true });
+      for (const file of this.viewFiles.get(name) ?? []) fs.rmSync(file, { force: true });
+      this.viewFiles.delete(name);
       await this.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(`${name}__rows`)}`);
-    }
-    await this.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(name)}`);
+    } else await this.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(name)}`);
   }
 
   /**
@@ -284,6 +310,7 @@ export class Database {
     this.instance.closeSync();
     if (this.scratchDir) fs.rmSync(this.scratchDir, { recursive: true, force: true });
     this.scratchDir = undefined;
+    this.viewFiles.clear();
   }
 }
 

@@ -27,6 +27,9 @@ const normaliseHeader = (name: string): string =>
     .toLowerCase()
     .replace(/\s+/g, '_');
 
+/** In bulk mode, the working view of the bronze rows an update wrote for `entity` (see ingestFile). */
+export const bronzeRowsView = (entity: string): string => `bronze_rows_${entity}`;
+
 export interface FileIngestResult {
   readonly rowsRead: number;
   readonly rowsOut: number;
@@ -285,12 +288,16 @@ export async function ingestFile(
     (check?.rejected ?? 0) > 0
       ? 'ANTI JOIN (SELECT line FROM bronze_check WHERE rejected) r ON r.line = s._line_number'
       : '';
-  await db.withoutStringCompression(() =>
-    db.run(
-      `INSERT INTO ${ds.name} (${ds.columns.map((c) => d.ident(c.name)).join(', ')})
-        SELECT ${writeCols.join(', ')} FROM (${checkedRow()}) s ${keep}`,
-    ),
-  );
+  const names = ds.columns.map((c) => d.ident(c.name));
+  const written = `SELECT ${writeCols.map((e, i) => `${e} AS ${names[i]}`).join(', ')} FROM (${checkedRow()}) s ${keep}`;
+  let insert = written;
+  if (db.bulk) {
+    // Bulk mode: this update's bronze rows also go to a file that silver stages from (a table written
+    // in the open transaction is scanned by one thread; the file by all).
+    await db.materialize(bronzeRowsView(file.entity), written, { append: true });
+    insert = `SELECT * FROM ${bronzeRowsView(file.entity)} WHERE _file_name = ${sqlString(file.fileName)}`;
+  }
+  await db.withoutStringCompression(() => db.run(`INSERT INTO ${ds.name} (${names.join(', ')}) ${insert}`));
   await db.run('DROP TABLE bronze_check');
   await db.dropTempTables('bronze_raw');
   // Accounting from the tables themselves, not from the classification: records counted by the check

@@ -6,9 +6,18 @@ import { SILVER_PATIENT_COLUMNS } from '../definitions/datasets/silver-patients.
 import { yearsBetween } from '../definitions/sql-helpers.ts';
 import { sqlString } from '../engine/database.ts';
 import { resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
+import { bronzeRowsView } from './bronze.ts';
 import { feedRewriter, upsertWithFeed } from './change-feed.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { quarantineRejectedSql, stageAndEvaluate } from './stage.ts';
+
+/** The bronze rows this update wrote for `entity`: from bulk mode's file when there is one. */
+function thisRunsBronze(ctx: RunContext, entity: string): string {
+  const view = bronzeRowsView(entity);
+  return ctx.db.hasFileView(view)
+    ? `SELECT * FROM ${view}`
+    : `SELECT b.* FROM bronze_${entity} b WHERE b._run_id = ${sqlString(ctx.runId)}`;
+}
 
 async function perFile(
   ctx: RunContext,
@@ -26,7 +35,7 @@ async function perFile(
 export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats> {
   const ds = dataset('silver_patients') as TransformDataset;
   const run = sqlString(ctx.runId);
-  const results = await stageAndEvaluate(ctx, ds, `SELECT * FROM bronze_patients WHERE _run_id = ${run}`);
+  const results = await stageAndEvaluate(ctx, ds, thisRunsBronze(ctx, 'patients'));
   await ctx.db.run(quarantineRejectedSql(ctx, ds, '_rejected'));
   await ctx.db.run(`INSERT INTO silver_patient_sources BY NAME
     SELECT source_system, source_patient_id, NULL AS patient_id, first_name_norm, last_name_norm, birth_date, sex,
@@ -110,7 +119,7 @@ export async function runSilverFacts(
       `SELECT DISTINCT file_name AS f FROM parked_rows WHERE dataset = '${name}' ORDER BY 1`,
     )
   ).map((r) => sqlString(r.f));
-  let source = `SELECT b.* FROM ${bronze} b WHERE b._run_id = ${run}`;
+  let source = thisRunsBronze(ctx, ds.entity);
   if (parkedFiles.length) {
     await ctx.db.materialize(
       `source_${name}`,
