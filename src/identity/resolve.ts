@@ -59,6 +59,11 @@ export interface ResolveOptions {
   readonly resolvedAtSql: string;
   /** Which silver_patient_sources rows are new in this run (default: `_run_id = runId`). */
   readonly sourceFilter?: string;
+  /**
+   * The relation holding this run's new source rows (default `silver_patient_sources`, filtered by
+   * `sourceFilter`): the runner in bulk mode passes its file-backed staging, which holds the same rows.
+   */
+  readonly sources?: string;
   /** How merges rewrite silver and gold rows (the runner's records the change feed). */
   readonly rewriter?: RowRewriter;
   /** Drop the SSN hash from every record (the measurement without SSN). */
@@ -110,7 +115,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // 1. This run's records (latest version per source record) → new or changed identity records.
   await db.materialize(
     'idr_latest',
-    `${identityRecordsSql(d, 'silver_patient_sources', filter, { withoutSsn: options.withoutSsn ?? false })}`,
+    `${identityRecordsSql(d, options.sources ?? 'silver_patient_sources', filter, { withoutSsn: options.withoutSsn ?? false })}`,
   );
   const changedCond = IDENTITY_FIELDS.map((f) => `r.${f} IS DISTINCT FROM n.${f}`).join(' OR ');
   await db.materialize(
