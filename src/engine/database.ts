@@ -161,8 +161,7 @@ export class Database {
   /**
    * Drops this connection's working relations (temporary tables, and the views of bulk mode with their
    * files) whose name starts with `prefix` (all by default) except those in `keep` or starting with
-   * `keepPrefix`, so the memory
-   * they hold goes back to the engine before the next large statement.
+   * `keepPrefix`, so the memory they hold goes back to the engine before the next large statement.
    */
   async dropTempTables(prefix = '', keep: readonly string[] = [], keepPrefix?: string): Promise<void> {
     const rows = await this.all<{ name: string }>(
@@ -211,7 +210,8 @@ export class Database {
    * bulk mode a Parquet file read through a temporary view of that name. With `position`, the relation
    * gets that column: each row's position in the order `sql` produced it (the caller keeps that order
    * with `preserve_insertion_order`), counted from an offset the caller reads as the minimum. With
-   * `append` (bulk mode only), the rows are added to the relation's earlier files instead.
+   * `append` (bulk mode only; not with `position`, which counts per file), the rows are added to the
+   * relation's earlier files instead of replacing them.
    */
   async materialize(
     name: string,
