@@ -194,7 +194,7 @@ export class Database {
       this.scratchDir =
         this.path === ':memory:'
           ? fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-work-'))
-          : `${this.path}.work`;
+          : Database.workDir(this.path);
       fs.rmSync(this.scratchDir, { recursive: true, force: true });
       fs.mkdirSync(this.scratchDir, { recursive: true });
     } else {
@@ -247,6 +247,11 @@ export class Database {
            FROM read_parquet(${list}, file_row_number = true)`,
     );
     this.viewFiles.set(name, files);
+  }
+
+  /** The folder of bulk mode's working files next to the database at `dbPath`. */
+  static workDir(dbPath: string): string {
+    return `${dbPath}.work`;
   }
 
   /** Whether `name` is a file-backed working view (bulk mode). */

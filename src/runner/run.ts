@@ -211,6 +211,9 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
   const say = options.onMessage ?? (() => {});
   fs.mkdirSync(path.dirname(path.resolve(options.dbPath)), { recursive: true });
   const release = acquireLock(`${options.dbPath}.lock`);
+  // Working files left by an update that was killed (the lock is ours, so no update is using them).
+  if (options.dbPath !== ':memory:')
+    fs.rmSync(Database.workDir(options.dbPath), { recursive: true, force: true });
   let db: Database | undefined;
   try {
     db = await Database.open(options.dbPath);

@@ -124,6 +124,13 @@ test('SIGKILL at random points, then resume: identical to a clean single run; st
   const resumed = await run(lake);
   assert.equal(resumed.status, 'COMPLETED', resumed.error);
   assert.ok(!fs.existsSync(`${lake.db}.lock`), 'the lock is released');
+  assert.ok(!fs.existsSync(`${lake.db}.work`), 'no working files are left behind');
+  // Working files a killed first load left behind go with the next update, even an incremental one.
+  fs.mkdirSync(`${lake.db}.work`);
+  fs.writeFileSync(`${lake.db}.work/bronze_raw-1.parquet`, 'left by a killed update');
+  const again = await run(lake);
+  assert.equal(again.status, 'COMPLETED', again.error);
+  assert.ok(!fs.existsSync(`${lake.db}.work`), 'stale working files removed');
   const got = await fingerprint(lake.db);
   for (const t of Object.keys(clean)) {
     if (t === 'ingest_files') {
