@@ -18,12 +18,13 @@ export class EngineError extends Error {
  * threads) to stderr, for profiling; `=full` prints whole statements instead of their first 160 characters.
  */
 const TRACE = process.env['CARELAKE_TRACE_SQL'];
+const TRACING = TRACE === '1' || TRACE === 'full';
 interface TraceStart {
   readonly wall: number;
   readonly cpu: NodeJS.CpuUsage;
 }
 function traceStart(): TraceStart | undefined {
-  return TRACE === '1' || TRACE === 'full' ? { wall: performance.now(), cpu: process.cpuUsage() } : undefined;
+  return TRACING ? { wall: performance.now(), cpu: process.cpuUsage() } : undefined;
 }
 function trace(sql: string, started: TraceStart | undefined): void {
   if (started === undefined) return;
@@ -283,7 +284,7 @@ export class Database {
    * `label` to stderr (for profiling); does nothing otherwise.
    */
   async traceMemory(label: string): Promise<void> {
-    if (traceStart() === undefined) return;
+    if (!TRACING) return;
     const rows = await this.all<{ tag: string; mb: number; spilled: number }>(
       `SELECT tag, ROUND(memory_usage_bytes / 1e6) AS mb, ROUND(temporary_storage_bytes / 1e6) AS spilled
        FROM duckdb_memory() WHERE memory_usage_bytes > 0 OR temporary_storage_bytes > 0 ORDER BY 2 DESC`,

@@ -23,6 +23,7 @@ import {
   type RowRewriter,
 } from './review.ts';
 import { currentModelVersion, trainModel, writeDefaultModel } from './model.ts';
+import { IDENTITY_STATE_TABLES } from './schema.ts';
 import { MIN_TRAINING_RECORDS } from '../definitions/identity/default-model.ts';
 import { recordRunMetrics } from './monitoring.ts';
 
@@ -417,15 +418,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
 
 /** Empties the identity state derived from the source records (a from-scratch resolution follows). */
 export async function resetIdentityState(db: Database): Promise<void> {
-  for (const t of [
-    'identity_records',
-    'identity_blocking_keys',
-    'identity_model_parameters',
-    'identity_term_frequencies',
-    'identity_patient_id_map',
-    'silver_enriched_identity_resolution',
-    'silver_resolved_identity_resolution',
-  ])
+  for (const t of [...IDENTITY_STATE_TABLES, 'silver_resolved_identity_resolution'])
     await db.run(`DELETE FROM ${t}`);
   await db.run(`UPDATE silver_patient_sources SET patient_id = NULL`);
 }

@@ -66,7 +66,8 @@ const sleep = (ms: number): void => {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 };
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid is running (one of another user counts as running). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -91,7 +92,7 @@ function lockAudit(file: string, timeoutMs = 30_000): () => void {
       } catch {
         continue; // released between the two calls
       }
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) {
         fs.rmSync(lock, { force: true });
         continue;
       }

@@ -27,8 +27,9 @@ const normaliseHeader = (name: string): string =>
     .toLowerCase()
     .replace(/\s+/g, '_');
 
-/** In bulk mode, the working view of the bronze rows an update wrote for `entity` (see ingestFile). */
-export const bronzeRowsView = (entity: string): string => `bronze_rows_${entity}`;
+/** In bulk mode, the working views of the bronze rows an update wrote, one per entity (see ingestFile). */
+export const BRONZE_ROWS_PREFIX = 'bronze_rows_';
+export const bronzeRowsView = (entity: string): string => `${BRONZE_ROWS_PREFIX}${entity}`;
 
 export interface FileIngestResult {
   readonly rowsRead: number;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { processAlive } from '../privacy/audit.ts';
 
 /** Another update holds the database. */
 export class PipelineLockedError extends Error {
@@ -10,15 +11,6 @@ export class PipelineLockedError extends Error {
       `another carelake run (pid ${holderPid}) is updating this database; wait for it to finish (lock file ${lockPath})`,
     );
     this.name = 'PipelineLockedError';
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error: unknown) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -40,7 +32,7 @@ export function acquireLock(lockPath: string): () => void {
     } catch (error: unknown) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number(fs.readFileSync(lockPath, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) throw new PipelineLockedError(lockPath, pid);
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) throw new PipelineLockedError(lockPath, pid);
       fs.rmSync(lockPath, { force: true });
     }
   }

@@ -11,7 +11,7 @@ import {
 } from '../privacy/retention.ts';
 import { redactSsnText } from '../privacy/redact.ts';
 import { hmacPads, KeyFileError, loadSsnKey } from '../privacy/ssn-key.ts';
-import { bronzeRowsView, ingestFile } from './bronze.ts';
+import { BRONZE_ROWS_PREFIX, ingestFile } from './bronze.ts';
 import type { AccountingRow, FlowResult, RunContext } from './context.ts';
 import { flowProgressDetails, logEvent, type EventOrigin } from './event-log.ts';
 import { retireAllRows } from './change-feed.ts';
@@ -360,7 +360,7 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           await step();
           await database.traceMemory(name);
           // A flow's working tables are not read by the next one: their memory is freed before it.
-          await database.dropTempTables('', [], bronzeRowsView(''));
+          await database.dropTempTables('', [], BRONZE_ROWS_PREFIX);
           const f = ctx.flows.get(name);
           if (f) f.seconds = (Date.now() - s) / 1000;
           i += 1;

@@ -44,11 +44,10 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
       _priority, _file_name, _line_number, _extracted_at, _run_id
     FROM eval_silver_patients WHERE NOT _rejected`);
   const identity = await resolveIdentities(ctx.db, {
-    // In bulk mode the accepted rows are read from the staging file rather than from the table they
-    // were just written to (a table written in the open transaction is scanned by one thread).
-    ...(ctx.db.hasFileView('eval_silver_patients')
-      ? { sources: 'eval_silver_patients', sourceFilter: 'NOT _rejected' }
-      : {}),
+    // This run's accepted rows, read from the stage rather than from the table they were just written
+    // to (a table written in the open transaction is scanned by one thread, without statistics).
+    sources: 'eval_silver_patients',
+    sourceFilter: 'NOT _rejected',
     runId: ctx.runId,
     resolvedAtSql: ctx.startedAtSql,
     rewriter: feedRewriter(ctx),
