@@ -103,14 +103,20 @@ export const SUPPORTING_TABLES: readonly SupportingTable[] = [
   },
   {
     name: 'parked_rows',
-    description: 'Pointers to claims and events waiting for their patient.',
-    classification: 'internal',
+    description: 'Claims and events waiting for their patient, with their bronze rows for the retry.',
+    classification: 'PHI',
     columns: [
-      op('dataset', 'VARCHAR', 'Bronze dataset.'),
+      op('dataset', 'VARCHAR', 'Silver dataset that parked the row.'),
       op('file_name', 'VARCHAR', 'Landing file.'),
       op('line_number', 'BIGINT', 'Line in the file.'),
       op('first_parked_at', 'TIMESTAMP', 'First parked.'),
       op('attempts', 'INTEGER', 'Retries so far.'),
+      c(
+        'record',
+        'JSON',
+        'phi_direct',
+        'The bronze row, retried from here on later updates (claims and events carry no SSN).',
+      ),
     ],
   },
   {

@@ -152,10 +152,17 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     `SELECT m.rid, m.patient_id FROM idr_match m WHERE m.rid IS NOT NULL AND m.changed`,
   );
   if ((await count(db, 'SELECT COUNT(*) AS n FROM idr_changed')) > 0) {
-    await db.run(`UPDATE identity_records r SET ${IDENTITY_FIELDS.map((f) => `${f} = n.${f}`).join(', ')},
-        extracted_at = n.extracted_at, updated_run_id = ${run}
-      FROM idr_latest n, idr_changed c
-      WHERE c.rid = r.rid AND n.source_system = r.source_system AND n.source_patient_id = r.source_patient_id`);
+    await db.updateRows(
+      'identity_records',
+      'r',
+      {
+        ...Object.fromEntries(IDENTITY_FIELDS.map((f) => [f, `n.${f}`])),
+        extracted_at: 'n.extracted_at',
+        updated_run_id: run,
+      },
+      'c.rid = r.rid AND n.source_system = r.source_system AND n.source_patient_id = r.source_patient_id',
+      'idr_latest n, idr_changed c',
+    );
     await db.run(`INSERT INTO idr_work
       SELECT c.rid, 'changed', c.patient_id, r.sys_rank, r.source_system, r.source_patient_id, r.extracted_at
       FROM idr_changed c
@@ -281,12 +288,21 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     (source_system, source_patient_id, patient_id, confidence_score, match_evidence, match_rule, resolved_at,
      match_weight, model_version, run_id)
     SELECT r.*, ${run} FROM (${resolvedIdentityRowsSql(d, 'idr_final', at, d.string(mv))}) r`);
-  await db.run(
-    `UPDATE identity_records r SET patient_id = f.patient_id FROM idr_final f WHERE f.rid = r.rid`,
+  await db.updateRows(
+    'identity_records',
+    'r',
+    { patient_id: 'f.patient_id' },
+    'f.rid = r.rid AND r.patient_id IS DISTINCT FROM f.patient_id',
+    'idr_final f',
   );
-  await db.run(`UPDATE silver_patient_sources s SET patient_id = f.patient_id FROM idr_final f
-    WHERE s.source_system = f.source_system AND s.source_patient_id = f.source_patient_id
-      AND s.patient_id IS DISTINCT FROM f.patient_id`);
+  await db.updateRows(
+    'silver_patient_sources',
+    's',
+    { patient_id: 'f.patient_id' },
+    `s.source_system = f.source_system AND s.source_patient_id = f.source_patient_id
+      AND s.patient_id IS DISTINCT FROM f.patient_id`,
+    'idr_final f',
+  );
   // Versions of known records that changed nothing identity compares keep their patient.
   await db.run(`UPDATE silver_patient_sources s SET patient_id = r.patient_id FROM identity_records r
     WHERE s.patient_id IS NULL AND r.source_system = s.source_system AND r.source_patient_id = s.source_patient_id`);

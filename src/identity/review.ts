@@ -106,12 +106,7 @@ export interface RowRewriter {
 
 export function inPlaceRewriter(db: Database): RowRewriter {
   return {
-    update: (table, where, set) =>
-      db.run(
-        `UPDATE ${table} AS t SET ${Object.entries(set)
-          .map(([c, e]) => `${c} = ${e}`)
-          .join(', ')} WHERE ${where}`,
-      ),
+    update: (table, where, set) => db.updateRows(table, 't', set, where),
     remove: (table, where) => db.run(`DELETE FROM ${table} AS t WHERE ${where}`),
   };
 }
@@ -184,13 +179,21 @@ export async function applyReviewDecisions(
       );
       const s = sqlString(rec?.s ?? '');
       const p = sqlString(rec?.p ?? '');
-      await db.run(`UPDATE identity_records SET patient_id = ${id} WHERE rid = ${leaving}`);
-      await db.run(`UPDATE silver_resolved_identity_resolution SET patient_id = ${id}, confidence_score = 1.0,
-          match_rule = '${IDENTITY_MODEL_NAME}:review_split', resolved_at = ${atSql}, run_id = ${run}
-        WHERE source_system = ${s} AND source_patient_id = ${p}`);
-      await db.run(
-        `UPDATE silver_patient_sources SET patient_id = ${id} WHERE source_system = ${s} AND source_patient_id = ${p}`,
+      await db.updateRows('identity_records', 't', { patient_id: id }, `t.rid = ${leaving}`);
+      const source = `t.source_system = ${s} AND t.source_patient_id = ${p}`;
+      await db.updateRows(
+        'silver_resolved_identity_resolution',
+        't',
+        {
+          patient_id: id,
+          confidence_score: '1.0',
+          match_rule: `'${IDENTITY_MODEL_NAME}:review_split'`,
+          resolved_at: atSql,
+          run_id: run,
+        },
+        source,
       );
+      await db.updateRows('silver_patient_sources', 't', { patient_id: id }, source);
       await db.run(`INSERT INTO identity_patient_id_map VALUES (${id}, ${id}, ${atSql}, NULL, ${run})`);
       await db.run(`INSERT INTO identity_audit VALUES (${atSql}, ${run}, 'split', ${from}, ${id}, ${s}, ${p}, ${review},
         ${d.jsonObject([['reason', "'review_rejected'"]])})`);
@@ -226,9 +229,8 @@ export async function mergePatients(
   const k = sqlString(keep);
   const r = sqlString(retire);
   const facts = factTables ?? (await existingFactTables(db));
-  await db.run(`UPDATE identity_records SET patient_id = ${k} WHERE patient_id = ${r}`);
-  await db.run(`UPDATE silver_resolved_identity_resolution SET patient_id = ${k} WHERE patient_id = ${r}`);
-  await db.run(`UPDATE silver_patient_sources SET patient_id = ${k} WHERE patient_id = ${r}`);
+  for (const t of ['identity_records', 'silver_resolved_identity_resolution', 'silver_patient_sources'])
+    await db.updateRows(t, 't', { patient_id: k }, `t.patient_id = ${r}`);
   await db.run(
     `UPDATE identity_patient_id_map SET patient_id = ${k}, retired_at = COALESCE(retired_at, ${atSql}) WHERE patient_id = ${r}`,
   );

@@ -10,7 +10,7 @@ import { nicknamePairsSql } from '../definitions/identity/comparisons.ts';
 import { FEED_TABLES, LIVE_FEED_COLUMNS, TABLE_VERSIONS_DDL, changesTableDdl } from './change-feed.ts';
 
 /** Schema version of the local lakehouse; bump with a migration when tables change. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const columnDdl = (c: Column): string => `${d.ident(c.name)} ${c.type}`;
 
@@ -30,7 +30,8 @@ function factViewSql(ds: Dataset): string {
 
 /**
  * Schema 1 → 2: silver and gold tables get the change-feed columns; gold fact tables become views.
- * One catalogue read when there is nothing to migrate.
+ * Schema 2 → 3: parked rows get their bronze row (`record`). One catalogue read when there is nothing
+ * to migrate.
  */
 async function migrate(db: Database): Promise<void> {
   const stored = await db.one<{ value: string }>(
@@ -66,6 +67,17 @@ async function migrate(db: Database): Promise<void> {
   }
   for (const ds of DATASETS)
     if (ds.kind === 'fact' && tables.get(ds.name) === 'BASE TABLE') await db.run(`DROP TABLE ${ds.name}`);
+  // Schema 2 → 3: parked rows carry their bronze row, so a retry does not read bronze back.
+  const parkedRecord = await db.one<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_name = 'parked_rows' AND column_name = 'record'`,
+  );
+  if (!parkedRecord?.n) {
+    await db.run(`ALTER TABLE parked_rows ADD COLUMN record JSON`);
+    for (const ds of DATASETS)
+      if (ds.kind === 'transform' && ds.patientReference && tables.has(`bronze_${ds.entity}`))
+        await db.run(`UPDATE parked_rows p SET record = to_json(b) FROM bronze_${ds.entity} b
+          WHERE p.dataset = '${ds.name}' AND b._file_name = p.file_name AND b._line_number = p.line_number`);
+  }
 }
 
 /**
@@ -85,7 +97,8 @@ const SUPPORTING_DDL = [
      run_id VARCHAR, dataset VARCHAR, rules VARCHAR[], file_name VARCHAR, line_number BIGINT,
      record JSON, quarantined_at TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS parked_rows (
-     dataset VARCHAR, file_name VARCHAR, line_number BIGINT, first_parked_at TIMESTAMP, attempts INTEGER)`,
+     dataset VARCHAR, file_name VARCHAR, line_number BIGINT, first_parked_at TIMESTAMP, attempts INTEGER,
+     record JSON)`,
   `CREATE TABLE IF NOT EXISTS run_accounting (
      run_id VARCHAR, dataset VARCHAR, file_name VARCHAR, rows_in BIGINT, rows_out BIGINT,
      rows_quarantined BIGINT, rows_parked BIGINT)`,

@@ -115,23 +115,20 @@ export async function runSilverFacts(
   if (!ref) throw new Error(`${name} has no patient reference`);
   const bronze = `bronze_${ds.entity}`;
   const run = sqlString(ctx.runId);
-  // Parked rows are read back from bronze only when there are any (that join probes bronze). Their
-  // files are named as constants, so the scan skips the row groups of every other file; the rows are
-  // staged once into a small table, which the duplicate check and the stage both read.
-  const parkedFiles = (
-    await ctx.db.all<{ f: string }>(
-      `SELECT DISTINCT file_name AS f FROM parked_rows WHERE dataset = '${name}' ORDER BY 1`,
-    )
-  ).map((r) => sqlString(r.f));
+  // Parked rows come back from their stored bronze rows (bronze itself is not read), staged once
+  // together with this update's rows into a small table that the duplicate check and the stage read.
+  const bronzeColumns = dataset(bronze).columns;
+  const parked = await ctx.db.one<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM parked_rows WHERE dataset = '${name}'`,
+  );
   let source = thisRunsBronze(ctx, ds.entity);
-  if (parkedFiles.length) {
+  if (parked?.n) {
+    const shape = JSON.stringify(Object.fromEntries(bronzeColumns.map((c) => [c.name, c.type])));
     await ctx.db.materialize(
       `source_${name}`,
       `${source}
       UNION ALL
-      SELECT b.* FROM ${bronze} b JOIN parked_rows p
-        ON p.dataset = '${name}' AND p.file_name = b._file_name AND p.line_number = b._line_number
-      WHERE b._run_id <> ${run} AND b._file_name IN (${parkedFiles.join(', ')})`,
+      SELECT unnest(json_transform(p.record, ${sqlString(shape)})) FROM parked_rows p WHERE p.dataset = '${name}'`,
     );
     source = `SELECT * FROM source_${name}`;
   }
@@ -155,7 +152,10 @@ export async function runSilverFacts(
   // Every parked row of this dataset was staged again above, so all are replaced by this run's outcome.
   await ctx.db.run(`DELETE FROM parked_rows WHERE dataset = '${name}'`);
   await ctx.db.run(`INSERT INTO parked_rows
-    SELECT '${name}', _file_name, _line_number, _first_parked_at, _attempts + 1 FROM eval_${name} WHERE _outcome = 'parked'`);
+    SELECT '${name}', e._file_name, e._line_number, e._first_parked_at, e._attempts + 1,
+      to_json({${bronzeColumns.map((c) => `${d.ident(c.name)}: b.${d.ident(c.name)}`).join(', ')}})
+    FROM eval_${name} e JOIN (${source}) b ON b._file_name = e._file_name AND b._line_number = e._line_number
+    WHERE e._outcome = 'parked'`);
 
   const key = ds.keys[0] ?? '';
   const outCols = ds.columns.map((c) =>
