@@ -176,10 +176,18 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
 
   // 2. Blocking keys of new and changed records; candidate pairs against every known record.
   const changedCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_changed');
+  // A changed record's keys come from its incoming values (what identity_records now holds for it),
+  // so the large table is not scanned again for them.
+  if (changedCount > 0)
+    await db.materialize(
+      'idr_changed_records',
+      `SELECT c.rid, n.* FROM idr_changed c JOIN idr_match m ON m.rid = c.rid
+      JOIN idr_latest n ON n.source_system = m.source_system AND n.source_patient_id = m.source_patient_id`,
+    );
   await db.materialize(
     'idr_rekey_keys',
     `${blockingKeysSql(d, 'idr_new')}
-    ${changedCount > 0 ? `UNION ALL ${blockingKeysSql(d, 'identity_records', 't.rid IN (SELECT rid FROM idr_changed)')}` : ''}`,
+    ${changedCount > 0 ? `UNION ALL ${blockingKeysSql(d, 'idr_changed_records')}` : ''}`,
   );
   if (changedCount > 0)
     await db.run(`DELETE FROM identity_blocking_keys WHERE rid IN (SELECT rid FROM idr_changed)`);
@@ -265,11 +273,12 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_assign (
     rid BIGINT, patient_id VARCHAR, via_rid BIGINT, probability DOUBLE, weight DOUBLE, deterministic INTEGER)`);
   let newPatients = 0;
+  // New ids are issued at the end of the step (identity_patient_id_map), so the base is read once.
+  const base = await nextPatientNumber(db);
   for (const stage of [0, 1, 2]) {
     await db.materialize('idr_candidates', `${stageCandidatesSql(stage, pairRecords)}`);
     await db.run(`INSERT INTO idr_assign ${stageJoinSql('idr_candidates')}`);
     await db.run(`INSERT INTO idr_assign ${stageStaySql('idr_candidates', stage)}`);
-    const base = await nextPatientNumber(db);
     const before = await count(db, 'SELECT COUNT(*) AS n FROM idr_assign');
     await db.run(`INSERT INTO idr_assign ${stageNewPatientsSql(d, stage, base - 1 + newPatients)}`);
     const added = (await count(db, 'SELECT COUNT(*) AS n FROM idr_assign')) - before;
@@ -288,21 +297,35 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     (source_system, source_patient_id, patient_id, confidence_score, match_evidence, match_rule, resolved_at,
      match_weight, model_version, run_id)
     SELECT r.*, ${run} FROM (${resolvedIdentityRowsSql(d, 'idr_final', at, d.string(mv))}) r`);
-  await db.updateRows(
-    'identity_records',
-    'r',
-    { patient_id: 'f.patient_id' },
-    'f.rid = r.rid AND r.patient_id IS DISTINCT FROM f.patient_id',
-    'idr_final f',
+  // Records new in this update (rid above baseRid) and this update's source rows were written in the
+  // open transaction: updated in place. Known records whose patient changed are few and spread over
+  // the tables: rewritten (Database.updateRows), and only looked for when there are any.
+  await db.run(`UPDATE identity_records r SET patient_id = f.patient_id FROM idr_final f
+    WHERE f.rid = r.rid AND r.rid > ${baseRid}`);
+  await db.run(`UPDATE silver_patient_sources s SET patient_id = f.patient_id FROM idr_final f
+    WHERE s._run_id = ${run} AND s.source_system = f.source_system AND s.source_patient_id = f.source_patient_id
+      AND s.patient_id IS DISTINCT FROM f.patient_id`);
+  const movedKnown = await count(
+    db,
+    `SELECT COUNT(*) AS n FROM idr_final WHERE rid <= ${baseRid} AND patient_id IS DISTINCT FROM current_patient_id`,
   );
-  await db.updateRows(
-    'silver_patient_sources',
-    's',
-    { patient_id: 'f.patient_id' },
-    `s.source_system = f.source_system AND s.source_patient_id = f.source_patient_id
-      AND s.patient_id IS DISTINCT FROM f.patient_id`,
-    'idr_final f',
-  );
+  if (movedKnown > 0) {
+    await db.updateRows(
+      'identity_records',
+      'r',
+      { patient_id: 'f.patient_id' },
+      `f.rid = r.rid AND r.rid <= ${baseRid} AND r.patient_id IS DISTINCT FROM f.patient_id`,
+      'idr_final f',
+    );
+    await db.updateRows(
+      'silver_patient_sources',
+      's',
+      { patient_id: 'f.patient_id' },
+      `s._run_id <> ${run} AND s.source_system = f.source_system AND s.source_patient_id = f.source_patient_id
+        AND s.patient_id IS DISTINCT FROM f.patient_id`,
+      'idr_final f',
+    );
+  }
   // Versions of known records that changed nothing identity compares keep their patient.
   await db.run(`UPDATE silver_patient_sources s SET patient_id = r.patient_id FROM identity_records r
     WHERE s.patient_id IS NULL AND r.source_system = s.source_system AND r.source_patient_id = s.source_patient_id`);
@@ -360,12 +383,19 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
 
   // 7. The review queue: band pairs between different patients, once per pair of source records.
   const reviewBase = await count(db, 'SELECT COUNT(*) AS n FROM identity_review_queue');
+  // The band pairs first, then the few records they name (one narrow pass over identity_records).
+  await db.materialize('idr_review_pairs', reviewCandidatesSql(pairRecords));
+  await db.materialize(
+    'idr_review_records',
+    `SELECT r.rid, r.source_system, r.source_patient_id, r.patient_id FROM identity_records r
+    WHERE r.rid IN (SELECT rid_l FROM idr_review_pairs UNION ALL SELECT rid_r FROM idr_review_pairs)`,
+  );
   await db.materialize(
     'idr_review',
     `SELECT c.*, a.source_system AS ls, a.source_patient_id AS lid, b.source_system AS rs, b.source_patient_id AS rpid,
       a.patient_id AS lp, b.patient_id AS rp
-    FROM (${reviewCandidatesSql(pairRecords)}) c
-    JOIN identity_records a ON a.rid = c.rid_l JOIN identity_records b ON b.rid = c.rid_r
+    FROM idr_review_pairs c
+    JOIN idr_review_records a ON a.rid = c.rid_l JOIN idr_review_records b ON b.rid = c.rid_r
     WHERE NOT EXISTS (SELECT 1 FROM identity_review_queue q
       WHERE q.left_system = a.source_system AND q.left_id = a.source_patient_id
         AND q.right_system = b.source_system AND q.right_id = b.source_patient_id)`,
@@ -395,9 +425,15 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await db.run(`DELETE FROM silver_enriched_identity_resolution
     WHERE patient_id IN (SELECT patient_id FROM identity_touched_patients)
        OR patient_id IN (SELECT issued_id FROM identity_patient_id_map WHERE retired_at IS NOT NULL)`);
+  // The records of the touched patients are gathered first (one pass over identity_records), so the
+  // golden-record joins and windows work on those rows only.
+  await db.materialize(
+    'idr_golden_records',
+    `SELECT r.* FROM identity_records r WHERE r.patient_id IN (SELECT patient_id FROM identity_touched_patients)`,
+  );
   await db.run(`INSERT INTO silver_enriched_identity_resolution BY NAME
     SELECT g.*, ${d.string(mv)} AS model_version, ${run} AS run_id
-    FROM (${goldenRecordSql(d, 'identity_records', 'silver_resolved_identity_resolution', 'identity_touched_patients', at)}) g`);
+    FROM (${goldenRecordSql(d, 'idr_golden_records', 'silver_resolved_identity_resolution', 'identity_touched_patients', at)}) g`);
   await phase('golden');
 
   const work = await db.one<{

@@ -17,6 +17,7 @@ import {
   type Lakehouse,
   type Row,
 } from './fixtures.ts';
+import { Database } from '../../src/engine/database.ts';
 
 const lakes: Lakehouse[] = [];
 
@@ -203,6 +204,44 @@ describe('late-arriving patients', () => {
       { claim_id: 'C00000002', src: 'E00000020' },
     ]);
     assert.deepEqual(await query(lake.db, `SELECT * FROM quarantine WHERE dataset = 'silver_claims'`), []);
+  });
+
+  test('a parked claim keeps its bronze row; a database from before that (schema 2) is migrated and the claim still lands', async () => {
+    const lake = makeLakehouse();
+    lakes.push(lake);
+    writeLandingFile(lake.landing, 'patients', T0, csvText('patients', [base(1)]));
+    writeLandingFile(lake.landing, 'claims', T0, claimsFor([1, 20]));
+    const r1 = await run(lake, { orphanGraceHours: 48 });
+    assert.equal(r1.status, 'COMPLETED', r1.error);
+    const [kept] = await query<{ claim_id: string; patient_id: string; line: number; file: string }>(
+      lake.db,
+      `SELECT record->>'claim_id' AS claim_id, record->>'patient_id' AS patient_id,
+         CAST(record->>'_line_number' AS INTEGER) AS line, record->>'_file_name' AS file FROM parked_rows`,
+    );
+    assert.deepEqual(kept, {
+      claim_id: 'C00000002',
+      patient_id: 'E00000020',
+      line: 3,
+      file: 'claims_260105_1000.csv',
+    });
+    // The same database as schema 2 wrote it: parked rows were pointers into bronze only.
+    const old = await Database.open(lake.db);
+    try {
+      await old.run(`ALTER TABLE parked_rows DROP COLUMN record`);
+      await old.run(`UPDATE carelake_meta SET value = '2' WHERE key = 'schema_version'`);
+    } finally {
+      old.close();
+    }
+    writeLandingFile(lake.landing, 'patients', hoursAfter(T0, 1), csvText('patients', [base(20)]));
+    const r2 = await run(lake, { orphanGraceHours: 48 });
+    assert.equal(r2.status, 'COMPLETED', r2.error);
+    assert.deepEqual(await query(lake.db, 'SELECT * FROM parked_rows'), []);
+    assert.deepEqual(await query(lake.db, `SELECT claim_id FROM gold_claims ORDER BY 1`), [
+      { claim_id: 'C00000001' },
+      { claim_id: 'C00000002' },
+    ]);
+    const acc = r2.accounting.find((a) => a.dataset === 'silver_claims');
+    assert.deepEqual(acc && [acc.rows_in, acc.rows_out, acc.rows_quarantined, acc.rows_parked], [1, 1, 0, 0]);
   });
 
   test('with no grace period the claim is quarantined as orphan_patient_reference', async () => {

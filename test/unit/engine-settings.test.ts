@@ -165,6 +165,54 @@ describe('engine settings', () => {
     }
   });
 
+  test('updateRows: changed rows are deleted and appended again (in place in bulk mode), every other row untouched', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-update-'));
+    const dbPath = path.join(dir, 'lake.duckdb');
+    const db = await Database.open(dbPath);
+    const snapshot = (): Promise<{ k: number; v: string; w: number; at: number }[]> =>
+      db.all(`SELECT k, v, w, rowid AS at FROM t ORDER BY k`);
+    try {
+      await db.run(
+        `CREATE TABLE t AS SELECT range AS k, 'v' || range AS v, range % 7 AS w FROM range(200000)`,
+      );
+      await db.run(
+        `CREATE TABLE src AS SELECT * FROM (VALUES (5, 'five'), (150000, 'many'), (999999, 'none')) s(k, v)`,
+      );
+      await db.run('CHECKPOINT');
+      const before = await snapshot();
+      await db.run('BEGIN TRANSACTION');
+      await db.updateRows('t', 'r', { v: 's.v', w: 'r.w + 100' }, 's.k = r.k', 'src s');
+      await db.updateRows('t', 'r', { w: '-1' }, 'r.k = 7');
+      await db.updateRows('t', 'r', { w: '-2' }, 'r.k < 0');
+      await db.run('COMMIT');
+      const after = await snapshot();
+      assert.equal(after.length, before.length);
+      const changed = new Map([
+        [5, { v: 'five', w: 105 }],
+        [150000, { v: 'many', w: 100 + (150000 % 7) }],
+        [7, { v: 'v7', w: -1 }],
+      ]);
+      for (const [i, row] of after.entries()) {
+        const old = before[i];
+        const want = changed.get(row.k);
+        if (want) {
+          assert.deepEqual({ v: row.v, w: row.w }, want, `row ${row.k}`);
+          assert.ok(row.at >= 200000, `row ${row.k} was appended again (row id ${row.at})`);
+        } else assert.deepEqual(row, old);
+      }
+      // Bulk mode: a plain UPDATE, the row keeps its place.
+      await db.run('BEGIN TRANSACTION');
+      await db.setBulkMode(true);
+      await db.updateRows('t', 'r', { v: "'bulk'" }, 'r.k = 9');
+      await db.setBulkMode(false);
+      await db.run('COMMIT');
+      assert.deepEqual(await db.one(`SELECT v, rowid AS at FROM t WHERE k = 9`), { v: 'bulk', at: 9 });
+    } finally {
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('CARELAKE_TRACE_SQL=1 prints each statement with its wall and CPU time, and the memory by purpose, to stderr', () => {
     const engine = fileURLToPath(new URL('../../src/engine/database.ts', import.meta.url));
     const script = `const { Database } = await import(${JSON.stringify(engine)});
