@@ -113,10 +113,28 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   }
   const filter = options.sourceFilter ?? `_run_id = ${run}`;
 
-  // 1. This run's records (latest version per source record) → new or changed identity records.
+  // 1. This run's records (latest version per source record) → new or changed identity records. Only
+  // the source records delivered more than once in this run need the latest-version window (none on
+  // a first load of one file per source); the others are projected as they are.
+  const sources = options.sources ?? 'silver_patient_sources';
+  const withoutSsn = options.withoutSsn ?? false;
+  const key = 'source_system, source_patient_id';
+  await db.materialize(
+    'idr_repeated',
+    `SELECT ${key} FROM ${sources} WHERE ${filter} GROUP BY ${key} HAVING COUNT(*) > 1`,
+  );
+  const repeated = await count(db, 'SELECT COUNT(*) AS n FROM idr_repeated');
+  const isRepeated = `EXISTS (SELECT 1 FROM idr_repeated r WHERE r.source_system IS NOT DISTINCT FROM s.source_system
+      AND r.source_patient_id IS NOT DISTINCT FROM s.source_patient_id)`;
+  const once = identityRecordsSql(d, sources, repeated ? `(${filter}) AND NOT ${isRepeated}` : filter, {
+    withoutSsn,
+    single: true,
+  });
   await db.materialize(
     'idr_latest',
-    `${identityRecordsSql(d, options.sources ?? 'silver_patient_sources', filter, { withoutSsn: options.withoutSsn ?? false })}`,
+    repeated
+      ? `${once} UNION ALL ${identityRecordsSql(d, sources, `(${filter}) AND ${isRepeated}`, { withoutSsn })}`
+      : once,
   );
   const changedCond = IDENTITY_FIELDS.map((f) => `r.${f} IS DISTINCT FROM n.${f}`).join(' OR ');
   await db.materialize(
@@ -425,15 +443,20 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await db.run(`DELETE FROM silver_enriched_identity_resolution
     WHERE patient_id IN (SELECT patient_id FROM identity_touched_patients)
        OR patient_id IN (SELECT issued_id FROM identity_patient_id_map WHERE retired_at IS NOT NULL)`);
-  // The records of the touched patients are gathered first (one pass over identity_records), so the
-  // golden-record joins and windows work on those rows only.
-  await db.materialize(
-    'idr_golden_records',
-    `SELECT r.* FROM identity_records r WHERE r.patient_id IN (SELECT patient_id FROM identity_touched_patients)`,
-  );
+  // Incremental: the records of the touched patients are gathered first (one pass over
+  // identity_records), so the golden-record joins and windows work on those rows only. From scratch
+  // every patient is touched and the records are read as they are.
+  let goldenRecords = 'identity_records';
+  if (baseRid > 0) {
+    goldenRecords = 'idr_golden_records';
+    await db.materialize(
+      goldenRecords,
+      `SELECT r.* FROM identity_records r WHERE r.patient_id IN (SELECT patient_id FROM identity_touched_patients)`,
+    );
+  }
   await db.run(`INSERT INTO silver_enriched_identity_resolution BY NAME
     SELECT g.*, ${d.string(mv)} AS model_version, ${run} AS run_id
-    FROM (${goldenRecordSql(d, 'idr_golden_records', 'silver_resolved_identity_resolution', 'identity_touched_patients', at)}) g`);
+    FROM (${goldenRecordSql(d, goldenRecords, 'silver_resolved_identity_resolution', 'identity_touched_patients', at)}) g`);
   await phase('golden');
 
   const work = await db.one<{

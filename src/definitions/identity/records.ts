@@ -43,22 +43,27 @@ export const systemTrustSql = (d: Dialect, expr: string): string => caseMap(d, e
 /**
  * The latest version of each source record among `sources` rows matching `where` (silver_patient_sources
  * columns), as identity fields. With `withoutSsn` the SSN hash is dropped (the measurement without SSN).
+ * With `single` the caller guarantees one row per source record among them, and no window is needed
+ * (a window sorts its whole input: the costliest step of a first load's records).
  */
 export function identityRecordsSql(
   d: Dialect,
   sources: string,
   where: string,
-  options: { withoutSsn?: boolean } = {},
+  options: { withoutSsn?: boolean; single?: boolean } = {},
 ): string {
+  const from = options.single
+    ? `${sources} s WHERE ${where}`
+    : `(SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.source_system, s.source_patient_id
+          ORDER BY s._extracted_at DESC, s._file_name DESC, s._line_number DESC) AS _rn
+        FROM ${sources} s WHERE ${where}) latest
+  WHERE _rn = 1`;
   return `SELECT source_system, source_patient_id, ${systemRankSql(d, 'source_system')} AS sys_rank,
     NULLIF(first_name_norm, '') AS fn, NULLIF(last_name_norm, '') AS ln, birth_date AS dob,
     NULLIF(sex, 'U') AS sex, ${options.withoutSsn ? 'CAST(NULL AS STRING)' : 'ssn_hash'} AS ssn,
     mrn, insurance_id_norm AS mid, address_norm AS addr, city_norm AS city, state_code AS state, zip5 AS zip,
     phone_digits AS phone, email_norm AS email, _extracted_at AS extracted_at
-  FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.source_system, s.source_patient_id
-          ORDER BY s._extracted_at DESC, s._file_name DESC, s._line_number DESC) AS _rn
-        FROM ${sources} s WHERE ${where}) latest
-  WHERE _rn = 1`;
+  FROM ${from}`;
 }
 
 export interface GoldenAttribute {
