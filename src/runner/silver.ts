@@ -9,7 +9,7 @@ import { resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
 import { bronzeRowsView } from './bronze.ts';
 import { feedRewriter, upsertWithFeed } from './change-feed.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
-import { quarantineRejectedSql, stageAndEvaluate } from './stage.ts';
+import { quarantineRejectedSql, rawName, stageAndEvaluate } from './stage.ts';
 
 /** The bronze rows this update wrote for `entity`: from bulk mode's file when there is one. */
 function thisRunsBronze(ctx: RunContext, entity: string): string {
@@ -151,11 +151,11 @@ export async function runSilverFacts(
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'orphan'`, ORPHAN_RULE, `eval_${name}`));
   // Every parked row of this dataset was staged again above, so all are replaced by this run's outcome.
   await ctx.db.run(`DELETE FROM parked_rows WHERE dataset = '${name}'`);
+  // The staged row holds every bronze column (a derived one as its `_raw_` shadow).
   await ctx.db.run(`INSERT INTO parked_rows
     SELECT '${name}', e._file_name, e._line_number, e._first_parked_at, e._attempts + 1,
-      to_json({${bronzeColumns.map((c) => `${d.ident(c.name)}: b.${d.ident(c.name)}`).join(', ')}})
-    FROM eval_${name} e JOIN (${source}) b ON b._file_name = e._file_name AND b._line_number = e._line_number
-    WHERE e._outcome = 'parked'`);
+      to_json({${bronzeColumns.map((c) => `${d.ident(c.name)}: e.${d.ident(rawName(ds, c.name))}`).join(', ')}})
+    FROM eval_${name} e WHERE e._outcome = 'parked'`);
 
   const key = ds.keys[0] ?? '';
   const outCols = ds.columns.map((c) =>

@@ -35,7 +35,17 @@ export async function stageAndEvaluate(
   await ctx.db.materialize(dups, `${duplicateKeysSql(d, ds, `(${source})`)}`);
   const staged = stageSql(d, ds, source, {
     runStartedAt: ctx.startedAtSql,
-    metadata: ['_file_name', '_line_number', '_extracted_at', '_run_id', '_rescued_data'],
+    // Every bronze column is in the staged row (raw or as `_raw_<name>`), so a parked row's bronze
+    // row is rebuilt from it (silver.ts).
+    metadata: [
+      '_file_name',
+      '_line_number',
+      '_extracted_at',
+      '_run_id',
+      '_rescued_data',
+      '_ingested_at',
+      '_file_path',
+    ],
     dups,
     ...(extra.joins === undefined ? {} : { joins: extra.joins }),
     ...(extra.columns === undefined ? {} : { columns: extra.columns }),

@@ -224,6 +224,15 @@ describe('late-arriving patients', () => {
       line: 3,
       file: 'claims_260105_1000.csv',
     });
+    // It is the bronze row, column for column.
+    assert.deepEqual(
+      await query(
+        lake.db,
+        `SELECT p.record::VARCHAR = to_json(b)::VARCHAR AS same FROM parked_rows p
+         JOIN bronze_claims b ON b._file_name = p.file_name AND b._line_number = p.line_number`,
+      ),
+      [{ same: true }],
+    );
     // The same database as schema 2 wrote it: parked rows were pointers into bronze only.
     const old = await Database.open(lake.db);
     try {
