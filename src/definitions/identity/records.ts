@@ -142,7 +142,7 @@ export function goldenRecordSql(
         MAX(r.extracted_at) OVER (PARTITION BY r.patient_id) AS effective_at
       FROM ${records} r JOIN ${patients} p ON p.patient_id = r.patient_id
       LEFT JOIN ${links} l ON l.source_system = r.source_system AND l.source_patient_id = r.source_patient_id),
-    t AS (SELECT r.*, k.score, k.rk, k.record_count, k.effective_at FROM ranked k JOIN ${records} r ON r.rid = k.rid),
+    t AS (SELECT r.*, k.score, k.rk, k.record_count, k.effective_at FROM ${records} r JOIN ranked k ON k.rid = r.rid),
     gaps AS (SELECT t.patient_id FROM t WHERE t.rk = 1 AND t.record_count > 1 AND NOT (${complete})),
     o AS (
       SELECT t.patient_id,
