@@ -102,12 +102,10 @@ export const GOLDEN_TYPES: Readonly<Record<string, string>> = { birth_date: 'DAT
  * attribute carries its source record and confidence. Point in time: the record versions are those
  * extracted up to the patient's effective time (the newest extract among its records).
  *
- * Evaluated as: the records are ranked on their keys alone (the windows sort narrow rows; sorting the
- * whole records cost a third more), then the first-ranked record gives every attribute it holds a
- * valid value for (one row per patient, no aggregation); only patients whose first record lacks a
- * valid value somewhere aggregate their other records, for those attributes. Same result as one
- * aggregate per attribute over every record, at a fraction of the cost (most first-ranked records are
- * complete). `records` has one row per `rid`.
+ * Evaluated as: the first-ranked record gives every attribute it holds a valid value for (one row per
+ * patient, no aggregation); only patients whose first record lacks a valid value somewhere aggregate
+ * their other records, for those attributes. Same result as one aggregate per attribute over every
+ * record, at a fraction of the cost (most first-ranked records are complete).
  */
 export function goldenRecordSql(
   d: Dialect,
@@ -135,14 +133,13 @@ export function goldenRecordSql(
     ' + ',
   );
   const score = `COALESCE(l.confidence_score, 1.0) * ${systemTrustSql(d, 'r.source_system')}`;
-  return `WITH ranked AS (
-      SELECT r.rid, ${score} AS score,
+  return `WITH t AS (
+      SELECT r.*, ${score} AS score,
         ROW_NUMBER() OVER (PARTITION BY r.patient_id ORDER BY ${score} DESC, r.extracted_at DESC, r.rid) AS rk,
         COUNT(*) OVER (PARTITION BY r.patient_id) AS record_count,
         MAX(r.extracted_at) OVER (PARTITION BY r.patient_id) AS effective_at
       FROM ${records} r JOIN ${patients} p ON p.patient_id = r.patient_id
       LEFT JOIN ${links} l ON l.source_system = r.source_system AND l.source_patient_id = r.source_patient_id),
-    t AS (SELECT r.*, k.score, k.rk, k.record_count, k.effective_at FROM ${records} r JOIN ranked k ON k.rid = r.rid),
     gaps AS (SELECT t.patient_id FROM t WHERE t.rk = 1 AND t.record_count > 1 AND NOT (${complete})),
     o AS (
       SELECT t.patient_id,

@@ -415,14 +415,13 @@ AS SELECT DISTINCT patient_id FROM silver_resolved_identity_resolution;
 CREATE OR REFRESH MATERIALIZED VIEW silver_enriched_identity_resolution
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
 AS SELECT g.*, 'fs-v1.0' AS model_version
-FROM (WITH ranked AS (
-      SELECT r.rid, COALESCE(l.confidence_score, 1.0) * CASE r.source_system WHEN 'EHR_SYSTEM' THEN 1 WHEN 'LAB_SYSTEM' THEN 0.9 WHEN 'ADT_SYSTEM' THEN 0.85 ELSE 0.5 END AS score,
+FROM (WITH t AS (
+      SELECT r.*, COALESCE(l.confidence_score, 1.0) * CASE r.source_system WHEN 'EHR_SYSTEM' THEN 1 WHEN 'LAB_SYSTEM' THEN 0.9 WHEN 'ADT_SYSTEM' THEN 0.85 ELSE 0.5 END AS score,
         ROW_NUMBER() OVER (PARTITION BY r.patient_id ORDER BY COALESCE(l.confidence_score, 1.0) * CASE r.source_system WHEN 'EHR_SYSTEM' THEN 1 WHEN 'LAB_SYSTEM' THEN 0.9 WHEN 'ADT_SYSTEM' THEN 0.85 ELSE 0.5 END DESC, r.extracted_at DESC, r.rid) AS rk,
         COUNT(*) OVER (PARTITION BY r.patient_id) AS record_count,
         MAX(r.extracted_at) OVER (PARTITION BY r.patient_id) AS effective_at
       FROM idr_resolved_records r JOIN idr_resolved_patients p ON p.patient_id = r.patient_id
       LEFT JOIN silver_resolved_identity_resolution l ON l.source_system = r.source_system AND l.source_patient_id = r.source_patient_id),
-    t AS (SELECT r.*, k.score, k.rk, k.record_count, k.effective_at FROM idr_resolved_records r JOIN ranked k ON k.rid = r.rid),
     gaps AS (SELECT t.patient_id FROM t WHERE t.rk = 1 AND t.record_count > 1 AND NOT (COALESCE(t.fn IS NOT NULL, FALSE) AND COALESCE(t.ln IS NOT NULL, FALSE) AND COALESCE(t.dob IS NOT NULL, FALSE) AND COALESCE(t.sex IN ('F', 'M'), FALSE) AND COALESCE(t.ssn IS NOT NULL, FALSE) AND COALESCE(t.mrn IS NOT NULL, FALSE) AND COALESCE(t.mid IS NOT NULL, FALSE) AND COALESCE(t.addr IS NOT NULL, FALSE) AND COALESCE(t.city IS NOT NULL, FALSE) AND COALESCE(t.state IS NOT NULL, FALSE) AND COALESCE((t.zip RLIKE '^[0-9]{5}$'), FALSE) AND COALESCE((t.phone RLIKE '^[0-9]{10}$'), FALSE) AND COALESCE((t.email RLIKE '^[^@ ]+@[^@ ]+$'), FALSE))),
     o AS (
       SELECT t.patient_id,
