@@ -282,10 +282,17 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await db.materialize('idr_scored', `${scoreSql(d, 'idr_vectors', mv)}`);
   await phase('scoring');
 
-  // 5. Best-anchor clustering in three stages (EHR, ADT, LAB).
+  // 5. Best-anchor clustering in three stages (EHR, ADT, LAB). Pairs a reviewer rejected, both ways
+  // (the records are looked up only when there are any: a first load has none).
+  const rejections = await count(
+    db,
+    `SELECT COUNT(*) AS n FROM identity_review_queue WHERE status = 'rejected'`,
+  );
   await db.materialize(
     'idr_rejected',
-    `SELECT a.rid AS rid_a, b.rid AS rid_b FROM identity_review_queue q
+    rejections === 0
+      ? 'SELECT CAST(NULL AS BIGINT) AS rid_a, CAST(NULL AS BIGINT) AS rid_b WHERE FALSE'
+      : `SELECT a.rid AS rid_a, b.rid AS rid_b FROM identity_review_queue q
     JOIN ${knownRecords} a ON a.source_system = q.left_system AND a.source_patient_id = q.left_id
     JOIN ${knownRecords} b ON b.source_system = q.right_system AND b.source_patient_id = q.right_id
     WHERE q.status = 'rejected'
