@@ -171,13 +171,22 @@ describe('late-arriving patients', () => {
       ids.map((i, k) => claimRow(k + 1, i)),
     );
 
-  test('a claim whose patient arrives later is parked, then lands in silver and gold', async () => {
+  /** Patient 1 and claims for patients 1 and 20, run with a 48 h grace: the second claim is parked. */
+  async function claimWaitingForPatient20(): Promise<{
+    lake: Lakehouse;
+    r1: Awaited<ReturnType<typeof run>>;
+  }> {
     const lake = makeLakehouse();
     lakes.push(lake);
     writeLandingFile(lake.landing, 'patients', T0, csvText('patients', [base(1)]));
     writeLandingFile(lake.landing, 'claims', T0, claimsFor([1, 20]));
     const r1 = await run(lake, { orphanGraceHours: 48 });
     assert.equal(r1.status, 'COMPLETED', r1.error);
+    return { lake, r1 };
+  }
+
+  test('a claim whose patient arrives later is parked, then lands in silver and gold', async () => {
+    const { lake, r1 } = await claimWaitingForPatient20();
     const parked = await query<{ file_name: string; line_number: number; attempts: number }>(
       lake.db,
       `SELECT file_name, line_number, attempts FROM parked_rows WHERE dataset = 'silver_claims'`,
@@ -207,12 +216,7 @@ describe('late-arriving patients', () => {
   });
 
   test('a parked claim keeps its bronze row; a database from before that (schema 2) is migrated and the claim still lands', async () => {
-    const lake = makeLakehouse();
-    lakes.push(lake);
-    writeLandingFile(lake.landing, 'patients', T0, csvText('patients', [base(1)]));
-    writeLandingFile(lake.landing, 'claims', T0, claimsFor([1, 20]));
-    const r1 = await run(lake, { orphanGraceHours: 48 });
-    assert.equal(r1.status, 'COMPLETED', r1.error);
+    const { lake } = await claimWaitingForPatient20();
     const [kept] = await query<{ claim_id: string; patient_id: string; line: number; file: string }>(
       lake.db,
       `SELECT record->>'claim_id' AS claim_id, record->>'patient_id' AS patient_id,
