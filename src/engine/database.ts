@@ -45,7 +45,7 @@ function trace(sql: string, started: TraceStart | undefined): void {
  * - insertion order not preserved: inserts and CREATE TABLE AS run on every thread without keeping
  *   batches in order. Queries that need an order say ORDER BY; a statement that needs the order of
  *   its input sets `preserve_insertion_order` for itself (bronze staging).
- * - memory capped at 3 GB unless CARELAKE_MEMORY_LIMIT says otherwise (DuckDB's own default is 80% of
+ * - memory capped at 2.5 GB unless CARELAKE_MEMORY_LIMIT says otherwise (DuckDB's own default is 80% of
  *   the machine); larger work spills to a temporary folder next to the database.
  */
 const STRING_COMPRESSION_OFF = "SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'";
@@ -55,7 +55,7 @@ function engineSettings(env: NodeJS.ProcessEnv): string[] {
       ? STRING_COMPRESSION_OFF
       : "SET disabled_compression_methods = 'fsst'",
     'SET preserve_insertion_order = false',
-    `SET memory_limit = '${(env['CARELAKE_MEMORY_LIMIT'] ?? '3GB').replace(/[^0-9A-Za-z.]/g, '')}'`,
+    `SET memory_limit = '${(env['CARELAKE_MEMORY_LIMIT'] ?? '2.5GB').replace(/[^0-9A-Za-z.]/g, '')}'`,
   ];
 }
 
