@@ -330,9 +330,10 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     (source_system, source_patient_id, patient_id, confidence_score, match_evidence, match_rule, resolved_at,
      match_weight, model_version, run_id)
     SELECT r.*, ${run} FROM (${resolvedIdentityRowsSql(d, 'idr_final', at, d.string(mv))}) r`);
-  // Records new in this update (rid above baseRid) and this update's source rows were written in the
-  // open transaction: updated in place. Known records whose patient changed are few and spread over
-  // the tables: rewritten (Database.updateRows), and only looked for when there are any.
+  // From scratch the new records are written now, with their patients. Otherwise records new in this
+  // update (rid above baseRid) and this update's source rows were written in the open transaction:
+  // updated in place. Known records whose patient changed are few and spread over the tables:
+  // rewritten (Database.updateRows), and only looked for when there are any.
   if (fromScratch)
     await db.run(`INSERT INTO identity_records
       SELECT n.rid, n.source_system, n.source_patient_id, n.sys_rank, ${IDENTITY_FIELDS.map((f) => `n.${f}`).join(', ')},
