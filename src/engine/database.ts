@@ -165,15 +165,15 @@ export class Database {
    * `keepPrefix`, so the memory they hold goes back to the engine before the next large statement.
    */
   async dropTempTables(prefix = '', keep: readonly string[] = [], keepPrefix?: string): Promise<void> {
-    const rows = await this.all<{ name: string }>(
-      `SELECT table_name AS name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)
-       UNION SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal AND starts_with(view_name, ?)
+    const rows = await this.all<{ name: string; view: boolean }>(
+      `SELECT table_name AS name, false AS view FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)
+       UNION ALL SELECT view_name, true FROM duckdb_views() WHERE temporary AND NOT internal AND starts_with(view_name, ?)
        ORDER BY 1`,
       [prefix, prefix],
     );
-    for (const { name } of rows)
+    for (const { name, view } of rows)
       if (!keep.includes(name) && !(keepPrefix !== undefined && name.startsWith(keepPrefix)))
-        await this.dropWorking(name);
+        await this.dropKnown(name, view);
   }
 
   /**
@@ -309,7 +309,11 @@ export class Database {
       `SELECT true AS view FROM duckdb_views() WHERE temporary AND view_name = ?`,
       [name],
     );
-    if (kind) {
+    await this.dropKnown(name, kind !== undefined);
+  }
+
+  private async dropKnown(name: string, view: boolean): Promise<void> {
+    if (view) {
       await this.run(`DROP VIEW temp.main.${sqlIdent(name)}`);
       for (const file of this.viewFiles.get(name) ?? []) fs.rmSync(file, { force: true });
       this.viewFiles.delete(name);
@@ -350,8 +354,10 @@ export class Database {
   }
 
   close(): void {
+    const started = traceStart();
     this.connection.closeSync();
     this.instance.closeSync();
+    trace('(close: checkpoint)', started);
     if (this.scratchDir) fs.rmSync(this.scratchDir, { recursive: true, force: true });
     this.scratchDir = undefined;
     this.viewFiles.clear();

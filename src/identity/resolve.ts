@@ -84,8 +84,36 @@ async function nextPatientNumber(db: Database): Promise<number> {
   return (
     (await count(
       db,
-      `SELECT COALESCE(MAX(CAST(SUBSTR(issued_id, 2) AS BIGINT)), 0) AS n FROM identity_patient_id_map`,
+      // Ids are 'P' and nine digits (LPAD), so the greatest id is the greatest number: one string MAX
+      // instead of a cast of every issued id.
+      `SELECT COALESCE(CAST(SUBSTR(MAX(issued_id), 2) AS BIGINT), 0) AS n FROM identity_patient_id_map`,
     )) + 1
+  );
+}
+
+/** The fingerprint of a record's compared fields (alias `a`): equal fingerprints, nothing changed. */
+export const fingerprintSql = (a: string): string =>
+  `hash(${IDENTITY_FIELDS.map((f) => `${a}.${f}`).join(', ')})`;
+
+const HASH_PROBE = `CAST(hash('carelake identity hash probe') AS VARCHAR)`;
+
+/**
+ * Blocking keys and fingerprints are the engine's 64-bit hash of values. They are stored, so they are
+ * rebuilt when the engine hashes differently from when they were written (another DuckDB version), or
+ * were never written by this version of carelake: the probe's hash is kept in carelake_meta. One
+ * small query when nothing changed.
+ */
+async function checkHashes(db: Database): Promise<void> {
+  const probe = await db.one<{ stored: string | null; current: string }>(
+    `SELECT (SELECT value FROM carelake_meta WHERE key = 'identity_hash_probe') AS stored, ${HASH_PROBE} AS current`,
+  );
+  if (probe && probe.stored === probe.current) return;
+  await db.run(`DROP TABLE IF EXISTS identity_blocking_keys`);
+  await db.run(`CREATE TABLE identity_blocking_keys (rid BIGINT, rule INTEGER, k UBIGINT)`);
+  await db.run(`INSERT INTO identity_blocking_keys ${blockingKeysSql(d, 'identity_records')}`);
+  await db.run(`UPDATE identity_records SET fp = ${fingerprintSql('identity_records')}`);
+  await db.run(
+    `INSERT INTO carelake_meta VALUES ('identity_hash_probe', ${HASH_PROBE}) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
   );
 }
 
@@ -102,15 +130,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   const run = sqlString(options.runId);
   const at = options.resolvedAtSql;
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_decided_patients (patient_id VARCHAR)`);
-  // Blocking keys stored as text by an earlier version are rebuilt as hashes.
-  const keyType = await db.one<{ t: string }>(
-    `SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'identity_blocking_keys' AND column_name = 'k'`,
-  );
-  if (keyType && keyType.t !== 'UBIGINT') {
-    await db.run(`DROP TABLE identity_blocking_keys`);
-    await db.run(`CREATE TABLE identity_blocking_keys (rid BIGINT, rule INTEGER, k UBIGINT)`);
-    await db.run(`INSERT INTO identity_blocking_keys ${blockingKeysSql(d, 'identity_records')}`);
-  }
+  await checkHashes(db);
   const filter = options.sourceFilter ?? `_run_id = ${run}`;
 
   // 1. This run's records (latest version per source record) → new or changed identity records. Only
@@ -136,10 +156,11 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
       ? `${once} UNION ALL ${identityRecordsSql(d, sources, `(${filter}) AND ${isRepeated}`, { withoutSsn })}`
       : once,
   );
-  const changedCond = IDENTITY_FIELDS.map((f) => `r.${f} IS DISTINCT FROM n.${f}`).join(' OR ');
+  // A known record changed when its fingerprint did: the match reads four narrow columns of the large
+  // table instead of every compared field (0.33 s of an incremental update on 2.15 M records).
   await db.materialize(
     'idr_match',
-    `SELECT n.source_system, n.source_patient_id, r.rid, r.patient_id, (${changedCond}) AS changed
+    `SELECT n.source_system, n.source_patient_id, r.rid, r.patient_id, r.fp IS DISTINCT FROM ${fingerprintSql('n')} AS changed
     FROM idr_latest n LEFT JOIN identity_records r
       ON r.source_system = n.source_system AND r.source_patient_id = n.source_patient_id`,
   );
@@ -167,7 +188,8 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   const knownRecords = fromScratch ? allRecords : 'identity_records';
   if (!fromScratch)
     await db.run(`INSERT INTO identity_records
-      SELECT rid, source_system, source_patient_id, sys_rank, ${IDENTITY_FIELDS.join(', ')}, extracted_at, NULL, ${run}
+      SELECT rid, source_system, source_patient_id, sys_rank, ${IDENTITY_FIELDS.join(', ')}, extracted_at, NULL, ${run},
+        ${fingerprintSql('idr_new')}
       FROM idr_new`);
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_work AS
     SELECT rid, 'new' AS kind, CAST(NULL AS VARCHAR) AS current_patient_id, sys_rank, source_system,
@@ -185,6 +207,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
         ...Object.fromEntries(IDENTITY_FIELDS.map((f) => [f, `n.${f}`])),
         extracted_at: 'n.extracted_at',
         updated_run_id: run,
+        fp: fingerprintSql('n'),
       },
       'c.rid = r.rid AND n.source_system = r.source_system AND n.source_patient_id = r.source_patient_id',
       'idr_latest n, idr_changed c',
@@ -236,14 +259,36 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // The records of the candidate pairs and the existing members of their patients (incremental runs
   // read these small tables instead of every record; from scratch every record is in play).
   const pairRecords = fromScratch ? allRecords : 'idr_pair_records';
-  if (baseRid > 0)
+  // Incremental: one pass over the wide identity records gathers every record this update reads:
+  // the pairs' records, this update's own, and every record of their patients (the members below,
+  // and the golden records of step 9). A scan of all 2.15 M wide records costs 0.2-0.4 s however
+  // few rows it keeps, so the steps share one (the patients come first from a narrow pass).
+  const scope = 'identity_scope';
+  if (baseRid > 0) {
+    await db.materialize(
+      'idr_pair_rids',
+      `SELECT rid_l AS rid FROM idr_pairs UNION SELECT rid_r FROM idr_pairs`,
+    );
+    await db.materialize(
+      'idr_scope_patients',
+      `SELECT r.patient_id FROM identity_records r
+      WHERE r.patient_id IS NOT NULL AND r.rid IN (SELECT rid FROM idr_pair_rids)
+      UNION SELECT current_patient_id FROM idr_work WHERE current_patient_id IS NOT NULL`,
+    );
+    await db.materialize(
+      scope,
+      `SELECT r.* FROM identity_records r
+      WHERE r.rid IN (SELECT rid FROM idr_pair_rids) OR r.rid IN (SELECT rid FROM idr_work)
+        OR r.patient_id IN (SELECT patient_id FROM idr_scope_patients)`,
+    );
     await db.materialize(
       'idr_pair_records',
-      `SELECT r.* FROM identity_records r WHERE r.rid IN (SELECT rid_l FROM idr_pairs UNION SELECT rid_r FROM idr_pairs)`,
+      `SELECT s.* FROM ${scope} s WHERE s.rid IN (SELECT rid FROM idr_pair_rids)`,
     );
+  }
   await db.materialize(
     'idr_members',
-    `SELECT r.patient_id AS pid, r.rid, r.sys_rank, r.source_system FROM identity_records r
+    `SELECT r.patient_id AS pid, r.rid, r.sys_rank, r.source_system FROM ${fromScratch ? 'identity_records' : scope} r
     WHERE r.patient_id IN (SELECT patient_id FROM ${pairRecords} WHERE patient_id IS NOT NULL)
       AND r.rid NOT IN (SELECT rid FROM idr_work)`,
   );
@@ -337,7 +382,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   if (fromScratch)
     await db.run(`INSERT INTO identity_records
       SELECT n.rid, n.source_system, n.source_patient_id, n.sys_rank, ${IDENTITY_FIELDS.map((f) => `n.${f}`).join(', ')},
-        n.extracted_at, f.patient_id, ${run}
+        n.extracted_at, f.patient_id, ${run}, ${fingerprintSql('n')}
       FROM idr_new n LEFT JOIN idr_final f ON f.rid = n.rid`);
   else
     await db.run(`UPDATE identity_records r SET patient_id = f.patient_id FROM idr_final f
@@ -471,10 +516,25 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   let goldenRecords = 'identity_records';
   if (baseRid > 0) {
     goldenRecords = 'idr_golden_records';
+    // Which records the touched patients hold now (a narrow pass), their fields from the scope of step
+    // 2: only patient ids changed since. A record outside the scope (a reviewer's decision on other
+    // patients) sends the step back to a wide pass.
+    await db.materialize(
+      'idr_golden_rids',
+      `SELECT r.rid, r.patient_id FROM identity_records r
+      WHERE r.patient_id IN (SELECT patient_id FROM identity_touched_patients)`,
+    );
+    const outside = await count(
+      db,
+      `SELECT COUNT(*) AS n FROM idr_golden_rids WHERE rid NOT IN (SELECT rid FROM ${scope})`,
+    );
     await db.materialize(
       goldenRecords,
-      `SELECT r.* FROM identity_records r WHERE r.patient_id IN (SELECT patient_id FROM identity_touched_patients)`,
+      outside > 0
+        ? `SELECT r.* FROM identity_records r WHERE r.patient_id IN (SELECT patient_id FROM identity_touched_patients)`
+        : `SELECT s.* REPLACE (g.patient_id AS patient_id) FROM ${scope} s JOIN idr_golden_rids g ON g.rid = s.rid`,
     );
+    await db.dropTempTables(scope);
   }
   await db.run(`INSERT INTO silver_enriched_identity_resolution BY NAME
     SELECT g.*, ${d.string(mv)} AS model_version, ${run} AS run_id

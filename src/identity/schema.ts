@@ -14,7 +14,8 @@ export const IDENTITY_DDL = [
   `CREATE TABLE IF NOT EXISTS identity_records (
      rid BIGINT, source_system VARCHAR, source_patient_id VARCHAR, sys_rank INTEGER, fn VARCHAR, ln VARCHAR,
      dob DATE, sex VARCHAR, ssn VARCHAR, mrn VARCHAR, mid VARCHAR, addr VARCHAR, city VARCHAR, state VARCHAR,
-     zip VARCHAR, phone VARCHAR, email VARCHAR, extracted_at TIMESTAMP, patient_id VARCHAR, updated_run_id VARCHAR)`,
+     zip VARCHAR, phone VARCHAR, email VARCHAR, extracted_at TIMESTAMP, patient_id VARCHAR, updated_run_id VARCHAR,
+     fp UBIGINT)`,
   `CREATE TABLE IF NOT EXISTS identity_blocking_keys (rid BIGINT, rule INTEGER, k UBIGINT)`,
   `CREATE TABLE IF NOT EXISTS identity_model_parameters (
      model_version VARCHAR, comparison VARCHAR, level INTEGER, level_name VARCHAR, m DOUBLE, u DOUBLE,
@@ -50,6 +51,8 @@ export const IDENTITY_DDL = [
 export const IDENTITY_MIGRATIONS = [
   `ALTER TABLE silver_resolved_identity_resolution ADD COLUMN IF NOT EXISTS match_weight DOUBLE`,
   `ALTER TABLE silver_resolved_identity_resolution ADD COLUMN IF NOT EXISTS model_version VARCHAR`,
+  // The fingerprint of the compared fields; filled by resolveIdentities (its hash check).
+  `ALTER TABLE identity_records ADD COLUMN IF NOT EXISTS fp UBIGINT`,
 ];
 
 /**

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { duckdbDialect } from '../../src/dialect/duckdb.ts';
+import { blockingKeysSql } from '../../src/definitions/identity/blocking.ts';
 import { Database } from '../../src/engine/database.ts';
 import { resolvePatientId } from '../../src/identity/review.ts';
 import { auditPathFor, readAudit, verifyAudit } from '../../src/privacy/audit.ts';
@@ -174,6 +176,11 @@ test('ids are stable across incremental batches and new records join existing pa
   const r = await run(l);
   assert.equal(r.status, 'COMPLETED');
   assert.equal(r.identity?.newRecords, 3);
+  assert.equal(
+    r.identity?.changedRecords,
+    0,
+    'a new plan is no identity change: E00000011 is not resolved again',
+  );
   assert.ok(
     r.warnings.some((w) => w.startsWith('identity drift: match rate changed')),
     `drift against the first run is an alert: ${r.warnings.join(' | ')}`,
@@ -192,6 +199,63 @@ test('ids are stable across incremental batches and new records join existing pa
   );
   assert.equal(dim?.n, 2, 'the changed plan opened a second version of the same patient');
   await assertPartition(l.db);
+});
+
+test('stored hashes written under another hash function are rebuilt before a changed record is matched', async () => {
+  const l = lake();
+  writeLandingFile(
+    l.landing,
+    'patients',
+    T0,
+    csvText('patients', [patientRow(21), patientRow(22), adtPatientRow(21)]),
+  );
+  assert.equal((await run(l)).status, 'COMPLETED');
+  const first = await links(l.db);
+  // As if another engine version had written them: fingerprints and blocking keys that match nothing.
+  const db = await Database.open(l.db);
+  try {
+    await db.run(`UPDATE carelake_meta SET value = 'another hash' WHERE key = 'identity_hash_probe'`);
+    await db.run(`UPDATE identity_records SET fp = 1`);
+    await db.run(`UPDATE identity_blocking_keys SET k = k + 1`);
+  } finally {
+    db.close();
+  }
+  writeLandingFile(
+    l.landing,
+    'patients',
+    hoursAfter(T0, 2),
+    csvText('patients', [
+      patientRow(22),
+      adtPatientRow(21, { address_line1: '9 Elm Street' }),
+      lab(adtPatientRow(21), 'L00000021'),
+    ]),
+  );
+  const r = await run(l);
+  assert.equal(r.status, 'COMPLETED');
+  assert.equal(r.identity?.newRecords, 1);
+  assert.equal(
+    r.identity?.changedRecords,
+    1,
+    'only the moved address is a change; E00000022 came again unchanged',
+  );
+  const second = await links(l.db);
+  const p21 = pid(first, 'EHR_SYSTEM:E00000021');
+  assert.equal(pid(second, 'ADT_SYSTEM:A00000021'), p21);
+  assert.equal(pid(second, 'LAB_SYSTEM:L00000021'), p21, 'the new record is blocked against rebuilt keys');
+  const fresh = blockingKeysSql(duckdbDialect, 'identity_records');
+  const [c] = await query<{ stale_fp: number; missing: number; extra: number; keys: number; probe: string }>(
+    l.db,
+    `SELECT (SELECT COUNT(*) FROM identity_records WHERE fp IS DISTINCT FROM hash(fn, ln, dob, sex, ssn, mrn, mid, addr, city, state, zip, phone, email)) AS stale_fp,
+       (SELECT COUNT(*) FROM (SELECT * FROM (${fresh}) EXCEPT ALL SELECT rid, rule, k FROM identity_blocking_keys)) AS missing,
+       (SELECT COUNT(*) FROM (SELECT rid, rule, k FROM identity_blocking_keys EXCEPT ALL SELECT * FROM (${fresh}))) AS extra,
+       (SELECT COUNT(*) FROM identity_blocking_keys) AS keys,
+       (SELECT value FROM carelake_meta WHERE key = 'identity_hash_probe') AS probe`,
+  );
+  assert.equal(c?.stale_fp, 0, 'every fingerprint is the hash of its fields');
+  assert.equal(c?.missing, 0, 'every record has its blocking keys');
+  assert.equal(c?.extra, 0, 'no stale blocking key is left');
+  assert.ok((c?.keys ?? 0) > 0);
+  assert.notEqual(c?.probe, 'another hash');
 });
 
 test('review decisions: accept merges (the retired id stays resolvable), reject persists and splits', async () => {

@@ -69,6 +69,12 @@ export function identitySupportingTables(c: ColumnFactory, op: OperationalFactor
         op('extracted_at', 'TIMESTAMP', 'Extract time of this version.'),
         c('patient_id', 'VARCHAR', 'phi_direct', 'Resolved patient id.'),
         op('updated_run_id', 'VARCHAR', 'Update that last changed the record.'),
+        c(
+          'fp',
+          'UBIGINT',
+          'phi_direct',
+          'Fingerprint of the compared fields (the engine’s 64-bit hash): a known record changed when it did.',
+        ),
       ],
     },
     {
