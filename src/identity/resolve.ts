@@ -1,5 +1,9 @@
 import { duckdbDialect as d } from '../dialect/duckdb.ts';
-import { blockingKeysSql, candidatePairsSql } from '../definitions/identity/blocking.ts';
+import {
+  blockingKeysByRecordSql,
+  blockingKeysSql,
+  candidatePairsSql,
+} from '../definitions/identity/blocking.ts';
 import {
   edgesSql,
   finalAssignmentsSql,
@@ -23,7 +27,7 @@ import {
   type RowRewriter,
 } from './review.ts';
 import { currentModelVersion, trainModel, writeDefaultModel } from './model.ts';
-import { IDENTITY_STATE_TABLES } from './schema.ts';
+import { BLOCKING_KEYS_DDL, IDENTITY_STATE_TABLES } from './schema.ts';
 import { MIN_TRAINING_RECORDS } from '../definitions/identity/default-model.ts';
 import { recordRunMetrics } from './monitoring.ts';
 
@@ -95,7 +99,9 @@ async function nextPatientNumber(db: Database): Promise<number> {
 export const fingerprintSql = (a: string): string =>
   `hash(${IDENTITY_FIELDS.map((f) => `${a}.${f}`).join(', ')})`;
 
-const HASH_PROBE = `CAST(hash('carelake identity hash probe') AS VARCHAR)`;
+// The probe names the stored form too: keys written in another form (one row per rule, before) are
+// rebuilt like keys of another hash.
+const HASH_PROBE = `'keys by record:' || CAST(hash('carelake identity hash probe') AS VARCHAR)`;
 
 /**
  * Blocking keys and fingerprints are the engine's 64-bit hash of values. They are stored, so they are
@@ -109,8 +115,8 @@ async function checkHashes(db: Database): Promise<void> {
   );
   if (probe && probe.stored === probe.current) return;
   await db.run(`DROP TABLE IF EXISTS identity_blocking_keys`);
-  await db.run(`CREATE TABLE identity_blocking_keys (rid BIGINT, rule INTEGER, k UBIGINT)`);
-  await db.run(`INSERT INTO identity_blocking_keys ${blockingKeysSql(d, 'identity_records')}`);
+  await db.run(BLOCKING_KEYS_DDL);
+  await db.run(`INSERT INTO identity_blocking_keys ${blockingKeysByRecordSql(d, 'identity_records')}`);
   await db.run(`UPDATE identity_records SET fp = ${fingerprintSql('identity_records')}`);
   await db.run(
     `INSERT INTO carelake_meta VALUES ('identity_hash_probe', ${HASH_PROBE}) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
@@ -238,9 +244,11 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     `${blockingKeysSql(d, 'idr_new')}
     ${changedCount > 0 ? `UNION ALL ${blockingKeysSql(d, 'idr_changed_records')}` : ''}`,
   );
+  // Stored one row per record: a changed record's row is replaced.
   if (changedCount > 0)
     await db.run(`DELETE FROM identity_blocking_keys WHERE rid IN (SELECT rid FROM idr_changed)`);
-  await db.run(`INSERT INTO identity_blocking_keys SELECT * FROM idr_rekey_keys`);
+  await db.run(`INSERT INTO identity_blocking_keys ${blockingKeysByRecordSql(d, 'idr_new')}
+    ${changedCount > 0 ? `UNION ALL ${blockingKeysByRecordSql(d, 'idr_changed_records')}` : ''}`);
   const workCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_work');
   const newCount = workCount - (await count(db, `SELECT COUNT(*) AS n FROM idr_work WHERE kind = 'changed'`));
   let workKeys = 'idr_rekey_keys';
@@ -254,7 +262,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // From scratch (no record known before this run) the pairs come from one self-join of the keys.
   await db.materialize(
     'idr_pairs',
-    `${baseRid === 0 ? candidatePairsSql(workKeys, workKeys, { selfJoin: true }) : candidatePairsSql(workKeys, 'identity_blocking_keys')}`,
+    `${baseRid === 0 ? candidatePairsSql(workKeys, workKeys, { selfJoin: true }) : candidatePairsSql(workKeys, 'identity_blocking_keys', { byRecord: true })}`,
   );
   // The records of the candidate pairs and the existing members of their patients (incremental runs
   // read these small tables instead of every record; from scratch every record is in play).

@@ -1,3 +1,4 @@
+import { BLOCKING_RULES, blockingKeyColumn } from '../definitions/identity/blocking.ts';
 import { GOLDEN_ATTRIBUTES, GOLDEN_TYPES } from '../definitions/identity/records.ts';
 
 /**
@@ -9,6 +10,11 @@ const enrichedColumns = GOLDEN_ATTRIBUTES.map(
     `${a.name} ${GOLDEN_TYPES[a.name] ?? 'VARCHAR'}, ${a.name}_source VARCHAR, ${a.name}_confidence DOUBLE`,
 ).join(',\n     ');
 
+/** The blocking keys, one row per identity record (see blockingKeysByRecordSql). */
+export const BLOCKING_KEYS_DDL = `CREATE TABLE IF NOT EXISTS identity_blocking_keys (rid BIGINT, ${BLOCKING_RULES.map(
+  (b) => `${blockingKeyColumn(b)} UBIGINT`,
+).join(', ')})`;
+
 export const IDENTITY_DDL = [
   // The latest version of every source patient record, as compared, with its resolved patient.
   `CREATE TABLE IF NOT EXISTS identity_records (
@@ -16,7 +22,7 @@ export const IDENTITY_DDL = [
      dob DATE, sex VARCHAR, ssn VARCHAR, mrn VARCHAR, mid VARCHAR, addr VARCHAR, city VARCHAR, state VARCHAR,
      zip VARCHAR, phone VARCHAR, email VARCHAR, extracted_at TIMESTAMP, patient_id VARCHAR, updated_run_id VARCHAR,
      fp UBIGINT)`,
-  `CREATE TABLE IF NOT EXISTS identity_blocking_keys (rid BIGINT, rule INTEGER, k UBIGINT)`,
+  BLOCKING_KEYS_DDL,
   `CREATE TABLE IF NOT EXISTS identity_model_parameters (
      model_version VARCHAR, comparison VARCHAR, level INTEGER, level_name VARCHAR, m DOUBLE, u DOUBLE,
      weight DOUBLE, trained_at TIMESTAMP, run_id VARCHAR, em_iterations INTEGER, candidate_pairs BIGINT,

@@ -132,7 +132,7 @@ test('the nickname relation is symmetric and not a function; resolution copes wi
     );
     assert.equal(shipped?.n, 1);
 
-    // Keys stored as text by an earlier version are rebuilt as hashes.
+    // Keys stored as text, one row per rule, by an earlier version are rebuilt.
     await db.run(`DROP TABLE identity_blocking_keys`);
     await db.run(`CREATE TABLE identity_blocking_keys (rid BIGINT, rule INTEGER, k VARCHAR)`);
 
@@ -144,9 +144,9 @@ test('the nickname relation is symmetric and not a function; resolution copes wi
     assert.equal(empty.newRecords, 0);
     assert.equal(empty.newPatients, 0);
     const keyType = await db.one<{ t: string }>(
-      `SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'identity_blocking_keys' AND column_name = 'k'`,
+      `SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'identity_blocking_keys' AND column_name = 'k1'`,
     );
-    assert.equal(keyType?.t, 'UBIGINT');
+    assert.equal(keyType?.t, 'UBIGINT', 'rebuilt as hashes, one row per record');
     const none = await evaluateIdentity(db, []);
     assert.equal(none.pairwise.precision, 1);
     assert.equal(none.pairwise.recall, 1);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { duckdbDialect } from '../../src/dialect/duckdb.ts';
-import { blockingKeysSql } from '../../src/definitions/identity/blocking.ts';
+import { blockingKeysByRecordSql } from '../../src/definitions/identity/blocking.ts';
 import { Database } from '../../src/engine/database.ts';
 import { resolvePatientId } from '../../src/identity/review.ts';
 import { auditPathFor, readAudit, verifyAudit } from '../../src/privacy/audit.ts';
@@ -216,7 +216,7 @@ test('stored hashes written under another hash function are rebuilt before a cha
   try {
     await db.run(`UPDATE carelake_meta SET value = 'another hash' WHERE key = 'identity_hash_probe'`);
     await db.run(`UPDATE identity_records SET fp = 1`);
-    await db.run(`UPDATE identity_blocking_keys SET k = k + 1`);
+    await db.run(`UPDATE identity_blocking_keys SET k1 = k1 + 1, k2 = k2 + 1, k3 = k3 + 1`);
   } finally {
     db.close();
   }
@@ -242,12 +242,12 @@ test('stored hashes written under another hash function are rebuilt before a cha
   const p21 = pid(first, 'EHR_SYSTEM:E00000021');
   assert.equal(pid(second, 'ADT_SYSTEM:A00000021'), p21);
   assert.equal(pid(second, 'LAB_SYSTEM:L00000021'), p21, 'the new record is blocked against rebuilt keys');
-  const fresh = blockingKeysSql(duckdbDialect, 'identity_records');
+  const fresh = blockingKeysByRecordSql(duckdbDialect, 'identity_records');
   const [c] = await query<{ stale_fp: number; missing: number; extra: number; keys: number; probe: string }>(
     l.db,
     `SELECT (SELECT COUNT(*) FROM identity_records WHERE fp IS DISTINCT FROM hash(fn, ln, dob, sex, ssn, mrn, mid, addr, city, state, zip, phone, email)) AS stale_fp,
-       (SELECT COUNT(*) FROM (SELECT * FROM (${fresh}) EXCEPT ALL SELECT rid, rule, k FROM identity_blocking_keys)) AS missing,
-       (SELECT COUNT(*) FROM (SELECT rid, rule, k FROM identity_blocking_keys EXCEPT ALL SELECT * FROM (${fresh}))) AS extra,
+       (SELECT COUNT(*) FROM (SELECT * FROM (${fresh}) EXCEPT ALL SELECT * FROM identity_blocking_keys)) AS missing,
+       (SELECT COUNT(*) FROM (SELECT * FROM identity_blocking_keys EXCEPT ALL SELECT * FROM (${fresh}))) AS extra,
        (SELECT COUNT(*) FROM identity_blocking_keys) AS keys,
        (SELECT value FROM carelake_meta WHERE key = 'identity_hash_probe') AS probe`,
   );

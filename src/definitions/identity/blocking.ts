@@ -80,6 +80,37 @@ export function blockingKeysSql(d: Dialect, records: string, where = 'TRUE'): st
   ).join('\nUNION ALL\n');
 }
 
+/** The column of a rule's key in the stored (one row per record) form of the keys: `k1`, `k2`… */
+export const blockingKeyColumn = (b: BlockingRule): string => `k${b.id}`;
+
+/**
+ * The blocking keys of `records` in one row per record (rid, k1, k2…; NULL where a rule's columns are
+ * missing): the form the engine stores. Replacing the keys of a changed record is then a delete of
+ * one row in a table of records, instead of a row per rule spread over a table eight times larger
+ * (on 2.15 M records, 0.2 s to delete and 0.2 s more at the checkpoint).
+ */
+export function blockingKeysByRecordSql(d: Dialect, records: string, where = 'TRUE'): string {
+  return `SELECT t.rid, ${BLOCKING_RULES.map(
+    (b) =>
+      `CASE WHEN ${b.columns.map((c) => `t.${c} IS NOT NULL`).join(' AND ')} THEN ${d.stableHash(b.key(d))} END AS ${blockingKeyColumn(b)}`,
+  ).join(', ')}
+  FROM ${records} t WHERE ${where}`;
+}
+
+/**
+ * The long form (rid, rule, k) of keys stored one row per record in `table`, optionally only keys
+ * matching `filter(rule, keyColumn)`.
+ */
+export function blockingKeysFromRecordsSql(
+  table: string,
+  filter: (rule: number, k: string) => string = () => 'TRUE',
+): string {
+  return BLOCKING_RULES.map((b) => {
+    const k = `a.${blockingKeyColumn(b)}`;
+    return `SELECT a.rid, ${b.id} AS rule, ${k} AS k FROM ${table} a WHERE ${k} IS NOT NULL AND ${filter(b.id, k)}`;
+  }).join('\nUNION ALL\n');
+}
+
 /**
  * Candidate pairs (rid_l < rid_r, the first rule that found them) between the records whose keys are
  * in `workKeys` and every record whose key is in `allKeys`, skipping blocks over the size cap. With
@@ -88,7 +119,7 @@ export function blockingKeysSql(d: Dialect, records: string, where = 'TRUE'): st
 export function candidatePairsSql(
   workKeys: string,
   allKeys: string,
-  options: { selfJoin?: boolean } = {},
+  options: { selfJoin?: boolean; byRecord?: boolean } = {},
 ): string {
   if (options.selfJoin)
     return `WITH sized AS (SELECT rule, k FROM ${workKeys} GROUP BY rule, k HAVING COUNT(*) BETWEEN 2 AND ${MAX_BLOCK_SIZE}),
@@ -96,8 +127,12 @@ export function candidatePairsSql(
   SELECT a.rid AS rid_l, m.rid AS rid_r, MIN(a.rule) AS rule
   FROM members a JOIN members m ON m.rule = a.rule AND m.k = a.k AND a.rid < m.rid
   GROUP BY a.rid, m.rid`;
+  // Keys stored one row per record (`byRecord`) are probed one rule (one column) at a time.
+  const block = options.byRecord
+    ? blockingKeysFromRecordsSql(allKeys, (rule, k) => `${k} IN (SELECT k FROM probe WHERE rule = ${rule})`)
+    : `SELECT a.rule, a.k, a.rid FROM ${allKeys} a JOIN probe p ON p.rule = a.rule AND p.k = a.k`;
   return `WITH probe AS (SELECT DISTINCT rule, k FROM ${workKeys}),
-  block AS (SELECT a.rule, a.k, a.rid FROM ${allKeys} a JOIN probe p ON p.rule = a.rule AND p.k = a.k),
+  block AS (${block}),
   sized AS (SELECT rule, k FROM block GROUP BY rule, k HAVING COUNT(*) BETWEEN 2 AND ${MAX_BLOCK_SIZE}),
   members AS (SELECT b.rule, b.k, b.rid FROM block b JOIN sized s ON s.rule = b.rule AND s.k = b.k)
   SELECT LEAST(w.rid, m.rid) AS rid_l, GREATEST(w.rid, m.rid) AS rid_r, MIN(w.rule) AS rule

@@ -1,5 +1,6 @@
 import type { Classification } from '../model.ts';
 import type { CatalogColumn, SupportingTable } from '../supporting-tables.ts';
+import { BLOCKING_RULES, blockingKeyColumn } from './blocking.ts';
 import { GOLDEN_ATTRIBUTES, GOLDEN_TYPES } from './records.ts';
 
 type ColumnFactory = (
@@ -79,12 +80,18 @@ export function identitySupportingTables(c: ColumnFactory, op: OperationalFactor
     },
     {
       name: 'identity_blocking_keys',
-      description: 'Hashed blocking keys per record and rule (candidate pairs of incremental runs).',
+      description:
+        'Hashed blocking keys, one row per record and a column per rule (candidate pairs of incremental runs).',
       classification: 'internal',
       columns: [
         op('rid', 'BIGINT', 'Record number.'),
-        op('rule', 'INTEGER', 'Blocking rule.'),
-        op('k', 'UBIGINT', '64-bit hash of the key values (not reversible to a value list).'),
+        ...BLOCKING_RULES.map((b) =>
+          op(
+            blockingKeyColumn(b),
+            'UBIGINT',
+            `64-bit hash of the ${b.name} key (not reversible to a value list); NULL when a value is missing.`,
+          ),
+        ),
       ],
     },
     {
