@@ -218,14 +218,22 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
       'c.rid = r.rid AND n.source_system = r.source_system AND n.source_patient_id = r.source_patient_id',
       'idr_latest n, idr_changed c',
     );
+    // The changed records' values are this run's (idr_latest); their patients' other records come
+    // from one narrow pass over identity_records.
     await db.run(`INSERT INTO idr_work
-      SELECT c.rid, 'changed', c.patient_id, r.sys_rank, r.source_system, r.source_patient_id, r.extracted_at
-      FROM idr_changed c
-      JOIN identity_records r ON r.rid = c.rid
-      WHERE c.patient_id IS NOT NULL AND (
-        EXISTS (SELECT 1 FROM identity_records o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid
-          AND (o.sys_rank < r.sys_rank OR (o.sys_rank = r.sys_rank AND o.rid < r.rid)))
-        OR NOT EXISTS (SELECT 1 FROM identity_records o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid))`);
+      WITH c AS MATERIALIZED (
+        SELECT c.rid, c.patient_id, n.sys_rank, n.source_system, n.source_patient_id, n.extracted_at
+        FROM idr_changed c JOIN idr_match m ON m.rid = c.rid
+        JOIN idr_latest n ON n.source_system = m.source_system AND n.source_patient_id = m.source_patient_id
+        WHERE c.patient_id IS NOT NULL),
+      mates AS MATERIALIZED (
+        SELECT o.patient_id, o.rid, o.sys_rank FROM identity_records o
+        WHERE o.patient_id IN (SELECT patient_id FROM c))
+      SELECT c.rid, 'changed', c.patient_id, c.sys_rank, c.source_system, c.source_patient_id, c.extracted_at
+      FROM c
+      WHERE EXISTS (SELECT 1 FROM mates o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid
+          AND (o.sys_rank < c.sys_rank OR (o.sys_rank = c.sys_rank AND o.rid < c.rid)))
+        OR NOT EXISTS (SELECT 1 FROM mates o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid)`);
   }
   await phase('records');
 

@@ -63,19 +63,33 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
     `arg_max(s.${col}, s._priority) FILTER (WHERE ${filter}) AS ${col}`;
   const risk = SILVER_PATIENT_COLUMNS.find((c) => c.name === 'patient_risk_category')?.sql?.(d) ?? 'NULL';
   const age = yearsBetween('birth_date', 'CAST(t AS DATE)');
+  // An incremental update gathers the source rows of the patients it touched first (one pass over
+  // silver_patient_sources); a first load reads them all as they are.
+  let sources = 'silver_patient_sources';
+  if (!ctx.db.bulk) {
+    sources = 'golden_patient_sources';
+    await ctx.db.materialize(
+      sources,
+      `SELECT patient_id, _extracted_at, _run_id, source_system, mrn, birth_date, sex, region, bmi, smoker, children,
+        charges, insurance_plan, coverage_start_date, ssn_hash, data_quality_score, _priority
+      FROM silver_patient_sources
+      WHERE patient_id IN (SELECT patient_id FROM silver_patient_sources WHERE _run_id = ${run}
+        UNION SELECT patient_id FROM identity_touched_patients)`,
+    );
+  }
   await ctx.db.materialize(
     'golden_patients',
-    `WITH targets AS (SELECT DISTINCT patient_id, _extracted_at AS t FROM silver_patient_sources WHERE _run_id = ${run}
+    `WITH targets AS (SELECT DISTINCT patient_id, _extracted_at AS t FROM ${sources} WHERE _run_id = ${run}
       UNION
       -- patients whose records identity moved, merged or split this run: their state as of now
-      SELECT patient_id, MAX(_extracted_at) FROM silver_patient_sources
+      SELECT patient_id, MAX(_extracted_at) FROM ${sources}
       WHERE patient_id IN (SELECT patient_id FROM identity_touched_patients) GROUP BY patient_id),
     agg AS (
       SELECT tg.patient_id, tg.t, ${arg('mrn', "s.mrn IS NOT NULL AND s.source_system = 'EHR_SYSTEM'")},
         ${arg('birth_date')}, ${arg('sex', "s.sex <> 'U'")}, ${arg('region')}, ${arg('bmi')}, ${arg('smoker')},
         ${arg('children')}, ${arg('charges')}, ${arg('insurance_plan')}, ${arg('coverage_start_date')},
         ${arg('ssn_hash')}, arg_max(s.data_quality_score, s._priority) AS data_quality_score
-      FROM targets tg JOIN silver_patient_sources s ON s.patient_id = tg.patient_id AND s._extracted_at <= tg.t
+      FROM targets tg JOIN ${sources} s ON s.patient_id = tg.patient_id AND s._extracted_at <= tg.t
       GROUP BY tg.patient_id, tg.t),
     aged AS (SELECT *, CASE WHEN ${age} >= 89 THEN 90 ELSE ${age} END AS age_years FROM agg)
     SELECT patient_id, mrn, CAST(age_years AS INTEGER) AS age_years, COALESCE(sex, 'U') AS sex, region, bmi, smoker,
