@@ -47,10 +47,21 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
   // This update's silver rows are those of its silver_patients version (not a clock: two updates may
   // start within the same second).
   const thisRun = `_commit_version = ${ctx.versions.get('silver_patients') ?? -1}`;
+  // An incremental update reads the current versions of its patients once (one pass over gold); a
+  // first load reads gold as it is (empty, or every patient).
+  let current = 'gold_patients';
+  if (!ctx.db.bulk) {
+    current = 'gold_current_touched';
+    await ctx.db.materialize(
+      current,
+      `SELECT patient_id, effective_from, is_current, ${carried.join(', ')} FROM gold_patients
+      WHERE is_current AND patient_id IN (SELECT patient_id FROM silver_patients WHERE ${thisRun})`,
+    );
+  }
   await ctx.db.materialize(
     'scd_input',
     `SELECT s.* FROM silver_patients s
-    LEFT JOIN gold_patients g ON g.patient_id = s.patient_id AND g.is_current
+    LEFT JOIN ${current} g ON g.patient_id = s.patient_id AND g.is_current
     WHERE s.${thisRun} AND (g.effective_from IS NULL OR s.effective_date >= g.effective_from)`,
   );
   const late = await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM silver_patients WHERE ${thisRun}`);
@@ -64,7 +75,7 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
     'stage_gold_patients',
     `WITH seq AS (
       SELECT patient_id, effective_from, ${carried.join(', ')}, 0 AS is_new
-      FROM gold_patients WHERE is_current AND patient_id IN (SELECT patient_id FROM scd_input)
+      FROM ${current} WHERE is_current AND patient_id IN (SELECT patient_id FROM scd_input)
       UNION ALL
       SELECT patient_id, effective_date AS effective_from, ${carried.join(', ')}, 1 AS is_new FROM scd_input),
     dedup AS (SELECT * FROM seq QUALIFY ROW_NUMBER() OVER (PARTITION BY patient_id, effective_from ORDER BY is_new DESC) = 1),
