@@ -355,6 +355,10 @@ export class Database {
 
   close(): void {
     const started = traceStart();
+    if (started && this.path !== ':memory:' && fs.existsSync(`${this.path}.wal`))
+      process.stderr.write(
+        `[wal ${fs.statSync(`${this.path}.wal`).size} bytes before the checkpoint at close]\n`,
+      );
     this.connection.closeSync();
     this.instance.closeSync();
     trace('(close: checkpoint)', started);

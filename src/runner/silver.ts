@@ -167,13 +167,19 @@ export async function runSilverFacts(
   });
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'quarantined'`, undefined, `eval_${name}`));
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'orphan'`, ORPHAN_RULE, `eval_${name}`));
-  // Every parked row of this dataset was staged again above, so all are replaced by this run's outcome.
-  await ctx.db.run(`DELETE FROM parked_rows WHERE dataset = '${name}'`);
+  // Every parked row of this dataset was staged again above: those that left (resolved, quarantined)
+  // are deleted, those still waiting count one more attempt, and only rows parked for the first time
+  // are written with their record (rewriting every waiting record put megabytes of JSON in each
+  // update's log).
+  await ctx.db.run(`DELETE FROM parked_rows p WHERE p.dataset = '${name}' AND NOT EXISTS (
+      SELECT 1 FROM eval_${name} e WHERE e._outcome = 'parked' AND e._attempts > 0
+        AND e._file_name = p.file_name AND e._line_number = p.line_number)`);
+  await ctx.db.run(`UPDATE parked_rows SET attempts = attempts + 1 WHERE dataset = '${name}'`);
   // The staged row holds every bronze column (a derived one as its `_raw_` shadow).
   await ctx.db.run(`INSERT INTO parked_rows
-    SELECT '${name}', e._file_name, e._line_number, e._first_parked_at, e._attempts + 1,
+    SELECT '${name}', e._file_name, e._line_number, e._first_parked_at, 1,
       to_json({${bronzeColumns.map((c) => `${d.ident(c.name)}: e.${d.ident(rawName(ds, c.name))}`).join(', ')}})
-    FROM eval_${name} e WHERE e._outcome = 'parked'`);
+    FROM eval_${name} e WHERE e._outcome = 'parked' AND e._attempts = 0`);
 
   const key = ds.keys[0] ?? '';
   const outCols = ds.columns.map((c) =>

@@ -198,7 +198,30 @@ describe('late-arriving patients', () => {
       { claim_id: 'C00000001' },
     ]);
 
-    writeLandingFile(lake.landing, 'patients', hoursAfter(T0, 1), csvText('patients', [base(20)]));
+    // An update that does not bring patient 20: the claim waits on, one attempt more, its record kept.
+    writeLandingFile(lake.landing, 'patients', hoursAfter(T0, 1), csvText('patients', [base(2)]));
+    const waiting = await run(lake, { orphanGraceHours: 48 });
+    assert.equal(waiting.status, 'COMPLETED', waiting.error);
+    assert.deepEqual(
+      await query(
+        lake.db,
+        `SELECT p.line_number, p.attempts, p.record::VARCHAR = to_json(b)::VARCHAR AS same FROM parked_rows p
+         JOIN bronze_claims b ON b._file_name = p.file_name AND b._line_number = p.line_number`,
+      ),
+      [{ line_number: 3, attempts: 2, same: true }],
+    );
+    const accWaiting = waiting.accounting.find((a) => a.dataset === 'silver_claims');
+    assert.deepEqual(
+      accWaiting && [
+        accWaiting.rows_in,
+        accWaiting.rows_out,
+        accWaiting.rows_quarantined,
+        accWaiting.rows_parked,
+      ],
+      [1, 0, 0, 1],
+    );
+
+    writeLandingFile(lake.landing, 'patients', hoursAfter(T0, 2), csvText('patients', [base(20)]));
     const r2 = await run(lake, { orphanGraceHours: 48 });
     assert.equal(r2.status, 'COMPLETED', r2.error);
     assert.deepEqual(await query(lake.db, 'SELECT * FROM parked_rows'), []);
