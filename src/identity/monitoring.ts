@@ -41,25 +41,32 @@ export async function recordRunMetrics(
   modelVersion: string,
   stats: Record<string, unknown> & { newRecords: number; linkedToExisting: number },
 ): Promise<string[]> {
-  const s = await db.one<Snapshot & Record<string, unknown>>(`SELECT
+  // One pass over each large table: the links (count, confidence and its histogram) and the golden
+  // records (count, completeness, cluster sizes).
+  const labels = BUCKETS.map((b, i) => `${i === 0 ? '0' : BUCKETS[i - 1]}-${b}`);
+  labels.push(`${BUCKETS[BUCKETS.length - 1]}-1`);
+  const bucketOf = `CASE ${BUCKETS.map((b, i) => `WHEN confidence_score < ${b} THEN '${labels[i]}'`).join(' ')} ELSE '${labels[labels.length - 1]}' END`;
+  const sizeLabels = ['1', '2', '3', '4+'];
+  const sizeOf = `CASE WHEN record_count >= 4 THEN '4+' ELSE CAST(record_count AS VARCHAR) END`;
+  const s = await db.one<Snapshot & Record<string, number | null>>(`SELECT
       (SELECT COUNT(*) FROM identity_records) AS records_total,
-      (SELECT COUNT(*) FROM silver_resolved_identity_resolution) AS records_resolved,
-      (SELECT AVG(confidence_score) FROM silver_resolved_identity_resolution) AS avg_confidence,
-      (SELECT MIN(confidence_score) FROM silver_resolved_identity_resolution) AS min_confidence,
-      (SELECT COUNT(*) FROM silver_enriched_identity_resolution) AS patients,
-      (SELECT AVG(golden_completeness) FROM silver_enriched_identity_resolution) AS golden_completeness,
+      l.records_resolved, l.avg_confidence, l.min_confidence, ${labels.map((_, i) => `l.h${i}`).join(', ')},
+      g.patients, g.golden_completeness, ${sizeLabels.map((_, i) => `g.s${i}`).join(', ')},
       (SELECT MAX(identity_resolution_age_hours) FROM silver_enriched_identity_resolution WHERE run_id = ${sqlString(runId)}) AS max_age_hours,
       (SELECT AVG(identity_resolution_age_hours) FROM silver_enriched_identity_resolution WHERE run_id = ${sqlString(runId)}) AS avg_age_hours,
-      (SELECT COUNT(*) FROM identity_review_queue WHERE status = 'pending') AS review_pending`);
-  const histogram = await db.all<{ bucket: string; n: number }>(`SELECT CASE
-      ${BUCKETS.map((b, i) => `WHEN confidence_score < ${b} THEN '${i === 0 ? '0' : BUCKETS[i - 1]}-${b}'`).join(' ')}
-      ELSE '${BUCKETS[BUCKETS.length - 1]}-1' END AS bucket, COUNT(*) AS n
-    FROM silver_resolved_identity_resolution GROUP BY 1 ORDER BY 1`);
-  const sizes = await db.all<{
-    size: string;
-    n: number;
-  }>(`SELECT CASE WHEN record_count >= 4 THEN '4+' ELSE CAST(record_count AS VARCHAR) END AS size,
-      COUNT(*) AS n FROM silver_enriched_identity_resolution GROUP BY 1 ORDER BY 1`);
+      (SELECT COUNT(*) FROM identity_review_queue WHERE status = 'pending') AS review_pending
+    FROM (SELECT COUNT(*) AS records_resolved, AVG(confidence_score) AS avg_confidence,
+        MIN(confidence_score) AS min_confidence,
+        ${labels.map((l, i) => `COUNT(*) FILTER (WHERE ${bucketOf} = '${l}') AS h${i}`).join(', ')}
+      FROM silver_resolved_identity_resolution) l,
+      (SELECT COUNT(*) AS patients, AVG(golden_completeness) AS golden_completeness,
+        ${sizeLabels.map((l, i) => `COUNT(*) FILTER (WHERE ${sizeOf} = '${l}') AS s${i}`).join(', ')}
+      FROM silver_enriched_identity_resolution) g`);
+  // Buckets and sizes no row falls in are left out (as a GROUP BY would).
+  const histogram = labels
+    .map((bucket, i) => ({ bucket, n: Number(s?.[`h${i}`] ?? 0) }))
+    .filter((h) => h.n > 0);
+  const sizes = sizeLabels.map((size, i) => ({ size, n: Number(s?.[`s${i}`] ?? 0) })).filter((r) => r.n > 0);
   const totalPatients = sizes.reduce((a, r) => a + r.n, 0);
   const sizeShares = Object.fromEntries(sizes.map((r) => [r.size, totalPatients ? r.n / totalPatients : 0]));
   const matchRate = stats.newRecords > 0 ? stats.linkedToExisting / stats.newRecords : null;

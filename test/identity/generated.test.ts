@@ -109,6 +109,33 @@ test('the trained parameters, the golden records and the run metrics are stored 
   );
   assert.equal(m?.coverage, 1);
   assert.ok((m?.avg_confidence ?? 0) >= 0.9);
+  // The histogram and the cluster sizes are those of the tables (buckets with no row left out).
+  const [dist] = await query<{ histogram: string; sizes: string }>(
+    db,
+    `SELECT confidence_histogram::VARCHAR AS histogram, cluster_sizes::VARCHAR AS sizes FROM identity_run_metrics`,
+  );
+  const expected = await query<{ bucket: string; n: number }>(
+    db,
+    `SELECT CASE WHEN confidence_score < 0.5 THEN '0-0.5' WHEN confidence_score < 0.9 THEN '0.5-0.9'
+       WHEN confidence_score < 0.99 THEN '0.9-0.99' WHEN confidence_score < 0.999 THEN '0.99-0.999' ELSE '0.999-1' END AS bucket,
+       COUNT(*) AS n FROM silver_resolved_identity_resolution GROUP BY 1 ORDER BY 1`,
+  );
+  assert.deepEqual(
+    JSON.parse(dist?.histogram ?? '{}'),
+    Object.fromEntries(expected.map((e) => [e.bucket, e.n])),
+  );
+  const sizes = await query<{ size: string; share: number }>(
+    db,
+    `SELECT CASE WHEN record_count >= 4 THEN '4+' ELSE CAST(record_count AS VARCHAR) END AS size,
+       COUNT(*) / SUM(COUNT(*)) OVER () AS share FROM silver_enriched_identity_resolution GROUP BY 1 ORDER BY 1`,
+  );
+  const stored = JSON.parse(dist?.sizes ?? '{}') as Record<string, number>;
+  assert.deepEqual(
+    Object.keys(stored).sort(),
+    sizes.map((x) => x.size),
+  );
+  for (const x of sizes)
+    assert.ok(Math.abs((stored[x.size] ?? -1) - x.share) < 1e-12, `share of size ${x.size}`);
   const [gold] = await query<{ n: number }>(
     db,
     `SELECT COUNT(*) AS n FROM (SELECT patient_id FROM gold_patients GROUP BY 1 HAVING COUNT(*) FILTER (WHERE is_current) <> 1)`,
