@@ -42,30 +42,36 @@ export async function recordRunMetrics(
   stats: Record<string, unknown> & { newRecords: number; linkedToExisting: number },
 ): Promise<string[]> {
   // One pass over each large table: the links (count, confidence and its histogram) and the golden
-  // records (count, completeness, cluster sizes).
-  const labels = BUCKETS.map((b, i) => `${i === 0 ? '0' : BUCKETS[i - 1]}-${b}`);
-  labels.push(`${BUCKETS[BUCKETS.length - 1]}-1`);
-  const bucketOf = `CASE ${BUCKETS.map((b, i) => `WHEN confidence_score < ${b} THEN '${labels[i]}'`).join(' ')} ELSE '${labels[labels.length - 1]}' END`;
+  // records (count, completeness, cluster sizes). Buckets are counted as running counts below each
+  // bound (plain comparisons); a score that is not below the last bound, or missing, is in the top one.
+  const labels = [
+    ...BUCKETS.map((b, i) => `${i === 0 ? '0' : BUCKETS[i - 1]}-${b}`),
+    `${BUCKETS[BUCKETS.length - 1]}-1`,
+  ];
   const sizeLabels = ['1', '2', '3', '4+'];
-  const sizeOf = `CASE WHEN record_count >= 4 THEN '4+' ELSE CAST(record_count AS VARCHAR) END`;
+  const sizeWhen = ['record_count = 1', 'record_count = 2', 'record_count = 3', 'record_count >= 4'];
   const s = await db.one<Snapshot & Record<string, number | null>>(`SELECT
       (SELECT COUNT(*) FROM identity_records) AS records_total,
-      l.records_resolved, l.avg_confidence, l.min_confidence, ${labels.map((_, i) => `l.h${i}`).join(', ')},
+      l.records_resolved, l.avg_confidence, l.min_confidence, ${BUCKETS.map((_, i) => `l.below${i}`).join(', ')},
       g.patients, g.golden_completeness, ${sizeLabels.map((_, i) => `g.s${i}`).join(', ')},
       (SELECT MAX(identity_resolution_age_hours) FROM silver_enriched_identity_resolution WHERE run_id = ${sqlString(runId)}) AS max_age_hours,
       (SELECT AVG(identity_resolution_age_hours) FROM silver_enriched_identity_resolution WHERE run_id = ${sqlString(runId)}) AS avg_age_hours,
       (SELECT COUNT(*) FROM identity_review_queue WHERE status = 'pending') AS review_pending
     FROM (SELECT COUNT(*) AS records_resolved, AVG(confidence_score) AS avg_confidence,
         MIN(confidence_score) AS min_confidence,
-        ${labels.map((l, i) => `COUNT(*) FILTER (WHERE ${bucketOf} = '${l}') AS h${i}`).join(', ')}
+        ${BUCKETS.map((b, i) => `COUNT(*) FILTER (WHERE confidence_score < ${b}) AS below${i}`).join(', ')}
       FROM silver_resolved_identity_resolution) l,
       (SELECT COUNT(*) AS patients, AVG(golden_completeness) AS golden_completeness,
-        ${sizeLabels.map((l, i) => `COUNT(*) FILTER (WHERE ${sizeOf} = '${l}') AS s${i}`).join(', ')}
+        ${sizeWhen.map((w, i) => `COUNT(*) FILTER (WHERE ${w}) AS s${i}`).join(', ')}
       FROM silver_enriched_identity_resolution) g`);
+  const below = BUCKETS.map((_, i) => Number(s?.[`below${i}`] ?? 0));
+  const bucketCounts = labels.map((_, i) =>
+    i < BUCKETS.length
+      ? (below[i] ?? 0) - (below[i - 1] ?? 0)
+      : Number(s?.records_resolved ?? 0) - (below[i - 1] ?? 0),
+  );
   // Buckets and sizes no row falls in are left out (as a GROUP BY would).
-  const histogram = labels
-    .map((bucket, i) => ({ bucket, n: Number(s?.[`h${i}`] ?? 0) }))
-    .filter((h) => h.n > 0);
+  const histogram = labels.map((bucket, i) => ({ bucket, n: bucketCounts[i] ?? 0 })).filter((h) => h.n > 0);
   const sizes = sizeLabels.map((size, i) => ({ size, n: Number(s?.[`s${i}`] ?? 0) })).filter((r) => r.n > 0);
   const totalPatients = sizes.reduce((a, r) => a + r.n, 0);
   const sizeShares = Object.fromEntries(sizes.map((r) => [r.size, totalPatients ? r.n / totalPatients : 0]));
