@@ -31,13 +31,13 @@ function factViewSql(ds: Dataset): string {
 /**
  * Schema 1 → 2: silver and gold tables get the change-feed columns; gold fact tables become views.
  * Schema 2 → 3: parked rows get their bronze row (`record`). One catalogue read when there is nothing
- * to migrate.
+ * to migrate. True when the stored schema version was older (or absent: a new database).
  */
-async function migrate(db: Database): Promise<void> {
+async function migrate(db: Database): Promise<boolean> {
   const stored = await db.one<{ value: string }>(
     `SELECT value FROM carelake_meta WHERE key = 'schema_version'`,
   );
-  if (Number(stored?.value ?? 0) >= SCHEMA_VERSION) return;
+  if (Number(stored?.value ?? 0) >= SCHEMA_VERSION) return false;
   const tables = new Map(
     (
       await db.all<{ name: string; type: string }>(
@@ -78,6 +78,7 @@ async function migrate(db: Database): Promise<void> {
         await db.run(`UPDATE parked_rows p SET record = to_json(b) FROM bronze_${ds.entity} b
           WHERE p.dataset = '${ds.name}' AND b._file_name = p.file_name AND b._line_number = p.line_number`);
   }
+  return true;
 }
 
 /**
@@ -151,7 +152,7 @@ export async function ensureSchema(db: Database): Promise<void> {
   for (const ddl of SUPPORTING_DDL) await db.run(ddl);
   await db.run(TABLE_VERSIONS_DDL);
   for (const m of IDENTITY_MIGRATIONS) await db.run(m);
-  await migrate(db);
+  const migrated = await migrate(db);
   for (const ds of DATASETS)
     await db.run(
       ds.kind === 'fact' ? `CREATE OR REPLACE VIEW ${ds.name} AS ${factViewSql(ds)}` : datasetDdl(ds),
@@ -164,9 +165,11 @@ export async function ensureSchema(db: Database): Promise<void> {
     );
     if (!exists || exists.n === 0) await db.run(`CREATE TABLE ${ref.name} AS ${ref.sql}`);
   }
-  await db.run(
-    `INSERT INTO carelake_meta VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-  );
+  // Written only when it changes: a table written in an update costs the checkpoint at close.
+  if (migrated)
+    await db.run(
+      `INSERT INTO carelake_meta VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+    );
 }
 
 /**
