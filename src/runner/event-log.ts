@@ -17,22 +17,29 @@ export type EventLevel = 'INFO' | 'WARN' | 'ERROR' | 'METRICS';
 
 let seq = 0;
 
-export async function logEvent(
+export interface LoggedEvent {
+  readonly eventType: string;
+  readonly level: EventLevel;
+  readonly message: string;
+  readonly details: unknown;
+  readonly datasetName?: string;
+  readonly error?: unknown;
+}
+
+export async function logEvent(db: Database, origin: EventOrigin, event: LoggedEvent): Promise<void> {
+  await logEvents(db, origin, [event]);
+}
+
+/** Logs `events` in their order with one statement. */
+export async function logEvents(
   db: Database,
   origin: EventOrigin,
-  event: {
-    eventType: string;
-    level: EventLevel;
-    message: string;
-    details: unknown;
-    datasetName?: string;
-    error?: unknown;
-  },
+  events: readonly LoggedEvent[],
 ): Promise<void> {
-  seq += 1;
-  await db.run(
-    `INSERT INTO event_log VALUES (?, ?::JSON, ?::JSON, now()::TIMESTAMP, ?, ?, 'STABLE', ?::JSON, ?::JSON, ?)`,
-    [
+  if (events.length === 0) return;
+  const params = events.flatMap((event) => {
+    seq += 1;
+    return [
       crypto.randomUUID(),
       JSON.stringify({
         control_plane_seq_no: Date.now() * 1000 + (seq % 1000),
@@ -49,7 +56,13 @@ export async function logEvent(
       event.error === undefined ? null : JSON.stringify(event.error),
       JSON.stringify(event.details),
       event.eventType,
-    ],
+    ];
+  });
+  await db.run(
+    `INSERT INTO event_log VALUES ${events
+      .map(() => `(?, ?::JSON, ?::JSON, now()::TIMESTAMP, ?, ?, 'STABLE', ?::JSON, ?::JSON, ?)`)
+      .join(', ')}`,
+    params,
   );
 }
 

@@ -13,7 +13,7 @@ import { redactSsnText } from '../privacy/redact.ts';
 import { hmacPads, KeyFileError, loadSsnKey } from '../privacy/ssn-key.ts';
 import { BRONZE_ROWS_PREFIX, ingestFile } from './bronze.ts';
 import type { AccountingRow, FlowResult, RunContext } from './context.ts';
-import { flowProgressDetails, logEvent, type EventOrigin } from './event-log.ts';
+import { flowProgressDetails, logEvent, logEvents, type EventOrigin } from './event-log.ts';
 import { retireAllRows } from './change-feed.ts';
 import { runGoldFact, runGoldPatients } from './gold.ts';
 import { inspectFile, scanLanding, type FileInspection, type LandingFile } from './landing.ts';
@@ -367,34 +367,40 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
         }
         if (bulk) await database.setBulkMode(false);
         ctx.progress('gold', steps.length, steps.length);
-        for (const a of ctx.accounting) {
-          await database.run('INSERT INTO run_accounting VALUES (?, ?, ?, ?, ?, ?, ?)', [
-            ctx.runId,
-            a.dataset,
-            a.file_name,
-            a.rows_in,
-            a.rows_out,
-            a.rows_quarantined,
-            a.rows_parked,
-          ]);
-        }
-        for (const f of ctx.flows.values()) {
-          await logEvent(database, origin, {
+        if (ctx.accounting.length)
+          await database.run(
+            `INSERT INTO run_accounting VALUES ${ctx.accounting.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+            ctx.accounting.flatMap((a) => [
+              ctx.runId,
+              a.dataset,
+              a.file_name,
+              a.rows_in,
+              a.rows_out,
+              a.rows_quarantined,
+              a.rows_parked,
+            ]),
+          );
+        await logEvents(database, origin, [
+          ...[...ctx.flows.values()].map((f) => ({
             eventType: 'flow_progress',
-            level: 'METRICS',
+            level: 'METRICS' as const,
             message: `Flow ${f.dataset} completed: ${f.rowsOut} out, ${f.rowsQuarantined} quarantined, ${f.rowsParked} parked.`,
             datasetName: f.dataset,
             details: flowProgressDetails(f),
-          });
-        }
-        for (const w of ctx.warnings)
-          await logEvent(database, origin, { eventType: 'warning', level: 'WARN', message: w, details: {} });
-        await logEvent(database, origin, {
-          eventType: 'update_progress',
-          level: 'INFO',
-          message: `Update ${ctx.runId} is COMPLETED.`,
-          details: { update_progress: { state: 'COMPLETED' } },
-        });
+          })),
+          ...ctx.warnings.map((w) => ({
+            eventType: 'warning',
+            level: 'WARN' as const,
+            message: w,
+            details: {},
+          })),
+          {
+            eventType: 'update_progress',
+            level: 'INFO',
+            message: `Update ${ctx.runId} is COMPLETED.`,
+            details: { update_progress: { state: 'COMPLETED' } },
+          },
+        ]);
         await database.run(
           `UPDATE pipeline_runs SET finished_at = now()::TIMESTAMP, status = 'COMPLETED', files_ingested = ?, summary = ?::JSON WHERE run_id = ?`,
           [plan.toIngest.length, JSON.stringify({ flows: [...ctx.flows.values()], identity }), ctx.runId],
