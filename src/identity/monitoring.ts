@@ -48,12 +48,16 @@ export async function recordRunMetrics(
     ...BUCKETS.map((b, i) => `${i === 0 ? '0' : BUCKETS[i - 1]}-${b}`),
     `${BUCKETS[BUCKETS.length - 1]}-1`,
   ];
-  const sizeLabels = ['1', '2', '3', '4+'];
-  const sizeWhen = ['record_count = 1', 'record_count = 2', 'record_count = 3', 'record_count >= 4'];
+  const clusterSizes = [
+    { size: '1', when: 'record_count = 1' },
+    { size: '2', when: 'record_count = 2' },
+    { size: '3', when: 'record_count = 3' },
+    { size: '4+', when: 'record_count >= 4' },
+  ];
   const s = await db.one<Snapshot & Record<string, number | null>>(`SELECT
       (SELECT COUNT(*) FROM identity_records) AS records_total,
       l.records_resolved, l.avg_confidence, l.min_confidence, ${BUCKETS.map((_, i) => `l.below${i}`).join(', ')},
-      g.patients, g.golden_completeness, ${sizeLabels.map((_, i) => `g.s${i}`).join(', ')},
+      g.patients, g.golden_completeness, ${clusterSizes.map((_, i) => `g.s${i}`).join(', ')},
       (SELECT MAX(identity_resolution_age_hours) FROM silver_enriched_identity_resolution WHERE run_id = ${sqlString(runId)}) AS max_age_hours,
       (SELECT AVG(identity_resolution_age_hours) FROM silver_enriched_identity_resolution WHERE run_id = ${sqlString(runId)}) AS avg_age_hours,
       (SELECT COUNT(*) FROM identity_review_queue WHERE status = 'pending') AS review_pending
@@ -62,7 +66,7 @@ export async function recordRunMetrics(
         ${BUCKETS.map((b, i) => `COUNT(*) FILTER (WHERE confidence_score < ${b}) AS below${i}`).join(', ')}
       FROM silver_resolved_identity_resolution) l,
       (SELECT COUNT(*) AS patients, AVG(golden_completeness) AS golden_completeness,
-        ${sizeWhen.map((w, i) => `COUNT(*) FILTER (WHERE ${w}) AS s${i}`).join(', ')}
+        ${clusterSizes.map((x, i) => `COUNT(*) FILTER (WHERE ${x.when}) AS s${i}`).join(', ')}
       FROM silver_enriched_identity_resolution) g`);
   const below = BUCKETS.map((_, i) => Number(s?.[`below${i}`] ?? 0));
   const bucketCounts = labels.map((_, i) =>
@@ -72,7 +76,9 @@ export async function recordRunMetrics(
   );
   // Buckets and sizes no row falls in are left out (as a GROUP BY would).
   const histogram = labels.map((bucket, i) => ({ bucket, n: bucketCounts[i] ?? 0 })).filter((h) => h.n > 0);
-  const sizes = sizeLabels.map((size, i) => ({ size, n: Number(s?.[`s${i}`] ?? 0) })).filter((r) => r.n > 0);
+  const sizes = clusterSizes
+    .map((x, i) => ({ size: x.size, n: Number(s?.[`s${i}`] ?? 0) }))
+    .filter((r) => r.n > 0);
   const totalPatients = sizes.reduce((a, r) => a + r.n, 0);
   const sizeShares = Object.fromEntries(sizes.map((r) => [r.size, totalPatients ? r.n / totalPatients : 0]));
   const matchRate = stats.newRecords > 0 ? stats.linkedToExisting / stats.newRecords : null;

@@ -189,14 +189,15 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // are known, at step 6: an UPDATE of every row just written made the commit of a first load rewrite
   // the column (about 3.6 s for 2.15 M rows). Until then the steps read them from the working relation.
   const fromScratch = baseRid === 0;
-  const allRecords = `(SELECT rid, source_system, source_patient_id, sys_rank, ${IDENTITY_FIELDS.join(', ')},
-    extracted_at, CAST(NULL AS VARCHAR) AS patient_id, ${run} AS updated_run_id FROM idr_new)`;
+  // An identity_records row (in the table's column order, fingerprint aside) of working record `n`.
+  const recordRow = (patientId: string): string =>
+    `n.rid, n.source_system, n.source_patient_id, n.sys_rank, ${IDENTITY_FIELDS.map((f) => `n.${f}`).join(', ')},
+    n.extracted_at, ${patientId} AS patient_id, ${run} AS updated_run_id`;
+  const allRecords = `(SELECT ${recordRow('CAST(NULL AS VARCHAR)')} FROM idr_new n)`;
   const knownRecords = fromScratch ? allRecords : 'identity_records';
   if (!fromScratch)
     await db.run(`INSERT INTO identity_records
-      SELECT rid, source_system, source_patient_id, sys_rank, ${IDENTITY_FIELDS.join(', ')}, extracted_at, NULL, ${run},
-        ${fingerprintSql('idr_new')}
-      FROM idr_new`);
+      SELECT ${recordRow('NULL')}, ${fingerprintSql('n')} FROM idr_new n`);
   await db.run(`CREATE OR REPLACE TEMP TABLE idr_work AS
     SELECT rid, 'new' AS kind, CAST(NULL AS VARCHAR) AS current_patient_id, sys_rank, source_system,
       source_patient_id, extracted_at
@@ -205,7 +206,15 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     'idr_changed',
     `SELECT m.rid, m.patient_id FROM idr_match m WHERE m.rid IS NOT NULL AND m.changed`,
   );
-  if ((await count(db, 'SELECT COUNT(*) AS n FROM idr_changed')) > 0) {
+  const changedCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_changed');
+  if (changedCount > 0) {
+    // A changed record's incoming values with its current patient: what its identity record now holds
+    // and what its blocking keys come from (the large table is not read again for them).
+    await db.materialize(
+      'idr_changed_records',
+      `SELECT c.rid, c.patient_id AS current_patient_id, n.* FROM idr_changed c JOIN idr_match m ON m.rid = c.rid
+      JOIN idr_latest n ON n.source_system = m.source_system AND n.source_patient_id = m.source_patient_id`,
+    );
     await db.updateRows(
       'identity_records',
       'r',
@@ -215,17 +224,14 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
         updated_run_id: run,
         fp: fingerprintSql('n'),
       },
-      'c.rid = r.rid AND n.source_system = r.source_system AND n.source_patient_id = r.source_patient_id',
-      'idr_latest n, idr_changed c',
+      'n.rid = r.rid',
+      'idr_changed_records n',
     );
-    // The changed records' values are this run's (idr_latest); their patients' other records come
-    // from one narrow pass over identity_records.
+    // Their patients' other records come from one narrow pass over identity_records.
     await db.run(`INSERT INTO idr_work
       WITH c AS MATERIALIZED (
-        SELECT c.rid, c.patient_id, n.sys_rank, n.source_system, n.source_patient_id, n.extracted_at
-        FROM idr_changed c JOIN idr_match m ON m.rid = c.rid
-        JOIN idr_latest n ON n.source_system = m.source_system AND n.source_patient_id = m.source_patient_id
-        WHERE c.patient_id IS NOT NULL),
+        SELECT rid, current_patient_id AS patient_id, sys_rank, source_system, source_patient_id, extracted_at
+        FROM idr_changed_records WHERE current_patient_id IS NOT NULL),
       mates AS MATERIALIZED (
         SELECT o.patient_id, o.rid, o.sys_rank FROM identity_records o
         WHERE o.patient_id IN (SELECT patient_id FROM c))
@@ -238,15 +244,6 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await phase('records');
 
   // 2. Blocking keys of new and changed records; candidate pairs against every known record.
-  const changedCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_changed');
-  // A changed record's keys come from its incoming values (what identity_records now holds for it),
-  // so the large table is not scanned again for them.
-  if (changedCount > 0)
-    await db.materialize(
-      'idr_changed_records',
-      `SELECT c.rid, n.* FROM idr_changed c JOIN idr_match m ON m.rid = c.rid
-      JOIN idr_latest n ON n.source_system = m.source_system AND n.source_patient_id = m.source_patient_id`,
-    );
   await db.materialize(
     'idr_rekey_keys',
     `${blockingKeysSql(d, 'idr_new')}
@@ -270,7 +267,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // From scratch (no record known before this run) the pairs come from one self-join of the keys.
   await db.materialize(
     'idr_pairs',
-    `${baseRid === 0 ? candidatePairsSql(workKeys, workKeys, { selfJoin: true }) : candidatePairsSql(workKeys, 'identity_blocking_keys', { byRecord: true })}`,
+    `${fromScratch ? candidatePairsSql(workKeys, workKeys, { selfJoin: true }) : candidatePairsSql(workKeys, 'identity_blocking_keys', { byRecord: true })}`,
   );
   // The records of the candidate pairs and the existing members of their patients (incremental runs
   // read these small tables instead of every record; from scratch every record is in play).
@@ -280,7 +277,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // and the golden records of step 9). A scan of all 2.15 M wide records costs 0.2-0.4 s however
   // few rows it keeps, so the steps share one (the patients come first from a narrow pass).
   const scope = 'identity_scope';
-  if (baseRid > 0) {
+  if (!fromScratch) {
     await db.materialize(
       'idr_pair_rids',
       `SELECT rid_l AS rid FROM idr_pairs UNION SELECT rid_r FROM idr_pairs`,
@@ -397,9 +394,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // rewritten (Database.updateRows), and only looked for when there are any.
   if (fromScratch)
     await db.run(`INSERT INTO identity_records
-      SELECT n.rid, n.source_system, n.source_patient_id, n.sys_rank, ${IDENTITY_FIELDS.map((f) => `n.${f}`).join(', ')},
-        n.extracted_at, f.patient_id, ${run}, ${fingerprintSql('n')}
-      FROM idr_new n LEFT JOIN idr_final f ON f.rid = n.rid`);
+      SELECT ${recordRow('f.patient_id')}, ${fingerprintSql('n')} FROM idr_new n LEFT JOIN idr_final f ON f.rid = n.rid`);
   else
     await db.run(`UPDATE identity_records r SET patient_id = f.patient_id FROM idr_final f
       WHERE f.rid = r.rid AND r.rid > ${baseRid}`);
@@ -530,7 +525,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // identity_records), so the golden-record joins and windows work on those rows only. From scratch
   // every patient is touched and the records are read as they are.
   let goldenRecords = 'identity_records';
-  if (baseRid > 0) {
+  if (!fromScratch) {
     goldenRecords = 'idr_golden_records';
     // Which records the touched patients hold now (a narrow pass), their fields from the scope of step
     // 2: only patient ids changed since. A record outside the scope (a reviewer's decision on other
