@@ -251,6 +251,27 @@ export class Database {
   }
 
   /**
+   * `INSERT INTO name sql` for a working relation made by `materialize`. In bulk mode the rows go to a
+   * new file of the relation (cast to its columns, by position), so it stays a file that every thread
+   * scans: a temporary table written in the open transaction is scanned by one thread (a three-way
+   * join of 2.15 M-row tables: 0.46 s from such tables, 0.28 s from files).
+   */
+  async append(name: string, sql: string): Promise<void> {
+    if (!this.viewFiles.has(name)) {
+      await this.run(`INSERT INTO ${name} ${sql}`);
+      return;
+    }
+    const cols = await this.all<{ column_name: string; column_type: string }>(`DESCRIBE ${name}`);
+    const names = cols.map((c) => sqlIdent(c.column_name));
+    await this.materialize(
+      name,
+      `SELECT ${cols.map((c, i) => `CAST(${names[i]} AS ${c.column_type}) AS ${names[i]}`).join(', ')}
+      FROM (${sql}) AS appended(${names.join(', ')})`,
+      { append: true },
+    );
+  }
+
+  /**
    * `UPDATE table alias SET … [FROM from] WHERE where`, for a few rows of a large table: outside bulk
    * mode the rows are deleted and appended again with their new values. DuckDB's checkpoint rewrites
    * every column an UPDATE touched in every row group it touched: a few thousand changed rows spread
@@ -291,11 +312,6 @@ export class Database {
   /** The folder of bulk mode's working files next to the database at `dbPath`. */
   static workDir(dbPath: string): string {
     return `${dbPath}.work`;
-  }
-
-  /** Whether `name` is a file-backed working view (bulk mode). */
-  hasFileView(name: string): boolean {
-    return this.viewFiles.has(name);
   }
 
   /** Whether bulk mode is on (working relations are files). */

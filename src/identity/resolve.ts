@@ -56,6 +56,11 @@ export interface IdentityStats {
   readonly cpuSeconds: number;
   readonly phases: Record<string, number>;
   readonly alerts: string[];
+  /**
+   * Where the records and their patients now are, to join this run's source rows to: identity_records,
+   * or (from scratch in bulk mode) the working file it was written from, which every thread scans.
+   */
+  readonly recordsRelation: string;
 }
 
 export interface ResolveOptions {
@@ -198,10 +203,12 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   if (!fromScratch)
     await db.run(`INSERT INTO identity_records
       SELECT ${recordRow('NULL')}, ${fingerprintSql('n')} FROM idr_new n`);
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_work AS
-    SELECT rid, 'new' AS kind, CAST(NULL AS VARCHAR) AS current_patient_id, sys_rank, source_system,
+  await db.materialize(
+    'idr_work',
+    `SELECT rid, 'new' AS kind, CAST(NULL AS VARCHAR) AS current_patient_id, sys_rank, source_system,
       source_patient_id, extracted_at
-    FROM idr_new`);
+    FROM idr_new`,
+  );
   await db.materialize(
     'idr_changed',
     `SELECT m.rid, m.patient_id FROM idr_match m WHERE m.rid IS NOT NULL AND m.changed`,
@@ -228,8 +235,9 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
       'idr_changed_records n',
     );
     // Their patients' other records come from one narrow pass over identity_records.
-    await db.run(`INSERT INTO idr_work
-      WITH c AS MATERIALIZED (
+    await db.append(
+      'idr_work',
+      `WITH c AS MATERIALIZED (
         SELECT rid, current_patient_id AS patient_id, sys_rank, source_system, source_patient_id, extracted_at
         FROM idr_changed_records WHERE current_patient_id IS NOT NULL),
       mates AS MATERIALIZED (
@@ -239,7 +247,8 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
       FROM c
       WHERE EXISTS (SELECT 1 FROM mates o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid
           AND (o.sys_rank < c.sys_rank OR (o.sys_rank = c.sys_rank AND o.rid < c.rid)))
-        OR NOT EXISTS (SELECT 1 FROM mates o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid)`);
+        OR NOT EXISTS (SELECT 1 FROM mates o WHERE o.patient_id = c.patient_id AND o.rid <> c.rid)`,
+    );
   }
   await phase('records');
 
@@ -361,17 +370,21 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     WHERE q.status = 'rejected'`,
   );
   await db.materialize('idr_edges', `${edgesSql('idr_scored')}`);
-  await db.run(`CREATE OR REPLACE TEMP TABLE idr_assign (
-    rid BIGINT, patient_id VARCHAR, via_rid BIGINT, probability DOUBLE, weight DOUBLE, deterministic INTEGER)`);
+  await db.materialize(
+    'idr_assign',
+    `SELECT CAST(NULL AS BIGINT) AS rid, CAST(NULL AS VARCHAR) AS patient_id, CAST(NULL AS BIGINT) AS via_rid,
+      CAST(NULL AS DOUBLE) AS probability, CAST(NULL AS DOUBLE) AS weight, CAST(NULL AS INTEGER) AS deterministic
+    WHERE FALSE`,
+  );
   let newPatients = 0;
   // New ids are issued at the end of the step (identity_patient_id_map), so the base is read once.
   const base = await nextPatientNumber(db);
   for (const stage of [0, 1, 2]) {
     await db.materialize('idr_candidates', `${stageCandidatesSql(stage, pairRecords)}`);
-    await db.run(`INSERT INTO idr_assign ${stageJoinSql('idr_candidates')}`);
-    await db.run(`INSERT INTO idr_assign ${stageStaySql('idr_candidates', stage)}`);
+    await db.append('idr_assign', stageJoinSql('idr_candidates'));
+    await db.append('idr_assign', stageStaySql('idr_candidates', stage));
     const before = await count(db, 'SELECT COUNT(*) AS n FROM idr_assign');
-    await db.run(`INSERT INTO idr_assign ${stageNewPatientsSql(d, stage, base - 1 + newPatients)}`);
+    await db.append('idr_assign', stageNewPatientsSql(d, stage, base - 1 + newPatients));
     const added = (await count(db, 'SELECT COUNT(*) AS n FROM idr_assign')) - before;
     newPatients += added;
   }
@@ -392,10 +405,15 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // update (rid above baseRid) and this update's source rows were written in the open transaction:
   // updated in place. Known records whose patient changed are few and spread over the tables:
   // rewritten (Database.updateRows), and only looked for when there are any.
-  if (fromScratch)
-    await db.run(`INSERT INTO identity_records
-      SELECT ${recordRow('f.patient_id')}, ${fingerprintSql('n')} FROM idr_new n LEFT JOIN idr_final f ON f.rid = n.rid`);
-  else
+  // In bulk mode they go to a file first, which the golden records read: the table just written in the
+  // open transaction is scanned by one thread.
+  if (fromScratch) {
+    await db.materialize(
+      'idr_records_out',
+      `SELECT ${recordRow('f.patient_id')}, ${fingerprintSql('n')} AS fp FROM idr_new n LEFT JOIN idr_final f ON f.rid = n.rid`,
+    );
+    await db.run(`INSERT INTO identity_records SELECT * FROM idr_records_out`);
+  } else
     await db.run(`UPDATE identity_records r SET patient_id = f.patient_id FROM idr_final f
       WHERE f.rid = r.rid AND r.rid > ${baseRid}`);
   await db.run(`UPDATE silver_patient_sources s SET patient_id = f.patient_id FROM idr_final f
@@ -483,7 +501,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await db.materialize('idr_review_pairs', reviewCandidatesSql(pairRecords));
   await db.materialize(
     'idr_review_records',
-    `SELECT r.rid, r.source_system, r.source_patient_id, r.patient_id FROM identity_records r
+    `SELECT r.rid, r.source_system, r.source_patient_id, r.patient_id FROM ${fromScratch ? 'idr_records_out' : 'identity_records'} r
     WHERE r.rid IN (SELECT rid_l FROM idr_review_pairs UNION ALL SELECT rid_r FROM idr_review_pairs)`,
   );
   await db.materialize(
@@ -505,7 +523,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await phase('write');
   // The intermediate tables of the steps above hold far more than the rest of the run needs: their
   // memory goes back to the engine before the golden records are built.
-  await db.dropTempTables('idr_', ['idr_final', 'idr_decided_patients']);
+  await db.dropTempTables('idr_', ['idr_final', 'idr_decided_patients', 'idr_records_out']);
 
   // 8. Reviewers' decisions (idempotent): accepted pairs merge their patients, rejected pairs split.
   const decisions = await applyReviewDecisions(db, options.runId, at, options.rewriter);
@@ -523,8 +541,10 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
        OR patient_id IN (SELECT issued_id FROM identity_patient_id_map WHERE retired_at IS NOT NULL)`);
   // Incremental: the records of the touched patients are gathered first (one pass over
   // identity_records), so the golden-record joins and windows work on those rows only. From scratch
-  // every patient is touched and the records are read as they are.
-  let goldenRecords = 'identity_records';
+  // every patient is touched and the records are read as written (unless a reviewer's decision changed
+  // them since).
+  let goldenRecords =
+    fromScratch && decisions.merged + decisions.split === 0 ? 'idr_records_out' : 'identity_records';
   if (!fromScratch) {
     goldenRecords = 'idr_golden_records';
     // Which records the touched patients hold now (a narrow pass), their fields from the scope of step
@@ -581,6 +601,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     phases,
     alerts,
+    recordsRelation: goldenRecords === 'idr_records_out' ? goldenRecords : 'identity_records',
   };
 }
 

@@ -142,6 +142,11 @@ export async function applyReviewDecisions(
     ORDER BY q.decided_at, q.review_id`;
   let merged = 0;
   let split = 0;
+  // Nothing decided, nothing to apply (the pending query reads identity_records twice).
+  const decided = await db.one<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM identity_review_queue WHERE status IN ('accepted', 'rejected')`,
+  );
+  if ((decided?.n ?? 0) === 0) return { merged, split };
   const facts = await existingFactTables(db);
   // Few human decisions: one at a time, re-reading the state after each.
   for (let guard = 0; guard < 10_000; guard++) {

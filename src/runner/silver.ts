@@ -6,16 +6,15 @@ import { SILVER_PATIENT_COLUMNS } from '../definitions/datasets/silver-patients.
 import { yearsBetween } from '../definitions/sql-helpers.ts';
 import { sqlString } from '../engine/database.ts';
 import { resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
-import { bronzeRowsView } from './bronze.ts';
+import { bronzeRowsView, hasBronzeRowsView } from './bronze.ts';
 import { feedRewriter, upsertWithFeed } from './change-feed.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { quarantineRejectedSql, rawName, stageAndEvaluate } from './stage.ts';
 
-/** The bronze rows this update wrote for `entity`: from bulk mode's file when there is one. */
+/** The bronze rows this update wrote for `entity`: from bulk mode's view when there is one. */
 function thisRunsBronze(ctx: RunContext, entity: string): string {
-  const view = bronzeRowsView(entity);
-  return ctx.db.hasFileView(view)
-    ? `SELECT * FROM ${view}`
+  return hasBronzeRowsView(ctx, entity)
+    ? `SELECT * FROM ${bronzeRowsView(entity)}`
     : `SELECT b.* FROM bronze_${entity} b WHERE b._run_id = ${sqlString(ctx.runId)}`;
 }
 
@@ -54,7 +53,7 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
       _ssn_key_id, bmi, smoker, children, charges, insurance_plan, coverage_start_date, age_years, data_quality_score,
       _priority, _file_name, _line_number, _extracted_at, _run_id
     FROM eval_silver_patients e
-    LEFT JOIN identity_records r ON r.source_system = e.source_system AND r.source_patient_id = e.source_patient_id
+    LEFT JOIN ${identity.recordsRelation} r ON r.source_system = e.source_system AND r.source_patient_id = e.source_patient_id
     WHERE NOT e._rejected`);
   // Identity SLA violations (freshness, confidence, coverage, drift) go to the event log as warnings.
   ctx.warnings.push(...identity.alerts);
