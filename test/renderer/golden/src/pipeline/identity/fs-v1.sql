@@ -415,14 +415,17 @@ AS SELECT DISTINCT patient_id FROM silver_resolved_identity_resolution;
 CREATE OR REFRESH MATERIALIZED VIEW silver_enriched_identity_resolution
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
 AS SELECT g.*, 'fs-v1.0' AS model_version
-FROM (WITH t AS (
-      SELECT r.*, COALESCE(l.confidence_score, 1.0) * CASE r.source_system WHEN 'EHR_SYSTEM' THEN 1 WHEN 'LAB_SYSTEM' THEN 0.9 WHEN 'ADT_SYSTEM' THEN 0.85 ELSE 0.5 END AS score,
+FROM (WITH ranked AS (
+      SELECT r.rid, r.patient_id, COALESCE(l.confidence_score, 1.0) * CASE r.source_system WHEN 'EHR_SYSTEM' THEN 1 WHEN 'LAB_SYSTEM' THEN 0.9 WHEN 'ADT_SYSTEM' THEN 0.85 ELSE 0.5 END AS score,
         ROW_NUMBER() OVER (PARTITION BY r.patient_id ORDER BY COALESCE(l.confidence_score, 1.0) * CASE r.source_system WHEN 'EHR_SYSTEM' THEN 1 WHEN 'LAB_SYSTEM' THEN 0.9 WHEN 'ADT_SYSTEM' THEN 0.85 ELSE 0.5 END DESC, r.extracted_at DESC, r.rid) AS rk,
         COUNT(*) OVER (PARTITION BY r.patient_id) AS record_count,
         MAX(r.extracted_at) OVER (PARTITION BY r.patient_id) AS effective_at
       FROM idr_resolved_records r JOIN idr_resolved_patients p ON p.patient_id = r.patient_id
       LEFT JOIN silver_resolved_identity_resolution l ON l.source_system = r.source_system AND l.source_patient_id = r.source_patient_id),
-    gaps AS (SELECT t.patient_id FROM t WHERE t.rk = 1 AND t.record_count > 1 AND NOT (COALESCE(t.fn IS NOT NULL, FALSE) AND COALESCE(t.ln IS NOT NULL, FALSE) AND COALESCE(t.dob IS NOT NULL, FALSE) AND COALESCE(t.sex IN ('F', 'M'), FALSE) AND COALESCE(t.ssn IS NOT NULL, FALSE) AND COALESCE(t.mrn IS NOT NULL, FALSE) AND COALESCE(t.mid IS NOT NULL, FALSE) AND COALESCE(t.addr IS NOT NULL, FALSE) AND COALESCE(t.city IS NOT NULL, FALSE) AND COALESCE(t.state IS NOT NULL, FALSE) AND COALESCE((t.zip RLIKE '^[0-9]{5}$'), FALSE) AND COALESCE((t.phone RLIKE '^[0-9]{10}$'), FALSE) AND COALESCE((t.email RLIKE '^[^@ ]+@[^@ ]+$'), FALSE))),
+    first AS (
+      SELECT t.*, k.score, k.record_count, k.effective_at
+      FROM idr_resolved_records t JOIN ranked k ON k.rid = t.rid WHERE k.rk = 1),
+    gaps AS (SELECT t.patient_id FROM first t WHERE t.record_count > 1 AND NOT (COALESCE(t.fn IS NOT NULL, FALSE) AND COALESCE(t.ln IS NOT NULL, FALSE) AND COALESCE(t.dob IS NOT NULL, FALSE) AND COALESCE(t.sex IN ('F', 'M'), FALSE) AND COALESCE(t.ssn IS NOT NULL, FALSE) AND COALESCE(t.mrn IS NOT NULL, FALSE) AND COALESCE(t.mid IS NOT NULL, FALSE) AND COALESCE(t.addr IS NOT NULL, FALSE) AND COALESCE(t.city IS NOT NULL, FALSE) AND COALESCE(t.state IS NOT NULL, FALSE) AND COALESCE((t.zip RLIKE '^[0-9]{5}$'), FALSE) AND COALESCE((t.phone RLIKE '^[0-9]{10}$'), FALSE) AND COALESCE((t.email RLIKE '^[^@ ]+@[^@ ]+$'), FALSE))),
     o AS (
       SELECT t.patient_id,
       max_by(CASE WHEN t.fn IS NOT NULL THEN t.fn END, -t.rk) FILTER (WHERE CASE WHEN t.fn IS NOT NULL THEN t.fn END IS NOT NULL) AS first_name,
@@ -464,7 +467,9 @@ FROM (WITH t AS (
       max_by(CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.email END, -t.rk) FILTER (WHERE CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.email END IS NOT NULL) AS email,
       max_by(CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.source_system || ':' || t.source_patient_id END, -t.rk) FILTER (WHERE CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.source_system || ':' || t.source_patient_id END IS NOT NULL) AS email_source,
       max_by(CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.score END, -t.rk) FILTER (WHERE CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.score END IS NOT NULL) AS email_confidence
-      FROM t JOIN gaps ON gaps.patient_id = t.patient_id WHERE t.rk > 1 GROUP BY t.patient_id),
+      FROM (SELECT r.*, k.score, k.rk FROM idr_resolved_records r JOIN ranked k ON k.rid = r.rid
+        WHERE k.rk > 1 AND k.patient_id IN (SELECT patient_id FROM gaps)) t
+      GROUP BY t.patient_id),
     g AS (
       SELECT t.patient_id, t.record_count, t.effective_at,
       CASE WHEN t.fn IS NOT NULL THEN t.fn ELSE o.first_name END AS first_name,
@@ -506,7 +511,7 @@ FROM (WITH t AS (
       CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.email ELSE o.email END AS email,
       CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.source_system || ':' || t.source_patient_id ELSE o.email_source END AS email_source,
       CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.score ELSE o.email_confidence END AS email_confidence
-      FROM t LEFT JOIN o ON o.patient_id = t.patient_id WHERE t.rk = 1)
+      FROM first t LEFT JOIN o ON o.patient_id = t.patient_id)
     SELECT g.*, CAST(CASE WHEN first_name IS NULL THEN 0 ELSE 1 END + CASE WHEN last_name IS NULL THEN 0 ELSE 1 END + CASE WHEN birth_date IS NULL THEN 0 ELSE 1 END + CASE WHEN sex IS NULL THEN 0 ELSE 1 END + CASE WHEN ssn_hash IS NULL THEN 0 ELSE 1 END + CASE WHEN mrn IS NULL THEN 0 ELSE 1 END + CASE WHEN member_id IS NULL THEN 0 ELSE 1 END + CASE WHEN address IS NULL THEN 0 ELSE 1 END + CASE WHEN city IS NULL THEN 0 ELSE 1 END + CASE WHEN state IS NULL THEN 0 ELSE 1 END + CASE WHEN zip IS NULL THEN 0 ELSE 1 END + CASE WHEN phone IS NULL THEN 0 ELSE 1 END + CASE WHEN email IS NULL THEN 0 ELSE 1 END AS DOUBLE) / 13 AS golden_completeness,
       current_timestamp() AS resolved_at,
       ((unix_timestamp(current_timestamp()) - unix_timestamp(g.effective_at)) / CAST(3600 AS DOUBLE)) AS identity_resolution_age_hours
