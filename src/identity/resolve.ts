@@ -56,11 +56,6 @@ export interface IdentityStats {
   readonly cpuSeconds: number;
   readonly phases: Record<string, number>;
   readonly alerts: string[];
-  /**
-   * Where the records and their patients now are, to join this run's source rows to: identity_records,
-   * or (from scratch in bulk mode) the working file it was written from, which every thread scans.
-   */
-  readonly recordsRelation: string;
 }
 
 export interface ResolveOptions {
@@ -405,15 +400,10 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // update (rid above baseRid) and this update's source rows were written in the open transaction:
   // updated in place. Known records whose patient changed are few and spread over the tables:
   // rewritten (Database.updateRows), and only looked for when there are any.
-  // In bulk mode they go to a file first, which the golden records read: the table just written in the
-  // open transaction is scanned by one thread.
-  if (fromScratch) {
-    await db.materialize(
-      'idr_records_out',
-      `SELECT ${recordRow('f.patient_id')}, ${fingerprintSql('n')} AS fp FROM idr_new n LEFT JOIN idr_final f ON f.rid = n.rid`,
-    );
-    await db.run(`INSERT INTO identity_records SELECT * FROM idr_records_out`);
-  } else
+  if (fromScratch)
+    await db.run(`INSERT INTO identity_records
+      SELECT ${recordRow('f.patient_id')}, ${fingerprintSql('n')} FROM idr_new n LEFT JOIN idr_final f ON f.rid = n.rid`);
+  else
     await db.run(`UPDATE identity_records r SET patient_id = f.patient_id FROM idr_final f
       WHERE f.rid = r.rid AND r.rid > ${baseRid}`);
   await db.run(`UPDATE silver_patient_sources s SET patient_id = f.patient_id FROM idr_final f
@@ -501,7 +491,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await db.materialize('idr_review_pairs', reviewCandidatesSql(pairRecords));
   await db.materialize(
     'idr_review_records',
-    `SELECT r.rid, r.source_system, r.source_patient_id, r.patient_id FROM ${fromScratch ? 'idr_records_out' : 'identity_records'} r
+    `SELECT r.rid, r.source_system, r.source_patient_id, r.patient_id FROM identity_records r
     WHERE r.rid IN (SELECT rid_l FROM idr_review_pairs UNION ALL SELECT rid_r FROM idr_review_pairs)`,
   );
   await db.materialize(
@@ -523,7 +513,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await phase('write');
   // The intermediate tables of the steps above hold far more than the rest of the run needs: their
   // memory goes back to the engine before the golden records are built.
-  await db.dropTempTables('idr_', ['idr_final', 'idr_decided_patients', 'idr_records_out']);
+  await db.dropTempTables('idr_', ['idr_final', 'idr_decided_patients']);
 
   // 8. Reviewers' decisions (idempotent): accepted pairs merge their patients, rejected pairs split.
   const decisions = await applyReviewDecisions(db, options.runId, at, options.rewriter);
@@ -541,10 +531,8 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
        OR patient_id IN (SELECT issued_id FROM identity_patient_id_map WHERE retired_at IS NOT NULL)`);
   // Incremental: the records of the touched patients are gathered first (one pass over
   // identity_records), so the golden-record joins and windows work on those rows only. From scratch
-  // every patient is touched and the records are read as written (unless a reviewer's decision changed
-  // them since).
-  let goldenRecords =
-    fromScratch && decisions.merged + decisions.split === 0 ? 'idr_records_out' : 'identity_records';
+  // every patient is touched and the records are read as they are.
+  let goldenRecords = 'identity_records';
   if (!fromScratch) {
     goldenRecords = 'idr_golden_records';
     // Which records the touched patients hold now (a narrow pass), their fields from the scope of step
@@ -601,7 +589,6 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     phases,
     alerts,
-    recordsRelation: goldenRecords === 'idr_records_out' ? goldenRecords : 'identity_records',
   };
 }
 

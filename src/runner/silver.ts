@@ -53,7 +53,7 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
       _ssn_key_id, bmi, smoker, children, charges, insurance_plan, coverage_start_date, age_years, data_quality_score,
       _priority, _file_name, _line_number, _extracted_at, _run_id
     FROM eval_silver_patients e
-    LEFT JOIN ${identity.recordsRelation} r ON r.source_system = e.source_system AND r.source_patient_id = e.source_patient_id
+    LEFT JOIN identity_records r ON r.source_system = e.source_system AND r.source_patient_id = e.source_patient_id
     WHERE NOT e._rejected`);
   // Identity SLA violations (freshness, confidence, coverage, drift) go to the event log as warnings.
   ctx.warnings.push(...identity.alerts);
