@@ -304,6 +304,69 @@ describe('malformed landing files', () => {
       { t: 'q', n: 1 },
     ]);
   });
+
+  test('a first load of several files with malformed lines: silver reads exactly the bronze rows of each file', async () => {
+    // A first load runs in bulk mode, where silver stages from each file's staged records (without the
+    // rejected lines) instead of from the bronze tables.
+    const lake = makeLakehouse();
+    lakes.push(lake);
+    const later = new Date(T0.getTime() + 3_600_000);
+    writeLandingFile(lake.landing, 'patients', T0, good(4) + 'E00000009,too,few\n');
+    writeLandingFile(
+      lake.landing,
+      'patients',
+      later,
+      csvText(
+        'patients',
+        [5, 6, 7].map((i) => patientRow(i)),
+      ) + 'E00000010\n',
+    );
+    writeLandingFile(
+      lake.landing,
+      'claims',
+      T0,
+      csvText('claims', [claimRow(1, 1), claimRow(2, 2)]) + 'C9,E1\n',
+    );
+    writeLandingFile(
+      lake.landing,
+      'claims',
+      later,
+      csvText('claims', [claimRow(4, 5), claimRow(5, 6), claimRow(6, 7)]) + 'C00000003,x\n',
+    );
+    const r = await run(lake);
+    assert.equal(r.status, 'COMPLETED', r.warnings.join(' | '));
+    await withDb(lake.db, async (db) => {
+      const perFile = await db.all<{
+        entity: string;
+        file_name: string;
+        bronze_out: number;
+        silver_in: number;
+      }>(
+        `SELECT replace(b.dataset, 'bronze_', '') AS entity, b.file_name, b.rows_out AS bronze_out, s.rows_in AS silver_in
+         FROM run_accounting b JOIN run_accounting s ON s.file_name = b.file_name AND s.dataset = replace(b.dataset, 'bronze_', 'silver_')
+         WHERE b.dataset IN ('bronze_patients', 'bronze_claims') ORDER BY 1, 2`,
+      );
+      assert.equal(perFile.length, 4, 'two files per entity');
+      for (const f of perFile)
+        assert.equal(f.silver_in, f.bronze_out, `${f.file_name}: silver reads the bronze rows`);
+      assert.deepEqual(
+        perFile.map((f) => f.bronze_out),
+        [2, 3, 4, 3],
+        'the malformed lines stayed out of bronze',
+      );
+      // Silver's rows carry the bronze rows' lines.
+      const lines = await db.all<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM (
+           SELECT _file_name, _line_number FROM silver_patient_sources
+           EXCEPT SELECT _file_name, _line_number FROM bronze_patients)`,
+      );
+      assert.deepEqual(lines, [{ n: 0 }]);
+      assert.deepEqual(
+        await db.all(`SELECT COUNT(*) AS n FROM silver_claims s JOIN bronze_claims b USING (claim_id)`),
+        [{ n: 5 }],
+      );
+    });
+  });
 });
 
 /** Every VARCHAR / JSON / VARCHAR[] column of every base table, as text. */
