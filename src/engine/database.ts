@@ -45,6 +45,9 @@ function trace(sql: string, started: TraceStart | undefined): void {
  * - insertion order not preserved: inserts and CREATE TABLE AS run on every thread without keeping
  *   batches in order. Queries that need an order say ORDER BY; a statement that needs the order of
  *   its input sets `preserve_insertion_order` for itself (bronze staging).
+ * - a commit that changed more than 1 MB checkpoints at once instead of writing the log first (an
+ *   incremental update logged 7.3 MB, written at its commit and again by the checkpoint at close:
+ *   commit and close took 0.42–0.54 s, and 0.40 s without the log). Small commits still go to the log.
  * - memory capped at 2.5 GB unless CARELAKE_MEMORY_LIMIT says otherwise (DuckDB's own default is 80% of
  *   the machine); larger work spills to a temporary folder next to the database.
  */
@@ -55,6 +58,7 @@ function engineSettings(env: NodeJS.ProcessEnv): string[] {
       ? STRING_COMPRESSION_OFF
       : "SET disabled_compression_methods = 'fsst'",
     'SET preserve_insertion_order = false',
+    "SET checkpoint_threshold = '1MB'",
     `SET memory_limit = '${(env['CARELAKE_MEMORY_LIMIT'] ?? '2.5GB').replace(/[^0-9A-Za-z.]/g, '')}'`,
   ];
 }

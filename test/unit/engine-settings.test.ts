@@ -165,6 +165,33 @@ describe('engine settings', () => {
     }
   });
 
+  test('a commit of more than 1 MB checkpoints at once (no log left), a small one is logged', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-ckpt-'));
+    const file = path.join(dir, 'x.duckdb');
+    const walBytes = (): number => (fs.existsSync(`${file}.wal`) ? fs.statSync(`${file}.wal`).size : 0);
+    const db = await Database.open(file);
+    try {
+      await db.run('CREATE TABLE t (k BIGINT, v VARCHAR)');
+      await db.run('CHECKPOINT');
+      await db.transaction(() => db.run(`INSERT INTO t SELECT range, 'value ' || range FROM range(3)`));
+      const small = walBytes();
+      assert.ok(small > 0, 'a small commit is written to the log');
+      await db.transaction(() =>
+        // Fewer rows than a row group: logged row by row (a larger insert is written to the file at once).
+        db.run(`INSERT INTO t SELECT range, repeat('x', 40) || range FROM range(100000)`),
+      );
+      assert.equal(
+        walBytes(),
+        0,
+        'the large commit checkpointed instead of logging (and took the log with it)',
+      );
+      assert.deepEqual(await db.one('SELECT COUNT(*) AS n FROM t'), { n: 100003 });
+    } finally {
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('updateRows: changed rows are deleted and appended again (in place in bulk mode), every other row untouched', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-update-'));
     const dbPath = path.join(dir, 'lake.duckdb');
