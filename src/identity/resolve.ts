@@ -162,15 +162,18 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
       ? `${once} UNION ALL ${identityRecordsSql(d, sources, `(${filter}) AND ${isRepeated}`, { withoutSsn })}`
       : once,
   );
+  const baseRid = await count(db, 'SELECT COALESCE(MAX(rid), 0) AS n FROM identity_records');
+  // From scratch (no identity record yet) every record is new: nothing to match.
+  const fromScratch = baseRid === 0;
   // A known record changed when its fingerprint did: the match reads four narrow columns of the large
   // table instead of every compared field (0.33 s of an incremental update on 2.15 M records).
-  await db.materialize(
-    'idr_match',
-    `SELECT n.source_system, n.source_patient_id, r.rid, r.patient_id, r.fp IS DISTINCT FROM ${fingerprintSql('n')} AS changed
-    FROM idr_latest n LEFT JOIN identity_records r
-      ON r.source_system = n.source_system AND r.source_patient_id = n.source_patient_id`,
-  );
-  const baseRid = await count(db, 'SELECT COALESCE(MAX(rid), 0) AS n FROM identity_records');
+  if (!fromScratch)
+    await db.materialize(
+      'idr_match',
+      `SELECT n.source_system, n.source_patient_id, r.rid, r.patient_id, r.fp IS DISTINCT FROM ${fingerprintSql('n')} AS changed
+      FROM idr_latest n LEFT JOIN identity_records r
+        ON r.source_system = n.source_system AND r.source_patient_id = n.source_patient_id`,
+    );
   // Changed records are resolved again (new evidence may move them), except anchors of patients with
   // other members (the first record in anchor order keeps its patient).
   // Numbered over the keys alone, then joined back: a window sorts its whole input, and sorting the
@@ -179,7 +182,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     'idr_new_ids',
     `SELECT n.source_system, n.source_patient_id,
       ${baseRid} + ROW_NUMBER() OVER (ORDER BY n.sys_rank, n.extracted_at, n.source_system, n.source_patient_id) AS rid
-    FROM idr_latest n JOIN idr_match m USING (source_system, source_patient_id) WHERE m.rid IS NULL`,
+    FROM idr_latest n ${fromScratch ? '' : 'JOIN idr_match m USING (source_system, source_patient_id) WHERE m.rid IS NULL'}`,
   );
   await db.materialize(
     'idr_new',
@@ -188,7 +191,6 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // From scratch (no identity record before this run) the new records are written once their patients
   // are known, at step 6: an UPDATE of every row just written made the commit of a first load rewrite
   // the column (about 3.6 s for 2.15 M rows). Until then the steps read them from the working relation.
-  const fromScratch = baseRid === 0;
   // An identity_records row (in the table's column order, fingerprint aside) of working record `n`.
   const recordRow = (patientId: string): string =>
     `n.rid, n.source_system, n.source_patient_id, n.sys_rank, ${IDENTITY_FIELDS.map((f) => `n.${f}`).join(', ')},
@@ -206,7 +208,9 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   );
   await db.materialize(
     'idr_changed',
-    `SELECT m.rid, m.patient_id FROM idr_match m WHERE m.rid IS NOT NULL AND m.changed`,
+    fromScratch
+      ? 'SELECT CAST(NULL AS BIGINT) AS rid, CAST(NULL AS VARCHAR) AS patient_id WHERE FALSE'
+      : `SELECT m.rid, m.patient_id FROM idr_match m WHERE m.rid IS NOT NULL AND m.changed`,
   );
   const changedCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_changed');
   if (changedCount > 0) {
@@ -390,8 +394,14 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     'idr_final',
     `${finalAssignmentsSql(d, { assign: 'idr_assign', records: pairRecords, scored: 'idr_scored' })}`,
   );
-  await db.run(`DELETE FROM silver_resolved_identity_resolution m USING idr_final f
-    WHERE m.source_system = f.source_system AND m.source_patient_id = f.source_patient_id`);
+  // From scratch there is no earlier link to replace (a full refresh emptied them).
+  const earlierLinks = await count(
+    db,
+    'SELECT COUNT(*) AS n FROM (SELECT 1 FROM silver_resolved_identity_resolution LIMIT 1)',
+  );
+  if (earlierLinks > 0)
+    await db.run(`DELETE FROM silver_resolved_identity_resolution m USING idr_final f
+      WHERE m.source_system = f.source_system AND m.source_patient_id = f.source_patient_id`);
   await db.run(`INSERT INTO silver_resolved_identity_resolution
     (source_system, source_patient_id, patient_id, confidence_score, match_evidence, match_rule, resolved_at,
      match_weight, model_version, run_id)
