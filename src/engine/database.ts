@@ -47,7 +47,7 @@ function trace(sql: string, started: TraceStart | undefined): void {
  *   its input sets `preserve_insertion_order` for itself (bronze staging).
  * - a commit that changed more than 1 MB checkpoints at once instead of writing the log first (an
  *   incremental update logged 7.3 MB, written at its commit and again by the checkpoint at close:
- *   commit and close took 0.42–0.54 s, and 0.40 s without the log). Small commits still go to the log.
+ *   commit and close took 0.42–0.54 s with the log, 0.39–0.47 s without). Small commits still go to the log.
  * - memory capped at 2.5 GB unless CARELAKE_MEMORY_LIMIT says otherwise (DuckDB's own default is 80% of
  *   the machine); larger work spills to a temporary folder next to the database.
  */
