@@ -206,13 +206,15 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
       source_patient_id, extracted_at
     FROM idr_new`,
   );
-  await db.materialize(
-    'idr_changed',
-    fromScratch
-      ? 'SELECT CAST(NULL AS BIGINT) AS rid, CAST(NULL AS VARCHAR) AS patient_id WHERE FALSE'
-      : `SELECT m.rid, m.patient_id FROM idr_match m WHERE m.rid IS NOT NULL AND m.changed`,
-  );
-  const changedCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_changed');
+  // Known records whose fields changed (none from scratch).
+  let changedCount = 0;
+  if (!fromScratch) {
+    await db.materialize(
+      'idr_changed',
+      `SELECT m.rid, m.patient_id FROM idr_match m WHERE m.rid IS NOT NULL AND m.changed`,
+    );
+    changedCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_changed');
+  }
   if (changedCount > 0) {
     // A changed record's incoming values with its current patient: what its identity record now holds
     // and what its blocking keys come from (the large table is not read again for them).

@@ -29,7 +29,7 @@ const normaliseHeader = (name: string): string =>
 
 /** In bulk mode, the working views of the bronze rows an update wrote, one per entity (see ingestFile). */
 export const BRONZE_ROWS_PREFIX = 'bronze_rows_';
-export const bronzeRowsView = (entity: string): string => `${BRONZE_ROWS_PREFIX}${entity}`;
+const bronzeRowsView = (entity: string): string => `${BRONZE_ROWS_PREFIX}${entity}`;
 
 /**
  * Bulk mode: per update and entity, the SELECTs of the bronze rows each file wrote. Each reads that
@@ -39,9 +39,11 @@ export const bronzeRowsView = (entity: string): string => `${BRONZE_ROWS_PREFIX}
  */
 const bulkRows = new WeakMap<RunContext, { files: number; selects: Map<string, string[]> }>();
 
-/** Whether this update (in bulk mode) wrote bronze rows of `entity`, readable from `bronzeRowsView`. */
-export function hasBronzeRowsView(ctx: RunContext, entity: string): boolean {
-  return (bulkRows.get(ctx)?.selects.get(entity)?.length ?? 0) > 0;
+/** The bronze rows this update wrote for `entity`: bulk mode's view when there is one, else the table's. */
+export function thisRunsBronzeSql(ctx: RunContext, entity: string): string {
+  return (bulkRows.get(ctx)?.selects.get(entity)?.length ?? 0) > 0
+    ? `SELECT * FROM ${bronzeRowsView(entity)}`
+    : `SELECT b.* FROM bronze_${entity} b WHERE b._run_id = ${sqlString(ctx.runId)}`;
 }
 
 export interface FileIngestResult {

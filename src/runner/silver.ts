@@ -6,17 +6,10 @@ import { SILVER_PATIENT_COLUMNS } from '../definitions/datasets/silver-patients.
 import { yearsBetween } from '../definitions/sql-helpers.ts';
 import { sqlString } from '../engine/database.ts';
 import { resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
-import { bronzeRowsView, hasBronzeRowsView } from './bronze.ts';
+import { thisRunsBronzeSql } from './bronze.ts';
 import { feedRewriter, upsertWithFeed } from './change-feed.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { quarantineRejectedSql, rawName, stageAndEvaluate } from './stage.ts';
-
-/** The bronze rows this update wrote for `entity`: from bulk mode's view when there is one. */
-function thisRunsBronze(ctx: RunContext, entity: string): string {
-  return hasBronzeRowsView(ctx, entity)
-    ? `SELECT * FROM ${bronzeRowsView(entity)}`
-    : `SELECT b.* FROM bronze_${entity} b WHERE b._run_id = ${sqlString(ctx.runId)}`;
-}
 
 async function perFile(
   ctx: RunContext,
@@ -34,7 +27,7 @@ async function perFile(
 export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats> {
   const ds = dataset('silver_patients') as TransformDataset;
   const run = sqlString(ctx.runId);
-  const results = await stageAndEvaluate(ctx, ds, thisRunsBronze(ctx, 'patients'));
+  const results = await stageAndEvaluate(ctx, ds, thisRunsBronzeSql(ctx, 'patients'));
   await ctx.db.run(quarantineRejectedSql(ctx, ds, '_rejected'));
   const identity = await resolveIdentities(ctx.db, {
     // This run's accepted rows, read from the stage (they are written to silver_patient_sources below).
@@ -138,7 +131,7 @@ export async function runSilverFacts(
   const parked = await ctx.db.one<{ n: number }>(
     `SELECT COUNT(*) AS n FROM parked_rows WHERE dataset = '${name}'`,
   );
-  let source = thisRunsBronze(ctx, ds.entity);
+  let source = thisRunsBronzeSql(ctx, ds.entity);
   if (parked?.n) {
     const shape = JSON.stringify(Object.fromEntries(bronzeColumns.map((c) => [c.name, c.type])));
     await ctx.db.materialize(
