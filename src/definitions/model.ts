@@ -31,6 +31,11 @@ export interface Column {
   readonly description: string;
   /** How the column is computed from the staged row (silver/gold); absent for ingested columns. */
   readonly sql?: Sql;
+  /**
+   * Nearly every value differs (ids, hashes): a storage hint. An engine that analyses each column for a
+   * dictionary before writing it may skip that for this one (see the DuckDB dialect's `storedType`).
+   */
+  readonly distinctValues?: boolean;
 }
 
 /**

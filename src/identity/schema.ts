@@ -1,13 +1,17 @@
 import { BLOCKING_RULES, blockingKeyColumn } from '../definitions/identity/blocking.ts';
 import { GOLDEN_ATTRIBUTES, GOLDEN_TYPES } from '../definitions/identity/records.ts';
+import { DISTINCT_TEXT as DT } from '../dialect/duckdb.ts';
 
 /**
  * Identity-resolution state tables (created by runner/schema.ts with the rest of the lakehouse).
  * Large tables carry no PRIMARY KEY (bulk loads); the identity module keeps their keys unique.
  */
+// Attributes whose values nearly all differ between patients, and the source record ids, are stored
+// uncompressed (DT, the dialect's storedType); so are the identity records' ids and contact fields.
+const DISTINCT_ATTRIBUTES = new Set(['ssn_hash', 'mrn', 'member_id', 'address', 'phone', 'email']);
 const enrichedColumns = GOLDEN_ATTRIBUTES.map(
   (a) =>
-    `${a.name} ${GOLDEN_TYPES[a.name] ?? 'VARCHAR'}, ${a.name}_source VARCHAR, ${a.name}_confidence DOUBLE`,
+    `${a.name} ${GOLDEN_TYPES[a.name] ?? (DISTINCT_ATTRIBUTES.has(a.name) ? DT : 'VARCHAR')}, ${a.name}_source ${DT}, ${a.name}_confidence DOUBLE`,
 ).join(',\n     ');
 
 /** The blocking keys, one row per identity record (see blockingKeysByRecordSql). */
@@ -18,9 +22,9 @@ export const BLOCKING_KEYS_DDL = `CREATE TABLE IF NOT EXISTS identity_blocking_k
 export const IDENTITY_DDL = [
   // The latest version of every source patient record, as compared, with its resolved patient.
   `CREATE TABLE IF NOT EXISTS identity_records (
-     rid BIGINT, source_system VARCHAR, source_patient_id VARCHAR, sys_rank INTEGER, fn VARCHAR, ln VARCHAR,
-     dob DATE, sex VARCHAR, ssn VARCHAR, mrn VARCHAR, mid VARCHAR, addr VARCHAR, city VARCHAR, state VARCHAR,
-     zip VARCHAR, phone VARCHAR, email VARCHAR, extracted_at TIMESTAMP, patient_id VARCHAR, updated_run_id VARCHAR,
+     rid BIGINT, source_system VARCHAR, source_patient_id ${DT}, sys_rank INTEGER, fn VARCHAR, ln VARCHAR,
+     dob DATE, sex VARCHAR, ssn ${DT}, mrn ${DT}, mid ${DT}, addr ${DT}, city VARCHAR, state VARCHAR,
+     zip VARCHAR, phone ${DT}, email ${DT}, extracted_at TIMESTAMP, patient_id ${DT}, updated_run_id VARCHAR,
      fp UBIGINT)`,
   BLOCKING_KEYS_DDL,
   `CREATE TABLE IF NOT EXISTS identity_model_parameters (
@@ -31,7 +35,7 @@ export const IDENTITY_DDL = [
      model_version VARCHAR, column_name VARCHAR, value VARCHAR, tf DOUBLE)`,
   // Every patient id ever issued and the id it resolves to now (a retired id points at its survivor).
   `CREATE TABLE IF NOT EXISTS identity_patient_id_map (
-     issued_id VARCHAR, patient_id VARCHAR, issued_at TIMESTAMP, retired_at TIMESTAMP, run_id VARCHAR)`,
+     issued_id ${DT}, patient_id ${DT}, issued_at TIMESTAMP, retired_at TIMESTAMP, run_id VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS identity_audit (
      event_at TIMESTAMP, run_id VARCHAR, action VARCHAR, patient_id VARCHAR, other_patient_id VARCHAR,
      source_system VARCHAR, source_patient_id VARCHAR, review_id VARCHAR, details JSON)`,
@@ -47,7 +51,7 @@ export const IDENTITY_DDL = [
      avg_age_hours DOUBLE, match_rate DOUBLE, cluster_sizes JSON, review_pending BIGINT, drift JSON,
      alerts JSON, stats JSON)`,
   `CREATE TABLE IF NOT EXISTS silver_enriched_identity_resolution (
-     patient_id VARCHAR, record_count BIGINT, effective_at TIMESTAMP,
+     patient_id ${DT}, record_count BIGINT, effective_at TIMESTAMP,
      ${enrichedColumns},
      golden_completeness DOUBLE, resolved_at TIMESTAMP, identity_resolution_age_hours DOUBLE,
      model_version VARCHAR, run_id VARCHAR)`,

@@ -1,4 +1,4 @@
-import { duckdbDialect as d } from '../dialect/duckdb.ts';
+import { DISTINCT_TEXT as DT, duckdbDialect as d, storedType } from '../dialect/duckdb.ts';
 import { DATASETS } from '../definitions/pipeline.ts';
 import { GOLD_VIEWS } from '../definitions/datasets/gold.ts';
 import type { Column, Dataset } from '../definitions/model.ts';
@@ -12,7 +12,7 @@ import { FEED_TABLES, LIVE_FEED_COLUMNS, TABLE_VERSIONS_DDL, changesTableDdl } f
 /** Schema version of the local lakehouse; bump with a migration when tables change. */
 export const SCHEMA_VERSION = 3;
 
-const columnDdl = (c: Column): string => `${d.ident(c.name)} ${c.type}`;
+const columnDdl = (c: Column): string => `${d.ident(c.name)} ${storedType(c.type, c.distinctValues)}`;
 
 /** A dataset's table; silver and gold tables carry the live change-feed columns (change-feed.ts). */
 function datasetDdl(ds: Dataset): string {
@@ -106,16 +106,17 @@ const SUPPORTING_DDL = [
   `CREATE TABLE IF NOT EXISTS event_log (
      id VARCHAR, sequence JSON, origin JSON, timestamp TIMESTAMP, message VARCHAR, level VARCHAR,
      maturity_level VARCHAR, error JSON, details JSON, event_type VARCHAR)`,
+  // DT: text whose values nearly all differ, stored uncompressed (storedType).
   `CREATE TABLE IF NOT EXISTS silver_patient_sources (
-     source_system VARCHAR, source_patient_id VARCHAR, patient_id VARCHAR, first_name_norm VARCHAR,
+     source_system VARCHAR, source_patient_id ${DT}, patient_id ${DT}, first_name_norm VARCHAR,
      last_name_norm VARCHAR, birth_date DATE, sex VARCHAR, state_code VARCHAR, region VARCHAR, city_norm VARCHAR,
-     address_norm VARCHAR, zip5 VARCHAR, phone_digits VARCHAR, email_norm VARCHAR, mrn VARCHAR,
-     insurance_id_norm VARCHAR, ssn_hash VARCHAR, _ssn_key_id VARCHAR, bmi DOUBLE, smoker BOOLEAN, children INTEGER,
+     address_norm ${DT}, zip5 VARCHAR, phone_digits ${DT}, email_norm ${DT}, mrn ${DT},
+     insurance_id_norm ${DT}, ssn_hash ${DT}, _ssn_key_id VARCHAR, bmi DOUBLE, smoker BOOLEAN, children INTEGER,
      charges DOUBLE, insurance_plan VARCHAR, coverage_start_date DATE, age_years INTEGER,
      data_quality_score DOUBLE, _priority DOUBLE, _file_name VARCHAR, _line_number BIGINT,
      _extracted_at TIMESTAMP, _run_id VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS silver_resolved_identity_resolution (
-     source_system VARCHAR, source_patient_id VARCHAR, patient_id VARCHAR, confidence_score DOUBLE,
+     source_system VARCHAR, source_patient_id ${DT}, patient_id ${DT}, confidence_score DOUBLE,
      match_evidence JSON, match_rule VARCHAR, resolved_at TIMESTAMP, run_id VARCHAR, match_weight DOUBLE,
      model_version VARCHAR)`,
   ...IDENTITY_DDL,

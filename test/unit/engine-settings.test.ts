@@ -10,6 +10,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Database } from '../../src/engine/database.ts';
+import { ensureSchema } from '../../src/runner/schema.ts';
 
 async function settings(): Promise<Record<string, string>> {
   const db = await Database.open(':memory:');
@@ -234,6 +235,52 @@ describe('engine settings', () => {
       await db.setBulkMode(false);
       await db.run('COMMIT');
       assert.deepEqual(await db.one(`SELECT v, rowid AS at FROM t WHERE k = 9`), { v: 'bulk', at: 9 });
+    } finally {
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the lakehouse stores text whose values nearly all differ uncompressed; other text is still analysed for a dictionary', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-storage-'));
+    const db = await Database.open(path.join(dir, 'lake.duckdb'));
+    try {
+      await ensureSchema(db);
+      // 100,000 identity records: distinct ids, SSN hashes and phone numbers; 50 last names, 2 sexes.
+      await db.run(`INSERT INTO identity_records (rid, source_system, source_patient_id, ln, sex, ssn, phone, patient_id)
+        SELECT i, 'EHR_SYSTEM', 'E' || i, 'name' || (i % 50), CASE WHEN i % 2 = 0 THEN 'F' ELSE 'M' END,
+          sha256(CAST(i AS VARCHAR)), CAST(5550000000 + i AS VARCHAR), 'P' || LPAD(CAST(i AS VARCHAR), 9, '0')
+        FROM range(100000) r(i)`);
+      await db.run('CHECKPOINT');
+      const stored = Object.fromEntries(
+        (
+          await db.all<{ c: string; methods: string }>(
+            `SELECT column_name AS c, string_agg(DISTINCT compression, ',' ORDER BY compression) AS methods
+             FROM pragma_storage_info('identity_records')
+             WHERE segment_type = 'VARCHAR' -- the values, not their validity masks
+               AND column_name IN ('source_patient_id', 'ssn', 'phone', 'patient_id', 'ln', 'sex') GROUP BY 1`,
+          )
+        ).map((r) => [r.c, r.methods]),
+      );
+      for (const c of ['source_patient_id', 'ssn', 'phone', 'patient_id'])
+        assert.equal(stored[c], 'Uncompressed', `${c}: ${stored[c]}`);
+      assert.match(stored['ln'] ?? '', /Dictionary/, 'a column of 50 names gets a dictionary');
+      assert.doesNotMatch(stored['sex'] ?? '', /Uncompressed/, 'a column of two values is compressed');
+      // Dataset tables carry the hint from their definitions (silver_claims: claim_id).
+      await db.run(`INSERT INTO silver_claims (claim_id, patient_id, claim_status)
+        SELECT 'C' || i, 'P' || (i % 20000), CASE WHEN i % 3 = 0 THEN 'paid' ELSE 'submitted' END FROM range(100000) r(i)`);
+      await db.run('CHECKPOINT');
+      const claims = Object.fromEntries(
+        (
+          await db.all<{ c: string; methods: string }>(
+            `SELECT column_name AS c, string_agg(DISTINCT compression, ',' ORDER BY compression) AS methods
+             FROM pragma_storage_info('silver_claims') WHERE segment_type = 'VARCHAR' GROUP BY 1`,
+          )
+        ).map((r) => [r.c, r.methods]),
+      );
+      assert.equal(claims['claim_id'], 'Uncompressed');
+      assert.match(claims['patient_id'] ?? '', /Dictionary/, 'resolved patient ids repeat: a dictionary');
+      assert.doesNotMatch(claims['claim_status'] ?? '', /Uncompressed/);
     } finally {
       db.close();
       fs.rmSync(dir, { recursive: true, force: true });

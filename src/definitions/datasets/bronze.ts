@@ -39,12 +39,16 @@ const CLASSIFICATION: Record<string, Classification> = {
   medical_provider: 'operational',
 };
 
+/** Landing columns whose values nearly all differ (a storage hint, see Column.distinctValues). */
+const DISTINCT_VALUES = new Set(['patient_id', 'claim_id', 'event_id', 'mrn', 'insurance_id']);
+
 function landingColumn(name: string): Column {
   return {
     name,
     type: 'VARCHAR',
     nullable: true,
     classification: CLASSIFICATION[name] ?? 'operational',
+    ...(DISTINCT_VALUES.has(name) ? { distinctValues: true } : {}),
     description:
       name === 'ssn'
         ? 'Always NULL: the raw SSN is hashed the moment it is read and never stored.'
@@ -112,6 +116,7 @@ const SSN_HASH_COLUMNS: readonly Column[] = [
     nullable: true,
     classification: 'phi_direct',
     description: 'HMAC-SHA256 (hex) of the normalised SSN under the secret key.',
+    distinctValues: true,
   },
   {
     name: '_ssn_key_id',

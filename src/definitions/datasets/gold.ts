@@ -12,6 +12,7 @@ const pick = (columns: readonly Column[], names: readonly string[]): Column[] =>
       nullable: c.nullable,
       classification: c.classification,
       description: c.description,
+      ...(c.distinctValues ? { distinctValues: true } : {}),
     };
   });
 

@@ -28,6 +28,7 @@ export const SILVER_CLAIM_COLUMNS: readonly Column[] = [
     nullable: false,
     classification: 'operational',
     description: 'Claim id.',
+    distinctValues: true,
   },
   {
     name: 'patient_id',
@@ -202,6 +203,7 @@ export const SILVER_EVENT_COLUMNS: readonly Column[] = [
     nullable: false,
     classification: 'operational',
     description: 'Event id.',
+    distinctValues: true,
   },
   {
     name: 'patient_id',

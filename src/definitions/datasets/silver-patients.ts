@@ -16,6 +16,7 @@ export const SILVER_PATIENT_COLUMNS: readonly Column[] = [
     nullable: false,
     classification: 'phi_direct',
     description: 'Resolved patient id.',
+    distinctValues: true,
   },
   {
     name: 'mrn',
@@ -23,6 +24,7 @@ export const SILVER_PATIENT_COLUMNS: readonly Column[] = [
     nullable: true,
     classification: 'phi_direct',
     description: 'Medical record number (EHR).',
+    distinctValues: true,
   },
   {
     name: 'age_years',
@@ -93,6 +95,7 @@ export const SILVER_PATIENT_COLUMNS: readonly Column[] = [
     nullable: true,
     classification: 'phi_direct',
     description: 'HMAC-SHA256 of the SSN.',
+    distinctValues: true,
   },
   {
     name: 'patient_risk_category',
