@@ -58,6 +58,8 @@ export async function evaluateExpectations(
   expectations: readonly Expectation[],
   /** Columns computed after `_rejected` is known (they may use it). */
   outer?: string,
+  /** The materialised row: columns left out, and columns added after `outer` (they may use it). */
+  last?: { readonly exclude: readonly string[]; readonly add: string },
 ): Promise<ExpectationResult[]> {
   const failedList = failedRulesSql(expectations);
   // Rejected = a drop or fail rule is among the failed ones: read off the list (empty for almost every
@@ -65,7 +67,13 @@ export async function evaluateExpectations(
   const rejecting = expectations.filter((e) => e.action !== 'warn').map((e) => e.name);
   const evaluated = `SELECT *, CASE WHEN len(_failed) = 0 THEN FALSE ELSE ${d.listHasAny('_failed', rejecting)} END AS _rejected
     FROM (SELECT *, ${failedList} AS _failed FROM (${stageSql}))`;
-  await db.materialize(target, `${outer ? `SELECT *, ${outer} FROM (${evaluated})` : evaluated}`);
+  const withOuter = outer ? `SELECT *, ${outer} FROM (${evaluated})` : evaluated;
+  await db.materialize(
+    target,
+    last
+      ? `SELECT * EXCLUDE (${last.exclude.map((c) => d.ident(c)).join(', ')}), ${last.add} FROM (${withOuter})`
+      : withOuter,
+  );
   const total = (await db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${target}`))?.n ?? 0;
   const counts = await db.all<{ name: string; n: number }>(
     `SELECT name, COUNT(*) AS n FROM (SELECT UNNEST(_failed) AS name FROM ${target}) GROUP BY name`,

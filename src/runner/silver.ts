@@ -9,7 +9,7 @@ import { resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
 import { thisRunsBronzeSql } from './bronze.ts';
 import { feedRewriter, upsertWithFeed } from './change-feed.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
-import { quarantineRejectedSql, rawName, stageAndEvaluate } from './stage.ts';
+import { bronzeRowJson, quarantineRejectedSql, stageAndEvaluate } from './stage.ts';
 
 async function perFile(
   ctx: RunContext,
@@ -143,20 +143,26 @@ export async function runSilverFacts(
     source = `SELECT * FROM source_${name}`;
   }
   const grace = `INTERVAL ${Math.max(0, ctx.orphanGraceHours * 3600).toFixed(0)} SECOND`;
-  const results = await stageAndEvaluate(ctx, ds, source, {
-    joins: `LEFT JOIN silver_resolved_identity_resolution m
+  const results = await stageAndEvaluate(
+    ctx,
+    ds,
+    source,
+    {
+      joins: `LEFT JOIN silver_resolved_identity_resolution m
         ON m.source_system = ${ref.sourceSystem(d).replace(/\bsource_system\b/, 's1.source_system')} AND m.source_patient_id = s1.${ref.sourceId}
       LEFT JOIN parked_rows p ON p.dataset = '${name}' AND p.file_name = s1._file_name AND p.line_number = s1._line_number`,
-    columns: [
-      'm.patient_id AS _resolved_patient_id',
-      `COALESCE(p.first_parked_at, ${ctx.startedAtSql}) AS _first_parked_at`,
-      'COALESCE(p.attempts, 0) AS _attempts',
-    ],
-    outer: `CASE WHEN _rejected THEN 'quarantined'
+      columns: [
+        'm.patient_id AS _resolved_patient_id',
+        `COALESCE(p.first_parked_at, ${ctx.startedAtSql}) AS _first_parked_at`,
+        'COALESCE(p.attempts, 0) AS _attempts',
+      ],
+      outer: `CASE WHEN _rejected THEN 'quarantined'
            WHEN _resolved_patient_id IS NOT NULL THEN 'out'
            WHEN _first_parked_at + ${grace} <= ${ctx.startedAtSql} THEN 'orphan'
            ELSE 'parked' END AS _outcome`,
-  });
+    },
+    `_outcome <> 'out'`,
+  );
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'quarantined'`, undefined, `eval_${name}`));
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'orphan'`, ORPHAN_RULE, `eval_${name}`));
   // Every parked row of this dataset was staged again above: those that left (resolved, quarantined)
@@ -167,10 +173,9 @@ export async function runSilverFacts(
       SELECT 1 FROM eval_${name} e WHERE e._outcome = 'parked' AND e._attempts > 0
         AND e._file_name = p.file_name AND e._line_number = p.line_number)`);
   await ctx.db.run(`UPDATE parked_rows SET attempts = attempts + 1 WHERE dataset = '${name}'`);
-  // The staged row holds every bronze column (a derived one as its `_raw_` shadow).
+  // A row that did not go out keeps its bronze row in the stage (`_bronze`).
   await ctx.db.run(`INSERT INTO parked_rows
-    SELECT '${name}', e._file_name, e._line_number, e._first_parked_at, 1,
-      to_json({${bronzeColumns.map((c) => `${d.ident(c.name)}: e.${d.ident(rawName(ds, c.name))}`).join(', ')}})
+    SELECT '${name}', e._file_name, e._line_number, e._first_parked_at, 1, ${bronzeRowJson('e')}
     FROM eval_${name} e WHERE e._outcome = 'parked' AND e._attempts = 0`);
 
   const key = ds.keys[0] ?? '';

@@ -7,7 +7,7 @@ import { generate } from '../../src/generator/index.ts';
 import { runPipeline, type RunResult } from '../../src/runner/run.ts';
 import { Database } from '../../src/engine/database.ts';
 import { DEFECT_KINDS, expectedQuarantine } from '../../src/definitions/defect-catalog.ts';
-import type { Entity } from '../../src/definitions/entities.ts';
+import { LANDING_COLUMNS, type Entity } from '../../src/definitions/entities.ts';
 
 /**
  * The pipeline scored against the generator's ground truth, and the spec's level-4 validation queries,
@@ -101,6 +101,25 @@ test('every injected defect lands in the quarantine under its rule, and repaired
     WHERE claim_status NOT IN ('submitted', 'approved', 'denied', 'paid') OR NOT regexp_matches(diagnosis_code, '^[A-Z][0-9][0-9A-Z](\\.[0-9A-Z]{1,4})?$')
        OR claim_amount <= 0 OR claim_date IS NULL`);
   assert.equal(clean?.bad, 0);
+});
+
+test('a quarantined silver row keeps its raw record: every landing value as bronze holds it, the SSN only as its hash', async () => {
+  for (const entity of ['patients', 'claims', 'medical_events'] as const) {
+    const cols = [
+      ...LANDING_COLUMNS[entity].filter((c) => c !== 'ssn'),
+      ...(entity === 'patients' ? ['ssn_hash'] : []),
+    ];
+    const r = await db.one<{ n: number; differ: number; keys: number }>(
+      `SELECT COUNT(*) AS n,
+         COUNT(*) FILTER (WHERE ${cols.map((c) => `(q.record->>'${c}') IS DISTINCT FROM b."${c}"`).join(' OR ')}) AS differ,
+         COUNT(*) FILTER (WHERE json_keys(q.record) <> [${cols.map((c) => `'${c}'`).join(', ')}]) AS keys
+       FROM quarantine q JOIN bronze_${entity} b ON b._file_name = q.file_name AND b._line_number = q.line_number
+       WHERE q.dataset = 'silver_${entity}'`,
+    );
+    assert.ok((r?.n ?? 0) > 0, `silver_${entity} quarantined rows`);
+    assert.equal(r?.differ, 0, `silver_${entity}: records that differ from their bronze row`);
+    assert.equal(r?.keys, 0, `silver_${entity}: records with other fields`);
+  }
 });
 
 test('no clean row is quarantined', async () => {
