@@ -143,26 +143,21 @@ export async function runSilverFacts(
     source = `SELECT * FROM source_${name}`;
   }
   const grace = `INTERVAL ${Math.max(0, ctx.orphanGraceHours * 3600).toFixed(0)} SECOND`;
-  const results = await stageAndEvaluate(
-    ctx,
-    ds,
-    source,
-    {
-      joins: `LEFT JOIN silver_resolved_identity_resolution m
+  const results = await stageAndEvaluate(ctx, ds, source, {
+    joins: `LEFT JOIN silver_resolved_identity_resolution m
         ON m.source_system = ${ref.sourceSystem(d).replace(/\bsource_system\b/, 's1.source_system')} AND m.source_patient_id = s1.${ref.sourceId}
       LEFT JOIN parked_rows p ON p.dataset = '${name}' AND p.file_name = s1._file_name AND p.line_number = s1._line_number`,
-      columns: [
-        'm.patient_id AS _resolved_patient_id',
-        `COALESCE(p.first_parked_at, ${ctx.startedAtSql}) AS _first_parked_at`,
-        'COALESCE(p.attempts, 0) AS _attempts',
-      ],
-      outer: `CASE WHEN _rejected THEN 'quarantined'
+    columns: [
+      'm.patient_id AS _resolved_patient_id',
+      `COALESCE(p.first_parked_at, ${ctx.startedAtSql}) AS _first_parked_at`,
+      'COALESCE(p.attempts, 0) AS _attempts',
+    ],
+    outer: `CASE WHEN _rejected THEN 'quarantined'
            WHEN _resolved_patient_id IS NOT NULL THEN 'out'
            WHEN _first_parked_at + ${grace} <= ${ctx.startedAtSql} THEN 'orphan'
            ELSE 'parked' END AS _outcome`,
-    },
-    `_outcome <> 'out'`,
-  );
+    keepBronzeRow: `_outcome <> 'out'`,
+  });
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'quarantined'`, undefined, `eval_${name}`));
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'orphan'`, ORPHAN_RULE, `eval_${name}`));
   // Every parked row of this dataset was staged again above: those that left (resolved, quarantined)

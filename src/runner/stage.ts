@@ -73,10 +73,12 @@ export async function stageAndEvaluate(
   ctx: RunContext,
   ds: TransformDataset,
   source: string,
-  /** Extra joins on the staged row `s1` and the columns they add (e.g. the resolved patient). */
-  extra: { joins?: string; columns?: readonly string[]; outer?: string } = {},
-  /** Which staged rows keep their bronze row (`_bronze`): those the quarantine or parked_rows store. */
-  keepBronzeRow = '_rejected',
+  /**
+   * Extra joins on the staged row `s1` and the columns they add (e.g. the resolved patient), columns
+   * computed once `_rejected` is known (`outer`), and which rows keep their bronze row (`_bronze`):
+   * those the quarantine or parked_rows store (the rejected ones by default).
+   */
+  extra: { joins?: string; columns?: readonly string[]; outer?: string; keepBronzeRow?: string } = {},
 ): Promise<ExpectationResult[]> {
   // A repeat of a key within a file: found by aggregation (cheaper than a window over every row), into
   // a small table of its own first, so the source is read once for the stage and never materialised.
@@ -101,7 +103,7 @@ export async function stageAndEvaluate(
   });
   return evaluateExpectations(ctx.db, ds.name, staged, `eval_${ds.name}`, ds.expectations, extra.outer, {
     exclude: rawOnlyColumns(ds),
-    add: bronzeRowSql(ds, keepBronzeRow),
+    add: bronzeRowSql(ds, extra.keepBronzeRow ?? '_rejected'),
   });
 }
 
