@@ -416,6 +416,23 @@ test('review decisions: accept merges (the retired id stays resolvable), reject 
     `SELECT COUNT(*) AS n FROM event_log WHERE level = 'WARN' AND message LIKE 'identity freshness SLA%'`,
   );
   assert.ok((events[0]?.n ?? 0) >= 1, 'SLA violations are in the event log as warnings');
+
+  // A full refresh resolves from scratch and applies the decisions again; the golden records are those
+  // of the patients as decided (one per patient, counting its records).
+  assert.equal((await run(l, { env, fullRefresh: true })).status, 'COMPLETED');
+  const m5 = await links(l.db);
+  assert.equal(pid(m5, 'LAB_SYSTEM:L00000021'), pid(m5, 'EHR_SYSTEM:E00000021'), 'an acceptance persists');
+  assert.notEqual(pid(m5, 'LAB_SYSTEM:L00000022'), pid(m5, 'EHR_SYSTEM:E00000022'), 'a rejection persists');
+  const golden = await query<{ patients: number; golden: number; wrong: number }>(
+    l.db,
+    `SELECT (SELECT COUNT(DISTINCT patient_id) FROM identity_records) AS patients,
+       (SELECT COUNT(*) FROM silver_enriched_identity_resolution) AS golden,
+       (SELECT COUNT(*) FROM silver_enriched_identity_resolution g
+        WHERE g.record_count IS DISTINCT FROM (SELECT COUNT(*) FROM identity_records r WHERE r.patient_id = g.patient_id)) AS wrong`,
+  );
+  assert.equal(golden[0]?.golden, golden[0]?.patients, 'one golden record per patient');
+  assert.equal(golden[0]?.wrong, 0, 'golden records counting other records than their patient holds');
+  await assertPartition(l.db);
 });
 
 test('new evidence moves a record out of a patient that keeps its other records; its facts follow', async () => {
