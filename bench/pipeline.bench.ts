@@ -247,9 +247,11 @@ async function main(): Promise<void> {
     if (wanted.has('incremental')) {
       const repeat = Math.max(1, Math.floor(Number(process.env['BENCH_REPEAT'] ?? 1)) || 1);
       // The lakehouse files (database, log, audit trail) before the batch, restored before each repeat.
-      const lakeFiles = fs
-        .readdirSync(dir)
-        .filter((f) => f.startsWith('lake.duckdb') && fs.statSync(path.join(dir, f)).isFile());
+      const lakehouseFiles = (): string[] =>
+        fs
+          .readdirSync(dir)
+          .filter((f) => f.startsWith('lake.duckdb') && fs.statSync(path.join(dir, f)).isFile());
+      const lakeFiles = lakehouseFiles();
       const saved = path.join(dir, 'before-batch');
       if (repeat > 1) {
         fs.rmSync(saved, { recursive: true, force: true });
@@ -259,9 +261,7 @@ async function main(): Promise<void> {
       const inc = runChild(SELF, 'incremental', dir) as unknown as Measured & { generatedRows: number };
       const runs: Measured[] = [inc];
       for (let i = 1; i < repeat; i++) {
-        for (const f of fs.readdirSync(dir))
-          if (f.startsWith('lake.duckdb') && fs.statSync(path.join(dir, f)).isFile())
-            fs.rmSync(path.join(dir, f));
+        for (const f of lakehouseFiles()) fs.rmSync(path.join(dir, f));
         for (const f of lakeFiles) fs.copyFileSync(path.join(saved, f), path.join(dir, f));
         runs.push(runChild(SELF, 'incremental-again', dir) as unknown as Measured);
       }
