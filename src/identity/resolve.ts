@@ -1,7 +1,7 @@
 import { duckdbDialect as d } from '../dialect/duckdb.ts';
 import {
   blockingKeysByRecordSql,
-  blockingKeysSql,
+  blockingKeysFromRecordsSql,
   candidatePairsSql,
 } from '../definitions/identity/blocking.ts';
 import {
@@ -254,16 +254,18 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await phase('records');
 
   // 2. Blocking keys of new and changed records; candidate pairs against every known record.
+  // The keys are computed once, one row per record (the stored form), and the long form (rid, rule, k)
+  // is read from it: hashing every key twice cost about 2 s of a 1M-people first load.
   await db.materialize(
-    'idr_rekey_keys',
-    `${blockingKeysSql(d, 'idr_new')}
-    ${changedCount > 0 ? `UNION ALL ${blockingKeysSql(d, 'idr_changed_records')}` : ''}`,
+    'idr_keys_by_record',
+    `${blockingKeysByRecordSql(d, 'idr_new')}
+    ${changedCount > 0 ? `UNION ALL ${blockingKeysByRecordSql(d, 'idr_changed_records')}` : ''}`,
   );
+  await db.materialize('idr_rekey_keys', blockingKeysFromRecordsSql('idr_keys_by_record'));
   // Stored one row per record: a changed record's row is replaced.
   if (changedCount > 0)
     await db.run(`DELETE FROM identity_blocking_keys WHERE rid IN (SELECT rid FROM idr_changed)`);
-  await db.run(`INSERT INTO identity_blocking_keys ${blockingKeysByRecordSql(d, 'idr_new')}
-    ${changedCount > 0 ? `UNION ALL ${blockingKeysByRecordSql(d, 'idr_changed_records')}` : ''}`);
+  await db.run(`INSERT INTO identity_blocking_keys SELECT * FROM idr_keys_by_record`);
   const workCount = await count(db, 'SELECT COUNT(*) AS n FROM idr_work');
   const newCount = workCount - (await count(db, `SELECT COUNT(*) AS n FROM idr_work WHERE kind = 'changed'`));
   let workKeys = 'idr_rekey_keys';
@@ -370,7 +372,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     JOIN ${knownRecords} b ON b.source_system = q.right_system AND b.source_patient_id = q.right_id
     WHERE q.status = 'rejected'`,
   );
-  await db.materialize('idr_edges', `${edgesSql('idr_scored')}`);
+  await db.materialize('idr_edges', `${edgesSql('idr_scored', { allNew: fromScratch })}`);
   await db.materialize(
     'idr_assign',
     `SELECT CAST(NULL AS BIGINT) AS rid, CAST(NULL AS VARCHAR) AS patient_id, CAST(NULL AS BIGINT) AS via_rid,
@@ -381,7 +383,10 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // New ids are issued at the end of the step (identity_patient_id_map), so the base is read once.
   const base = await nextPatientNumber(db);
   for (const stage of [0, 1, 2]) {
-    await db.materialize('idr_candidates', `${stageCandidatesSql(stage, pairRecords)}`);
+    await db.materialize(
+      'idr_candidates',
+      `${stageCandidatesSql(stage, pairRecords, 'idr_assign', { allNew: fromScratch })}`,
+    );
     await db.append('idr_assign', stageJoinSql('idr_candidates'));
     await db.append('idr_assign', stageStaySql('idr_candidates', stage));
     const before = await count(db, 'SELECT COUNT(*) AS n FROM idr_assign');

@@ -24,8 +24,16 @@ import { evidenceLevelsSql, THRESHOLDS } from './scoring.ts';
  * declarative pipeline can hold each stage's assignments in a relation of its own).
  */
 
-/** The directed edges of the scored pairs `scored` whose source x is a work record. */
-export function edgesSql(scored: string): string {
+/** `allNew`: every record is a work record and none had a patient before (a resolution from scratch). */
+export interface ResolutionScope {
+  readonly allNew?: boolean;
+}
+
+/**
+ * The directed edges of the scored pairs `scored` whose source x is a work record (with `allNew`
+ * every record is one, so the work is not joined).
+ */
+export function edgesSql(scored: string, options: ResolutionScope = {}): string {
   return `WITH e AS (
       SELECT rid_l AS x, rid_r AS y, match_probability AS prob, match_weight AS weight, short_circuit AS sc,
         hard_conflict AS conflict FROM ${scored}
@@ -33,25 +41,46 @@ export function edgesSql(scored: string): string {
       SELECT rid_r, rid_l, match_probability, match_weight, short_circuit, hard_conflict FROM ${scored})
     SELECT e.x, e.y, e.prob, e.weight, CASE WHEN e.sc THEN 1 ELSE 0 END AS sc,
       CASE WHEN e.conflict THEN 1 ELSE 0 END AS conflict, CASE WHEN rj.rid_a IS NULL THEN 0 ELSE 1 END AS rejected
-    FROM e JOIN idr_work w ON w.rid = e.x
+    FROM e${options.allNew ? '' : ' JOIN idr_work w ON w.rid = e.x'}
     LEFT JOIN idr_rejected rj ON rj.rid_a = e.x AND rj.rid_b = e.y`;
 }
 
-/** Per work record of stage `stage` and candidate patient: the best edge into it and any conflict. */
-function candidatesSql(stage: number, records: string, assign = 'idr_assign'): string {
-  return `WITH x AS (
-      SELECT w.rid, w.kind, w.current_patient_id, w.source_system FROM idr_work w WHERE w.sys_rank = ${stage}),
-    known AS (
-      SELECT e.x, e.y, e.prob, e.weight, e.sc, e.conflict, e.rejected, x.source_system AS x_system,
+/**
+ * Per work record of stage `stage` and candidate patient: the best edge into it and any conflict.
+ * With `allNew` a candidate's patient is the one an earlier stage assigned and there is no earlier
+ * member, so the edges need no lookup of the pair records or the work (two joins of every edge with
+ * millions of rows: a third of the clustering of a first load).
+ */
+function candidatesSql(
+  stage: number,
+  records: string,
+  assign = 'idr_assign',
+  options: ResolutionScope = {},
+): string {
+  const known = options.allNew
+    ? `SELECT e.x, e.y, e.prob, e.weight, e.sc, e.conflict, e.rejected, x.source_system AS x_system,
+        ay.patient_id AS pid
+      FROM idr_edges e JOIN x ON x.rid = e.x
+      JOIN ${assign} ay ON ay.rid = e.y`
+    : `SELECT e.x, e.y, e.prob, e.weight, e.sc, e.conflict, e.rejected, x.source_system AS x_system,
         CASE WHEN wy.rid IS NULL THEN ry.patient_id ELSE ay.patient_id END AS pid
       FROM idr_edges e JOIN x ON x.rid = e.x
       JOIN ${records} ry ON ry.rid = e.y
       LEFT JOIN idr_work wy ON wy.rid = e.y
-      LEFT JOIN ${assign} ay ON ay.rid = e.y),
-    member_rows AS (
-      SELECT m.pid, m.rid, m.sys_rank, m.source_system FROM idr_members m WHERE m.pid IN (SELECT pid FROM known)
+      LEFT JOIN ${assign} ay ON ay.rid = e.y`;
+  const earlierMembers = options.allNew
+    ? ''
+    : `SELECT m.pid, m.rid, m.sys_rank, m.source_system FROM idr_members m WHERE m.pid IN (SELECT pid FROM known)
       UNION ALL
-      SELECT a.patient_id, w.rid, w.sys_rank, w.source_system FROM ${assign} a JOIN idr_work w ON w.rid = a.rid
+      `;
+  // Without earlier members the assigned ones come first, and the first branch names the columns.
+  const pid = options.allNew ? ' AS pid' : '';
+  return `WITH x AS (
+      SELECT w.rid, w.kind, w.current_patient_id, w.source_system FROM idr_work w WHERE w.sys_rank = ${stage}),
+    known AS (
+      ${known}),
+    member_rows AS (
+      ${earlierMembers}SELECT a.patient_id${pid}, w.rid, w.sys_rank, w.source_system FROM ${assign} a JOIN idr_work w ON w.rid = a.rid
       WHERE a.patient_id IN (SELECT pid FROM known)),
     anchors AS (
       SELECT pid, rid AS anchor_rid FROM (
