@@ -16,7 +16,7 @@ import {
 } from '../definitions/identity/clustering.ts';
 import { comparisonVectorsSql, IDENTITY_MODEL_NAME } from '../definitions/identity/comparisons.ts';
 import { goldenRecordSql, IDENTITY_FIELDS, identityRecordsSql } from '../definitions/identity/records.ts';
-import { evidenceLevelsSql, scoreSql } from '../definitions/identity/scoring.ts';
+import { evidenceLevelsSql, scoreSql, type ModelParameter } from '../definitions/identity/scoring.ts';
 import { sqlString, type Database } from '../engine/database.ts';
 import {
   applyReviewDecisions,
@@ -349,7 +349,12 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
 
   // 4. Scoring in bulk.
   const mv = modelVersion;
-  await db.materialize('idr_scored', `${scoreSql(d, 'idr_vectors', mv)}`);
+  // The model's few parameter rows are written into the scoring statement (no join per comparison).
+  const parameters: ModelParameter[] = await db.all<ModelParameter & Record<string, unknown>>(
+    'SELECT comparison, level, m, u, weight FROM identity_model_parameters WHERE model_version = ?',
+    [mv],
+  );
+  await db.materialize('idr_scored', `${scoreSql(d, 'idr_vectors', mv, { parameters })}`);
   await phase('scoring');
 
   // 5. Best-anchor clustering in three stages (EHR, ADT, LAB). Pairs a reviewer rejected, both ways

@@ -19,12 +19,18 @@ import {
 import {
   COMPARISONS,
   comparisonVectorsSql,
+  gammaColumn,
   gammaSql,
   levelIndex,
   nicknamePairsSql,
 } from '../../src/definitions/identity/comparisons.ts';
 import { goldenRecordSql, identityRecordsSql } from '../../src/definitions/identity/records.ts';
-import { evidenceLevelsSql, scoreSql } from '../../src/definitions/identity/scoring.ts';
+import {
+  evidenceLevelsSql,
+  PRIOR,
+  scoreSql,
+  type ModelParameter,
+} from '../../src/definitions/identity/scoring.ts';
 import { Database } from '../../src/engine/database.ts';
 import { evaluateIdentity } from '../../src/identity/evaluate.ts';
 import { expectationMaximisation, uFromCounts, type PatternCount } from '../../src/identity/model.ts';
@@ -110,6 +116,60 @@ test('every identity definition renders for DuckDB and Databricks, with engine-s
     }
   }
   assert.throws(() => levelIndex('first_name', 'nope'), /unknown comparison level/);
+});
+
+test('scoring with the parameters written into the statement equals scoring through the parameter table', async () => {
+  const db = await Database.open(':memory:');
+  try {
+    const d = duckdbDialect;
+    await db.run(`CREATE TABLE identity_model_parameters (model_version VARCHAR, comparison VARCHAR,
+      level INTEGER, m DOUBLE, u DOUBLE, weight DOUBLE)`);
+    await db.run(`CREATE TABLE identity_term_frequencies (model_version VARCHAR, column_name VARCHAR,
+      value VARCHAR, tf DOUBLE)`);
+    // Doubles with every digit in use; a second version that must not leak into the first.
+    const rows: string[] = [`('v1', '${PRIOR}', 0, 0.001, 0.999, log2(0.001 / 0.999))`];
+    COMPARISONS.forEach((c, ci) =>
+      c.levels.forEach((_, li) => {
+        const m = (li + 1) / (c.levels.length + 1.7) + ci / 97;
+        const u = 1 / (3.3 + ci + 7 * li);
+        rows.push(`('v1', '${c.name}', ${li + 1}, ${m}, ${u}, log2(${m} / ${u}))`);
+        rows.push(`('v2', '${c.name}', ${li + 1}, 0.5, 0.5, 99)`);
+      }),
+    );
+    await db.run(`INSERT INTO identity_model_parameters VALUES ${rows.join(', ')}`);
+    await db.run(`INSERT INTO identity_term_frequencies VALUES ('v1', 'fn', 'ann', 0.0123), ('v1', 'fn', 'bo', 0.3),
+      ('v1', 'ln', 'lee', 0.0456), ('v2', 'fn', 'ann', 0.9)`);
+    // Every level of every comparison (0 = missing), names with and without a term frequency.
+    const gammas = COMPARISONS.map(
+      (c, i) => `CAST(hash(r * 31 + ${i}) % ${c.levels.length + 1} AS INTEGER) AS ${gammaColumn(c)}`,
+    );
+    await db.run(`CREATE TABLE v AS SELECT r AS rid_l, r + 1 AS rid_r, ${gammas.join(', ')},
+      (['ann', 'bo', 'zed', NULL])[r % 4 + 1] AS tf_fn, (['lee', 'kim', NULL])[r % 3 + 1] AS tf_ln
+      FROM range(400) t(r)`);
+    const same = async (label: string): Promise<void> => {
+      const parameters: ModelParameter[] = await db.all<ModelParameter & Record<string, unknown>>(
+        `SELECT comparison, level, m, u, weight FROM identity_model_parameters WHERE model_version = 'v1'`,
+      );
+      const joined = scoreSql(d, 'v', 'v1');
+      const inline = scoreSql(d, 'v', 'v1', { parameters });
+      assert.doesNotMatch(inline, /JOIN identity_model_parameters/);
+      const diff = await db.one<{ a: number; b: number; n: number; weighted: number }>(
+        `SELECT (SELECT COUNT(*) FROM (${joined} EXCEPT ALL ${inline})) AS a,
+           (SELECT COUNT(*) FROM (${inline} EXCEPT ALL ${joined})) AS b,
+           (SELECT COUNT(*) FROM (${inline})) AS n,
+           (SELECT COUNT(DISTINCT match_weight) FROM (${inline})) AS weighted`,
+      );
+      assert.deepEqual([diff?.a, diff?.b, diff?.n], [0, 0, 400], label);
+      assert.ok((diff?.weighted ?? 0) > 200, `${label}: the weights differ from pair to pair`);
+    };
+    await same('every parameter row');
+    // A level without its row weighs 0 (and an exact name without m and u gives no weight) either way.
+    await db.run(`DELETE FROM identity_model_parameters WHERE model_version = 'v1'
+      AND ((comparison = 'first_name' AND level = 1) OR (comparison = 'email' AND level = 2))`);
+    await same('a missing parameter row');
+  } finally {
+    db.close();
+  }
 });
 
 test('the nickname relation is symmetric and not a function; resolution copes with empty and all-null input', async () => {
