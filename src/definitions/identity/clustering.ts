@@ -175,26 +175,16 @@ export function reviewCandidatesSql(records: string): string {
  */
 export function finalAssignmentsSql(
   d: Dialect,
-  opts: { readonly assign: string; readonly records: string; readonly scored: string } & ResolutionScope,
+  opts: { readonly assign: string; readonly records: string; readonly scored: string },
 ): string {
   const { assign, records, scored } = opts;
-  // From scratch every other record has an assignment, so the pair records are not read. The patients
-  // are compared inside the aggregate, never in WHERE: a filter comparing two copies of the
-  // assignments may be planned as a join between them (at 1M people it spilled over 40 GB).
-  const other = opts.allNew
-    ? `SELECT e.x, MAX(CASE WHEN ax.patient_id <> ay.patient_id THEN e.prob END) AS prob FROM idr_edges e
-      JOIN ${assign} ax ON ax.rid = e.x
-      JOIN ${assign} ay ON ay.rid = e.y
-      WHERE e.conflict = 0 AND e.rejected = 0
-      GROUP BY e.x`
-    : `SELECT e.x, MAX(e.prob) AS prob FROM idr_edges e
+  return `WITH other AS (
+      SELECT e.x, MAX(e.prob) AS prob FROM idr_edges e
       JOIN ${assign} ax ON ax.rid = e.x
       JOIN ${records} ry ON ry.rid = e.y
       LEFT JOIN ${assign} ay ON ay.rid = e.y
       WHERE e.conflict = 0 AND e.rejected = 0 AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
-      GROUP BY e.x`;
-  return `WITH other AS (
-      ${other})
+      GROUP BY e.x)
     SELECT a.rid, w.source_system, w.source_patient_id, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
       a.weight, a.deterministic,
       CASE WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 'new_patient'
