@@ -56,11 +56,16 @@ export async function evaluateExpectations(
   stageSql: string,
   target: string,
   expectations: readonly Expectation[],
-  /** Columns computed after `_rejected` is known (they may use it). */
-  outer?: string,
-  /** The materialised row: columns left out, and columns added after `outer` (they may use it). */
-  last?: { readonly exclude: readonly string[]; readonly add: string },
+  options: {
+    /** Columns computed after `_rejected` is known (they may use it). */
+    readonly outer?: string | undefined;
+    /** Columns the materialised row leaves out. */
+    readonly exclude?: readonly string[];
+    /** Columns added last, once `outer` is known (they may use it). */
+    readonly add?: string;
+  } = {},
 ): Promise<ExpectationResult[]> {
+  const { outer, exclude = [], add } = options;
   const failedList = failedRulesSql(expectations);
   // Rejected = a drop or fail rule is among the failed ones: read off the list (empty for almost every
   // row) instead of evaluating the rules a second time.
@@ -68,11 +73,10 @@ export async function evaluateExpectations(
   const evaluated = `SELECT *, CASE WHEN len(_failed) = 0 THEN FALSE ELSE ${d.listHasAny('_failed', rejecting)} END AS _rejected
     FROM (SELECT *, ${failedList} AS _failed FROM (${stageSql}))`;
   const withOuter = outer ? `SELECT *, ${outer} FROM (${evaluated})` : evaluated;
+  const leaveOut = exclude.length ? ` EXCLUDE (${exclude.map((c) => d.ident(c)).join(', ')})` : '';
   await db.materialize(
     target,
-    last
-      ? `SELECT * EXCLUDE (${last.exclude.map((c) => d.ident(c)).join(', ')}), ${last.add} FROM (${withOuter})`
-      : withOuter,
+    leaveOut || add ? `SELECT *${leaveOut}${add ? `, ${add}` : ''} FROM (${withOuter})` : withOuter,
   );
   const total = (await db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${target}`))?.n ?? 0;
   const counts = await db.all<{ name: string; n: number }>(

@@ -101,7 +101,8 @@ export async function stageAndEvaluate(
     ...(extra.joins === undefined ? {} : { joins: extra.joins }),
     ...(extra.columns === undefined ? {} : { columns: extra.columns }),
   });
-  return evaluateExpectations(ctx.db, ds.name, staged, `eval_${ds.name}`, ds.expectations, extra.outer, {
+  return evaluateExpectations(ctx.db, ds.name, staged, `eval_${ds.name}`, ds.expectations, {
+    outer: extra.outer,
     exclude: rawOnlyColumns(ds),
     add: bronzeRowSql(ds, extra.keepBronzeRow ?? '_rejected'),
   });
