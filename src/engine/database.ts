@@ -255,6 +255,15 @@ export class Database {
   }
 
   /**
+   * Defines the working relation `name` as a temporary view of `sql`: nothing is written, every read
+   * computes it. For a relation read a few times whose rows cost less to compute than to write and read.
+   */
+  async defineView(name: string, sql: string): Promise<void> {
+    await this.dropWorking(name);
+    await this.run(`CREATE TEMP VIEW ${name} AS ${sql}`);
+  }
+
+  /**
    * `INSERT INTO name sql` for a working relation made by `materialize`. In bulk mode the rows go to a
    * new file of the relation (cast to its columns, by position), so it stays a file that every thread
    * scans: a temporary table written in the open transaction is scanned by one thread (a three-way
