@@ -203,12 +203,13 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   if (!fromScratch)
     await db.run(`INSERT INTO identity_records
       SELECT ${recordRow('NULL')}, ${fingerprintSql('n')} FROM idr_new n`);
-  await db.materialize(
-    'idr_work',
-    `SELECT rid, 'new' AS kind, CAST(NULL AS VARCHAR) AS current_patient_id, sys_rank, source_system,
+  // The work: from scratch the new records and nothing else, a view of idr_new (the clustering reads it
+  // narrow); incremental runs append the changed records to it below.
+  const newWork = `SELECT rid, 'new' AS kind, CAST(NULL AS VARCHAR) AS current_patient_id, sys_rank, source_system,
       source_patient_id, extracted_at
-    FROM idr_new`,
-  );
+    FROM idr_new`;
+  if (fromScratch) await db.defineView('idr_work', newWork);
+  else await db.materialize('idr_work', newWork);
   // Known records whose fields changed (none from scratch).
   let changedCount = 0;
   if (!fromScratch) {
@@ -264,7 +265,9 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     `${blockingKeysByRecordSql(d, 'idr_new')}
     ${changedCount > 0 ? `UNION ALL ${blockingKeysByRecordSql(d, 'idr_changed_records')}` : ''}`,
   );
-  await db.materialize('idr_rekey_keys', blockingKeysFromRecordsSql('idr_keys_by_record'));
+  // A view: the pairs read it twice, and unpivoting the stored form again costs less than writing and
+  // reading the long form (1M-people first load: 0.9 s to write it, pairs 4.2-4.4 s either way).
+  await db.defineView('idr_rekey_keys', blockingKeysFromRecordsSql('idr_keys_by_record'));
   // Stored one row per record: a changed record's row is replaced.
   if (changedCount > 0)
     await db.run(`DELETE FROM identity_blocking_keys WHERE rid IN (SELECT rid FROM idr_changed)`);
