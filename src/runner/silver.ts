@@ -21,13 +21,59 @@ async function perFile(
 }
 
 /**
+ * The columns of a source patient record in silver_patient_sources besides its patient, as staged
+ * (`eval_silver_patients`); identity reads a subset of them.
+ */
+const SOURCE_RECORD_COLUMNS = [
+  'source_system',
+  'source_patient_id',
+  'first_name_norm',
+  'last_name_norm',
+  'birth_date',
+  'sex',
+  'state_code',
+  'region',
+  'city_norm',
+  'address_norm',
+  'zip5',
+  'phone_digits',
+  'email_norm',
+  'mrn',
+  'insurance_id_norm',
+  'ssn_hash',
+  '_ssn_key_id',
+  'bmi',
+  'smoker',
+  'children',
+  'charges',
+  'insurance_plan',
+  'coverage_start_date',
+  'age_years',
+  'data_quality_score',
+  '_priority',
+  '_file_name',
+  '_line_number',
+  '_extracted_at',
+  '_run_id',
+];
+
+/** The staged columns silver reads of a fact besides its own columns (the latest extract wins, accounting). */
+const FACT_READS = ['_file_name', '_line_number', '_extracted_at'];
+
+/**
  * silver_patients: stage this run's bronze patient rows, quarantine the rejected, keep accepted source
  * records, resolve identities, then write the golden row per resolved patient and extract time.
  */
 export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats> {
   const ds = dataset('silver_patients') as TransformDataset;
   const run = sqlString(ctx.runId);
-  const results = await stageAndEvaluate(ctx, ds, thisRunsBronzeSql(ctx, 'patients'));
+  const results = await stageAndEvaluate(
+    ctx,
+    ds,
+    thisRunsBronzeSql(ctx, 'patients'),
+    {},
+    SOURCE_RECORD_COLUMNS,
+  );
   await ctx.db.run(quarantineRejectedSql(ctx, ds, '_rejected'));
   const identity = await resolveIdentities(ctx.db, {
     // This run's accepted rows, read from the stage (they are written to silver_patient_sources below).
@@ -41,10 +87,7 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
   // and splits of this run included): an UPDATE of the rows just written made the commit of a first
   // load rewrite the whole column (3.6 s for 2.15 M rows).
   await ctx.db.run(`INSERT INTO silver_patient_sources BY NAME
-    SELECT e.source_system, e.source_patient_id, r.patient_id, first_name_norm, last_name_norm, birth_date, e.sex,
-      state_code, region, city_norm, address_norm, zip5, phone_digits, email_norm, e.mrn, insurance_id_norm, ssn_hash,
-      _ssn_key_id, bmi, smoker, children, charges, insurance_plan, coverage_start_date, age_years, data_quality_score,
-      _priority, _file_name, _line_number, _extracted_at, _run_id
+    SELECT ${SOURCE_RECORD_COLUMNS.map((c) => `e.${c}`).join(', ')}, r.patient_id
     FROM eval_silver_patients e
     LEFT JOIN identity_records r ON r.source_system = e.source_system AND r.source_patient_id = e.source_patient_id
     WHERE NOT e._rejected`);
@@ -143,21 +186,27 @@ export async function runSilverFacts(
     source = `SELECT * FROM source_${name}`;
   }
   const grace = `INTERVAL ${Math.max(0, ctx.orphanGraceHours * 3600).toFixed(0)} SECOND`;
-  const results = await stageAndEvaluate(ctx, ds, source, {
-    joins: `LEFT JOIN silver_resolved_identity_resolution m
+  const results = await stageAndEvaluate(
+    ctx,
+    ds,
+    source,
+    {
+      joins: `LEFT JOIN silver_resolved_identity_resolution m
         ON m.source_system = ${ref.sourceSystem(d).replace(/\bsource_system\b/, 's1.source_system')} AND m.source_patient_id = s1.${ref.sourceId}
       LEFT JOIN parked_rows p ON p.dataset = '${name}' AND p.file_name = s1._file_name AND p.line_number = s1._line_number`,
-    columns: [
-      'm.patient_id AS _resolved_patient_id',
-      `COALESCE(p.first_parked_at, ${ctx.startedAtSql}) AS _first_parked_at`,
-      'COALESCE(p.attempts, 0) AS _attempts',
-    ],
-    outer: `CASE WHEN _rejected THEN 'quarantined'
+      columns: [
+        'm.patient_id AS _resolved_patient_id',
+        `COALESCE(p.first_parked_at, ${ctx.startedAtSql}) AS _first_parked_at`,
+        'COALESCE(p.attempts, 0) AS _attempts',
+      ],
+      outer: `CASE WHEN _rejected THEN 'quarantined'
            WHEN _resolved_patient_id IS NOT NULL THEN 'out'
            WHEN _first_parked_at + ${grace} <= ${ctx.startedAtSql} THEN 'orphan'
            ELSE 'parked' END AS _outcome`,
-    keepBronzeRow: `_outcome <> 'out'`,
-  });
+      keepBronzeRow: `_outcome <> 'out'`,
+    },
+    FACT_READS,
+  );
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'quarantined'`, undefined, `eval_${name}`));
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'orphan'`, ORPHAN_RULE, `eval_${name}`));
   // Every parked row of this dataset was staged again above: those that left (resolved, quarantined)
