@@ -434,7 +434,13 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   else
     await db.run(`UPDATE identity_records r SET patient_id = f.patient_id FROM idr_final f
       WHERE f.rid = r.rid AND r.rid > ${baseRid}`);
-  await db.run(`UPDATE silver_patient_sources s SET patient_id = f.patient_id FROM idr_final f
+  // The pipeline writes its source rows after this step, with their patients; a first load has none
+  // yet, and the two UPDATEs of them below would only build their joins (0.5 s at 1M people).
+  const sourceRows =
+    (await db.one<{ present: boolean }>('SELECT EXISTS (SELECT 1 FROM silver_patient_sources) AS present'))
+      ?.present ?? true;
+  if (sourceRows)
+    await db.run(`UPDATE silver_patient_sources s SET patient_id = f.patient_id FROM idr_final f
     WHERE s._run_id = ${run} AND s.source_system = f.source_system AND s.source_patient_id = f.source_patient_id
       AND s.patient_id IS DISTINCT FROM f.patient_id`);
   const movedKnown = await count(
@@ -459,7 +465,8 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     );
   }
   // Versions of known records that changed nothing identity compares keep their patient.
-  await db.run(`UPDATE silver_patient_sources s SET patient_id = r.patient_id FROM identity_records r
+  if (sourceRows)
+    await db.run(`UPDATE silver_patient_sources s SET patient_id = r.patient_id FROM identity_records r
     WHERE s.patient_id IS NULL AND r.source_system = s.source_system AND r.source_patient_id = s.source_patient_id`);
   await db.run(`INSERT INTO identity_patient_id_map
     SELECT DISTINCT patient_id, patient_id, ${at}, CAST(NULL AS TIMESTAMP), ${run} FROM idr_final
