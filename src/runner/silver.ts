@@ -67,13 +67,9 @@ const FACT_READS = ['_file_name', '_line_number', '_extracted_at'];
 export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats> {
   const ds = dataset('silver_patients') as TransformDataset;
   const run = sqlString(ctx.runId);
-  const results = await stageAndEvaluate(
-    ctx,
-    ds,
-    thisRunsBronzeSql(ctx, 'patients'),
-    {},
-    SOURCE_RECORD_COLUMNS,
-  );
+  const results = await stageAndEvaluate(ctx, ds, thisRunsBronzeSql(ctx, 'patients'), {
+    read: SOURCE_RECORD_COLUMNS,
+  });
   await ctx.db.run(quarantineRejectedSql(ctx, ds, '_rejected'));
   const identity = await resolveIdentities(ctx.db, {
     // This run's accepted rows, read from the stage (they are written to silver_patient_sources below).
@@ -186,27 +182,22 @@ export async function runSilverFacts(
     source = `SELECT * FROM source_${name}`;
   }
   const grace = `INTERVAL ${Math.max(0, ctx.orphanGraceHours * 3600).toFixed(0)} SECOND`;
-  const results = await stageAndEvaluate(
-    ctx,
-    ds,
-    source,
-    {
-      joins: `LEFT JOIN silver_resolved_identity_resolution m
+  const results = await stageAndEvaluate(ctx, ds, source, {
+    joins: `LEFT JOIN silver_resolved_identity_resolution m
         ON m.source_system = ${ref.sourceSystem(d).replace(/\bsource_system\b/, 's1.source_system')} AND m.source_patient_id = s1.${ref.sourceId}
       LEFT JOIN parked_rows p ON p.dataset = '${name}' AND p.file_name = s1._file_name AND p.line_number = s1._line_number`,
-      columns: [
-        'm.patient_id AS _resolved_patient_id',
-        `COALESCE(p.first_parked_at, ${ctx.startedAtSql}) AS _first_parked_at`,
-        'COALESCE(p.attempts, 0) AS _attempts',
-      ],
-      outer: `CASE WHEN _rejected THEN 'quarantined'
+    columns: [
+      'm.patient_id AS _resolved_patient_id',
+      `COALESCE(p.first_parked_at, ${ctx.startedAtSql}) AS _first_parked_at`,
+      'COALESCE(p.attempts, 0) AS _attempts',
+    ],
+    outer: `CASE WHEN _rejected THEN 'quarantined'
            WHEN _resolved_patient_id IS NOT NULL THEN 'out'
            WHEN _first_parked_at + ${grace} <= ${ctx.startedAtSql} THEN 'orphan'
            ELSE 'parked' END AS _outcome`,
-      keepBronzeRow: `_outcome <> 'out'`,
-    },
-    FACT_READS,
-  );
+    keepBronzeRow: `_outcome <> 'out'`,
+    read: FACT_READS,
+  });
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'quarantined'`, undefined, `eval_${name}`));
   await ctx.db.run(quarantineRejectedSql(ctx, ds, `_outcome = 'orphan'`, ORPHAN_RULE, `eval_${name}`));
   // Every parked row of this dataset was staged again above: those that left (resolved, quarantined)

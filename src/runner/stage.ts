@@ -45,7 +45,8 @@ const EXPECTATION_ONLY = ['_run_started_at', '_is_duplicate'];
  * through `_bronze`; helper values (`_procedure`, a lookup's flag), the run start and the duplicate flag
  * only served the expectations; a fact's source reference is replaced by its resolved patient.
  * Writing them cost about a sixth of the stage of 5.5 M medical events (8.0-9.0 s with them,
- * 6.6-7.9 s without, interleaved).
+ * 6.6-7.9 s without, interleaved); in a traced 1M-people first load the claims stage went from 6.2 to
+ * 4.3 s and the events stage from 6.1 to 4.6 s.
  */
 function leftOutColumns(ds: TransformDataset, read: readonly string[]): string[] {
   // The resolved patient replaces a fact's raw patient reference (silver.ts reads `_resolved_patient_id`).
@@ -89,11 +90,17 @@ export async function stageAndEvaluate(
   /**
    * Extra joins on the staged row `s1` and the columns they add (e.g. the resolved patient), columns
    * computed once `_rejected` is known (`outer`), and which rows keep their bronze row (`_bronze`):
-   * those the quarantine or parked_rows store (the rejected ones by default).
+   * those the quarantine or parked_rows store (the rejected ones by default), and which staged columns
+   * the caller reads (the others are left out, see leftOutColumns).
    */
-  extra: { joins?: string; columns?: readonly string[]; outer?: string; keepBronzeRow?: string } = {},
-  /** The staged columns the caller reads from `eval_<dataset>` besides the dataset's own columns. */
-  read: readonly string[] = [],
+  extra: {
+    joins?: string;
+    columns?: readonly string[];
+    outer?: string;
+    keepBronzeRow?: string;
+    /** The staged columns the caller reads from `eval_<dataset>` besides the dataset's own columns. */
+    read?: readonly string[];
+  } = {},
 ): Promise<ExpectationResult[]> {
   // A repeat of a key within a file: found by aggregation (cheaper than a window over every row), into
   // a small table of its own first, so the source is read once for the stage and never materialised.
@@ -110,7 +117,7 @@ export async function stageAndEvaluate(
   });
   return evaluateExpectations(ctx.db, ds.name, staged, `eval_${ds.name}`, ds.expectations, {
     outer: extra.outer,
-    exclude: leftOutColumns(ds, read),
+    exclude: leftOutColumns(ds, extra.read ?? []),
     add: bronzeRowSql(ds, extra.keepBronzeRow ?? '_rejected'),
   });
 }
