@@ -4,12 +4,22 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 
 /** A failed statement: keeps the SQL that failed and the engine's error as `cause`. */
+/**
+ * Runs of 16 or more hex digits in statement text: the padded HMAC key blocks the SSN hash is computed
+ * with are written into the statement (dialect `hmacSha256Hex`), and whoever holds them can hash every
+ * possible SSN. They never reach a trace or an error, not even in part (the engine quotes a cut piece
+ * of a failed statement in its message). Hashes and long numbers in a trace are redacted with them.
+ */
+const KEY_MATERIAL = /[0-9a-fA-F]{16,}/g;
+export const redactKeyMaterial = (text: string): string => text.replace(KEY_MATERIAL, '<redacted>');
+
+/** A failed statement: the engine's message and the statement, both without key material. */
 export class EngineError extends Error {
   readonly sql: string;
   constructor(message: string, sql: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(redactKeyMaterial(message), options);
     this.name = 'EngineError';
-    this.sql = sql;
+    this.sql = redactKeyMaterial(sql);
   }
 }
 
@@ -29,7 +39,7 @@ function traceStart(): TraceStart | undefined {
 function trace(sql: string, started: TraceStart | undefined): void {
   if (started === undefined) return;
   const cpu = process.cpuUsage(started.cpu);
-  const text = sql.replace(/\s+/g, ' ');
+  const text = redactKeyMaterial(sql.replace(/\s+/g, ' '));
   process.stderr.write(
     `[sql ${Math.round(performance.now() - started.wall)} ms, cpu ${Math.round((cpu.user + cpu.system) / 1000)} ms] ${TRACE === 'full' ? text : text.slice(0, 160)}\n`,
   );

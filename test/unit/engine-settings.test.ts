@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Database } from '../../src/engine/database.ts';
+import { Database, EngineError } from '../../src/engine/database.ts';
 import { ensureSchema } from '../../src/runner/schema.ts';
 
 async function settings(): Promise<Record<string, string>> {
@@ -307,5 +307,40 @@ describe('engine settings', () => {
     const quiet = run('');
     assert.doesNotMatch(quiet, /\[sql /);
     assert.doesNotMatch(quiet, /\[memory /);
+  });
+
+  test('the HMAC key blocks of the SSN hash never reach the trace or an error', async () => {
+    const ipad = '36'.repeat(32) + '9a'.repeat(32);
+    const opad = '5c'.repeat(32) + 'f0'.repeat(32);
+    const hmac = `sha256(unhex('${opad}') || unhex(sha256(unhex('${ipad}') || encode('123456789'))))`;
+    const engine = fileURLToPath(new URL('../../src/engine/database.ts', import.meta.url));
+    const script = `const { Database } = await import(${JSON.stringify(engine)});
+      const db = await Database.open(':memory:');
+      const rows = await db.all(${JSON.stringify(`SELECT ${hmac} AS h`)});
+      process.stdout.write(rows[0].h);
+      db.close();`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, CARELAKE_TRACE_SQL: 'full' },
+    });
+    assert.match(child.stdout, /^[0-9a-f]{64}$/, 'the statement ran');
+    assert.match(child.stderr, /\[sql \d+ ms, cpu \d+ ms\] SELECT sha256\(unhex\('<redacted>'\)/);
+    assert.doesNotMatch(child.stderr, /[0-9a-f]{16}/, 'a piece of a key block is in the trace');
+
+    // A failing statement: the engine quotes it in its message ("LINE 1: …"), and the error keeps it.
+    const db = await Database.open(':memory:');
+    try {
+      const error = await db.all(`SELECT unhex('${ipad}') + 1 AS x`).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof EngineError, 'the statement fails');
+      assert.match(error.message, /LINE 1: .*<redacted>/);
+      assert.match(error.sql, /unhex\('<redacted>'\) \+ 1/);
+      for (const text of [error.message, error.sql, String(error.stack)])
+        assert.doesNotMatch(text, /[0-9a-f]{16}/, 'a piece of the key block is in the error');
+    } finally {
+      db.close();
+    }
   });
 });
