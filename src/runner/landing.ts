@@ -54,10 +54,20 @@ export interface FileInspection {
   readonly headerLine: string | undefined;
 }
 
-function countOf(buf: Buffer, needle: Buffer | number): number {
-  let n = 0;
-  for (let i = buf.indexOf(needle); i >= 0; i = buf.indexOf(needle, i + 1)) n += 1;
-  return n;
+/**
+ * The line feeds in `buf`, and how many of them end a blank line (another LF, or CR LF, follows). One
+ * pass: searching the two blank-line patterns separately took longer than the line feeds themselves
+ * (0.22 s against 0.16-0.19 s for 440 MB; together 0.17-0.20 s).
+ */
+function countLineFeeds(buf: Buffer): { newlines: number; blank: number } {
+  let newlines = 0;
+  let blank = 0;
+  for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) {
+    newlines += 1;
+    const next = buf[i + 1];
+    if (next === 10 || (next === 13 && buf[i + 2] === 10)) blank += 1;
+  }
+  return { newlines, blank };
 }
 
 /** The length of the UTF-8 sequence a lead byte starts (1 for a byte that cannot start one). */
@@ -108,8 +118,6 @@ class Utf8Check {
 export async function inspectFile(filePath: string): Promise<FileInspection> {
   const hash = crypto.createHash('sha256');
   const utf8Check = new Utf8Check();
-  const blankLf = Buffer.from('\n\n');
-  const blankCrlf = Buffer.from('\n\r\n');
   let hasNul = false;
   let newlines = 0;
   let blank = 0;
@@ -125,8 +133,9 @@ export async function inspectFile(filePath: string): Promise<FileInspection> {
     if (!hasNul && buf.includes(0)) hasNul = true;
     if (first < 0) first = buf[0] ?? -1;
     // Blank lines across a chunk boundary are not counted; they only make a warning more likely.
-    newlines += countOf(buf, 10);
-    blank += countOf(buf, blankLf) + countOf(buf, blankCrlf);
+    const counted = countLineFeeds(buf);
+    newlines += counted.newlines;
+    blank += counted.blank;
     last = buf[buf.length - 1] ?? -1;
     if (head !== undefined) {
       head = Buffer.concat([head, buf.subarray(0, 65536)]);

@@ -68,6 +68,17 @@ describe('inspectFile', () => {
     assert.equal(nul.utf8, true);
   });
 
+  test('blank lines (LF, CRLF, several in a row) are not data lines; a last line without LF is', async () => {
+    const cases: [string, number][] = [
+      ['a,b\r\n1,2\r\n\r\n3,4\n\n\n5,6', 3],
+      ['a,b\n\n\n\n1,2\n', 1],
+      ['a,b\n1,2\n\r\n\n2,3\r\n\r\n', 2],
+      ['a,b\n', 0],
+    ];
+    for (const [text, lines] of cases)
+      assert.equal((await inspectFile(write(Buffer.from(text)))).dataLines, lines, JSON.stringify(text));
+  });
+
   test('an empty file has no header and no data lines', async () => {
     const i = await inspectFile(write(Buffer.alloc(0)));
     assert.equal(i.headerLine, undefined);
