@@ -156,9 +156,9 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     withoutSsn,
     single: true,
   });
-  // Without repeats the latest versions are the source rows as they are: a view, read twice below
-  // (narrow for the record ids, wide once), instead of a third copy of the records (writing it took
-  // 2.5-2.8 s of a 1M-people first load).
+  // Without repeats the latest versions are the source rows as they are: a view (from scratch read
+  // twice below, narrow for the record ids and wide once) instead of a third copy of the records
+  // (writing it took 2.5-2.8 s of a 1M-people first load).
   if (repeated)
     await db.materialize(
       'idr_latest',
