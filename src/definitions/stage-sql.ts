@@ -30,13 +30,37 @@ export function duplicateKeysSql(d: Dialect, ds: TransformDataset, source: strin
   FROM ${source} GROUP BY ${keyCols.join(', ')}, _file_name HAVING COUNT(*) > 1`;
 }
 
+/** The raw landing value of `column` in a staged row (a raw column a derived value shadows gets `_raw_`). */
+export function rawName(ds: TransformDataset, column: string): string {
+  return ds.derived.some((x) => x.name === column) ? `_raw_${column}` : column;
+}
+
+/** Bronze columns a staged patient row carries besides the landing columns (the SSN hashed on read). */
+const patientExtras = (ds: TransformDataset): string[] =>
+  ds.entity === 'patients' ? ['ssn_hash', '_ssn_key_id'] : [];
+
+/** Staged values that only the expectations read. */
+const RUN_STARTED_AT = '_run_started_at';
+const IS_DUPLICATE = '_is_duplicate';
+
+/** The names of the columns `stageSql` gives a staged row, the options' extra `columns` aside. */
+export function stagedColumnNames(ds: TransformDataset, metadata: readonly string[]): string[] {
+  return [
+    ...LANDING_COLUMNS[ds.entity].map((c) => rawName(ds, c)),
+    ...metadata,
+    ...patientExtras(ds),
+    ...ds.derived.map((x) => x.name),
+    RUN_STARTED_AT,
+    IS_DUPLICATE,
+    ...ds.lookups.map((l) => l.name),
+  ];
+}
+
 export function stageSql(d: Dialect, ds: TransformDataset, source: string, opts: StageSqlOptions): string {
   const landing = LANDING_COLUMNS[ds.entity];
-  const derivedNames = new Set(ds.derived.map((x) => x.name));
   const passThrough = landing.map((c) =>
-    derivedNames.has(c) ? `s0.${d.ident(c)} AS ${d.ident(`_raw_${c}`)}` : `s0.${d.ident(c)}`,
+    rawName(ds, c) === c ? `s0.${d.ident(c)}` : `s0.${d.ident(c)} AS ${d.ident(rawName(ds, c))}`,
   );
-  const patientExtras = ds.entity === 'patients' ? ['ssn_hash', '_ssn_key_id'] : [];
   const keyCols = BUSINESS_KEY[ds.entity].map((k) => d.ident(k));
   const lookups = ds.lookups
     .map(
@@ -52,10 +76,10 @@ export function stageSql(d: Dialect, ds: TransformDataset, source: string, opts:
   const dupsRef = opts.dups === 'inline' ? 'dups' : `${opts.dups} dups`;
   return `WITH s0 AS (${source}),${dupsCte}
 s1 AS (
-  SELECT ${[...passThrough, ...opts.metadata.map((m) => `s0.${m}`), ...patientExtras.map((m) => `s0.${m}`)].join(', ')},
+  SELECT ${[...passThrough, ...opts.metadata.map((m) => `s0.${m}`), ...patientExtras(ds).map((m) => `s0.${m}`)].join(', ')},
     ${ds.derived.map((x) => `${x.sql(d)} AS ${d.ident(x.name)}`).join(',\n    ')},
-    ${opts.runStartedAt} AS _run_started_at,
-    COALESCE(s0._line_number > dups._first_line, FALSE) AS _is_duplicate
+    ${opts.runStartedAt} AS ${RUN_STARTED_AT},
+    COALESCE(s0._line_number > dups._first_line, FALSE) AS ${IS_DUPLICATE}
   FROM s0 LEFT JOIN ${dupsRef} ON ${keyCols.map((k, i) => `s0.${k} IS NOT DISTINCT FROM dups._dup_key${i}`).join(' AND ')}
     AND s0._file_name = dups._dup_file)
 SELECT s1.*${extra.length ? `, ${extra.join(', ')}` : ''}

@@ -10,6 +10,50 @@ import { nicknamePairsSql } from '../definitions/identity/comparisons.ts';
 import { FEED_TABLES, LIVE_FEED_COLUMNS, TABLE_VERSIONS_DDL, changesTableDdl } from './change-feed.ts';
 
 /** Schema version of the local lakehouse; bump with a migration when tables change. */
+/**
+ * The columns of silver_patient_sources (one row per accepted source patient record) with their types,
+ * in table order; DT is text whose values nearly all differ, stored uncompressed (storedType). Besides
+ * the resolved `patient_id`, they are staged columns of silver_patients (SOURCE_RECORD_COLUMNS).
+ */
+const PATIENT_SOURCE_TABLE_COLUMNS: readonly (readonly [string, string])[] = [
+  ['source_system', 'VARCHAR'],
+  ['source_patient_id', DT],
+  ['patient_id', DT],
+  ['first_name_norm', 'VARCHAR'],
+  ['last_name_norm', 'VARCHAR'],
+  ['birth_date', 'DATE'],
+  ['sex', 'VARCHAR'],
+  ['state_code', 'VARCHAR'],
+  ['region', 'VARCHAR'],
+  ['city_norm', 'VARCHAR'],
+  ['address_norm', DT],
+  ['zip5', 'VARCHAR'],
+  ['phone_digits', DT],
+  ['email_norm', DT],
+  ['mrn', DT],
+  ['insurance_id_norm', DT],
+  ['ssn_hash', DT],
+  ['_ssn_key_id', 'VARCHAR'],
+  ['bmi', 'DOUBLE'],
+  ['smoker', 'BOOLEAN'],
+  ['children', 'INTEGER'],
+  ['charges', 'DOUBLE'],
+  ['insurance_plan', 'VARCHAR'],
+  ['coverage_start_date', 'DATE'],
+  ['age_years', 'INTEGER'],
+  ['data_quality_score', 'DOUBLE'],
+  ['_priority', 'DOUBLE'],
+  ['_file_name', 'VARCHAR'],
+  ['_line_number', 'BIGINT'],
+  ['_extracted_at', 'TIMESTAMP'],
+  ['_run_id', 'VARCHAR'],
+];
+
+/** The columns of a source patient record in silver_patient_sources besides its patient, as staged. */
+export const SOURCE_RECORD_COLUMNS: readonly string[] = PATIENT_SOURCE_TABLE_COLUMNS.map(
+  ([name]) => name,
+).filter((name) => name !== 'patient_id');
+
 export const SCHEMA_VERSION = 3;
 
 const columnDdl = (c: Column): string => `${d.ident(c.name)} ${storedType(c.type, c.distinctValues)}`;
@@ -106,15 +150,8 @@ const SUPPORTING_DDL = [
   `CREATE TABLE IF NOT EXISTS event_log (
      id VARCHAR, sequence JSON, origin JSON, timestamp TIMESTAMP, message VARCHAR, level VARCHAR,
      maturity_level VARCHAR, error JSON, details JSON, event_type VARCHAR)`,
-  // DT: text whose values nearly all differ, stored uncompressed (storedType).
   `CREATE TABLE IF NOT EXISTS silver_patient_sources (
-     source_system VARCHAR, source_patient_id ${DT}, patient_id ${DT}, first_name_norm VARCHAR,
-     last_name_norm VARCHAR, birth_date DATE, sex VARCHAR, state_code VARCHAR, region VARCHAR, city_norm VARCHAR,
-     address_norm ${DT}, zip5 VARCHAR, phone_digits ${DT}, email_norm ${DT}, mrn ${DT},
-     insurance_id_norm ${DT}, ssn_hash ${DT}, _ssn_key_id VARCHAR, bmi DOUBLE, smoker BOOLEAN, children INTEGER,
-     charges DOUBLE, insurance_plan VARCHAR, coverage_start_date DATE, age_years INTEGER,
-     data_quality_score DOUBLE, _priority DOUBLE, _file_name VARCHAR, _line_number BIGINT,
-     _extracted_at TIMESTAMP, _run_id VARCHAR)`,
+     ${PATIENT_SOURCE_TABLE_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`,
   `CREATE TABLE IF NOT EXISTS silver_resolved_identity_resolution (
      source_system VARCHAR, source_patient_id ${DT}, patient_id ${DT}, confidence_score DOUBLE,
      match_evidence JSON, match_rule VARCHAR, resolved_at TIMESTAMP, run_id VARCHAR, match_weight DOUBLE,

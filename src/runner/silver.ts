@@ -7,6 +7,7 @@ import { yearsBetween } from '../definitions/sql-helpers.ts';
 import { sqlString } from '../engine/database.ts';
 import { resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
 import { thisRunsBronzeSql } from './bronze.ts';
+import { SOURCE_RECORD_COLUMNS } from './schema.ts';
 import { feedRewriter, upsertWithFeed } from './change-feed.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { bronzeRowJson, quarantineRejectedSql, stageAndEvaluate } from './stage.ts';
@@ -19,43 +20,6 @@ async function perFile(
 > {
   return ctx.db.all(sql);
 }
-
-/**
- * The columns of a source patient record in silver_patient_sources besides its patient, as staged
- * (`eval_silver_patients`); identity reads a subset of them.
- */
-const SOURCE_RECORD_COLUMNS = [
-  'source_system',
-  'source_patient_id',
-  'first_name_norm',
-  'last_name_norm',
-  'birth_date',
-  'sex',
-  'state_code',
-  'region',
-  'city_norm',
-  'address_norm',
-  'zip5',
-  'phone_digits',
-  'email_norm',
-  'mrn',
-  'insurance_id_norm',
-  'ssn_hash',
-  '_ssn_key_id',
-  'bmi',
-  'smoker',
-  'children',
-  'charges',
-  'insurance_plan',
-  'coverage_start_date',
-  'age_years',
-  'data_quality_score',
-  '_priority',
-  '_file_name',
-  '_line_number',
-  '_extracted_at',
-  '_run_id',
-];
 
 /** The staged columns silver reads of a fact besides its own columns (the latest extract wins, accounting). */
 const FACT_READS = ['_file_name', '_line_number', '_extracted_at'];

@@ -1,16 +1,11 @@
 import { duckdbDialect as d } from '../dialect/duckdb.ts';
 import { LANDING_COLUMNS } from '../definitions/entities.ts';
-import { duplicateKeysSql, stageSql } from '../definitions/stage-sql.ts';
+import { duplicateKeysSql, rawName, stagedColumnNames, stageSql } from '../definitions/stage-sql.ts';
 import { dataset } from '../definitions/pipeline.ts';
 import type { TransformDataset } from '../definitions/model.ts';
 import { sqlString } from '../engine/database.ts';
 import type { RunContext } from './context.ts';
 import { evaluateExpectations, type ExpectationResult } from './expectations.ts';
-
-/** The raw landing value of `column` in a staged silver row (shadowed raw columns get a `_raw_` prefix). */
-export function rawName(ds: TransformDataset, column: string): string {
-  return ds.derived.some((x) => x.name === column) ? `_raw_${column}` : column;
-}
 
 /**
  * The bronze row of a staged row, as JSON in the column `_bronze` of `eval_<dataset>`: kept only for
@@ -36,9 +31,6 @@ const METADATA = [
   '_file_path',
 ];
 
-/** Staged values that only the expectations read. */
-const EXPECTATION_ONLY = ['_run_started_at', '_is_duplicate'];
-
 /**
  * The staged columns left out of `eval_<dataset>`: every staged column that is neither one of the
  * dataset's own columns nor in `read` (what the caller reads besides them). Raw bronze values come back
@@ -51,15 +43,7 @@ const EXPECTATION_ONLY = ['_run_started_at', '_is_duplicate'];
 function leftOutColumns(ds: TransformDataset, read: readonly string[]): string[] {
   // The resolved patient replaces a fact's raw patient reference (silver.ts reads `_resolved_patient_id`).
   const kept = new Set([...ds.columns.map((c) => c.name).filter((c) => c !== 'patient_id'), ...read]);
-  const staged = [
-    ...bronzeColumns(ds).map((c) => rawName(ds, c)),
-    ...METADATA,
-    ...(ds.entity === 'patients' ? ['ssn_hash', '_ssn_key_id'] : []),
-    ...ds.derived.map((x) => x.name),
-    ...ds.lookups.map((l) => l.name),
-    ...EXPECTATION_ONLY,
-  ];
-  return [...new Set(staged)].filter((c) => !kept.has(c));
+  return stagedColumnNames(ds, METADATA).filter((c) => !kept.has(c));
 }
 
 /** SQL of `_bronze`: every bronze column of the staged row by its bronze name, where `when` holds. */
