@@ -48,8 +48,9 @@ function trace(sql: string, started: TraceStart | undefined): void {
 /**
  * Engine settings (measured with `npm run bench`):
  * - FSST string compression off: analysing it doubles the cost of bulk writes on 2 cores. Dictionary
- *   compression stays on, since whole-table scans (incremental updates) read far fewer bytes; bulk
- *   appends of raw text turn it off for themselves (`withoutStringCompression`).
+ *   compression stays on, since whole-table scans (incremental updates) read far fewer bytes; text
+ *   that would not compress (raw landing text, ids, hashes) is declared uncompressed in its table
+ *   (the dialect's `storedType`), so no write analyses it.
  *   CARELAKE_STRING_COMPRESSION=off turns it off everywhere (faster full loads, slower incremental
  *   updates, a file two to three times larger).
  * - insertion order not preserved: inserts and CREATE TABLE AS run on every thread without keeping
@@ -156,21 +157,6 @@ export class Database {
   async one<T extends Row = Row>(sql: string, params?: Params): Promise<T | undefined> {
     const rows = await this.all<T>(sql, params);
     return rows[0];
-  }
-
-  /**
-   * Runs `fn` with dictionary string compression off: for bulk appends of raw, mostly distinct text,
-   * where analysing compression costs about as much CPU as the rest of the write. Restores the
-   * engine settings afterwards (a failed statement has already aborted the transaction then).
-   */
-  async withoutStringCompression<T>(fn: () => Promise<T>): Promise<T> {
-    await this.run(STRING_COMPRESSION_OFF);
-    try {
-      return await fn();
-    } finally {
-      const restore = engineSettings(process.env)[0] ?? STRING_COMPRESSION_OFF;
-      await this.run(restore).catch(() => undefined);
-    }
   }
 
   /**

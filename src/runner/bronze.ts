@@ -316,7 +316,7 @@ export async function ingestFile(
       : '';
   const names = ds.columns.map((c) => d.ident(c.name));
   const written = `SELECT ${writeCols.map((e, i) => `${e} AS ${names[i]}`).join(', ')} FROM (${checkedRow()}) s ${keep}`;
-  await db.withoutStringCompression(() => db.run(`INSERT INTO ${ds.name} (${names.join(', ')}) ${written}`));
+  await db.run(`INSERT INTO ${ds.name} (${names.join(', ')}) ${written}`);
   await db.run('DROP TABLE bronze_check');
   if (bulk) {
     // Silver and identity stage from this view (a table written in the open transaction is scanned by

@@ -61,28 +61,6 @@ describe('engine settings', () => {
     assert.match(s['memory_limit'] ?? '', /^9[0-9.]+ MiB$/);
   });
 
-  test('withoutStringCompression turns dictionary compression off for its statements only', async () => {
-    const db = await Database.open(':memory:');
-    const current = async (): Promise<string> =>
-      ((await db.one<{ v: string }>(`SELECT current_setting('disabled_compression_methods') AS v`))?.v ?? '')
-        .toLowerCase()
-        .split(',')
-        .sort()
-        .join(',');
-    try {
-      const inside = await db.withoutStringCompression(current);
-      assert.equal(inside, 'dict_fsst,dictionary,fsst');
-      assert.equal(await current(), 'fsst');
-      await assert.rejects(
-        db.withoutStringCompression(() => db.run('SELECT * FROM no_such_table')),
-        /no_such_table/,
-      );
-      assert.equal(await current(), 'fsst', 'restored after a failure');
-    } finally {
-      db.close();
-    }
-  });
-
   test('bulk mode keeps the written join sides: the hash table is built on the named (smaller) input', async () => {
     const db = await Database.open(':memory:');
     // Inside a transaction, tables written in it have no statistics: the optimizer sees two empty
