@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 
-/** A failed statement: keeps the SQL that failed and the engine's error as `cause`. */
 /**
  * Runs of 16 or more hex digits in statement text: the padded HMAC key blocks the SSN hash is computed
  * with are written into the statement (dialect `hmacSha256Hex`), and whoever holds them can hash every

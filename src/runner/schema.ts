@@ -9,7 +9,6 @@ import { IDENTITY_DDL, IDENTITY_MIGRATIONS, IDENTITY_STATE_TABLES } from '../ide
 import { nicknamePairsSql } from '../definitions/identity/comparisons.ts';
 import { FEED_TABLES, LIVE_FEED_COLUMNS, TABLE_VERSIONS_DDL, changesTableDdl } from './change-feed.ts';
 
-/** Schema version of the local lakehouse; bump with a migration when tables change. */
 /**
  * The columns of silver_patient_sources (one row per accepted source patient record) with their types,
  * in table order; DT is text whose values nearly all differ, stored uncompressed (storedType). Besides
@@ -54,6 +53,7 @@ export const SOURCE_RECORD_COLUMNS: readonly string[] = PATIENT_SOURCE_TABLE_COL
   ([name]) => name,
 ).filter((name) => name !== 'patient_id');
 
+/** Schema version of the local lakehouse; bump with a migration when tables change. */
 export const SCHEMA_VERSION = 3;
 
 const columnDdl = (c: Column, asDelivered = false): string =>
