@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 
 /**
  * Benchmarks measure each phase in a child process of its own, so peak memory and CPU time belong to
@@ -16,3 +17,18 @@ export function runChild(script: string, mode: string, dir: string): Record<stri
 
 /** Peak resident memory of this process so far, in MB. */
 export const peakMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/**
+ * Copies a file and waits until the copy is on disk. A lakehouse copied just before a measured run
+ * (gigabytes) is otherwise written back by the kernel while the run is timed: on this machine that made
+ * the same incremental batch take 3.0–5.2 s instead of 2.7–2.8 s.
+ */
+export function copyFileDurably(from: string, to: string): void {
+  fs.copyFileSync(from, to);
+  const fd = fs.openSync(to, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { peakMb, runChild } from './child.ts';
+import { copyFileDurably, peakMb, runChild } from './child.ts';
 import { Database } from '../src/engine/database.ts';
 import { generate, readGroundTruth } from '../src/generator/index.ts';
 import { evaluateIdentity, type IdentityEvaluation } from '../src/identity/evaluate.ts';
@@ -45,8 +45,8 @@ async function score(
 function copyDb(from: string, to: string): void {
   fs.rmSync(to, { force: true });
   fs.rmSync(`${to}.wal`, { force: true });
-  fs.copyFileSync(from, to);
-  if (fs.existsSync(`${from}.wal`)) fs.copyFileSync(`${from}.wal`, `${to}.wal`);
+  copyFileDurably(from, to);
+  if (fs.existsSync(`${from}.wal`)) copyFileDurably(`${from}.wal`, `${to}.wal`);
 }
 
 async function child(mode: string, dir: string): Promise<unknown> {

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { peakMb, runChild } from './child.ts';
+import { copyFileDurably, peakMb, runChild } from './child.ts';
 import { generate } from '../src/generator/generate.ts';
 import { readManifest, writeManifest } from '../src/generator/manifest.ts';
 import { runPipeline, type RunResult } from '../src/runner/run.ts';
@@ -256,13 +256,13 @@ async function main(): Promise<void> {
       if (repeat > 1) {
         fs.rmSync(saved, { recursive: true, force: true });
         fs.mkdirSync(saved);
-        for (const f of lakeFiles) fs.copyFileSync(path.join(dir, f), path.join(saved, f));
+        for (const f of lakeFiles) copyFileDurably(path.join(dir, f), path.join(saved, f));
       }
       const inc = runChild(SELF, 'incremental', dir) as unknown as Measured & { generatedRows: number };
       const runs: Measured[] = [inc];
       for (let i = 1; i < repeat; i++) {
         for (const f of lakehouseFiles()) fs.rmSync(path.join(dir, f));
-        for (const f of lakeFiles) fs.copyFileSync(path.join(saved, f), path.join(dir, f));
+        for (const f of lakeFiles) copyFileDurably(path.join(saved, f), path.join(dir, f));
         runs.push(runChild(SELF, 'incremental-again', dir) as unknown as Measured);
       }
       fs.rmSync(saved, { recursive: true, force: true });
