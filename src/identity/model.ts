@@ -169,7 +169,17 @@ export async function trainModel(
     UNION ALL
     SELECT a.rid, b.rid FROM idr_sample a JOIN idr_sample b ON b.rn = a.rn + 2`,
   );
-  await db.materialize('idr_random_vectors', `${comparisonVectorsSql(d, 'idr_random_pairs', records)}`);
+  // The sampled records first (one pass over the records), so the comparisons join the random pairs
+  // with 150,000 records instead of building both joins on every record (a first load's bulk mode keeps
+  // the written join order: 1.7 s of a 1M-people first load).
+  await db.materialize(
+    'idr_sample_records',
+    `SELECT r.* FROM ${records} r WHERE r.rid IN (SELECT rid FROM idr_sample)`,
+  );
+  await db.materialize(
+    'idr_random_vectors',
+    `${comparisonVectorsSql(d, 'idr_random_pairs', 'idr_sample_records')}`,
+  );
   const u = uFromCounts(
     await db.all<{ comparison: string; level: number; n: number }>(levelCountsSql('idr_random_vectors')),
   );
