@@ -178,7 +178,7 @@ export async function trainModel(
   );
   await db.materialize(
     'idr_random_vectors',
-    `${comparisonVectorsSql(d, 'idr_random_pairs', 'idr_sample_records')}`,
+    comparisonVectorsSql(d, 'idr_random_pairs', 'idr_sample_records'),
   );
   const u = uFromCounts(
     await db.all<{ comparison: string; level: number; n: number }>(levelCountsSql('idr_random_vectors')),
