@@ -25,7 +25,12 @@ export const peakMb = (): number => Math.round(process.resourceUsage().maxRSS / 
  */
 export function copyFileDurably(from: string, to: string): void {
   fs.copyFileSync(from, to);
-  const fd = fs.openSync(to, 'r+');
+  syncFile(to);
+}
+
+/** Waits until a file's written pages are on disk. */
+export function syncFile(file: string): void {
+  const fd = fs.openSync(file, 'r+');
   try {
     fs.fsyncSync(fd);
   } finally {

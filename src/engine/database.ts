@@ -235,7 +235,12 @@ export class Database {
     const file = path.join(dir, `${name}-${this.scratchFiles}.parquet`);
     // Uncompressed: a working file is written once and read a few times within the update, so
     // compressing it only costs CPU (1M-people first load: 188-190 CPU-s, not 199-200 with Snappy).
-    await this.run(`COPY (${sql}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION uncompressed)`);
+    // Format version 2 stores text that is not dictionary-encoded with its lengths apart
+    // (DELTA_LENGTH_BYTE_ARRAY): as fast to write, and a wide file of 2.15 M records reads in 0.59-0.66
+    // CPU-s instead of 0.75-0.87, from a file a fifth smaller.
+    await this.run(
+      `COPY (${sql}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION uncompressed, PARQUET_VERSION v2)`,
+    );
     const files = [...(options.append ? (this.viewFiles.get(name) ?? []) : []), file];
     if (options.append && this.viewFiles.has(name)) {
       this.viewFiles.delete(name);
