@@ -38,7 +38,9 @@ function traceStart(): TraceStart | undefined {
 function trace(sql: string, started: TraceStart | undefined): void {
   if (started === undefined) return;
   const cpu = process.cpuUsage(started.cpu);
-  const text = redactKeyMaterial(sql.replace(/\s+/g, ' '));
+  // One line per statement: line breaks and the indentation around them become one space; every
+  // other character is as run (two spaces inside a string literal stay two).
+  const text = redactKeyMaterial(sql.replace(/[ \t]*\r?\n\s*/g, ' '));
   process.stderr.write(
     `[sql ${Math.round(performance.now() - started.wall)} ms, cpu ${Math.round((cpu.user + cpu.system) / 1000)} ms] ${TRACE === 'full' ? text : text.slice(0, 160)}\n`,
   );

@@ -271,6 +271,7 @@ describe('engine settings', () => {
       const db = await Database.open(':memory:');
       await db.run('CREATE TABLE t AS SELECT range AS x FROM range(10)');
       await db.all('SELECT SUM(x) AS s FROM t');
+      await db.all("SELECT 'a  b' AS spaced,\\n        1 AS one");
       await db.traceMemory('the sum');
       db.close();`;
     const run = (trace: string): string =>
@@ -281,6 +282,8 @@ describe('engine settings', () => {
     const out = run('1');
     assert.match(out, /\[sql \d+ ms, cpu \d+ ms\] CREATE TABLE t AS SELECT range AS x FROM range\(10\)/);
     assert.match(out, /\[sql \d+ ms, cpu \d+ ms\] SELECT SUM\(x\) AS s FROM t/);
+    // A statement is one line, and a string literal keeps its spaces (the trace can be run again).
+    assert.match(out, /\[sql \d+ ms, cpu \d+ ms\] SELECT 'a {2}b' AS spaced, 1 AS one\n/);
     assert.match(out, /\[memory after the sum\] [A-Z_]+ \d+ MB/);
     const quiet = run('');
     assert.doesNotMatch(quiet, /\[sql /);
