@@ -185,7 +185,7 @@ export function finalAssignmentsSql(
       LEFT JOIN ${assign} ay ON ay.rid = e.y
       WHERE e.conflict = 0 AND e.rejected = 0 AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
       GROUP BY e.x)
-    SELECT a.rid, w.source_system, w.source_patient_id, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
+    SELECT a.rid, w.source_system, w.source_patient_id, w.extracted_at, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
       a.weight, a.deterministic,
       CASE WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 'new_patient'
            WHEN w.kind = 'changed' AND a.patient_id = w.current_patient_id THEN 'kept'
@@ -203,6 +203,11 @@ export function finalAssignmentsSql(
     LEFT JOIN other o ON o.x = a.rid`;
 }
 
+/** The stored link confidence (`confidence_score`) of final assignment `alias` (6 decimals). */
+export function resolvedConfidenceSql(alias: string): string {
+  return `ROUND(${alias}.confidence, 6)`;
+}
+
 /**
  * The rows of `silver_resolved_identity_resolution` for the final assignments `final`: source record,
  * patient, confidence (6 decimals), evidence JSON, rule `fs-v1:<decision>`, resolution time, match
@@ -214,7 +219,7 @@ export function resolvedIdentityRowsSql(
   resolvedAtSql: string,
   modelVersionSql: string,
 ): string {
-  return `SELECT source_system, source_patient_id, patient_id, ROUND(confidence, 6) AS confidence_score,
+  return `SELECT f.source_system, f.source_patient_id, f.patient_id, ${resolvedConfidenceSql('f')} AS confidence_score,
       ${d.jsonObject([
         ['decision', 'decision'],
         ['matched_record', 'via_record'],
@@ -223,5 +228,5 @@ export function resolvedIdentityRowsSql(
       ])} AS match_evidence,
       ${d.string(`${IDENTITY_MODEL_NAME}:`)} || decision AS match_rule, ${resolvedAtSql} AS resolved_at,
       weight AS match_weight, ${modelVersionSql} AS model_version
-    FROM ${final}`;
+    FROM ${final} f`;
 }

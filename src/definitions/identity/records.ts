@@ -106,17 +106,28 @@ export const GOLDEN_TYPES: Readonly<Record<string, string>> = { birth_date: 'DAT
  * patient, no aggregation); only patients whose first record lacks a valid value somewhere aggregate
  * their other records, for those attributes. Same result as one aggregate per attribute over every
  * record, at a fraction of the cost (most first-ranked records are complete).
+ *
+ * `sources`: `records` are ranked (rid, patient_id, source_system, extracted_at), `fields` give the
+ * compared values by rid (default: `records`), `links` the link confidence by source keys (undefined:
+ * `records` carry it as `confidence_score`), `patients` the patients to build (undefined: every
+ * patient of `records`).
  */
-export function goldenRecordSql(
-  d: Dialect,
-  records: string,
-  links: string,
-  patients: string,
-  resolvedAtSql: string,
-): string {
+export interface GoldenSources {
+  readonly records: string;
+  readonly fields?: string;
+  readonly links?: string;
+  readonly patients?: string;
+}
+
+export function goldenRecordSql(d: Dialect, sources: GoldenSources, resolvedAtSql: string): string {
+  const { records, links, patients } = sources;
+  const fields = sources.fields ?? records;
   // The source reference is built once per record (`src`), not once per attribute (thirteen
   // concatenations per patient): with `ok_<attribute>` below, 1M patients computed in 2.4-2.6 s, not 2.9-3.3 s.
   const sourceRef = (r: string): string => `${r}.source_system || ':' || ${r}.source_patient_id AS src`;
+  // The compared values of fields row `r` (each column once; the patient comes from the ranking).
+  const values = (r: string): string =>
+    [...new Set(GOLDEN_ATTRIBUTES.map((a) => a.column))].map((c) => `${r}.${c}`).join(', ');
   const source = 't.src';
   const fallback = GOLDEN_ATTRIBUTES.map((a) => {
     const valid = a.valid(d);
@@ -138,7 +149,13 @@ export function goldenRecordSql(
   const completeness = GOLDEN_ATTRIBUTES.map((a) => `CASE WHEN ${a.name} IS NULL THEN 0 ELSE 1 END`).join(
     ' + ',
   );
-  const score = `COALESCE(l.confidence_score, 1.0) * ${systemTrustSql(d, 'r.source_system')}`;
+  const score = `COALESCE(${links === undefined ? 'r' : 'l'}.confidence_score, 1.0) * ${systemTrustSql(d, 'r.source_system')}`;
+  const patientJoin =
+    patients === undefined ? '' : `\n      JOIN ${patients} p ON p.patient_id = r.patient_id`;
+  const linkJoin =
+    links === undefined
+      ? ''
+      : `\n      LEFT JOIN ${links} l ON l.source_system = r.source_system AND l.source_patient_id = r.source_patient_id`;
   // Ranked on narrow rows (a window sorts its whole input: the wide records cost twice as much), then
   // joined back to the records: every patient's first record, and the others only of patients whose
   // first record lacks a valid value.
@@ -147,16 +164,15 @@ export function goldenRecordSql(
         ROW_NUMBER() OVER (PARTITION BY r.patient_id ORDER BY ${score} DESC, r.extracted_at DESC, r.rid) AS rk,
         COUNT(*) OVER (PARTITION BY r.patient_id) AS record_count,
         MAX(r.extracted_at) OVER (PARTITION BY r.patient_id) AS effective_at
-      FROM ${records} r JOIN ${patients} p ON p.patient_id = r.patient_id
-      LEFT JOIN ${links} l ON l.source_system = r.source_system AND l.source_patient_id = r.source_patient_id),
+      FROM ${records} r${patientJoin}${linkJoin}),
     first AS (
-      SELECT t.*, ${sourceRef('t')}, ${valids}, k.score, k.record_count, k.effective_at
-      FROM ${records} t JOIN ranked k ON k.rid = t.rid WHERE k.rk = 1),
+      SELECT k.patient_id, ${values('t')}, ${sourceRef('t')}, ${valids}, k.score, k.record_count, k.effective_at
+      FROM ${fields} t JOIN ranked k ON k.rid = t.rid WHERE k.rk = 1),
     gaps AS (SELECT t.patient_id FROM first t WHERE t.record_count > 1 AND NOT (${complete})),
     o AS (
       SELECT t.patient_id,
       ${fallback}
-      FROM (SELECT r.*, ${sourceRef('r')}, k.score, k.rk FROM ${records} r JOIN ranked k ON k.rid = r.rid
+      FROM (SELECT k.patient_id, ${values('r')}, ${sourceRef('r')}, k.score, k.rk FROM ${fields} r JOIN ranked k ON k.rid = r.rid
         WHERE k.rk > 1 AND k.patient_id IN (SELECT patient_id FROM gaps)) t
       GROUP BY t.patient_id),
     g AS (

@@ -131,7 +131,7 @@ FROM ${records} r JOIN idr_final f ON f.rid = r.rid`,
         table(
           GOLDEN_RELATION,
           `SELECT g.*, ${d.string(version)} AS model_version
-FROM (${goldenRecordSql(d, 'idr_resolved_records', IDENTITY_RELATION, 'idr_resolved_patients', resolvedAt)}) g`,
+FROM (${goldenRecordSql(d, { records: 'idr_resolved_records', links: IDENTITY_RELATION, patients: 'idr_resolved_patients' }, resolvedAt)}) g`,
         ),
       ];
     },

@@ -373,7 +373,7 @@ AS WITH other AS (
       LEFT JOIN idr_assign_2 ay ON ay.rid = e.y
       WHERE e.conflict = 0 AND e.rejected = 0 AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
       GROUP BY e.x)
-    SELECT a.rid, w.source_system, w.source_patient_id, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
+    SELECT a.rid, w.source_system, w.source_patient_id, w.extracted_at, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
       a.weight, a.deterministic,
       CASE WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 'new_patient'
            WHEN w.kind = 'changed' AND a.patient_id = w.current_patient_id THEN 'kept'
@@ -396,11 +396,11 @@ TBLPROPERTIES (
   'data.classification' = 'PHI',
   'compliance.framework' = 'HIPAA'
 )
-AS SELECT source_system, source_patient_id, patient_id, ROUND(confidence, 6) AS confidence_score,
+AS SELECT f.source_system, f.source_patient_id, f.patient_id, ROUND(f.confidence, 6) AS confidence_score,
       to_json(named_struct('decision', decision, 'matched_record', via_record, 'match_weight', ROUND(weight, 3), 'levels', levels), map('ignoreNullFields', 'false')) AS match_evidence,
       'fs-v1:' || decision AS match_rule, current_timestamp() AS resolved_at,
       weight AS match_weight, 'fs-v1.0' AS model_version
-    FROM idr_final;
+    FROM idr_final f;
 
 CREATE TEMPORARY VIEW idr_resolved_records
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
@@ -420,10 +420,11 @@ FROM (WITH ranked AS (
         ROW_NUMBER() OVER (PARTITION BY r.patient_id ORDER BY COALESCE(l.confidence_score, 1.0) * CASE r.source_system WHEN 'EHR_SYSTEM' THEN 1 WHEN 'LAB_SYSTEM' THEN 0.9 WHEN 'ADT_SYSTEM' THEN 0.85 ELSE 0.5 END DESC, r.extracted_at DESC, r.rid) AS rk,
         COUNT(*) OVER (PARTITION BY r.patient_id) AS record_count,
         MAX(r.extracted_at) OVER (PARTITION BY r.patient_id) AS effective_at
-      FROM idr_resolved_records r JOIN idr_resolved_patients p ON p.patient_id = r.patient_id
+      FROM idr_resolved_records r
+      JOIN idr_resolved_patients p ON p.patient_id = r.patient_id
       LEFT JOIN silver_resolved_identity_resolution l ON l.source_system = r.source_system AND l.source_patient_id = r.source_patient_id),
     first AS (
-      SELECT t.*, t.source_system || ':' || t.source_patient_id AS src, COALESCE(t.fn IS NOT NULL, FALSE) AS ok_first_name, COALESCE(t.ln IS NOT NULL, FALSE) AS ok_last_name, COALESCE(t.dob IS NOT NULL, FALSE) AS ok_birth_date, COALESCE(t.sex IN ('F', 'M'), FALSE) AS ok_sex, COALESCE(t.ssn IS NOT NULL, FALSE) AS ok_ssn_hash, COALESCE(t.mrn IS NOT NULL, FALSE) AS ok_mrn, COALESCE(t.mid IS NOT NULL, FALSE) AS ok_member_id, COALESCE(t.addr IS NOT NULL, FALSE) AS ok_address, COALESCE(t.city IS NOT NULL, FALSE) AS ok_city, COALESCE(t.state IS NOT NULL, FALSE) AS ok_state, COALESCE((t.zip RLIKE '^[0-9]{5}$'), FALSE) AS ok_zip, COALESCE((t.phone RLIKE '^[0-9]{10}$'), FALSE) AS ok_phone, COALESCE((t.email RLIKE '^[^@ ]+@[^@ ]+$'), FALSE) AS ok_email, k.score, k.record_count, k.effective_at
+      SELECT k.patient_id, t.fn, t.ln, t.dob, t.sex, t.ssn, t.mrn, t.mid, t.addr, t.city, t.state, t.zip, t.phone, t.email, t.source_system || ':' || t.source_patient_id AS src, COALESCE(t.fn IS NOT NULL, FALSE) AS ok_first_name, COALESCE(t.ln IS NOT NULL, FALSE) AS ok_last_name, COALESCE(t.dob IS NOT NULL, FALSE) AS ok_birth_date, COALESCE(t.sex IN ('F', 'M'), FALSE) AS ok_sex, COALESCE(t.ssn IS NOT NULL, FALSE) AS ok_ssn_hash, COALESCE(t.mrn IS NOT NULL, FALSE) AS ok_mrn, COALESCE(t.mid IS NOT NULL, FALSE) AS ok_member_id, COALESCE(t.addr IS NOT NULL, FALSE) AS ok_address, COALESCE(t.city IS NOT NULL, FALSE) AS ok_city, COALESCE(t.state IS NOT NULL, FALSE) AS ok_state, COALESCE((t.zip RLIKE '^[0-9]{5}$'), FALSE) AS ok_zip, COALESCE((t.phone RLIKE '^[0-9]{10}$'), FALSE) AS ok_phone, COALESCE((t.email RLIKE '^[^@ ]+@[^@ ]+$'), FALSE) AS ok_email, k.score, k.record_count, k.effective_at
       FROM idr_resolved_records t JOIN ranked k ON k.rid = t.rid WHERE k.rk = 1),
     gaps AS (SELECT t.patient_id FROM first t WHERE t.record_count > 1 AND NOT (t.ok_first_name AND t.ok_last_name AND t.ok_birth_date AND t.ok_sex AND t.ok_ssn_hash AND t.ok_mrn AND t.ok_member_id AND t.ok_address AND t.ok_city AND t.ok_state AND t.ok_zip AND t.ok_phone AND t.ok_email)),
     o AS (
@@ -467,7 +468,7 @@ FROM (WITH ranked AS (
       max_by(CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.email END, -t.rk) FILTER (WHERE CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.email END IS NOT NULL) AS email,
       max_by(CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.src END, -t.rk) FILTER (WHERE CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.src END IS NOT NULL) AS email_source,
       max_by(CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.score END, -t.rk) FILTER (WHERE CASE WHEN (t.email RLIKE '^[^@ ]+@[^@ ]+$') THEN t.score END IS NOT NULL) AS email_confidence
-      FROM (SELECT r.*, r.source_system || ':' || r.source_patient_id AS src, k.score, k.rk FROM idr_resolved_records r JOIN ranked k ON k.rid = r.rid
+      FROM (SELECT k.patient_id, r.fn, r.ln, r.dob, r.sex, r.ssn, r.mrn, r.mid, r.addr, r.city, r.state, r.zip, r.phone, r.email, r.source_system || ':' || r.source_patient_id AS src, k.score, k.rk FROM idr_resolved_records r JOIN ranked k ON k.rid = r.rid
         WHERE k.rk > 1 AND k.patient_id IN (SELECT patient_id FROM gaps)) t
       GROUP BY t.patient_id),
     g AS (
