@@ -42,7 +42,7 @@ export const databricksDialect: Dialect = {
   // A DOUBLE divisor: `/ 3600.0` would be DECIMAL arithmetic in Spark (DuckDB divides as DOUBLE).
   hoursBetween: (a, b) => `((unix_timestamp(${b}) - unix_timestamp(${a})) / CAST(3600 AS DOUBLE))`,
   castText: (expr) => `CAST(${expr} AS STRING)`,
-  stableHash: (expr) => `xxhash64(${expr})`,
+  stableHash: (...exprs) => `xxhash64(${exprs.join(', ')})`,
   // NULL values are kept as `null` (Spark drops them by default), as DuckDB's json_object does.
   jsonObject: (fields) =>
     `to_json(named_struct(${fields.map(([k, v]) => `${sqlStringLiteral(k)}, ${v}`).join(', ')}), map('ignoreNullFields', 'false'))`,

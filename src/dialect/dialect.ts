@@ -37,8 +37,11 @@ export interface Dialect {
   hoursBetween(a: string, b: string): string;
   /** A value cast to text (dates as 'YYYY-MM-DD'). */
   castText(expr: string): string;
-  /** A deterministic 64-bit hash of a value (random but repeatable sampling, tie-breaks). */
-  stableHash(expr: string): string;
+  /**
+   * A deterministic 64-bit hash of a value, or of several values together (random but repeatable
+   * sampling, tie-breaks, blocking keys). Typed values are hashed as they are: no text is built.
+   */
+  stableHash(...exprs: string[]): string;
   /** A JSON object text from key/value SQL expressions (NULL values kept as `null`). */
   jsonObject(fields: readonly (readonly [string, string])[]): string;
   /** A JSON object as a value to nest inside `jsonObject` (an object there, not an escaped string). */

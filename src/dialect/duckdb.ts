@@ -40,7 +40,7 @@ export const duckdbDialect: Dialect = {
   daysBetween: (a, b) => `date_diff('day', ${a}, ${b})`,
   hoursBetween: (a, b) => `(date_diff('second', ${a}, ${b}) / 3600.0)`,
   castText: (expr) => `CAST(${expr} AS VARCHAR)`,
-  stableHash: (expr) => `hash(${expr})`,
+  stableHash: (...exprs) => `hash(${exprs.join(', ')})`,
   jsonObject: (fields) => `json_object(${fields.map(([k, v]) => `${sqlStringLiteral(k)}, ${v}`).join(', ')})`,
   jsonObjectValue: (fields) =>
     `json_object(${fields.map(([k, v]) => `${sqlStringLiteral(k)}, ${v}`).join(', ')})`,

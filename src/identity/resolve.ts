@@ -105,9 +105,9 @@ async function nextPatientNumber(db: Database): Promise<number> {
 export const fingerprintSql = (a: string): string =>
   `hash(${IDENTITY_FIELDS.map((f) => `${a}.${f}`).join(', ')})`;
 
-// The probe names the stored form too: keys written in another form (one row per rule, before) are
-// rebuilt like keys of another hash.
-const HASH_PROBE = `'keys by record:' || CAST(hash('carelake identity hash probe') AS VARCHAR)`;
+// The probe names the stored form too: keys written in another form (one row per rule, or hashes of
+// the values joined into text, before) are rebuilt like keys of another hash.
+const HASH_PROBE = `'keys by record, typed values:' || CAST(hash('carelake identity hash probe') AS VARCHAR)`;
 
 /**
  * Blocking keys and fingerprints are the engine's 64-bit hash of values. They are stored, so they are

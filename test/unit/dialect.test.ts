@@ -111,6 +111,11 @@ const cases: { name: string; render: (d: Dialect) => string; expected: Record<Di
     expected: { duckdb: 'hash(rid)', databricks: 'xxhash64(rid)' },
   },
   {
+    name: 'stable hash of several values',
+    render: (d) => d.stableHash('t.ln', 'year(t.dob)'),
+    expected: { duckdb: 'hash(t.ln, year(t.dob))', databricks: 'xxhash64(t.ln, year(t.dob))' },
+  },
+  {
     name: 'json object',
     render: (d) =>
       d.jsonObject([

@@ -2,7 +2,7 @@ import type { Dialect } from '../../dialect/dialect.ts';
 
 /**
  * Blocking rules of identity resolution: two records become a candidate pair when they share the key
- * of at least one rule. Keys are single text values, so candidate pairs come from one equi-join on
+ * of at least one rule. A key is one 64-bit hash of the rule's values, so candidate pairs come from one equi-join on
  * (rule, key): near-linear in the record count. Blocks larger than `MAX_BLOCK_SIZE` (placeholder
  * values, a shared household phone…) are skipped rather than compared all-to-all.
  */
@@ -11,20 +11,19 @@ export interface BlockingRule {
   readonly name: string;
   /** Columns that must be present. */
   readonly columns: readonly string[];
-  /** The key expression over the records alias `t`. */
-  readonly key: (d: Dialect) => string;
+  /** The values the key is made of, over the records alias `t`, hashed together as they are typed. */
+  readonly parts: readonly string[];
 }
-
-const col = (c: string): string => `t.${c}`;
-const joinKey = (d: Dialect, parts: readonly string[]): string =>
-  parts.map((p) => d.castText(p)).join(` || '|' || `);
 
 /**
  * The birth date with day and month in a fixed order (the smaller first), so a day/month swap keeps
  * the same key.
  */
-const unorderedBirthDate = (d: Dialect): string =>
-  joinKey(d, ['year(t.dob)', 'LEAST(month(t.dob), day(t.dob))', 'GREATEST(month(t.dob), day(t.dob))']);
+const UNORDERED_BIRTH_DATE = [
+  'year(t.dob)',
+  'LEAST(month(t.dob), day(t.dob))',
+  'GREATEST(month(t.dob), day(t.dob))',
+];
 
 /**
  * The rules, chosen by what each adds on generated data of 465,000 people (1M records): e-mail and
@@ -32,35 +31,20 @@ const unorderedBirthDate = (d: Dialect): string =>
  * pairs); the birth-date keys ignore day/month order instead.
  */
 export const BLOCKING_RULES: readonly BlockingRule[] = [
-  { id: 1, name: 'ssn', columns: ['ssn'], key: () => col('ssn') },
-  {
-    id: 2,
-    name: 'last_name+birth_date',
-    columns: ['ln', 'dob'],
-    key: (d) => `${d.castText('t.ln')} || '|' || ${unorderedBirthDate(d)}`,
-  },
-  {
-    id: 3,
-    name: 'first_name+birth_date',
-    columns: ['fn', 'dob'],
-    key: (d) => `${d.castText('t.fn')} || '|' || ${unorderedBirthDate(d)}`,
-  },
-  { id: 4, name: 'mrn', columns: ['mrn'], key: () => col('mrn') },
-  { id: 5, name: 'member_id', columns: ['mid'], key: () => col('mid') },
-  { id: 7, name: 'phone+first_name', columns: ['phone', 'fn'], key: (d) => joinKey(d, ['t.phone', 't.fn']) },
+  { id: 1, name: 'ssn', columns: ['ssn'], parts: ['t.ssn'] },
+  { id: 2, name: 'last_name+birth_date', columns: ['ln', 'dob'], parts: ['t.ln', ...UNORDERED_BIRTH_DATE] },
+  { id: 3, name: 'first_name+birth_date', columns: ['fn', 'dob'], parts: ['t.fn', ...UNORDERED_BIRTH_DATE] },
+  { id: 4, name: 'mrn', columns: ['mrn'], parts: ['t.mrn'] },
+  { id: 5, name: 'member_id', columns: ['mid'], parts: ['t.mid'] },
+  { id: 7, name: 'phone+first_name', columns: ['phone', 'fn'], parts: ['t.phone', 't.fn'] },
   {
     id: 9,
     name: 'last_name+zip+birth_year',
     columns: ['ln', 'zip', 'dob'],
-    key: (d) => joinKey(d, ['t.ln', 't.zip', 'year(t.dob)']),
+    parts: ['t.ln', 't.zip', 'year(t.dob)'],
   },
-  { id: 10, name: 'birth_date+zip', columns: ['dob', 'zip'], key: (d) => joinKey(d, ['t.dob', 't.zip']) },
-  {
-    id: 11,
-    name: 'phone+birth_date',
-    columns: ['phone', 'dob'],
-    key: (d) => joinKey(d, ['t.phone', 't.dob']),
-  },
+  { id: 10, name: 'birth_date+zip', columns: ['dob', 'zip'], parts: ['t.dob', 't.zip'] },
+  { id: 11, name: 'phone+birth_date', columns: ['phone', 'dob'], parts: ['t.phone', 't.dob'] },
 ];
 
 /** Blocks with more records than this are not compared (a rule key shared that widely is no evidence). */
@@ -68,13 +52,15 @@ export const MAX_BLOCK_SIZE = 40;
 
 /**
  * The blocking keys (rid, rule, k) of the records in `records` (optionally only rows matching
- * `where`), the key as a 64-bit hash of its text: a small fixed-width join key (a collision only adds
- * a candidate pair, which scoring rejects).
+ * `where`), the key as the engine's 64-bit hash of the rule's values: a small fixed-width join key (a
+ * collision only adds a candidate pair, which scoring rejects). The values are hashed as they are
+ * typed, not joined into text first: building the text cost 2.5-2.9 CPU-s of the 1.4-1.6 s that
+ * computing the keys of 2.15 M records took, against 1.1-1.3 CPU-s and 0.6-0.7 s hashed as values.
  */
 export function blockingKeysSql(d: Dialect, records: string, where = 'TRUE'): string {
   return BLOCKING_RULES.map(
     (b) =>
-      `SELECT t.rid, ${b.id} AS rule, ${d.stableHash(b.key(d))} AS k FROM ${records} t WHERE (${where}) AND ${b.columns
+      `SELECT t.rid, ${b.id} AS rule, ${d.stableHash(...b.parts)} AS k FROM ${records} t WHERE (${where}) AND ${b.columns
         .map((c) => `t.${c} IS NOT NULL`)
         .join(' AND ')}`,
   ).join('\nUNION ALL\n');
@@ -92,7 +78,7 @@ export const blockingKeyColumn = (b: BlockingRule): string => `k${b.id}`;
 export function blockingKeysByRecordSql(d: Dialect, records: string, where = 'TRUE'): string {
   return `SELECT t.rid, ${BLOCKING_RULES.map(
     (b) =>
-      `CASE WHEN ${b.columns.map((c) => `t.${c} IS NOT NULL`).join(' AND ')} THEN ${d.stableHash(b.key(d))} END AS ${blockingKeyColumn(b)}`,
+      `CASE WHEN ${b.columns.map((c) => `t.${c} IS NOT NULL`).join(' AND ')} THEN ${d.stableHash(...b.parts)} END AS ${blockingKeyColumn(b)}`,
   ).join(', ')}
   FROM ${records} t WHERE ${where}`;
 }

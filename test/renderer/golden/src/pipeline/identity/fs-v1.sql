@@ -89,21 +89,21 @@ CREATE TEMPORARY VIEW idr_blocking_keys
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
 AS SELECT t.rid, 1 AS rule, xxhash64(t.ssn) AS k FROM identity_records t WHERE (TRUE) AND t.ssn IS NOT NULL
 UNION ALL
-SELECT t.rid, 2 AS rule, xxhash64(CAST(t.ln AS STRING) || '|' || CAST(year(t.dob) AS STRING) || '|' || CAST(LEAST(month(t.dob), day(t.dob)) AS STRING) || '|' || CAST(GREATEST(month(t.dob), day(t.dob)) AS STRING)) AS k FROM identity_records t WHERE (TRUE) AND t.ln IS NOT NULL AND t.dob IS NOT NULL
+SELECT t.rid, 2 AS rule, xxhash64(t.ln, year(t.dob), LEAST(month(t.dob), day(t.dob)), GREATEST(month(t.dob), day(t.dob))) AS k FROM identity_records t WHERE (TRUE) AND t.ln IS NOT NULL AND t.dob IS NOT NULL
 UNION ALL
-SELECT t.rid, 3 AS rule, xxhash64(CAST(t.fn AS STRING) || '|' || CAST(year(t.dob) AS STRING) || '|' || CAST(LEAST(month(t.dob), day(t.dob)) AS STRING) || '|' || CAST(GREATEST(month(t.dob), day(t.dob)) AS STRING)) AS k FROM identity_records t WHERE (TRUE) AND t.fn IS NOT NULL AND t.dob IS NOT NULL
+SELECT t.rid, 3 AS rule, xxhash64(t.fn, year(t.dob), LEAST(month(t.dob), day(t.dob)), GREATEST(month(t.dob), day(t.dob))) AS k FROM identity_records t WHERE (TRUE) AND t.fn IS NOT NULL AND t.dob IS NOT NULL
 UNION ALL
 SELECT t.rid, 4 AS rule, xxhash64(t.mrn) AS k FROM identity_records t WHERE (TRUE) AND t.mrn IS NOT NULL
 UNION ALL
 SELECT t.rid, 5 AS rule, xxhash64(t.mid) AS k FROM identity_records t WHERE (TRUE) AND t.mid IS NOT NULL
 UNION ALL
-SELECT t.rid, 7 AS rule, xxhash64(CAST(t.phone AS STRING) || '|' || CAST(t.fn AS STRING)) AS k FROM identity_records t WHERE (TRUE) AND t.phone IS NOT NULL AND t.fn IS NOT NULL
+SELECT t.rid, 7 AS rule, xxhash64(t.phone, t.fn) AS k FROM identity_records t WHERE (TRUE) AND t.phone IS NOT NULL AND t.fn IS NOT NULL
 UNION ALL
-SELECT t.rid, 9 AS rule, xxhash64(CAST(t.ln AS STRING) || '|' || CAST(t.zip AS STRING) || '|' || CAST(year(t.dob) AS STRING)) AS k FROM identity_records t WHERE (TRUE) AND t.ln IS NOT NULL AND t.zip IS NOT NULL AND t.dob IS NOT NULL
+SELECT t.rid, 9 AS rule, xxhash64(t.ln, t.zip, year(t.dob)) AS k FROM identity_records t WHERE (TRUE) AND t.ln IS NOT NULL AND t.zip IS NOT NULL AND t.dob IS NOT NULL
 UNION ALL
-SELECT t.rid, 10 AS rule, xxhash64(CAST(t.dob AS STRING) || '|' || CAST(t.zip AS STRING)) AS k FROM identity_records t WHERE (TRUE) AND t.dob IS NOT NULL AND t.zip IS NOT NULL
+SELECT t.rid, 10 AS rule, xxhash64(t.dob, t.zip) AS k FROM identity_records t WHERE (TRUE) AND t.dob IS NOT NULL AND t.zip IS NOT NULL
 UNION ALL
-SELECT t.rid, 11 AS rule, xxhash64(CAST(t.phone AS STRING) || '|' || CAST(t.dob AS STRING)) AS k FROM identity_records t WHERE (TRUE) AND t.phone IS NOT NULL AND t.dob IS NOT NULL;
+SELECT t.rid, 11 AS rule, xxhash64(t.phone, t.dob) AS k FROM identity_records t WHERE (TRUE) AND t.phone IS NOT NULL AND t.dob IS NOT NULL;
 
 CREATE TEMPORARY VIEW idr_pairs
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
