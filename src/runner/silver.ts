@@ -43,6 +43,13 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
     resolvedAtSql: ctx.startedAtSql,
     rewriter: feedRewriter(ctx),
   });
+  // Whether the table held source rows of earlier runs (not on a first load or a full refresh).
+  const earlierSources =
+    (
+      await ctx.db.one<{ present: boolean }>(
+        'SELECT EXISTS (SELECT 1 FROM silver_patient_sources) AS present',
+      )
+    )?.present ?? true;
   // Written once resolved, with their patient (every accepted record has its identity record, merges
   // and splits of this run included): an UPDATE of the rows just written made the commit of a first
   // load rewrite the whole column (3.6 s for 2.15 M rows).
@@ -72,13 +79,18 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
         UNION SELECT patient_id FROM identity_touched_patients)`,
     );
   }
+  // Patients whose records identity moved, merged or split this run: their state as of now. When every
+  // source row is this run's, each patient's newest extract is a target already (over the rows of a
+  // 1M-people first load the statement took 1.97-2.17 s without this branch, 2.34-3.05 s with it).
+  const touchedTargets = earlierSources
+    ? `UNION
+      SELECT patient_id, MAX(_extracted_at) FROM ${sources}
+      WHERE patient_id IN (SELECT patient_id FROM identity_touched_patients) GROUP BY patient_id`
+    : '';
   await ctx.db.materialize(
     'golden_patients',
     `WITH targets AS (SELECT DISTINCT patient_id, _extracted_at AS t FROM ${sources} WHERE _run_id = ${run}
-      UNION
-      -- patients whose records identity moved, merged or split this run: their state as of now
-      SELECT patient_id, MAX(_extracted_at) FROM ${sources}
-      WHERE patient_id IN (SELECT patient_id FROM identity_touched_patients) GROUP BY patient_id),
+      ${touchedTargets}),
     agg AS (
       SELECT tg.patient_id, tg.t, ${arg('mrn', "s.mrn IS NOT NULL AND s.source_system = 'EHR_SYSTEM'")},
         ${arg('birth_date')}, ${arg('sex', "s.sex <> 'U'")}, ${arg('region')}, ${arg('bmi')}, ${arg('smoker')},
