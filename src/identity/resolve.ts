@@ -577,11 +577,9 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // assignments (patient, confidence) and their values read from the working records, by record id
   // (the tables written in this transaction are scanned by one thread, and the links joined on the two
   // source keys: 4.4-4.7 s of a 1M-people first load).
-  let golden: GoldenSources = {
-    records: 'identity_records',
-    links: 'silver_resolved_identity_resolution',
-    patients: 'identity_touched_patients',
-  };
+  const links = 'silver_resolved_identity_resolution';
+  const patients = 'identity_touched_patients';
+  let golden: GoldenSources = { records: 'identity_records', links, patients };
   if (fromScratch && decisions.merged === 0 && decisions.split === 0)
     golden = {
       records: `(SELECT f.rid, f.patient_id, f.source_system, f.extracted_at,
@@ -590,7 +588,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     };
   if (!fromScratch) {
     const goldenRecords = 'idr_golden_records';
-    golden = { ...golden, records: goldenRecords };
+    golden = { records: goldenRecords, links, patients };
     // Which records the touched patients hold now (a narrow pass), their fields from the scope of step
     // 2: only patient ids changed since. A record outside the scope (a reviewer's decision on other
     // patients) sends the step back to a wide pass.

@@ -109,7 +109,8 @@ async function releaseIfUnused(ctx: RunContext, table: string, version: number):
   return n;
 }
 
-const isEmpty = async (db: Database, table: string): Promise<boolean> =>
+/** Whether `table` has no row (reads at most one). */
+export const isEmpty = async (db: Database, table: string): Promise<boolean> =>
   ((await db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} LIMIT 1)`))?.n ?? 0) === 0;
 
 /**
