@@ -15,23 +15,43 @@ export interface LandingScan {
   readonly files: LandingFile[];
   /** Files in the landing folder whose names are not landing-file names. */
   readonly ignored: string[];
+  /**
+   * Entries with a landing-file name that are not regular files (a symbolic link, a folder, a pipe),
+   * with what they are. They are not read: a link may point anywhere outside the landing folder, and a
+   * pipe would block the run.
+   */
+  readonly notFiles: { readonly name: string; readonly kind: string }[];
+}
+
+/** What a directory entry that is not a regular file is, in words. */
+function entryKind(entry: fs.Dirent): string {
+  if (entry.isSymbolicLink()) return 'a symbolic link';
+  if (entry.isDirectory()) return 'a folder';
+  if (entry.isFIFO()) return 'a named pipe';
+  if (entry.isSocket()) return 'a socket';
+  return 'a device';
 }
 
 /** Lists landing files in extract order (time, then entity in dependency order, then sequence). */
 export function scanLanding(dir: string): LandingScan {
-  if (!fs.existsSync(dir)) return { files: [], ignored: [] };
+  if (!fs.existsSync(dir)) return { files: [], ignored: [], notFiles: [] };
   const files: LandingFile[] = [];
   const ignored: string[] = [];
+  const notFiles: { name: string; kind: string }[] = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (!entry.isFile()) continue;
     const parsed = parseLandingFileName(entry.name);
+    if (!entry.isFile()) {
+      if (parsed) notFiles.push({ name: entry.name, kind: entryKind(entry) });
+      continue;
+    }
     if (!parsed) {
       if (!entry.name.startsWith('.')) ignored.push(entry.name);
       continue;
     }
     const filePath = path.resolve(dir, entry.name);
-    const stat = fs.statSync(filePath);
-    files.push({ ...parsed, filePath, sizeBytes: stat.size, modifiedAt: stat.mtime });
+    // Gone since the listing (moved away by its producer or a retention job): the next run sees it.
+    const stat = fs.statSync(filePath, { throwIfNoEntry: false });
+    if (stat) files.push({ ...parsed, filePath, sizeBytes: stat.size, modifiedAt: stat.mtime });
   }
   files.sort(
     (a, b) =>
@@ -40,7 +60,8 @@ export function scanLanding(dir: string): LandingScan {
       a.sequence - b.sequence,
   );
   ignored.sort();
-  return { files, ignored };
+  notFiles.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { files, ignored, notFiles };
 }
 
 /** What one streaming read of a landing file tells before it is loaded. */

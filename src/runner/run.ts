@@ -305,9 +305,15 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
             action: 'ignored' as const,
             note: 'not a landing file name',
           })),
+          ...scan.notFiles.map((e) => ({
+            fileName: e.name,
+            action: 'ignored' as const,
+            note: `${e.kind}, not a regular file: not read (copy the file itself into the landing folder)`,
+          })),
         ];
         for (const d of decisions)
-          if (d.note && d.action !== 'ignored') ctx.warnings.push(`${d.fileName}: ${d.note}`);
+          if (d.note && (d.action !== 'ignored' || scan.notFiles.some((e) => e.name === d.fileName)))
+            ctx.warnings.push(`${d.fileName}: ${d.note}`);
         if (scan.ignored.length)
           ctx.warnings.push(
             `ignored ${scan.ignored.length} file(s) whose names are not {entity}_{yymmdd}_{hhmm}.csv: ${scan.ignored.slice(0, 5).join(', ')}`,

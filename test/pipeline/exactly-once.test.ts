@@ -4,6 +4,7 @@
  * and a full refresh rebuilds to what a fresh database computes.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -169,4 +170,44 @@ test('exactly once per file, duplicates and changed files reported, full refresh
   // A full refresh run after the append ingests the appended file content (it is a new state of the name).
   const c6 = await tableCounts(lake.db);
   assert.equal(c6['bronze_patients'], 13);
+});
+
+test('entries with landing names that are not regular files are reported and never read', async () => {
+  const lake = makeLakehouse();
+  lakes.push(lake);
+  writeValidBatch(lake.landing, T0, { patients: range(1, 3), firstKey: 1 });
+  // A link to a valid landing file outside the folder, a folder and a named pipe, each under a landing
+  // name: following the link could read anything on the machine, and reading the pipe would block.
+  const outside = path.join(lake.dir, 'outside.csv');
+  fs.writeFileSync(outside, csvText('patients', [patientRow(70)]));
+  const t1 = hoursAfter(T0, 1);
+  const link = formatLandingFileName('patients', t1);
+  fs.symlinkSync(outside, path.join(lake.landing, link));
+  const folder = formatLandingFileName('claims', t1);
+  fs.mkdirSync(path.join(lake.landing, folder));
+  const pipe = formatLandingFileName('medical_events', t1);
+  execFileSync('mkfifo', [path.join(lake.landing, pipe)]);
+
+  const r = await run(lake);
+  assert.equal(r.status, 'COMPLETED', r.error);
+  const actions = Object.fromEntries(r.files.map((f) => [f.fileName, [f.action, f.note ?? '']]));
+  assert.deepEqual(actions[link], [
+    'ignored',
+    `a symbolic link, not a regular file: not read (copy the file itself into the landing folder)`,
+  ]);
+  assert.match(actions[folder]?.[1] ?? '', /^a folder, not a regular file/);
+  assert.match(actions[pipe]?.[1] ?? '', /^a named pipe, not a regular file/);
+  for (const name of [link, folder, pipe])
+    assert.ok(
+      r.warnings.some((w) => w.startsWith(`${name}: `)),
+      `${name} is reported`,
+    );
+  assert.equal(r.files.filter((f) => f.action === 'ingested').length, 3);
+  const counts = await tableCounts(lake.db);
+  assert.equal(counts['bronze_patients'], 4, 'the linked file was not read');
+  const recorded = await query<{ n: number }>(
+    lake.db,
+    `SELECT COUNT(*) AS n FROM ingest_files WHERE file_name IN ('${link}', '${folder}', '${pipe}')`,
+  );
+  assert.equal(recorded[0]?.n, 0, 'nothing recorded as ingested for them');
 });
