@@ -17,8 +17,19 @@ const redactOnce = (expr: string): string =>
 /** Applied twice: one pass consumes the separator after a match, so an adjacent second SSN survives it. */
 export const redactSsn = (expr: string): string => redactOnce(redactOnce(expr));
 
-const RAW_LINES = (p: string, encoding = ''): string =>
-  `read_csv(${sqlString(p)}, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false, auto_detect = false, strict_mode = false, max_line_size = 10000000${encoding}) WITH ORDINALITY`;
+/**
+ * The longest line the reader takes by default, and the most it is ever asked to take. A file with a
+ * longer line is read with a limit just above that line (a record over the reader's limit fails the
+ * statement, and with it the update); over the ceiling the file is quarantined as a whole.
+ */
+export const DEFAULT_LINE_LIMIT = 10_000_000;
+export const MAX_LINE_LIMIT = 64_000_000;
+
+/** The reader's line limit for a file whose longest physical line is `longest` bytes. */
+export const lineLimit = (longest: number): number => Math.max(DEFAULT_LINE_LIMIT, longest + 4096);
+
+const RAW_LINES = (p: string, encoding = '', limit = DEFAULT_LINE_LIMIT): string =>
+  `read_csv(${sqlString(p)}, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false, auto_detect = false, strict_mode = false, max_line_size = ${limit}${encoding}) WITH ORDINALITY`;
 
 const normaliseHeader = (name: string): string =>
   name
@@ -58,11 +69,11 @@ export interface FileIngestResult {
  * a statement that fails inside the update's transaction aborts the whole transaction, so an unreadable
  * file would fail the run instead of being quarantined. Returns why it is unreadable, if it is.
  */
-async function probeFile(filePath: string): Promise<{ unreadable?: string }> {
+async function probeFile(filePath: string, limit: number): Promise<{ unreadable?: string }> {
   const probe = await Database.open(':memory:');
   try {
     await probe.all(
-      `SELECT COUNT(*) AS n, MAX(LENGTH(line)) AS m FROM ${RAW_LINES(filePath, ", encoding = 'latin-1'")}`,
+      `SELECT COUNT(*) AS n, MAX(LENGTH(line)) AS m FROM ${RAW_LINES(filePath, ", encoding = 'latin-1'", limit)}`,
     );
     return {};
   } catch (error: unknown) {
@@ -120,8 +131,19 @@ export async function ingestFile(
   if (insp.headerLine === undefined) problems.push(`${file.fileName}: empty file (no header, no rows)`);
   else if (!usable)
     problems.push(`${file.fileName}: no known column in the header (wrong delimiter or no header line?)`);
+  if (insp.longestLine > MAX_LINE_LIMIT)
+    return quarantineWholeFile(
+      ctx,
+      ds,
+      file,
+      `a line of ${insp.longestLine} bytes, over the ${MAX_LINE_LIMIT} bytes a line may have`,
+      problems,
+    );
+  const limit = lineLimit(insp.longestLine);
+  if (limit > DEFAULT_LINE_LIMIT)
+    problems.push(`${file.fileName}: a line of ${insp.longestLine} bytes (read with a limit of ${limit})`);
   // Binary content (NUL bytes, or not UTF-8 and no usable header) cannot be read as lines at all.
-  const unreadable = insp.hasNul || (!insp.utf8 && !usable) ? await probeFile(file.filePath) : {};
+  const unreadable = insp.hasNul || (!insp.utf8 && !usable) ? await probeFile(file.filePath, limit) : {};
   if (unreadable.unreadable !== undefined || (insp.hasNul && !usable)) {
     return quarantineWholeFile(
       ctx,
@@ -161,7 +183,7 @@ export async function ingestFile(
       problems.push(`${file.fileName}: not readable as CSV; every line is quarantined`);
     read = `SELECT -1 AS _field_count, CAST(NULL AS JSON) AS _rescued_data, ${redactSsn('line')} AS _raw_line,
         ${isPatients ? 'CAST(NULL AS VARCHAR) AS _ssn_hash, FALSE AS _ssn_present' : ''}
-      FROM ${RAW_LINES(file.filePath, encoding)}`;
+      FROM ${RAW_LINES(file.filePath, encoding, limit)}`;
     col = () => 'CAST(NULL AS VARCHAR)';
     headerFieldCount = 0;
     where = '$pos > $base';
@@ -213,7 +235,7 @@ export async function ingestFile(
         ${isPatients ? `, ${hmac(`regexp_replace(${ssn}, '[^0-9]', '', 'g')`)} AS _ssn_hash, NULLIF(TRIM(${ssn}), '') IS NOT NULL AS _ssn_present` : ''}
       FROM read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
         escape = '"', nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
-        max_line_size = 10000000${encoding})`;
+        max_line_size = ${limit}${encoding})`;
     col = (c) => {
       const ref = byName.get(c);
       return ref === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(_${ref}, '')`;

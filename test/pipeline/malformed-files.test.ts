@@ -9,6 +9,7 @@ import { after, describe, test } from 'node:test';
 import { LANDING_COLUMNS } from '../../src/definitions/entities.ts';
 import { formatLandingFileName } from '../../src/definitions/landing-files.ts';
 import type { Database } from '../../src/engine/database.ts';
+import { MAX_LINE_LIMIT } from '../../src/runner/bronze.ts';
 import {
   T0,
   claimRow,
@@ -222,6 +223,48 @@ describe('malformed landing files', () => {
     assert.equal(o.quarantine[0]?.file_name, FILE);
     assert.equal(o.quarantine[0]?.line_number, null, 'the whole file, not a line');
     assert.match(o.quarantine[0]?.record ?? '', /"size_bytes":4096/);
+    const a = o.accounting[0];
+    assert.ok(a);
+    assert.equal(a.rows_in, a.rows_out + a.rows_quarantined);
+  });
+
+  test('a line longer than the default limit: read whole, the other lines untouched, the run completes', async () => {
+    // 12 MB in one field (an address): over the 10 MB a line may have by default.
+    const huge = 'x'.repeat(12_000_000);
+    const content = csvText('patients', [
+      patientRow(1),
+      patientRow(2, { address_line1: huge }),
+      patientRow(3),
+    ]);
+    const o = await ingestPatients(content);
+    assertAddsUp(o, 3);
+    assert.deepEqual(
+      o.bronze.map((b) => b._line_number),
+      [2, 3, 4],
+    );
+    assert.ok(
+      o.warnings.some((w) => w.startsWith(`${FILE}: a line of 120`) && /read with a limit of/.test(w)),
+      o.warnings.join(' | '),
+    );
+    const length = await withDb(o.lake.db, (db) =>
+      db.one<{ n: number }>(`SELECT LENGTH(address_line1) AS n FROM bronze_patients WHERE _line_number = 3`),
+    );
+    assert.equal(length?.n, huge.length, 'the long value is kept whole');
+  });
+
+  test(`a line over ${MAX_LINE_LIMIT} bytes: the file is quarantined as a whole, the run completes`, async () => {
+    const content = good(2) + 'E00000009,' + 'y'.repeat(MAX_LINE_LIMIT) + '\n';
+    const o = await ingestPatients(content);
+    assert.equal(o.status, 'COMPLETED', o.warnings.join(' | '));
+    assert.equal(o.bronze.length, 0);
+    assert.deepEqual(
+      o.quarantine.map((q) => [q.rules, q.line_number]),
+      [[['unreadable_file'], null]],
+    );
+    assert.match(
+      o.quarantine[0]?.record ?? '',
+      new RegExp(`over the ${MAX_LINE_LIMIT} bytes a line may have`),
+    );
     const a = o.accounting[0];
     assert.ok(a);
     assert.equal(a.rows_in, a.rows_out + a.rows_quarantined);
