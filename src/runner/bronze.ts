@@ -18,15 +18,18 @@ const redactOnce = (expr: string): string =>
 export const redactSsn = (expr: string): string => redactOnce(redactOnce(expr));
 
 /**
- * The longest line the reader takes by default, and the most it is ever asked to take. A file with a
- * longer line is read with a limit just above that line (a record over the reader's limit fails the
- * statement, and with it the update); over the ceiling the file is quarantined as a whole.
+ * The longest record the reader takes by default, and the most it is ever asked to take. A record over
+ * the reader's limit fails the statement, and with it the update: a file whose longest record (as the
+ * inspection measured it) is longer is read with a limit just above it. Over the ceiling the file is
+ * first read on a throwaway engine at the ceiling (a stray quote makes the measure too long) and
+ * quarantined as a whole if that fails.
  */
 export const DEFAULT_LINE_LIMIT = 10_000_000;
 export const MAX_LINE_LIMIT = 64_000_000;
 
-/** The reader's line limit for a file whose longest physical line is `longest` bytes. */
-export const lineLimit = (longest: number): number => Math.max(DEFAULT_LINE_LIMIT, longest + 4096);
+/** The reader's limit for a file whose longest record is `longest` bytes. */
+export const lineLimit = (longest: number): number =>
+  Math.min(MAX_LINE_LIMIT, Math.max(DEFAULT_LINE_LIMIT, longest + 4096));
 
 const RAW_LINES = (p: string, encoding = '', limit = DEFAULT_LINE_LIMIT): string =>
   `read_csv(${sqlString(p)}, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false, auto_detect = false, strict_mode = false, max_line_size = ${limit}${encoding}) WITH ORDINALITY`;
@@ -65,16 +68,15 @@ export interface FileIngestResult {
 }
 
 /**
- * Tries to read a suspicious file (NUL bytes, not UTF-8) as lines on a throwaway in-memory engine first:
- * a statement that fails inside the update's transaction aborts the whole transaction, so an unreadable
- * file would fail the run instead of being quarantined. Returns why it is unreadable, if it is.
+ * Runs a read of a suspicious file (NUL bytes, not UTF-8, a record over the ceiling) on a throwaway
+ * in-memory engine first: a statement that fails inside the update's transaction aborts the whole
+ * transaction, so an unreadable file would fail the run instead of being quarantined. Returns why it is
+ * unreadable (the engine's first line of the error, redacted), if it is.
  */
-async function probeFile(filePath: string, limit: number): Promise<{ unreadable?: string }> {
+async function probeFile(readSql: string): Promise<{ unreadable?: string }> {
   const probe = await Database.open(':memory:');
   try {
-    await probe.all(
-      `SELECT COUNT(*) AS n, MAX(LENGTH(line)) AS m FROM ${RAW_LINES(filePath, ", encoding = 'latin-1'", limit)}`,
-    );
+    await probe.all(`SELECT COUNT(*) AS n FROM (${readSql})`);
     return {};
   } catch (error: unknown) {
     const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
@@ -131,19 +133,18 @@ export async function ingestFile(
   if (insp.headerLine === undefined) problems.push(`${file.fileName}: empty file (no header, no rows)`);
   else if (!usable)
     problems.push(`${file.fileName}: no known column in the header (wrong delimiter or no header line?)`);
-  if (insp.longestLine > MAX_LINE_LIMIT)
-    return quarantineWholeFile(
-      ctx,
-      ds,
-      file,
-      `a line of ${insp.longestLine} bytes, over the ${MAX_LINE_LIMIT} bytes a line may have`,
-      problems,
-    );
-  const limit = lineLimit(insp.longestLine);
+  const limit = lineLimit(insp.longestRecord);
   if (limit > DEFAULT_LINE_LIMIT)
-    problems.push(`${file.fileName}: a line of ${insp.longestLine} bytes (read with a limit of ${limit})`);
+    problems.push(
+      `${file.fileName}: a record of ${insp.longestRecord} bytes (read with a limit of ${limit} bytes)`,
+    );
   // Binary content (NUL bytes, or not UTF-8 and no usable header) cannot be read as lines at all.
-  const unreadable = insp.hasNul || (!insp.utf8 && !usable) ? await probeFile(file.filePath, limit) : {};
+  const unreadable =
+    insp.hasNul || (!insp.utf8 && !usable)
+      ? await probeFile(
+          `SELECT MAX(LENGTH(line)) FROM ${RAW_LINES(file.filePath, ", encoding = 'latin-1'", limit)}`,
+        )
+      : {};
   if (unreadable.unreadable !== undefined || (insp.hasNul && !usable)) {
     return quarantineWholeFile(
       ctx,
@@ -242,6 +243,19 @@ export async function ingestFile(
     };
     headerFieldCount = fields.length;
     line = '$pos - $base + 2';
+  }
+
+  // A record measured over the ceiling: the read is tried at the ceiling first, away from the update.
+  if (insp.longestRecord > MAX_LINE_LIMIT) {
+    const tried = await probeFile(read);
+    if (tried.unreadable !== undefined)
+      return quarantineWholeFile(
+        ctx,
+        ds,
+        file,
+        `a record over the ${MAX_LINE_LIMIT} bytes a record may have (${tried.unreadable})`,
+        problems,
+      );
   }
 
   /** The row as the expectations see it: landing columns, SSN facts, lineage checks, line number. */

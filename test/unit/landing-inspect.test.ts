@@ -79,23 +79,33 @@ describe('inspectFile', () => {
       assert.equal((await inspectFile(write(Buffer.from(text)))).dataLines, lines, JSON.stringify(text));
   });
 
-  test('the longest line, within a read and across read boundaries, line ending included', async () => {
-    assert.equal((await inspectFile(write(Buffer.from('a,b\n1,22222\r\n3,4')))).longestLine, 9);
-    assert.equal((await inspectFile(write(Buffer.from('abc')))).longestLine, 3, 'no line feed at all');
+  test('the longest record: line ending included, quoted line breaks inside it, across read boundaries', async () => {
+    assert.equal((await inspectFile(write(Buffer.from('a,b\n1,22222\r\n3,4')))).longestRecord, 9);
+    assert.equal((await inspectFile(write(Buffer.from('abc')))).longestRecord, 3, 'no line feed at all');
     // one line spanning three reads, between short lines
     const long = Buffer.concat([
       Buffer.from('a,b\n'),
       Buffer.alloc(2 * CHUNK + 10, 'x'),
       Buffer.from('\n1,2\n'),
     ]);
-    assert.equal((await inspectFile(write(long))).longestLine, 2 * CHUNK + 11);
+    assert.equal((await inspectFile(write(long))).longestRecord, 2 * CHUNK + 11);
     // a line that ends exactly at a read boundary, then a longer one starting the next read
     const edge = Buffer.concat([
       Buffer.alloc(CHUNK - 1, 'x'),
       Buffer.from('\n'),
       Buffer.alloc(CHUNK + 5, 'y'),
     ]);
-    assert.equal((await inspectFile(write(edge))).longestLine, CHUNK + 5);
+    assert.equal((await inspectFile(write(edge))).longestRecord, CHUNK + 5);
+    // quoted line breaks belong to the record; an escaped quote changes nothing
+    const quoted = 'a,b\n1,"x\ny\n""z""\nw"\n2,3\n';
+    assert.equal((await inspectFile(write(Buffer.from(quoted)))).longestRecord, 16);
+    // a quoted span over a read boundary
+    const spanning = Buffer.concat([
+      Buffer.from('a,b\n1,"'),
+      Buffer.alloc(CHUNK, 'x\n'),
+      Buffer.from('"\n2,3\n'),
+    ]);
+    assert.equal((await inspectFile(write(spanning))).longestRecord, CHUNK + 5);
   });
 
   test('an empty file has no header and no data lines', async () => {
