@@ -58,7 +58,7 @@ async function ingested(db: Database): Promise<Map<string, IngestedRow>> {
 }
 
 function landingNames(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return [];
   return fs
     .readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isFile() && parseLandingFileName(e.name) !== undefined)

@@ -34,7 +34,8 @@ function entryKind(entry: fs.Dirent): string {
 
 /** Lists landing files in extract order (time, then entity in dependency order, then sequence). */
 export function scanLanding(dir: string): LandingScan {
-  if (!fs.existsSync(dir)) return { files: [], ignored: [], notFiles: [] };
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    return { files: [], ignored: [], notFiles: [] };
   const files: LandingFile[] = [];
   const ignored: string[] = [];
   const notFiles: { name: string; kind: string }[] = [];

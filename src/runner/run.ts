@@ -297,6 +297,13 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           say(`re-hashing every SSN under the new key ${key.keyId} (was ${switchFrom})`);
         }
         const scan = scanLanding(options.landingDir);
+        // A mistyped --landing would otherwise look like a quiet day.
+        if (!fs.existsSync(options.landingDir))
+          ctx.warnings.push(
+            `the landing folder ${path.resolve(options.landingDir)} does not exist: no file to ingest`,
+          );
+        else if (!fs.statSync(options.landingDir).isDirectory())
+          ctx.warnings.push(`${path.resolve(options.landingDir)} is not a folder: no file to ingest`);
         const plan = await planFiles(database, scan.files);
         decisions = [
           ...plan.decisions,

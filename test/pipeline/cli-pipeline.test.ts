@@ -3,6 +3,8 @@
  * Driven through `main()` when the whole CLI is there, else through the pipeline commands alone.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SSN_KEY_HEX, T0, makeLakehouse, range, writeValidBatch, type Lakehouse } from './fixtures.ts';
 
@@ -110,6 +112,36 @@ describe('carelake CLI (pipeline commands)', () => {
       'SELECT COUNT(*) AS n FROM bronze_patients',
     ]);
     assert.deepEqual(JSON.parse(n.out), [{ n: 6 }]);
+  });
+
+  test('sql reads the lakehouse only: no other file is read or written, no other database attached', async () => {
+    // A landing file holds raw SSNs: reading it through `sql` would bypass the hashing and the audit.
+    const patientsFile = fs.readdirSync(lake.landing).find((f) => f.startsWith('patients'));
+    assert.ok(patientsFile);
+    const landingFile = path.join(lake.landing, patientsFile);
+    const out = path.join(lake.dir, 'written.csv');
+    const copy = path.join(lake.dir, 'copy.duckdb');
+    fs.copyFileSync(lake.db, copy);
+    for (const q of [
+      `SELECT * FROM read_csv('${landingFile}')`,
+      `COPY (SELECT * FROM gold_patients) TO '${out}'`,
+      `ATTACH '${copy}' AS other (READ_ONLY)`,
+    ]) {
+      const r = await cli(['sql', '--db', lake.db, q]);
+      assert.equal(r.code, 1, q);
+      assert.match(r.err, /disabled by configuration/, q);
+    }
+    assert.equal(fs.existsSync(out), false, 'nothing written');
+    const n = await cli([
+      'sql',
+      '--db',
+      lake.db,
+      '--format',
+      'json',
+      'SELECT COUNT(*) AS n FROM fact_claims',
+    ]);
+    assert.equal(n.code, 0, n.err);
+    assert.ok(((JSON.parse(n.out) as { n: number }[])[0]?.n ?? 0) > 0, 'the lakehouse views still read');
   });
 
   test('status text and json', async () => {

@@ -211,3 +211,18 @@ test('entries with landing names that are not regular files are reported and nev
   );
   assert.equal(recorded[0]?.n, 0, 'nothing recorded as ingested for them');
 });
+
+test('a landing folder that does not exist, or is a file, is reported; the run completes with nothing ingested', async () => {
+  const lake = makeLakehouse();
+  lakes.push(lake);
+  const missing = path.join(lake.dir, 'no-such-folder');
+  const r1 = await run({ db: lake.db, landing: missing });
+  assert.equal(r1.status, 'COMPLETED', r1.error);
+  assert.deepEqual(r1.warnings, [`the landing folder ${missing} does not exist: no file to ingest`]);
+  const file = path.join(lake.dir, 'a-file');
+  fs.writeFileSync(file, 'not a folder');
+  const r2 = await run({ db: lake.db, landing: file });
+  assert.equal(r2.status, 'COMPLETED', r2.error);
+  assert.deepEqual(r2.warnings, [`${file} is not a folder: no file to ingest`]);
+  assert.equal(r2.files.length, 0);
+});

@@ -68,9 +68,17 @@ export async function runAndReport(opts: {
   return result.status === 'COMPLETED' ? 0 : 1;
 }
 
-async function openForReading(dbPath: string): Promise<Database> {
+/**
+ * Opens the lakehouse read-only. `sandboxed` also takes away the engine's access to files other than
+ * the lakehouse (reading a CSV or Parquet file, COPY TO, ATTACH, extensions), for queries a user writes:
+ * they read the lakehouse's tables, where every query of a PHI table is audited, and write nothing.
+ */
+async function openForReading(dbPath: string, sandboxed = false): Promise<Database> {
   try {
-    return await Database.open(dbPath, { access_mode: 'READ_ONLY' });
+    return await Database.open(dbPath, {
+      access_mode: 'READ_ONLY',
+      ...(sandboxed ? { enable_external_access: 'false' } : {}),
+    });
   } catch (error: unknown) {
     const message = error instanceof Error ? error.message : String(error);
     if (/does not exist|No such file|Cannot open/i.test(message)) {
@@ -147,13 +155,17 @@ export function registerPipelineCommands(program: Command): void {
     );
 
   addLakehouseOptions(
-    program.command('sql').description('Run an SQL query against the lakehouse (read only).'),
+    program
+      .command('sql')
+      .description(
+        "Run an SQL query against the lakehouse (read only: the lakehouse's tables and views, no other files).",
+      ),
   )
     .argument('<query>', 'the SQL query')
     .option('--format <format>', 'table, csv or json (an array of row objects)', 'table')
     .action(async (query: string, opts: LakehouseOpts) => {
       const format = parseFormat(opts.format, ['table', 'csv', 'json']) as TableFormat;
-      const db = await openForReading(opts.db);
+      const db = await openForReading(opts.db, true);
       // Every query of a PHI table is audited (who, when, the query with SSN-shaped text redacted, rows).
       const phi = phiTablesIn(query);
       const audit = (status: string, rows: number | null, error?: string): void => {
