@@ -6,8 +6,13 @@ import { formatRows } from './format.ts';
 export function renderRunReport(result: RunResult, summary: LakehouseSummary): string {
   const out: string[] = [];
   const ingested = result.files.filter((f) => f.action === 'ingested').length;
+  // A failed update rolled back: its planned files were not ingested and are tried again next time.
+  const files =
+    result.status === 'COMPLETED'
+      ? `${ingested} file(s) ingested`
+      : `nothing ingested (rolled back; ${ingested} file(s) will be tried again)`;
   out.push(
-    `Update ${result.runId} ${result.status} in ${result.seconds.toFixed(1)} s${result.fullRefresh ? ' (full refresh)' : ''}: ${ingested} file(s) ingested.`,
+    `Update ${result.runId} ${result.status} in ${result.seconds.toFixed(1)} s${result.fullRefresh ? ' (full refresh)' : ''}: ${files}.`,
   );
   if (result.error) out.push(`Error: ${result.error}`);
   if (result.keySwitch)

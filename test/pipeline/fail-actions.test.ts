@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Database } from '../../src/engine/database.ts';
 import { evaluateExpectations, ExpectationFailedError } from '../../src/runner/expectations.ts';
+import { cli } from './cli-helper.ts';
 import {
+  SSN_KEY_HEX,
   T0,
   fingerprint,
   hoursAfter,
@@ -62,6 +64,22 @@ test('a failed gold table check rolls the whole update back, and the next run re
     events.map((e) => e.state),
     ['COMPLETED', 'FAILED'],
   );
+
+  // Through the CLI the failed update says that nothing was ingested and exits with 1.
+  const prevKey = process.env['CARELAKE_SSN_KEY'];
+  process.env['CARELAKE_SSN_KEY'] = SSN_KEY_HEX;
+  try {
+    const text = await cli(['run', '--db', lake.db, '--landing', lake.landing]);
+    assert.equal(text.code, 1);
+    assert.match(
+      text.out,
+      /FAILED in [0-9.]+ s: nothing ingested \(rolled back; 3 file\(s\) will be tried again\)\./,
+    );
+  } finally {
+    if (prevKey === undefined) delete process.env['CARELAKE_SSN_KEY'];
+    else process.env['CARELAKE_SSN_KEY'] = prevKey;
+  }
+  assert.deepEqual(await fingerprint(lake.db), before, 'still no table changed');
 
   // Repair and rerun: the same files are ingested now.
   const fix = await Database.open(lake.db);
