@@ -13,10 +13,17 @@ const KEY_MATERIAL = /[0-9a-fA-F]{16,}/g;
 export const redactKeyMaterial = (text: string): string => text.replace(KEY_MATERIAL, '<redacted>');
 
 /** A failed statement: the engine's message and the statement, both without key material. */
+/** What the engine's message leaves out: which carelake setting moves the limit it names. */
+function withHint(message: string): string {
+  if (/max_temp_directory_size/.test(message))
+    return `${message}\n(carelake lets the engine spill at most half the disk space free when the database opened; CARELAKE_TEMP_LIMIT sets another cap, e.g. 40GB)`;
+  return message;
+}
+
 export class EngineError extends Error {
   readonly sql: string;
   constructor(message: string, sql: string, options?: { cause?: unknown }) {
-    super(redactKeyMaterial(message), options);
+    super(redactKeyMaterial(withHint(message)), options);
     this.name = 'EngineError';
     this.sql = redactKeyMaterial(sql);
   }
@@ -61,17 +68,38 @@ function trace(sql: string, started: TraceStart | undefined): void {
  *   incremental update logged 7.3 MB, written at its commit and again by the checkpoint at close:
  *   commit and close took 0.42–0.54 s with the log, 0.39–0.47 s without). Small commits still go to the log.
  * - memory capped at 2.5 GB unless CARELAKE_MEMORY_LIMIT says otherwise (DuckDB's own default is 80% of
- *   the machine); larger work spills to a temporary folder next to the database.
+ *   the machine); larger work spills to a temporary folder next to the database, at most half the disk
+ *   space free when the database opens (`tempLimit`; CARELAKE_TEMP_LIMIT).
  */
 const STRING_COMPRESSION_OFF = "SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'";
-function engineSettings(env: NodeJS.ProcessEnv): string[] {
+
+/** A size setting from the environment, reduced to what a size can hold (digits, a point, a unit). */
+const sizeSetting = (value: string): string => value.replace(/[^0-9A-Za-z.]/g, '');
+
+/**
+ * How much the engine may spill to its temporary folder (next to the database): half the space free on
+ * that file system when the database opens, unless CARELAKE_TEMP_LIMIT says otherwise. The engine's own
+ * default is 90 %: a statement whose plan went wrong filled a 65 GB disk and would have left no room for
+ * the database's own checkpoint; capped, it fails (and its update rolls back) with the cap in the message.
+ */
+export function tempLimit(dbPath: string, env: NodeJS.ProcessEnv): string {
+  const configured = env['CARELAKE_TEMP_LIMIT'];
+  if (configured) return sizeSetting(configured);
+  const dir = dbPath === ':memory:' ? process.cwd() : path.dirname(path.resolve(dbPath));
+  const stats = fs.statfsSync(dir, { bigint: false });
+  const half = Math.floor((Number(stats.bavail) * Number(stats.bsize)) / 2 / 2 ** 20);
+  return `${Math.max(half, 1024)}MiB`;
+}
+
+function engineSettings(dbPath: string, env: NodeJS.ProcessEnv): string[] {
   return [
     env['CARELAKE_STRING_COMPRESSION'] === 'off'
       ? STRING_COMPRESSION_OFF
       : "SET disabled_compression_methods = 'fsst'",
     'SET preserve_insertion_order = false',
     "SET checkpoint_threshold = '1MB'",
-    `SET memory_limit = '${(env['CARELAKE_MEMORY_LIMIT'] ?? '2.5GB').replace(/[^0-9A-Za-z.]/g, '')}'`,
+    `SET memory_limit = '${sizeSetting(env['CARELAKE_MEMORY_LIMIT'] ?? '2.5GB')}'`,
+    `SET max_temp_directory_size = '${tempLimit(dbPath, env)}'`,
   ];
 }
 
@@ -125,7 +153,7 @@ export class Database {
       throw new EngineError(`cannot open the database ${path}: ${message}`, '', { cause: error });
     }
     const connection = await instance.connect();
-    for (const setting of engineSettings(process.env)) await connection.run(setting);
+    for (const setting of engineSettings(path, process.env)) await connection.run(setting);
     return new Database(instance, connection, path);
   }
 

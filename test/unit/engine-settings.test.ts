@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Database, EngineError } from '../../src/engine/database.ts';
+import { Database, EngineError, tempLimit } from '../../src/engine/database.ts';
 import { ensureSchema } from '../../src/runner/schema.ts';
 
 async function settings(): Promise<Record<string, string>> {
@@ -59,6 +59,44 @@ describe('engine settings', () => {
     const disabled = (s['disabled_compression_methods'] ?? '').toLowerCase().split(',');
     assert.deepEqual([...disabled].sort(), ['dict_fsst', 'dictionary', 'fsst']);
     assert.match(s['memory_limit'] ?? '', /^9[0-9.]+ MiB$/);
+  });
+
+  test('spilling is capped at half the free disk space, or at CARELAKE_TEMP_LIMIT; past the cap a statement fails and says which setting to change', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-temp-'));
+    const dbPath = path.join(dir, 'lake.duckdb');
+    try {
+      // Half the free space (other tests may write meanwhile: within 1 GiB of what is free now).
+      const free = fs.statfsSync(dir);
+      const halfMiB = (free.bavail * free.bsize) / 2 / 2 ** 20;
+      const limit = tempLimit(dbPath, {});
+      assert.match(limit, /^[0-9]+MiB$/);
+      assert.ok(
+        Math.abs(Number.parseInt(limit, 10) - Math.max(halfMiB, 1024)) < 1024,
+        `${limit} vs ${halfMiB} MiB`,
+      );
+      assert.equal(tempLimit(dbPath, { CARELAKE_TEMP_LIMIT: '40GB' }), '40GB');
+      const db = await withEnv({ CARELAKE_TEMP_LIMIT: '16MB', CARELAKE_MEMORY_LIMIT: '64MB' }, () =>
+        Database.open(dbPath),
+      );
+      try {
+        const cap = await db.one<{ v: string }>(`SELECT current_setting('max_temp_directory_size') AS v`);
+        assert.match(cap?.v ?? '', /^15\.[0-9]+ MiB$/);
+        // About 300 MB of sorted text: far more than 64 MB of memory and 16 MB of temporary files.
+        await assert.rejects(
+          db.run(
+            `CREATE TABLE t AS SELECT range AS i, md5(range::VARCHAR) || md5((range + 1)::VARCHAR) AS s FROM range(4000000) ORDER BY s`,
+          ),
+          (error: unknown) =>
+            error instanceof EngineError &&
+            /max_temp_directory_size/.test(error.message) &&
+            /CARELAKE_TEMP_LIMIT/.test(error.message),
+        );
+      } finally {
+        db.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('bulk mode keeps the written join sides: the hash table is built on the named (smaller) input', async () => {
