@@ -12,7 +12,6 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb
 const KEY_MATERIAL = /[0-9a-fA-F]{16,}/g;
 export const redactKeyMaterial = (text: string): string => text.replace(KEY_MATERIAL, '<redacted>');
 
-/** A failed statement: the engine's message and the statement, both without key material. */
 /** What the engine's message leaves out: which carelake setting moves the limit it names. */
 function withHint(message: string): string {
   if (/max_temp_directory_size/.test(message))
@@ -20,6 +19,7 @@ function withHint(message: string): string {
   return message;
 }
 
+/** A failed statement: the engine's message and the statement, both without key material. */
 export class EngineError extends Error {
   readonly sql: string;
   constructor(message: string, sql: string, options?: { cause?: unknown }) {
