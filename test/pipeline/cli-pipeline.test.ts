@@ -23,6 +23,10 @@ after(() => {
   lake.cleanup();
 });
 
+/** `carelake sql --format json` on the test lakehouse. */
+const sqlJson = (query: string): ReturnType<typeof cli> =>
+  cli(['sql', '--db', lake.db, '--format', 'json', query]);
+
 describe('carelake CLI (pipeline commands)', () => {
   test('sql and status before any run: a clear error, exit code 1', async () => {
     const r = await cli(['sql', '--db', lake.db, 'SELECT 1']);
@@ -103,14 +107,7 @@ describe('carelake CLI (pipeline commands)', () => {
   test('sql is read only', async () => {
     const r = await cli(['sql', '--db', lake.db, 'DELETE FROM bronze_patients']);
     assert.equal(r.code, 1);
-    const n = await cli([
-      'sql',
-      '--db',
-      lake.db,
-      '--format',
-      'json',
-      'SELECT COUNT(*) AS n FROM bronze_patients',
-    ]);
+    const n = await sqlJson('SELECT COUNT(*) AS n FROM bronze_patients');
     assert.deepEqual(JSON.parse(n.out), [{ n: 6 }]);
   });
 
@@ -132,14 +129,7 @@ describe('carelake CLI (pipeline commands)', () => {
       assert.match(r.err, /disabled by configuration/, q);
     }
     assert.equal(fs.existsSync(out), false, 'nothing written');
-    const n = await cli([
-      'sql',
-      '--db',
-      lake.db,
-      '--format',
-      'json',
-      'SELECT COUNT(*) AS n FROM fact_claims',
-    ]);
+    const n = await sqlJson('SELECT COUNT(*) AS n FROM fact_claims');
     assert.equal(n.code, 0, n.err);
     assert.ok(((JSON.parse(n.out) as { n: number }[])[0]?.n ?? 0) > 0, 'the lakehouse views still read');
   });
