@@ -25,6 +25,9 @@ export const redactSsn = (expr: string): string => redactOnce(redactOnce(expr));
  * quarantined as a whole if that fails.
  */
 export const DEFAULT_LINE_LIMIT = 10_000_000;
+
+/** The most fields a landing file's header may have to be read as columns (the contract has at most 21). */
+export const MAX_COLUMNS = 500;
 export const MAX_LINE_LIMIT = 64_000_000;
 
 /** The reader's limit for a file whose longest record is `longest` bytes. */
@@ -129,8 +132,16 @@ export async function ingestFile(
   const insp = file.inspection;
   const known = new Set<string>(ds.landingColumns);
   const header = insp.headerLine === undefined ? [] : splitCsvLine(insp.headerLine);
-  const usable = header.some((h) => known.has(normaliseHeader(h)));
+  // Each column is a term of the statements that read the file, and the engine refuses expressions
+  // nested deeper than 1,000 (a header of about 1,000 fields failed the update): a wider file is read
+  // as lines, each quarantined as malformed.
+  const tooWide = header.length > MAX_COLUMNS;
+  const usable = !tooWide && header.some((h) => known.has(normaliseHeader(h)));
   if (insp.headerLine === undefined) problems.push(`${file.fileName}: empty file (no header, no rows)`);
+  else if (tooWide)
+    problems.push(
+      `${file.fileName}: a header of more than ${MAX_COLUMNS} fields, the most a landing file may have`,
+    );
   else if (!usable)
     problems.push(`${file.fileName}: no known column in the header (wrong delimiter or no header line?)`);
   const limit = lineLimit(insp.longestRecord);

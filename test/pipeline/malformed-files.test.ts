@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import { LANDING_COLUMNS } from '../../src/definitions/entities.ts';
 import { formatLandingFileName } from '../../src/definitions/landing-files.ts';
 import type { Database } from '../../src/engine/database.ts';
-import { MAX_LINE_LIMIT } from '../../src/runner/bronze.ts';
+import { MAX_COLUMNS, MAX_LINE_LIMIT } from '../../src/runner/bronze.ts';
 import {
   T0,
   claimRow,
@@ -117,6 +117,31 @@ describe('malformed landing files', () => {
     assertAddsUp(o, 2);
     const lines = o.quarantine.map((q) => q.line_number);
     assert.ok(lines.includes(3), `line 3 quarantined (got ${JSON.stringify(o.quarantine)})`);
+  });
+
+  test('a header wider than the engine can read as columns: every line quarantined as malformed, the run completes', async () => {
+    // 2,000 extra fields: each column is a term of the reading statements, and the engine refuses
+    // expressions nested 1,000 deep, which failed the update.
+    const extra = Array.from({ length: 2000 }, (_, i) => `x${i}`);
+    const rows = [1, 2].map((i) =>
+      [...PC.map((c) => patientRow(i)[c] ?? ''), ...extra.map(() => 'v')].join(','),
+    );
+    const o = await ingestPatients([[...PC, ...extra].join(','), ...rows].join('\n') + '\n');
+    assertAddsUp(o, 2);
+    assert.equal(o.bronze.length, 0);
+    assert.deepEqual(
+      o.quarantine.map((q) => q.line_number),
+      [2, 3],
+    );
+    for (const q of o.quarantine) assert.ok(q.rules.includes('malformed_csv_row'), q.rules.join(','));
+    assert.ok(
+      o.warnings.includes(
+        `${FILE}: a header of more than ${MAX_COLUMNS} fields, the most a landing file may have`,
+      ),
+      o.warnings.join(' | '),
+    );
+    // No raw SSN in the quarantined lines (they are kept as redacted text).
+    for (const q of o.quarantine) assert.doesNotMatch(q.record, /[0-9]{3}-[0-9]{2}-[0-9]{4}/);
   });
 
   test('wrong delimiter (semicolons): every line quarantined as malformed, with its line number', async () => {
