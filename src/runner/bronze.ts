@@ -37,6 +37,17 @@ export const lineLimit = (longest: number): number =>
 const RAW_LINES = (p: string, encoding = '', limit = DEFAULT_LINE_LIMIT): string =>
   `read_csv(${sqlString(p)}, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false, auto_detect = false, strict_mode = false, max_line_size = ${limit}${encoding}) WITH ORDINALITY`;
 
+/**
+ * The key of header field `i` in `_rescued_data`: its name (SSN-shaped text redacted), made unique the
+ * way Spark's CSV reader does, so no value is lost to a repeated key: an empty name becomes `_c<i>`,
+ * a name the header repeats `<name><i>` (`i` counted from 0).
+ */
+export function rescuedKey(header: readonly string[], i: number): string {
+  const name = redactSsnText(header[i] ?? '');
+  if (name.trim() === '') return `_c${i}`;
+  return header.filter((h) => redactSsnText(h) === name).length > 1 ? `${name}${i}` : name;
+}
+
 const normaliseHeader = (name: string): string =>
   name
     .replace(/^\uFEFF/, '')
@@ -210,7 +221,7 @@ export async function ingestFile(
       if (!byName.has(n)) byName.set(n, `f${i + 1}`);
     });
     const unknown = header
-      .map((h, i) => ({ h, ref: `f${i + 1}` }))
+      .map((h, i) => ({ h, ref: `f${i + 1}`, key: rescuedKey(header, i) }))
       .filter(({ h, ref }) => !known.has(normaliseHeader(h)) || byName.get(normaliseHeader(h)) !== ref);
     const missing = ds.landingColumns.filter((c) => !byName.has(c));
     if (missing.length)
@@ -239,7 +250,7 @@ export async function ingestFile(
         ${
           unknown.length
             ? `CASE WHEN ${unknown.map((u) => `NULLIF(${u.ref}, '') IS NULL`).join(' AND ')} THEN NULL ELSE json_object(${unknown
-                .map((u) => `${sqlString(redactSsnText(u.h))}, ${rescuedValue(u.ref)}`)
+                .map((u) => `${sqlString(u.key)}, ${rescuedValue(u.ref)}`)
                 .join(', ')}) END`
             : 'CAST(NULL AS JSON)'
         } AS _rescued_data,

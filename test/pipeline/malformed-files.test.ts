@@ -200,6 +200,24 @@ describe('malformed landing files', () => {
     assert.deepEqual(failed, [{ failed: 1, action: 'warn' }]);
   });
 
+  test('extra columns without a name or with a repeated name: every value kept, under a key of its own', async () => {
+    // Header: the contract, then '', 'note', '', 'note' and a second bmi.
+    const header = [...PC, '', 'note', '', 'note', 'bmi'].join(',');
+    const line = (i: number): string =>
+      [...PC.map((c) => patientRow(i)[c] ?? ''), 'a', 'b', 'c', 'd', '99'].join(',');
+    const o = await ingestPatients([header, line(1)].join('\n') + '\n');
+    assertAddsUp(o, 1);
+    const n = PC.length;
+    assert.deepEqual(JSON.parse(o.bronze[0]?._rescued_data ?? 'null'), {
+      [`_c${n}`]: 'a',
+      [`note${n + 1}`]: 'b',
+      [`_c${n + 2}`]: 'c',
+      [`note${n + 3}`]: 'd',
+      [`bmi${n + 4}`]: '99',
+    });
+    assert.equal(o.bronze[0]?.bmi, patientRow(1)['bmi'], 'the first bmi is the column');
+  });
+
   test('missing columns: read as NULL and reported', async () => {
     const cols = PC.filter((c) => c !== 'bmi' && c !== 'email');
     const o = await ingestPatients(csvText('patients', [patientRow(1), patientRow(2)], cols));
