@@ -87,6 +87,17 @@ function assertAddsUp(o: Outcome, dataLines: number): void {
   for (const q of o.quarantine) assert.equal(q.file_name, FILE, 'the quarantine row names the file');
 }
 
+/** Every data line of the file (`lines`) quarantined as malformed_csv_row, none in bronze, all accounted. */
+function assertAllMalformed(o: Outcome, lines: number[]): void {
+  assertAddsUp(o, lines.length);
+  assert.equal(o.bronze.length, 0);
+  assert.deepEqual(
+    o.quarantine.map((q) => q.line_number),
+    lines,
+  );
+  for (const q of o.quarantine) assert.ok(q.rules.includes('malformed_csv_row'), q.rules.join(','));
+}
+
 const good = (n: number): string =>
   csvText(
     'patients',
@@ -127,13 +138,7 @@ describe('malformed landing files', () => {
       [...PC.map((c) => patientRow(i)[c] ?? ''), ...extra.map(() => 'v')].join(','),
     );
     const o = await ingestPatients([[...PC, ...extra].join(','), ...rows].join('\n') + '\n');
-    assertAddsUp(o, 2);
-    assert.equal(o.bronze.length, 0);
-    assert.deepEqual(
-      o.quarantine.map((q) => q.line_number),
-      [2, 3],
-    );
-    for (const q of o.quarantine) assert.ok(q.rules.includes('malformed_csv_row'), q.rules.join(','));
+    assertAllMalformed(o, [2, 3]);
     assert.ok(
       o.warnings.includes(
         `${FILE}: a header of more than ${MAX_COLUMNS} fields, the most a landing file may have`,
@@ -148,13 +153,7 @@ describe('malformed landing files', () => {
     const content =
       [PC.join(';'), ...[1, 2].map((i) => PC.map((c) => patientRow(i)[c] ?? '').join(';'))].join('\n') + '\n';
     const o = await ingestPatients(content);
-    assertAddsUp(o, 2);
-    assert.equal(o.bronze.length, 0);
-    assert.deepEqual(
-      o.quarantine.map((q) => q.line_number),
-      [2, 3],
-    );
-    for (const q of o.quarantine) assert.ok(q.rules.includes('malformed_csv_row'), q.rules.join(','));
+    assertAllMalformed(o, [2, 3]);
     assert.ok(o.warnings.some((w) => w.includes(FILE) && /delimiter|header/.test(w)));
   });
 
