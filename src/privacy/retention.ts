@@ -140,18 +140,41 @@ export interface RetentionResult {
   readonly kept: { readonly fileName: string; readonly reason: string }[];
 }
 
-function moveFile(from: string, to: string): void {
+/** Waits until what was written to a file, or a folder's entries, is on disk. */
+function syncPath(p: string): void {
+  const fd = fs.openSync(p, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Moves a landing file into the archive, keeping its times. Within one file system a rename; across
+ * file systems (`rename` fails with EXDEV) a copy that is on disk before the original is deleted, so a
+ * crash or power loss in between leaves the file in both places, never in neither. `rename` is the
+ * file system's, replaceable in tests.
+ */
+export function moveFile(from: string, to: string, rename = fs.renameSync): void {
   fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o700 });
   if (fs.existsSync(to)) throw new Error(`${to} already exists; not overwritten`);
   const stat = fs.statSync(from);
   try {
-    fs.renameSync(from, to);
+    rename(from, to);
   } catch (error: unknown) {
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
     fs.copyFileSync(from, to, fs.constants.COPYFILE_EXCL);
+    fs.utimesSync(to, stat.atime, stat.mtime);
+    syncPath(to);
+    syncPath(path.dirname(to));
     fs.unlinkSync(from);
+    syncPath(path.dirname(from));
+    return;
   }
   fs.utimesSync(to, stat.atime, stat.mtime);
+  syncPath(path.dirname(to));
+  syncPath(path.dirname(from));
 }
 
 async function record(db: Database, a: RetentionAction, sha: string, who: string): Promise<void> {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Database } from '../../src/engine/database.ts';
 import { readAudit, auditPathFor } from '../../src/privacy/audit.ts';
-import { applyRetention, parseDuration } from '../../src/privacy/retention.ts';
+import { applyRetention, moveFile, parseDuration } from '../../src/privacy/retention.ts';
 import { cli } from '../pipeline/cli-helper.ts';
 import {
   SSN_KEY_HEX,
@@ -180,4 +180,33 @@ test('usage errors', async () => {
   } finally {
     db.close();
   }
+});
+
+test('moving to an archive on another file system copies the file, keeps its times, and never overwrites', () => {
+  const dir = fs.mkdtempSync(path.join(lake.dir, 'move-'));
+  const from = path.join(dir, 'patients_261120_1200.csv');
+  const content = 'patient_id\nE1\n';
+  fs.writeFileSync(from, content);
+  const mtime = new Date('2026-11-20T12:00:00Z');
+  fs.utimesSync(from, mtime, mtime);
+  // The rename of another file system: EXDEV, as between two mounts.
+  const acrossMounts = (): never => {
+    throw Object.assign(new Error('cross-device link not permitted'), { code: 'EXDEV' });
+  };
+  const to = path.join(dir, 'archive', 'patients_261120_1200.csv');
+  moveFile(from, to, acrossMounts);
+  assert.equal(fs.existsSync(from), false, 'the original is gone');
+  assert.equal(fs.readFileSync(to, 'utf8'), content);
+  assert.equal(fs.statSync(to).mtime.getTime(), mtime.getTime());
+  // A file already at the destination is never replaced, and the source stays.
+  fs.writeFileSync(from, 'other');
+  assert.throws(() => moveFile(from, to, acrossMounts), /already exists; not overwritten/);
+  assert.equal(fs.readFileSync(to, 'utf8'), content);
+  assert.equal(fs.readFileSync(from, 'utf8'), 'other');
+  // Any other failure of the rename is not taken for a move across file systems.
+  const denied = (): never => {
+    throw Object.assign(new Error('permission denied'), { code: 'EACCES' });
+  };
+  assert.throws(() => moveFile(from, path.join(dir, 'archive', 'x.csv'), denied), /permission denied/);
+  assert.equal(fs.existsSync(from), true);
 });
