@@ -140,13 +140,26 @@ export interface RetentionResult {
   readonly kept: { readonly fileName: string; readonly reason: string }[];
 }
 
-/** Waits until what was written to a file, or a folder's entries, is on disk. */
+/** Waits until what was written to a file is on disk. */
 function syncPath(p: string): void {
   const fd = fs.openSync(p, 'r');
   try {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * Waits until a folder's entries are on disk, where the platform can: some systems and file systems
+ * cannot open or sync a folder (Windows, some network mounts), and the move must not fail for that.
+ */
+function syncFolder(dir: string): void {
+  try {
+    syncPath(dir);
+  } catch (error: unknown) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (!['EISDIR', 'EPERM', 'EACCES', 'EINVAL', 'EBADF', 'ENOTSUP'].includes(code)) throw error;
   }
 }
 
@@ -167,14 +180,14 @@ export function moveFile(from: string, to: string, rename = fs.renameSync): void
     fs.copyFileSync(from, to, fs.constants.COPYFILE_EXCL);
     fs.utimesSync(to, stat.atime, stat.mtime);
     syncPath(to);
-    syncPath(path.dirname(to));
+    syncFolder(path.dirname(to));
     fs.unlinkSync(from);
-    syncPath(path.dirname(from));
+    syncFolder(path.dirname(from));
     return;
   }
   fs.utimesSync(to, stat.atime, stat.mtime);
-  syncPath(path.dirname(to));
-  syncPath(path.dirname(from));
+  syncFolder(path.dirname(to));
+  syncFolder(path.dirname(from));
 }
 
 async function record(db: Database, a: RetentionAction, sha: string, who: string): Promise<void> {
