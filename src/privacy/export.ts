@@ -219,7 +219,10 @@ function listFiles(dir: string): string[] {
 /** Writes the export and its manifest.json; refuses a non-empty output folder. */
 export async function exportGold(db: Database, o: ExportOptions): Promise<ExportManifest> {
   const out = path.resolve(o.outDir);
-  if (fs.existsSync(out) && fs.readdirSync(out).length > 0)
+  const existing = fs.statSync(out, { throwIfNoEntry: false });
+  if (existing && !existing.isDirectory())
+    throw new Error(`${out} is a file, not a folder; choose a new folder for the export`);
+  if (existing && fs.readdirSync(out).length > 0)
     throw new Error(`the export folder ${out} is not empty; choose a new folder`);
   fs.mkdirSync(out, { recursive: true, mode: 0o700 });
   const created = await ensurePseudonyms(db);

@@ -316,6 +316,12 @@ describe('carelake export --limited', () => {
     assert.equal(full.code, 1);
     assert.match(full.err, /not empty/);
     assert.equal(readAudit(auditPathFor(lake.db)).at(-1)?.status, 'FAILED');
+    const file = out('a-file');
+    fs.writeFileSync(file, 'x');
+    const onFile = await cli(['export', '--limited', '--out', file, '--db', lake.db]);
+    assert.equal(onFile.code, 1);
+    assert.match(onFile.err, /a-file is a file, not a folder; choose a new folder for the export/);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'x', 'the file is left as it was');
     const none = await cli([
       'export',
       '--limited',
