@@ -33,9 +33,14 @@ export function parseRateOption(name: string, value: string): number {
 
 export type OutputFormat = 'text' | 'json';
 
-export function parseFormat(value: string, allowed: readonly string[] = ['text', 'json']): string {
+/** `value` if it is one of `allowed`, else a usage error (exit code 2) naming `option`. */
+export function parseChoice(option: string, value: string, allowed: readonly string[]): string {
   if (!allowed.includes(value)) {
-    throw new CliError(`--format must be one of ${allowed.join(', ')}, got "${value}"`, 2);
+    throw new CliError(`${option} must be one of ${allowed.join(', ')}, got "${value}"`, 2);
   }
   return value;
+}
+
+export function parseFormat(value: string, allowed: readonly string[] = ['text', 'json']): string {
+  return parseChoice('--format', value, allowed);
 }

@@ -398,6 +398,9 @@ test('review decisions: accept merges (the retired id stays resolvable), reject 
   assert.equal(splits[0]?.n, 1);
   const accepted = await cli(['identity', 'review', '--db', l.db, '--status', 'all', '--format', 'json']);
   assert.equal((JSON.parse(accepted.out) as unknown[]).length >= 3, true);
+  const badStatus = await cli(['identity', 'review', '--db', l.db, '--status', 'done']);
+  assert.equal(badStatus.code, 2);
+  assert.match(badStatus.err, /--status must be one of pending, accepted, rejected, all, got "done"/);
   await assertPartition(l.db);
 
   const report = await cli(['identity', 'report', '--db', l.db]);

@@ -11,7 +11,7 @@ import { decideReview, listReviewQueue, ReviewError } from '../../identity/revie
 import { recordIdentityDecision } from '../../privacy/audit.ts';
 import { acquireLock, PipelineLockedError } from '../../runner/lock.ts';
 import { ensureSchema } from '../../runner/schema.ts';
-import { CliError, parseFormat, parseIntegerOption } from '../errors.ts';
+import { CliError, parseChoice, parseFormat, parseIntegerOption } from '../errors.ts';
 import { formatRows } from '../format.ts';
 import { addLakehouseOptions } from '../options.ts';
 
@@ -83,7 +83,7 @@ export function registerIdentityCommands(program: Command): void {
     .option('--format <format>', 'text or json', 'text')
     .action(async (opts: DbOpts & { accept?: string; reject?: string; status: string; limit: string }) => {
       parseFormat(opts.format);
-      parseFormat(opts.status, ['pending', 'accepted', 'rejected', 'all']);
+      parseChoice('--status', opts.status, ['pending', 'accepted', 'rejected', 'all']);
       const limit = parseIntegerOption('--limit', opts.limit, 0);
       if (opts.accept !== undefined && opts.reject !== undefined)
         throw new CliError('give either --accept or --reject, not both', 2);
