@@ -138,7 +138,80 @@ function parseLine(line: string): { entry: AuditEntry; body: string } | undefine
   }
 }
 
-/** Appends one entry (redacted, chained, under the lock) and returns it. */
+/**
+ * A crash while an entry was being written can leave the trail ending in part of a line. That part is
+ * set aside (to `<file>.torn-<time>`, kept for inspection) and truncated away when it is only that: the
+ * last line, without a line ending, not a whole entry, and the head file still names the entry before
+ * it (the head is written after the line). Any other damage stays for `carelake audit verify` to
+ * report, and no entry is appended after it. An entry complete but for its line ending gets one.
+ */
+function settleTail(file: string): { bytes: number; sha256: string; savedAs: string } | undefined {
+  const size = fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+  if (size === 0) return undefined;
+  const fd = fs.openSync(file, 'r');
+  const lastByte = Buffer.alloc(1);
+  try {
+    fs.readSync(fd, lastByte, 0, 1, size - 1);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (lastByte[0] === 10) return undefined;
+  const text = fs.readFileSync(file);
+  const start = text.lastIndexOf(10) + 1;
+  const tail = text.subarray(start);
+  if (parseLine(tail.toString('utf8'))) {
+    fs.appendFileSync(file, '\n');
+    return undefined;
+  }
+  const before = start > 0 ? text.subarray(0, start - 1).toString('utf8') : '';
+  const lastComplete = before.slice(before.lastIndexOf('\n') + 1);
+  const prior = lastComplete ? parseLine(lastComplete)?.entry : undefined;
+  if (lastComplete && !prior) return undefined;
+  let head: { seq?: number; hash?: string } | undefined;
+  try {
+    head = JSON.parse(fs.readFileSync(headPathOf(file), 'utf8')) as { seq?: number; hash?: string };
+  } catch {
+    head = undefined;
+  }
+  const headIsPrior = prior ? head?.seq === prior.seq && head.hash === prior.hash : head === undefined;
+  if (!headIsPrior) return undefined;
+  const savedAs = `${file}.torn-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  fs.writeFileSync(savedAs, tail, { mode: 0o600 });
+  fs.truncateSync(file, start);
+  return { bytes: tail.length, sha256: crypto.createHash('sha256').update(tail).digest('hex'), savedAs };
+}
+
+/** Appends one entry after `prior` (redacted, chained) and moves the head to it. */
+function writeEntry(
+  file: string,
+  prior: AuditEntry | undefined,
+  input: AuditInput,
+  env: NodeJS.ProcessEnv,
+): AuditEntry {
+  const body = JSON.stringify({
+    seq: (prior?.seq ?? 0) + 1,
+    at: new Date().toISOString(),
+    who: redactSsnText(principal(env)),
+    action: redactSsnText(input.action),
+    status: redactSsnText(input.status ?? 'ok'),
+    rows: input.rows ?? null,
+    details: redactDeep(clip(input.details ?? {})),
+    prev: prior?.hash ?? GENESIS,
+  });
+  const hash = sha256(body);
+  const line = `${body.slice(0, -1)},"hash":"${hash}"}\n`;
+  fs.appendFileSync(file, line, { mode: 0o600 });
+  const entry = parseLine(line.trimEnd())?.entry as AuditEntry;
+  const head = headPathOf(file);
+  fs.writeFileSync(`${head}.tmp`, JSON.stringify({ seq: entry.seq, hash }) + '\n', { mode: 0o600 });
+  fs.renameSync(`${head}.tmp`, head);
+  return entry;
+}
+
+/**
+ * Appends one entry (redacted, chained, under the lock) and returns it. A part-written last line left
+ * by a crash is set aside first, and that is recorded as an entry of its own (`settleTail`).
+ */
 export function appendAudit(
   file: string,
   input: AuditInput,
@@ -147,28 +220,22 @@ export function appendAudit(
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const release = lockAudit(file);
   try {
+    const torn = settleTail(file);
     const last = lastLine(file);
-    const prior = last === undefined ? undefined : parseLine(last)?.entry;
+    let prior = last === undefined ? undefined : parseLine(last)?.entry;
     if (last !== undefined && prior === undefined)
       throw new Error(`the last entry of the audit trail ${file} is damaged; run \`carelake audit verify\``);
-    const body = JSON.stringify({
-      seq: (prior?.seq ?? 0) + 1,
-      at: new Date().toISOString(),
-      who: redactSsnText(principal(env)),
-      action: redactSsnText(input.action),
-      status: redactSsnText(input.status ?? 'ok'),
-      rows: input.rows ?? null,
-      details: redactDeep(clip(input.details ?? {})),
-      prev: prior?.hash ?? GENESIS,
-    });
-    const hash = sha256(body);
-    const line = `${body.slice(0, -1)},"hash":"${hash}"}\n`;
-    fs.appendFileSync(file, line, { mode: 0o600 });
-    const entry = parseLine(line.trimEnd())?.entry as AuditEntry;
-    const head = headPathOf(file);
-    fs.writeFileSync(`${head}.tmp`, JSON.stringify({ seq: entry.seq, hash }) + '\n', { mode: 0o600 });
-    fs.renameSync(`${head}.tmp`, head);
-    return entry;
+    if (torn)
+      prior = writeEntry(
+        file,
+        prior,
+        {
+          action: 'audit_torn_line_set_aside',
+          details: { bytes: torn.bytes, sha256: torn.sha256, saved_as: torn.savedAs },
+        },
+        env,
+      );
+    return writeEntry(file, prior, input, env);
   } finally {
     release();
   }

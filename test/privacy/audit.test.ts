@@ -108,6 +108,43 @@ test('a damaged newest entry stops further appends; an empty trail verifies', ()
   assert.deepEqual(readAudit(path.join(dir, 'none.audit.jsonl')), []);
 });
 
+test('a line cut short by a crash is set aside and recorded; the chain goes on and verifies', () => {
+  const file = trail('torn', 2);
+  const intact = fs.readFileSync(file, 'utf8');
+  // What a crash in the middle of writing a third entry leaves: part of a line, no line ending, and the
+  // head file still naming entry 2 (it is written after the line).
+  const part = '{"seq":3,"at":"2026-11-30T12:00:00.000Z","who":"tester","act';
+  fs.appendFileSync(file, part);
+  const entry = appendAudit(file, { action: 'after_crash' }, { CARELAKE_PRINCIPAL: 'tester' });
+  assert.equal(entry.seq, 4);
+  const entries = readAudit(file);
+  assert.deepEqual(
+    entries.map((e) => e.action),
+    ['act0', 'act1', 'audit_torn_line_set_aside', 'after_crash'],
+  );
+  const record = entries[2]?.details as { bytes: number; saved_as: string; sha256: string };
+  assert.equal(record.bytes, part.length);
+  assert.equal(fs.readFileSync(record.saved_as, 'utf8'), part, 'the cut line is kept for inspection');
+  assert.ok(fs.readFileSync(file, 'utf8').startsWith(intact), 'the entries before it are untouched');
+  assert.deepEqual(verifyAudit(file), { ok: true, entries: 4, head: auditHead(file), problems: [] });
+});
+
+test('an entry complete but for its line ending gets one; a cut line the head does not allow for is refused', () => {
+  const file = trail('no-newline', 2);
+  fs.truncateSync(file, fs.statSync(file).size - 1);
+  assert.equal(appendAudit(file, { action: 'next' }).seq, 3);
+  assert.equal(verifyAudit(file).ok, true);
+  // A cut line while the head names a newer entry than the last whole one: not a crash's trace.
+  const other = trail('cut-after-head', 2);
+  const lines = fs.readFileSync(other, 'utf8').split('\n');
+  fs.writeFileSync(other, `${lines[0]}\n${(lines[1] ?? '').slice(0, 30)}`);
+  assert.throws(() => appendAudit(other, { action: 'x' }), /damaged/);
+  assert.equal(
+    fs.readdirSync(dir).filter((f) => f.startsWith('cut-after-head') && f.includes('.torn-')).length,
+    0,
+  );
+});
+
 test('SSN-shaped text in an entry is redacted; key ids and digests are kept', () => {
   const file = path.join(dir, 'redact.audit.jsonl');
   const e = appendAudit(file, {
