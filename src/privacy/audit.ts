@@ -317,6 +317,62 @@ export function verifyAudit(file: string): AuditVerification {
   return { ok: problems.length === 0, entries: lines.length, ...(head ? { head } : {}), problems };
 }
 
+export interface AuditRestart {
+  /** Where the damaged trail (and its head file, if any) now are. */
+  readonly setAside: string[];
+  readonly sha256: string;
+  /** The new trail's first entry, which records the restart. */
+  readonly entry: AuditEntry;
+}
+
+/**
+ * Starts a new chain after damage that `verifyAudit` found (an edited, deleted or reordered entry):
+ * the damaged trail and its head file are moved aside to `<name>.damaged-<time>` (kept as evidence),
+ * and the new trail's first entry records them: the damaged file's SHA-256, its entry count, the
+ * problems found and the head it had. Returns undefined, changing nothing, when the trail verifies.
+ * The caller holds the update lock, so no update writes meanwhile.
+ */
+export function restartAudit(
+  file: string,
+  reason: string,
+  env: NodeJS.ProcessEnv = process.env,
+): AuditRestart | undefined {
+  const release = lockAudit(file);
+  try {
+    const v = verifyAudit(file);
+    if (v.ok) return undefined;
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const content = fs.existsSync(file) ? fs.readFileSync(file) : Buffer.alloc(0);
+    const setAside: string[] = [];
+    for (const f of [file, headPathOf(file)])
+      if (fs.existsSync(f)) {
+        const to = `${f}.damaged-${stamp}`;
+        fs.renameSync(f, to);
+        setAside.push(to);
+      }
+    const digest = crypto.createHash('sha256').update(content).digest('hex');
+    const entry = writeEntry(
+      file,
+      undefined,
+      {
+        action: 'audit_chain_restarted',
+        details: {
+          reason,
+          damaged_trail: setAside,
+          sha256: digest,
+          entries: v.entries,
+          problems: v.problems.slice(0, 50),
+          ...(v.head ? { head: v.head } : {}),
+        },
+      },
+      env,
+    );
+    return { setAside, sha256: digest, entry };
+  } finally {
+    release();
+  }
+}
+
 /** The newest entry's sequence number and hash (copy it elsewhere to anchor the chain). */
 export function auditHead(file: string): { seq: number; hash: string } {
   const last = lastLine(file);

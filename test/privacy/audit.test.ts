@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -282,4 +283,66 @@ test('a lock left by a dead appender is taken over', async () => {
   appendAudit(file, { action: 'after-crash' });
   assert.equal(fs.existsSync(`${file}.lock`), false);
   assert.equal(readAudit(file)[0]?.action, 'after-crash');
+});
+
+test('CLI: after damage, `audit restart` keeps the damaged trail and starts a chain that records it; updates run again', async () => {
+  const lake: Lakehouse = makeLakehouse('carelake-audit-restart-');
+  const prev = process.env['CARELAKE_SSN_KEY'];
+  process.env['CARELAKE_SSN_KEY'] = SSN_KEY_HEX;
+  try {
+    writeValidBatch(lake.landing, T0, { patients: range(1, 3) });
+    const base = ['--db', lake.db, '--landing', lake.landing];
+    assert.equal((await cli(['run', ...base])).code, 0);
+    const file = auditPathFor(lake.db);
+    const nothing = await cli(['audit', 'restart', '--db', lake.db, '--reason', 'check']);
+    assert.equal(nothing.code, 0, nothing.err);
+    assert.match(nothing.out, /verifies: nothing to restart/);
+    // An entry edited by hand and a line that is no entry: verify fails, and the next update is refused
+    // (no entry can follow a damaged last one).
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(file, 'utf8').replace('"status":"COMPLETED"', '"status":"FAILED"') +
+        '{"broken": true}\n',
+    );
+    const damaged = fs.readFileSync(file);
+    assert.equal((await cli(['audit', 'verify', '--db', lake.db])).code, 1);
+    writeValidBatch(lake.landing, hoursAfter(T0, 1), { patients: range(3, 4), firstKey: 100 });
+    const refused = await cli(['run', ...base]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.err, /the last entry of the audit trail .* is damaged/);
+
+    const restart = await cli([
+      'audit',
+      'restart',
+      '--db',
+      lake.db,
+      '--reason',
+      'ticket 42',
+      '--format',
+      'json',
+    ]);
+    assert.equal(restart.code, 0, restart.err);
+    const r = JSON.parse(restart.out) as {
+      setAside: string[];
+      sha256: string;
+      entry: { action: string; details: Record<string, unknown> };
+    };
+    assert.equal(r.setAside.length, 2, 'the trail and its head file');
+    assert.deepEqual(fs.readFileSync(r.setAside[0] ?? ''), damaged, 'the damaged trail is kept as it was');
+    assert.equal(r.entry.action, 'audit_chain_restarted');
+    assert.equal(r.entry.details['reason'], 'ticket 42');
+    assert.equal(r.entry.details['sha256'], crypto.createHash('sha256').update(damaged).digest('hex'));
+    assert.ok((r.entry.details['problems'] as string[]).length > 0);
+    assert.equal((await cli(['audit', 'verify', '--db', lake.db])).code, 0);
+    const again = await cli(['run', ...base]);
+    assert.equal(again.code, 0, again.err);
+    assert.deepEqual(
+      readAudit(file).map((e) => e.action),
+      ['audit_chain_restarted', 'pipeline_update'],
+    );
+  } finally {
+    if (prev === undefined) delete process.env['CARELAKE_SSN_KEY'];
+    else process.env['CARELAKE_SSN_KEY'] = prev;
+    lake.cleanup();
+  }
 });

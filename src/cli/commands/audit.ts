@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { auditHead, auditPathFor, readAudit, verifyAudit } from '../../privacy/audit.ts';
+import { auditHead, auditPathFor, readAudit, restartAudit, verifyAudit } from '../../privacy/audit.ts';
+import { acquireLock, PipelineLockedError } from '../../runner/lock.ts';
 import { CliError, parseFormat, parseIntegerOption } from '../errors.ts';
 import { formatRows } from '../format.ts';
 import { addLakehouseOptions } from '../options.ts';
@@ -16,7 +17,7 @@ interface AuditOpts {
 export function registerAudit(program: Command): void {
   const audit = program
     .command('audit')
-    .description('The tamper-evident audit trail (<db>.audit.jsonl): list, verify, head.');
+    .description('The tamper-evident audit trail (<db>.audit.jsonl): list, verify, head, restart.');
 
   addLakehouseOptions(audit.command('list', { isDefault: true }).description('List the newest entries.'))
     .option('--limit <n>', 'entries to show (newest last)', '50')
@@ -82,5 +83,37 @@ export function registerAudit(program: Command): void {
       parseFormat(o.format);
       const h = auditHead(auditPathFor(o.db));
       process.stdout.write(o.format === 'json' ? JSON.stringify(h) + '\n' : `${h.seq} ${h.hash}\n`);
+    });
+
+  addLakehouseOptions(
+    audit
+      .command('restart')
+      .description(
+        'After damage that verify reports: set the damaged trail aside (kept) and start a new chain whose first entry records it.',
+      ),
+  )
+    .requiredOption('--reason <text>', 'why (recorded in the new first entry)')
+    .option('--format <format>', 'text or json', 'text')
+    .action((o: AuditOpts & { reason: string }) => {
+      parseFormat(o.format);
+      const file = auditPathFor(o.db);
+      let release: () => void;
+      try {
+        release = acquireLock(`${o.db}.lock`);
+      } catch (error: unknown) {
+        if (error instanceof PipelineLockedError) throw new CliError(error.message, 1, { cause: error });
+        throw error;
+      }
+      try {
+        const r = restartAudit(file, o.reason);
+        if (o.format === 'json') process.stdout.write(JSON.stringify(r ?? null, null, 2) + '\n');
+        else if (!r) process.stdout.write(`Audit trail ${file} verifies: nothing to restart.\n`);
+        else
+          process.stdout.write(
+            `The damaged audit trail is kept as ${r.setAside.join(' and ')} (SHA-256 ${r.sha256}).\nA new chain starts at ${file}; its first entry records the restart. Keep \`carelake audit head\` elsewhere again.\n`,
+          );
+      } finally {
+        release();
+      }
     });
 }
