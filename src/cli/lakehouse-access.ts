@@ -4,10 +4,11 @@ import { acquireLock, PipelineLockedError } from '../runner/lock.ts';
 import { ensureSchema } from '../runner/schema.ts';
 import { CliError } from './errors.ts';
 
-/** Runs `fn` on the lakehouse opened for writing, holding the update lock (as a pipeline run does). */
-export async function withWritableLakehouse<T>(dbPath: string, fn: (db: Database) => Promise<T>): Promise<T> {
-  if (!fs.existsSync(dbPath))
-    throw new CliError(`no lakehouse at ${dbPath} yet: run \`carelake run\` first`, 1);
+/**
+ * Runs `fn` holding the lakehouse's update lock (as a pipeline run does); a lock held by a running
+ * update is a CLI error (exit code 1) with its message.
+ */
+export async function withUpdateLock<T>(dbPath: string, fn: () => T | Promise<T>): Promise<T> {
   let release: () => void;
   try {
     release = acquireLock(`${dbPath}.lock`);
@@ -16,6 +17,17 @@ export async function withWritableLakehouse<T>(dbPath: string, fn: (db: Database
     throw error;
   }
   try {
+    return await fn();
+  } finally {
+    release();
+  }
+}
+
+/** Runs `fn` on the lakehouse opened for writing, holding the update lock (as a pipeline run does). */
+export async function withWritableLakehouse<T>(dbPath: string, fn: (db: Database) => Promise<T>): Promise<T> {
+  if (!fs.existsSync(dbPath))
+    throw new CliError(`no lakehouse at ${dbPath} yet: run \`carelake run\` first`, 1);
+  return withUpdateLock(dbPath, async () => {
     const db = await Database.open(dbPath);
     try {
       await ensureSchema(db);
@@ -23,9 +35,7 @@ export async function withWritableLakehouse<T>(dbPath: string, fn: (db: Database
     } finally {
       db.close();
     }
-  } finally {
-    release();
-  }
+  });
 }
 
 /** Runs `fn` on the lakehouse opened read-only, or with undefined when there is no database yet. */

@@ -198,11 +198,22 @@ test('identity review decisions are recorded through recordIdentityDecision', ()
   assert.equal(readAudit(auditPathFor(db)).length, 1);
 });
 
-test('CLI: runs (completed and refused) and PHI queries are audited; list, verify and head', async () => {
-  const lake: Lakehouse = makeLakehouse('carelake-audit-cli-');
+/** Runs `fn` on a new lakehouse with the test SSN key set (restored after), then removes it. */
+async function withKeyedLake(prefix: string, fn: (lake: Lakehouse) => Promise<void>): Promise<void> {
+  const lake: Lakehouse = makeLakehouse(prefix);
   const prev = process.env['CARELAKE_SSN_KEY'];
   process.env['CARELAKE_SSN_KEY'] = SSN_KEY_HEX;
   try {
+    await fn(lake);
+  } finally {
+    if (prev === undefined) delete process.env['CARELAKE_SSN_KEY'];
+    else process.env['CARELAKE_SSN_KEY'] = prev;
+    lake.cleanup();
+  }
+}
+
+test('CLI: runs (completed and refused) and PHI queries are audited; list, verify and head', async () => {
+  await withKeyedLake('carelake-audit-cli-', async (lake) => {
     writeValidBatch(lake.landing, T0, { patients: range(1, 4) });
     const base = ['--db', lake.db, '--landing', lake.landing];
     assert.equal((await cli(['run', ...base])).code, 0);
@@ -243,11 +254,7 @@ test('CLI: runs (completed and refused) and PHI queries are audited; list, verif
     const badJson = await cli(['audit', 'verify', '--db', lake.db, '--format', 'json']);
     assert.equal((JSON.parse(badJson.out) as { ok: boolean }).ok, false);
     assert.match((await cli(['audit', '--db', path.join(lake.dir, 'none.duckdb')])).out, /no audit entries/);
-  } finally {
-    if (prev === undefined) delete process.env['CARELAKE_SSN_KEY'];
-    else process.env['CARELAKE_SSN_KEY'] = prev;
-    lake.cleanup();
-  }
+  });
 });
 
 test('an update that fails and rolls back is still recorded in the audit trail', async () => {
@@ -286,10 +293,7 @@ test('a lock left by a dead appender is taken over', async () => {
 });
 
 test('CLI: after damage, `audit restart` keeps the damaged trail and starts a chain that records it; updates run again', async () => {
-  const lake: Lakehouse = makeLakehouse('carelake-audit-restart-');
-  const prev = process.env['CARELAKE_SSN_KEY'];
-  process.env['CARELAKE_SSN_KEY'] = SSN_KEY_HEX;
-  try {
+  await withKeyedLake('carelake-audit-restart-', async (lake) => {
     writeValidBatch(lake.landing, T0, { patients: range(1, 3) });
     const base = ['--db', lake.db, '--landing', lake.landing];
     assert.equal((await cli(['run', ...base])).code, 0);
@@ -311,16 +315,8 @@ test('CLI: after damage, `audit restart` keeps the damaged trail and starts a ch
     assert.notEqual(refused.code, 0);
     assert.match(refused.err, /the last entry of the audit trail .* is damaged/);
 
-    const restart = await cli([
-      'audit',
-      'restart',
-      '--db',
-      lake.db,
-      '--reason',
-      'ticket 42',
-      '--format',
-      'json',
-    ]);
+    const reason = ['--reason', 'ticket 42'];
+    const restart = await cli(['audit', 'restart', '--db', lake.db, ...reason, '--format', 'json']);
     assert.equal(restart.code, 0, restart.err);
     const r = JSON.parse(restart.out) as {
       setAside: string[];
@@ -340,9 +336,5 @@ test('CLI: after damage, `audit restart` keeps the damaged trail and starts a ch
       readAudit(file).map((e) => e.action),
       ['audit_chain_restarted', 'pipeline_update'],
     );
-  } finally {
-    if (prev === undefined) delete process.env['CARELAKE_SSN_KEY'];
-    else process.env['CARELAKE_SSN_KEY'] = prev;
-    lake.cleanup();
-  }
+  });
 });

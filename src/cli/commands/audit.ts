@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { auditHead, auditPathFor, readAudit, restartAudit, verifyAudit } from '../../privacy/audit.ts';
-import { acquireLock, PipelineLockedError } from '../../runner/lock.ts';
+import { withUpdateLock } from '../lakehouse-access.ts';
 import { CliError, parseFormat, parseIntegerOption } from '../errors.ts';
 import { formatRows } from '../format.ts';
 import { addLakehouseOptions } from '../options.ts';
@@ -94,17 +94,10 @@ export function registerAudit(program: Command): void {
   )
     .requiredOption('--reason <text>', 'why (recorded in the new first entry)')
     .option('--format <format>', 'text or json', 'text')
-    .action((o: AuditOpts & { reason: string }) => {
+    .action(async (o: AuditOpts & { reason: string }) => {
       parseFormat(o.format);
       const file = auditPathFor(o.db);
-      let release: () => void;
-      try {
-        release = acquireLock(`${o.db}.lock`);
-      } catch (error: unknown) {
-        if (error instanceof PipelineLockedError) throw new CliError(error.message, 1, { cause: error });
-        throw error;
-      }
-      try {
+      await withUpdateLock(o.db, () => {
         const r = restartAudit(file, o.reason);
         if (o.format === 'json') process.stdout.write(JSON.stringify(r ?? null, null, 2) + '\n');
         else if (!r) process.stdout.write(`Audit trail ${file} verifies: nothing to restart.\n`);
@@ -112,8 +105,6 @@ export function registerAudit(program: Command): void {
           process.stdout.write(
             `The damaged audit trail is kept as ${r.setAside.join(' and ')} (SHA-256 ${r.sha256}).\nA new chain starts at ${file}; its first entry records the restart. Keep \`carelake audit head\` elsewhere again.\n`,
           );
-      } finally {
-        release();
-      }
+      });
     });
 }

@@ -9,7 +9,7 @@ import { identityReport } from '../../identity/monitoring.ts';
 import { resetIdentityState, resolveIdentities } from '../../identity/resolve.ts';
 import { decideReview, listReviewQueue, ReviewError } from '../../identity/review.ts';
 import { recordIdentityDecision } from '../../privacy/audit.ts';
-import { acquireLock, PipelineLockedError } from '../../runner/lock.ts';
+import { withUpdateLock } from '../lakehouse-access.ts';
 import { ensureSchema } from '../../runner/schema.ts';
 import { CliError, parseChoice, parseFormat, parseIntegerOption } from '../errors.ts';
 import { formatRows } from '../format.ts';
@@ -91,14 +91,7 @@ export function registerIdentityCommands(program: Command): void {
         opts.accept !== undefined ? 'accept' : opts.reject !== undefined ? 'reject' : undefined;
       const id = opts.accept ?? opts.reject;
       if (decision && id) {
-        let release: () => void;
-        try {
-          release = acquireLock(`${opts.db}.lock`);
-        } catch (error: unknown) {
-          if (error instanceof PipelineLockedError) throw new CliError(error.message, 1, { cause: error });
-          throw error;
-        }
-        try {
+        await withUpdateLock(opts.db, async () => {
           const db = await open(opts.db, false);
           try {
             await decideReview(db, id, decision, 'now()::TIMESTAMP');
@@ -108,9 +101,7 @@ export function registerIdentityCommands(program: Command): void {
           } finally {
             db.close();
           }
-        } finally {
-          release();
-        }
+        });
         recordIdentityDecision(opts.db, { decision, pairId: id, rows: 1 });
         const msg = `review item ${id} ${decision === 'accept' ? 'accepted' : 'rejected'}; the next \`carelake run\` applies it`;
         if (opts.format === 'json')
