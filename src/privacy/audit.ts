@@ -52,7 +52,7 @@ export function principal(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
-const sha256 = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
+const sha256 = (data: string | Buffer): string => crypto.createHash('sha256').update(data).digest('hex');
 
 function clip(value: unknown): unknown {
   if (typeof value === 'string') return value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) + '…' : value;
@@ -138,6 +138,15 @@ function parseLine(line: string): { entry: AuditEntry; body: string } | undefine
   }
 }
 
+/** The head file's newest entry (sequence number and hash); undefined when missing or unreadable. */
+function readHead(file: string): { seq: number; hash: string } | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(headPathOf(file), 'utf8')) as { seq: number; hash: string };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A crash while an entry was being written can leave the trail ending in part of a line. That part is
  * set aside (to `<file>.torn-<time>`, kept for inspection) and truncated away when it is only that: the
@@ -167,18 +176,13 @@ function settleTail(file: string): { bytes: number; sha256: string; savedAs: str
   const lastComplete = before.slice(before.lastIndexOf('\n') + 1);
   const prior = lastComplete ? parseLine(lastComplete)?.entry : undefined;
   if (lastComplete && !prior) return undefined;
-  let head: { seq?: number; hash?: string } | undefined;
-  try {
-    head = JSON.parse(fs.readFileSync(headPathOf(file), 'utf8')) as { seq?: number; hash?: string };
-  } catch {
-    head = undefined;
-  }
+  const head = readHead(file);
   const headIsPrior = prior ? head?.seq === prior.seq && head.hash === prior.hash : head === undefined;
   if (!headIsPrior) return undefined;
   const savedAs = `${file}.torn-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   fs.writeFileSync(savedAs, tail, { mode: 0o600 });
   fs.truncateSync(file, start);
-  return { bytes: tail.length, sha256: crypto.createHash('sha256').update(tail).digest('hex'), savedAs };
+  return { bytes: tail.length, sha256: sha256(tail), savedAs };
 }
 
 /** Appends one entry after `prior` (redacted, chained) and moves the head to it. */
@@ -303,12 +307,8 @@ export function verifyAudit(file: string): AuditVerification {
     seq = entry.seq;
     last = entry;
   });
-  let head: { seq: number; hash: string } | undefined;
-  try {
-    head = JSON.parse(fs.readFileSync(headPathOf(file), 'utf8')) as { seq: number; hash: string };
-  } catch {
-    problems.push(`the head file ${headPathOf(file)} is missing or unreadable`);
-  }
+  const head = readHead(file);
+  if (!head) problems.push(`the head file ${headPathOf(file)} is missing or unreadable`);
   if (head && (head.seq !== last?.seq || head.hash !== last.hash)) {
     problems.push(
       `the newest entry (seq ${last?.seq ?? 0}) is not the recorded head (seq ${head.seq}): entries at the end were deleted or replaced`,
@@ -350,7 +350,7 @@ export function restartAudit(
         fs.renameSync(f, to);
         setAside.push(to);
       }
-    const digest = crypto.createHash('sha256').update(content).digest('hex');
+    const digest = sha256(content);
     const entry = writeEntry(
       file,
       undefined,

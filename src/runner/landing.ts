@@ -21,6 +21,8 @@ export interface LandingScan {
    * pipe would block the run.
    */
   readonly notFiles: { readonly name: string; readonly kind: string }[];
+  /** Why nothing could be listed: the folder does not exist, or is not a folder. */
+  readonly problem?: string;
 }
 
 /** What a directory entry that is not a regular file is, in words. */
@@ -34,8 +36,14 @@ function entryKind(entry: fs.Dirent): string {
 
 /** Lists landing files in extract order (time, then entity in dependency order, then sequence). */
 export function scanLanding(dir: string): LandingScan {
-  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory())
-    return { files: [], ignored: [], notFiles: [] };
+  const stat = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!stat?.isDirectory()) {
+    const where = path.resolve(dir);
+    const problem = stat
+      ? `${where} is not a folder: no file to ingest`
+      : `the landing folder ${where} does not exist: no file to ingest`;
+    return { files: [], ignored: [], notFiles: [], problem };
+  }
   const files: LandingFile[] = [];
   const ignored: string[] = [];
   const notFiles: { name: string; kind: string }[] = [];

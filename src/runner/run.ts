@@ -298,13 +298,17 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
         }
         const scan = scanLanding(options.landingDir);
         // A mistyped --landing would otherwise look like a quiet day.
-        if (!fs.existsSync(options.landingDir))
-          ctx.warnings.push(
-            `the landing folder ${path.resolve(options.landingDir)} does not exist: no file to ingest`,
-          );
-        else if (!fs.statSync(options.landingDir).isDirectory())
-          ctx.warnings.push(`${path.resolve(options.landingDir)} is not a folder: no file to ingest`);
+        if (scan.problem) ctx.warnings.push(scan.problem);
         const plan = await planFiles(database, scan.files);
+        const notFiles = scan.notFiles.map((e) => ({
+          fileName: e.name,
+          action: 'ignored' as const,
+          note: `${e.kind}, not a regular file: not read (copy the file itself into the landing folder)`,
+        }));
+        // Every planned file with a note and every entry that is not a file is reported by name; files
+        // whose names are not landing names are reported together below.
+        for (const d of [...plan.decisions, ...notFiles])
+          if (d.note) ctx.warnings.push(`${d.fileName}: ${d.note}`);
         decisions = [
           ...plan.decisions,
           ...scan.ignored.map((n) => ({
@@ -312,15 +316,8 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
             action: 'ignored' as const,
             note: 'not a landing file name',
           })),
-          ...scan.notFiles.map((e) => ({
-            fileName: e.name,
-            action: 'ignored' as const,
-            note: `${e.kind}, not a regular file: not read (copy the file itself into the landing folder)`,
-          })),
+          ...notFiles,
         ];
-        for (const d of decisions)
-          if (d.note && (d.action !== 'ignored' || scan.notFiles.some((e) => e.name === d.fileName)))
-            ctx.warnings.push(`${d.fileName}: ${d.note}`);
         if (scan.ignored.length)
           ctx.warnings.push(
             `ignored ${scan.ignored.length} file(s) whose names are not {entity}_{yymmdd}_{hhmm}.csv: ${scan.ignored.slice(0, 5).join(', ')}`,
