@@ -76,6 +76,32 @@ const STRING_COMPRESSION_OFF = "SET disabled_compression_methods = 'fsst,diction
 /** A size setting from the environment, reduced to what a size can hold (digits, a point, a unit). */
 const sizeSetting = (value: string): string => value.replace(/[^0-9A-Za-z.]/g, '');
 
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  byte: 1,
+  bytes: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** Bytes of a size as the engine reads it ('2.5GB', '512MiB'); undefined when it is not one. */
+export function parseSize(value: string): number | undefined {
+  const m = /^([0-9]+(?:\.[0-9]+)?)([A-Za-z]*)$/.exec(sizeSetting(value));
+  const unit = m ? SIZE_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
+  return m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : undefined;
+}
+
+/** The engine's memory cap: CARELAKE_MEMORY_LIMIT, else 2.5 GB. */
+const memoryLimitSetting = (env: NodeJS.ProcessEnv): string =>
+  sizeSetting(env['CARELAKE_MEMORY_LIMIT'] ?? '2.5GB');
+
 /**
  * How much the engine may spill to its temporary folder (next to the database): half the space free on
  * that file system when the database opens, unless CARELAKE_TEMP_LIMIT says otherwise. The engine's own
@@ -98,7 +124,7 @@ function engineSettings(dbPath: string, env: NodeJS.ProcessEnv): string[] {
       : "SET disabled_compression_methods = 'fsst'",
     'SET preserve_insertion_order = false',
     "SET checkpoint_threshold = '1MB'",
-    `SET memory_limit = '${sizeSetting(env['CARELAKE_MEMORY_LIMIT'] ?? '2.5GB')}'`,
+    `SET memory_limit = '${memoryLimitSetting(env)}'`,
     `SET max_temp_directory_size = '${tempLimit(dbPath, env)}'`,
   ];
 }
@@ -134,6 +160,8 @@ export class Database {
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     readonly path: string,
+    /** The memory limit set at open (CARELAKE_MEMORY_LIMIT, else 2.5 GB), as the engine reads it. */
+    private readonly memoryCap: string,
   ) {}
 
   /** Opens (creating if needed) the database file at `path`, or an in-memory one for ':memory:'. */
@@ -154,7 +182,7 @@ export class Database {
     }
     const connection = await instance.connect();
     for (const setting of engineSettings(path, process.env)) await connection.run(setting);
-    return new Database(instance, connection, path);
+    return new Database(instance, connection, path, memoryLimitSetting(process.env));
   }
 
   async run(sql: string, params?: Params): Promise<void> {
@@ -233,6 +261,23 @@ export class Database {
       this.scratchDir = undefined;
       this.viewFiles.clear();
     }
+  }
+
+  /**
+   * Lowers the engine's memory limit to `bytes` for the statements that follow, never above the limit
+   * set at open; undefined sets that limit again. Every block a scan loads stays cached in memory taken
+   * fresh from the system until the limit is reached, and taking it (a page fault per 4 KiB) costs more
+   * than reading an evicted block again: an incremental update of 11,451 rows on a 1M-people lakehouse
+   * loaded 1.3 GB (335,000 page faults, a fifth of its CPU time) to keep a few thousand rows of each
+   * large table. Work that outgrows the lower limit spills, as it would at the cap.
+   */
+  async limitMemory(bytes?: number): Promise<void> {
+    const cap = parseSize(this.memoryCap);
+    const limit =
+      bytes === undefined || cap === undefined
+        ? this.memoryCap
+        : `${Math.max(1, Math.floor(Math.min(bytes, cap)))} bytes`;
+    await this.run(`SET memory_limit = '${limit}'`);
   }
 
   /**

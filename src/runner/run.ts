@@ -62,6 +62,15 @@ export interface RunResult {
   readonly keySwitch?: { readonly from: string; readonly to: string };
 }
 
+/**
+ * The engine's memory limit for an incremental update that brings `newBytes` of landing files: 512 MiB
+ * plus four times those bytes (under the cap set at open; see Database.limitMemory). Measured on a
+ * 1M-people lakehouse: a batch of 1.2 MB in 2.32-2.43 s (median of 3 and 7 runs) instead of 2.70 s at
+ * the 2.5 GB cap, 335,000 page faults down to 150,000-190,000; a batch of 76 MB (780,000 rows) in 24 s
+ * at 512 MiB and 816 MiB, 27-28 s at the cap. A first load or rebuild keeps the cap.
+ */
+export const incrementalMemoryLimit = (newBytes: number): number => 512 * 2 ** 20 + 4 * newBytes;
+
 const tsLiteral = (d: Date): string => `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
 
 async function pipelineId(db: Database): Promise<string> {
@@ -333,6 +342,7 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
         const newBytes = plan.toIngest.reduce((sum, f) => sum + f.sizeBytes, 0);
         const bulk = options.fullRefresh === true || newBytes > earlierBytes;
         if (bulk) await database.setBulkMode(true);
+        else await database.limitMemory(incrementalMemoryLimit(newBytes));
         let done = 0;
         for (const f of plan.toIngest) {
           ctx.progress('bronze', done, plan.toIngest.length);
@@ -376,6 +386,7 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           i += 1;
         }
         if (bulk) await database.setBulkMode(false);
+        else await database.limitMemory();
         ctx.progress('gold', steps.length, steps.length);
         if (ctx.accounting.length)
           await database.run(

@@ -1,0 +1,57 @@
+/**
+ * The engine's memory limit per update: a first load keeps the cap set at open, an incremental update
+ * runs under 512 MiB plus four times its landing bytes (Database.limitMemory) and sets the cap again
+ * when its flows are done. Read from the statement trace of real runs in a child process.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { incrementalMemoryLimit } from '../../src/runner/run.ts';
+import { makeLakehouse, type Lakehouse } from './fixtures.ts';
+
+const lakes: Lakehouse[] = [];
+after(() => lakes.forEach((l) => l.cleanup()));
+
+const fixtures = fileURLToPath(new URL('./fixtures.ts', import.meta.url));
+
+/** Runs one update on `lake` after writing a batch of `patients` fixture patients; returns the trace. */
+function tracedRun(lake: Lakehouse, from: number, to: number, at: string): string {
+  const script = `const f = await import(${JSON.stringify(fixtures)});
+    f.writeValidBatch(${JSON.stringify(lake.landing)}, new Date(${JSON.stringify(at)}),
+      { patients: f.range(${from}, ${to}), firstKey: ${from * 10} });
+    const r = await f.run({ db: ${JSON.stringify(lake.db)}, landing: ${JSON.stringify(lake.landing)} });
+    if (r.status !== 'COMPLETED') throw new Error(r.status + ' ' + r.error);`;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, CARELAKE_TRACE_SQL: '1', CARELAKE_MEMORY_LIMIT: '2GB' },
+  });
+  assert.equal(child.status, 0, child.stderr);
+  return child.stderr;
+}
+
+const memorySettings = (trace: string): string[] =>
+  [...trace.matchAll(/\] SET memory_limit = '([^']+)'/g)].map((m) => m[1] ?? '');
+
+test('an incremental update runs under a memory limit sized by its landing bytes; a first load keeps the cap', () => {
+  const lake = makeLakehouse();
+  lakes.push(lake);
+  const first = tracedRun(lake, 1, 301, '2026-01-05T10:00:00Z');
+  // The cap set at open (not traced) is never lowered.
+  assert.deepEqual(memorySettings(first), []);
+
+  const before = new Set(fs.readdirSync(lake.landing));
+  const second = tracedRun(lake, 301, 321, '2026-01-05T11:00:00Z');
+  const newBytes = fs
+    .readdirSync(lake.landing)
+    .filter((f) => !before.has(f))
+    .reduce((sum, f) => sum + fs.statSync(path.join(lake.landing, f)).size, 0);
+  assert.ok(newBytes > 0);
+  // Lowered for the flows, the cap again before the accounting and the commit.
+  assert.deepEqual(memorySettings(second), [`${incrementalMemoryLimit(newBytes)} bytes`, '2GB']);
+  assert.equal(incrementalMemoryLimit(newBytes), 512 * 2 ** 20 + 4 * newBytes);
+  const lowered = second.indexOf(`SET memory_limit = '${incrementalMemoryLimit(newBytes)} bytes'`);
+  assert.ok(lowered < second.indexOf('eval_silver_patients'), 'lowered before the silver flows');
+});
