@@ -416,7 +416,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // 6. Results: one row per source record, with evidence, weight, confidence and versions.
   await db.materialize(
     'idr_final',
-    `${finalAssignmentsSql(d, { assign: 'idr_assign', records: pairRecords, scored: 'idr_scored' })}`,
+    `${finalAssignmentsSql(d, { assign: 'idr_assign', records: pairRecords, scored: 'idr_scored', allNew: fromScratch })}`,
   );
   // From scratch there is no earlier link to replace (a full refresh emptied them).
   const earlierLinks = await count(

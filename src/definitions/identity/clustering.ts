@@ -175,15 +175,25 @@ export function reviewCandidatesSql(records: string): string {
  */
 export function finalAssignmentsSql(
   d: Dialect,
-  opts: { readonly assign: string; readonly records: string; readonly scored: string },
+  opts: { readonly assign: string; readonly records: string; readonly scored: string } & ResolutionScope,
 ): string {
   const { assign, records, scored } = opts;
+  // The patient of an edge's other record: assigned in this run, else the one it had. With `allNew`
+  // every record was assigned in this run, and the pair records are not joined (the LEFT JOIN is kept
+  // as written: an inner join let the optimizer join the assignments to each other first).
+  const otherPatient = opts.allNew
+    ? `LEFT JOIN ${assign} ay ON ay.rid = e.y
+      WHERE e.conflict = 0 AND e.rejected = 0 AND ax.patient_id IS DISTINCT FROM ay.patient_id`
+    : `JOIN ${records} ry ON ry.rid = e.y
+      LEFT JOIN ${assign} ay ON ay.rid = e.y
+      WHERE e.conflict = 0 AND e.rejected = 0 AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)`;
+  // The best link to another patient is read only where it is used: records with no link of their
+  // own (new patients' anchors, changed records kept without a candidate), not for every record with
+  // an edge (a first load of 1M people has 9.5 M directed edges).
   return `WITH other AS (
       SELECT e.x, MAX(e.prob) AS prob FROM idr_edges e
-      JOIN ${assign} ax ON ax.rid = e.x
-      JOIN ${records} ry ON ry.rid = e.y
-      LEFT JOIN ${assign} ay ON ay.rid = e.y
-      WHERE e.conflict = 0 AND e.rejected = 0 AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
+      JOIN (SELECT rid, patient_id FROM ${assign} WHERE via_rid IS NULL AND probability IS NULL) ax ON ax.rid = e.x
+      ${otherPatient}
       GROUP BY e.x)
     SELECT a.rid, w.source_system, w.source_patient_id, w.extracted_at, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
       a.weight, a.deterministic,

@@ -368,7 +368,7 @@ CREATE TEMPORARY VIEW idr_final
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
 AS WITH other AS (
       SELECT e.x, MAX(e.prob) AS prob FROM idr_edges e
-      JOIN idr_assign_2 ax ON ax.rid = e.x
+      JOIN (SELECT rid, patient_id FROM idr_assign_2 WHERE via_rid IS NULL AND probability IS NULL) ax ON ax.rid = e.x
       JOIN identity_records ry ON ry.rid = e.y
       LEFT JOIN idr_assign_2 ay ON ay.rid = e.y
       WHERE e.conflict = 0 AND e.rejected = 0 AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
