@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { copyFileDurably, peakMb, runChild, syncFile } from './child.ts';
+import { copyFileDurably, peakMb, runChild, settleDisk } from './child.ts';
 import { generate } from '../src/generator/generate.ts';
 import { readManifest, writeManifest } from '../src/generator/manifest.ts';
 import { runPipeline, type RunResult } from '../src/runner/run.ts';
@@ -58,6 +58,11 @@ interface Measured {
   readonly peakMb: number;
   readonly rows: number;
   readonly phases: Phase[];
+  /** Of the CPU seconds, those spent in the kernel (page faults, file reads and writes). */
+  readonly systemSeconds: number;
+  /** Page faults: minor (memory taken from the system) and major (a file page read from disk). */
+  readonly minorFaults: number;
+  readonly majorFaults: number;
 }
 
 /**
@@ -70,6 +75,7 @@ async function measuredRun(dbPath: string, landing: string): Promise<Measured> {
     marks.push({ label, wall: performance.now(), cpu: cpuSeconds(), peak: peakMb() });
   };
   mark('plan');
+  const usage = process.resourceUsage();
   let last = '';
   const r: RunResult = await runPipeline({
     dbPath,
@@ -112,6 +118,18 @@ async function measuredRun(dbPath: string, landing: string): Promise<Measured> {
     peakMb: peakMb(),
     rows: r.flows.filter((f) => f.dataset.startsWith('bronze_')).reduce((s, f) => s + f.rowsIn, 0),
     phases: [...phases.values()],
+    ...usageSince(usage),
+  };
+}
+
+function usageSince(
+  before: NodeJS.ResourceUsage,
+): Pick<Measured, 'systemSeconds' | 'minorFaults' | 'majorFaults'> {
+  const now = process.resourceUsage();
+  return {
+    systemSeconds: (now.systemCPUTime - before.systemCPUTime) / 1e6,
+    minorFaults: now.minorPageFault - before.minorPageFault,
+    majorFaults: now.majorPageFault - before.majorPageFault,
   };
 }
 
@@ -231,16 +249,19 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     let floor: { seconds: number; cpuSeconds: number; rows: number; peakMb: number } | undefined;
     if (wanted.has('floor')) {
+      settleDisk();
       floor = runChild(SELF, 'floor', dir) as typeof floor & object;
       lines.push(
         `floor (DuckDB scans the CSV files): ${s2(floor.seconds)} s wall, ${s2(floor.cpuSeconds)} CPU-s, ${n(floor.rows / floor.seconds)} rows/s, peak ${floor.peakMb} MB`,
       );
     }
     if (wanted.has('full')) {
+      settleDisk();
       const full = runChild(SELF, 'full', dir) as unknown as Measured;
       lines.push(
         '',
         `full pipeline, landing → gold: ${s2(full.seconds)} s wall, ${s2(full.cpuSeconds)} CPU-s, ${n(full.rows / full.seconds)} rows/s, peak ${full.peakMb} MB, ${full.status}${full.error ? ` (${full.error})` : ''}`,
+        `  of the CPU time ${s2(full.systemSeconds)} s in the kernel; page faults ${n(full.minorFaults)} minor, ${n(full.majorFaults)} major (read from disk)`,
         ...(floor ? [`ratio full / floor: ${(full.seconds / floor.seconds).toFixed(1)}× wall`] : []),
         ...phaseTable(full),
       );
@@ -260,14 +281,15 @@ async function main(): Promise<void> {
         for (const f of lakeFiles) copyFileDurably(path.join(dir, f), path.join(saved, f));
       }
       const { generatedRows } = runChild(SELF, 'incremental-generate', dir) as { generatedRows: number };
-      // The lakehouse as the full run left it is on disk before the batch is measured, as the restored
-      // copies of the repeats are, and as it is when a next batch lands hours later.
-      for (const f of lakeFiles) syncFile(path.join(dir, f));
+      // The lakehouse as the full run left it and the batch are on disk before the batch is measured, as
+      // before each repeat, and as they are when a next batch lands hours later.
+      settleDisk();
       const inc = { ...(runChild(SELF, 'incremental', dir) as unknown as Measured), generatedRows };
       const runs: Measured[] = [inc];
       for (let i = 1; i < repeat; i++) {
         for (const f of lakehouseFiles()) fs.rmSync(path.join(dir, f));
-        for (const f of lakeFiles) copyFileDurably(path.join(saved, f), path.join(dir, f));
+        for (const f of lakeFiles) fs.copyFileSync(path.join(saved, f), path.join(dir, f));
+        settleDisk();
         runs.push(runChild(SELF, 'incremental', dir) as unknown as Measured);
       }
       fs.rmSync(saved, { recursive: true, force: true });
@@ -279,9 +301,11 @@ async function main(): Promise<void> {
       lines.push(
         '',
         `incremental batch (${n(inc.generatedRows)} new rows) through all layers: ${s2(inc.seconds)} s wall, ${s2(inc.cpuSeconds)} CPU-s, peak ${inc.peakMb} MB, ${inc.status}${inc.error ? ` (${inc.error})` : ''}`,
+        `  of the CPU time ${s2(inc.systemSeconds)} s in the kernel; page faults ${n(inc.minorFaults)} minor, ${n(inc.majorFaults)} major (read from disk)`,
         ...(repeat > 1
           ? [
               `  ${repeat} runs of the batch: ${runs.map((r) => `${s2(r.seconds)} s${r.status === 'COMPLETED' ? '' : ` ${r.status}`}${r.rows === inc.rows ? '' : ` (${n(r.rows)} rows read, not ${n(inc.rows)})`}`).join(', ')}; median ${s2(median)} s, fastest ${s2(walls[0] ?? 0)} s`,
+              `  CPU-s per run (kernel): ${runs.map((r) => `${s2(r.cpuSeconds)} (${s2(r.systemSeconds)})`).join(', ')}; major page faults: ${runs.map((r) => n(r.majorFaults)).join(', ')}`,
             ]
           : []),
         ...phaseTable(inc),
