@@ -16,6 +16,8 @@ export const redactKeyMaterial = (text: string): string => text.replace(KEY_MATE
 function withHint(message: string): string {
   if (/max_temp_directory_size/.test(message))
     return `${message}\n(carelake lets the engine spill at most half the disk space free when the database opened; CARELAKE_TEMP_LIMIT sets another cap, e.g. 40GB)`;
+  if (/out of memory/i.test(message))
+    return `${message}\n(carelake gives the engine 2.5 GB, an incremental update 512 MiB plus four times its landing bytes; CARELAKE_MEMORY_LIMIT sets one limit for all work, e.g. 4GB)`;
   return message;
 }
 
@@ -76,31 +78,13 @@ const STRING_COMPRESSION_OFF = "SET disabled_compression_methods = 'fsst,diction
 /** A size setting from the environment, reduced to what a size can hold (digits, a point, a unit). */
 const sizeSetting = (value: string): string => value.replace(/[^0-9A-Za-z.]/g, '');
 
-const SIZE_UNITS: Readonly<Record<string, number>> = {
-  '': 1,
-  b: 1,
-  byte: 1,
-  bytes: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-};
+/** The engine's memory limit unless CARELAKE_MEMORY_LIMIT sets one: 2.5 GB. */
+const DEFAULT_MEMORY_LIMIT = '2.5GB';
+const DEFAULT_MEMORY_LIMIT_BYTES = 2_500_000_000;
 
-/** Bytes of a size as the engine reads it ('2.5GB', '512MiB'); undefined when it is not one. */
-export function parseSize(value: string): number | undefined {
-  const m = /^([0-9]+(?:\.[0-9]+)?)([A-Za-z]*)$/.exec(sizeSetting(value));
-  const unit = m ? SIZE_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
-  return m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : undefined;
-}
-
-/** The engine's memory cap: CARELAKE_MEMORY_LIMIT, else 2.5 GB. */
+/** The engine's memory limit at open: CARELAKE_MEMORY_LIMIT, else 2.5 GB. */
 const memoryLimitSetting = (env: NodeJS.ProcessEnv): string =>
-  sizeSetting(env['CARELAKE_MEMORY_LIMIT'] ?? '2.5GB');
+  sizeSetting(env['CARELAKE_MEMORY_LIMIT'] ?? DEFAULT_MEMORY_LIMIT);
 
 /**
  * How much the engine may spill to its temporary folder (next to the database): half the space free on
@@ -160,8 +144,8 @@ export class Database {
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     readonly path: string,
-    /** The memory limit set at open (CARELAKE_MEMORY_LIMIT, else 2.5 GB), as the engine reads it. */
-    private readonly memoryCap: string,
+    /** Whether CARELAKE_MEMORY_LIMIT set the memory limit (it then holds for all work). */
+    private readonly memoryConfigured: boolean,
   ) {}
 
   /** Opens (creating if needed) the database file at `path`, or an in-memory one for ':memory:'. */
@@ -182,7 +166,7 @@ export class Database {
     }
     const connection = await instance.connect();
     for (const setting of engineSettings(path, process.env)) await connection.run(setting);
-    return new Database(instance, connection, path, memoryLimitSetting(process.env));
+    return new Database(instance, connection, path, process.env['CARELAKE_MEMORY_LIMIT'] !== undefined);
   }
 
   async run(sql: string, params?: Params): Promise<void> {
@@ -264,19 +248,21 @@ export class Database {
   }
 
   /**
-   * Lowers the engine's memory limit to `bytes` for the statements that follow, never above the limit
-   * set at open; undefined sets that limit again. Every block a scan loads stays cached in memory taken
+   * Lowers the engine's memory limit to `bytes` for the statements that follow, never above the 2.5 GB
+   * default; undefined sets the default again. Every block a scan loads stays cached in memory taken
    * fresh from the system until the limit is reached, and taking it (a page fault per 4 KiB) costs more
    * than reading an evicted block again: an incremental update of 11,451 rows on a 1M-people lakehouse
    * loaded 1.3 GB (335,000 page faults, a fifth of its CPU time) to keep a few thousand rows of each
-   * large table. Work that outgrows the lower limit spills, as it would at the cap.
+   * large table. Work that outgrows the lower limit spills, as it would at the default. A limit set
+   * with CARELAKE_MEMORY_LIMIT holds for all work: this does nothing then, so a user whose work needs
+   * more memory can always give it.
    */
   async limitMemory(bytes?: number): Promise<void> {
-    const cap = parseSize(this.memoryCap);
+    if (this.memoryConfigured) return;
     const limit =
-      bytes === undefined || cap === undefined
-        ? this.memoryCap
-        : `${Math.max(1, Math.floor(Math.min(bytes, cap)))} bytes`;
+      bytes === undefined
+        ? DEFAULT_MEMORY_LIMIT
+        : `${Math.max(1, Math.floor(Math.min(bytes, DEFAULT_MEMORY_LIMIT_BYTES)))} bytes`;
     await this.run(`SET memory_limit = '${limit}'`);
   }
 

@@ -1,7 +1,8 @@
 /**
- * The engine's memory limit per update: a first load keeps the cap set at open, an incremental update
- * runs under 512 MiB plus four times its landing bytes (Database.limitMemory) and sets the cap again
- * when its flows are done. Read from the statement trace of real runs in a child process.
+ * The engine's memory limit per update: a first load keeps the 2.5 GB default, an incremental update
+ * runs under 512 MiB plus four times its landing bytes (Database.limitMemory) and sets the default
+ * again when its flows are done; CARELAKE_MEMORY_LIMIT holds for every update. Read from the statement
+ * trace of real runs in a child process.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -18,15 +19,18 @@ after(() => lakes.forEach((l) => l.cleanup()));
 const fixtures = fileURLToPath(new URL('./fixtures.ts', import.meta.url));
 
 /** Runs one update on `lake` after writing a batch of `patients` fixture patients; returns the trace. */
-function tracedRun(lake: Lakehouse, from: number, to: number, at: string): string {
+function tracedRun(lake: Lakehouse, from: number, to: number, at: string, memoryLimit?: string): string {
   const script = `const f = await import(${JSON.stringify(fixtures)});
     f.writeValidBatch(${JSON.stringify(lake.landing)}, new Date(${JSON.stringify(at)}),
       { patients: f.range(${from}, ${to}), firstKey: ${from * 10} });
     const r = await f.run({ db: ${JSON.stringify(lake.db)}, landing: ${JSON.stringify(lake.landing)} });
     if (r.status !== 'COMPLETED') throw new Error(r.status + ' ' + r.error);`;
+  const env: NodeJS.ProcessEnv = { ...process.env, CARELAKE_TRACE_SQL: '1' };
+  delete env['CARELAKE_MEMORY_LIMIT'];
+  if (memoryLimit) env['CARELAKE_MEMORY_LIMIT'] = memoryLimit;
   const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     encoding: 'utf8',
-    env: { ...process.env, CARELAKE_TRACE_SQL: '1', CARELAKE_MEMORY_LIMIT: '2GB' },
+    env,
   });
   assert.equal(child.status, 0, child.stderr);
   return child.stderr;
@@ -39,7 +43,7 @@ test('an incremental update runs under a memory limit sized by its landing bytes
   const lake = makeLakehouse();
   lakes.push(lake);
   const first = tracedRun(lake, 1, 301, '2026-01-05T10:00:00Z');
-  // The cap set at open (not traced) is never lowered.
+  // The default set at open (not traced) is never lowered.
   assert.deepEqual(memorySettings(first), []);
 
   const before = new Set(fs.readdirSync(lake.landing));
@@ -49,9 +53,14 @@ test('an incremental update runs under a memory limit sized by its landing bytes
     .filter((f) => !before.has(f))
     .reduce((sum, f) => sum + fs.statSync(path.join(lake.landing, f)).size, 0);
   assert.ok(newBytes > 0);
-  // Lowered for the flows, the cap again before the accounting and the commit.
-  assert.deepEqual(memorySettings(second), [`${incrementalMemoryLimit(newBytes)} bytes`, '2GB']);
+  // Lowered for the flows, the default again before the accounting and the commit.
+  assert.deepEqual(memorySettings(second), [`${incrementalMemoryLimit(newBytes)} bytes`, '2.5GB']);
   assert.equal(incrementalMemoryLimit(newBytes), 512 * 2 ** 20 + 4 * newBytes);
   const lowered = second.indexOf(`SET memory_limit = '${incrementalMemoryLimit(newBytes)} bytes'`);
   assert.ok(lowered < second.indexOf('eval_silver_patients'), 'lowered before the silver flows');
+
+  // A limit the user set holds for an incremental update too.
+  const third = tracedRun(lake, 321, 341, '2026-01-05T12:00:00Z', '3GB');
+  assert.match(third, /eval_silver_patients/, 'the update ran its flows');
+  assert.deepEqual(memorySettings(third), []);
 });

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Database, EngineError, parseSize, tempLimit } from '../../src/engine/database.ts';
+import { Database, EngineError, tempLimit } from '../../src/engine/database.ts';
 import { ensureSchema } from '../../src/runner/schema.ts';
 
 async function settings(): Promise<Record<string, string>> {
@@ -61,51 +61,56 @@ describe('engine settings', () => {
     assert.match(s['memory_limit'] ?? '', /^9[0-9.]+ MiB$/);
   });
 
-  test('sizes are read as the engine reads them: decimal and binary units, a bare number in bytes', () => {
-    assert.equal(parseSize('2.5GB'), 2_500_000_000);
-    assert.equal(parseSize('512MiB'), 512 * 2 ** 20);
-    assert.equal(parseSize('1 gib'), 2 ** 30);
-    assert.equal(parseSize('4096'), 4096);
-    assert.equal(parseSize('10 bytes'), 10);
-    assert.equal(parseSize('lots'), undefined);
-    assert.equal(parseSize('5 parsecs'), undefined);
-  });
-
-  test('limitMemory lowers the memory limit for what follows, never above the cap set at open, and sets the cap again', async () => {
+  test('limitMemory lowers the memory limit for what follows, never above the 2.5 GB default, and sets the default again; a limit set with CARELAKE_MEMORY_LIMIT holds for all work', async () => {
     const limit = async (db: Database): Promise<string> =>
       (await db.one<{ m: string }>(`SELECT current_setting('memory_limit') AS m`))?.m ?? '';
-    await withEnv({ CARELAKE_MEMORY_LIMIT: '1GiB' }, async () => {
+    await withEnv({ CARELAKE_MEMORY_LIMIT: undefined }, async () => {
       const db = await Database.open(':memory:');
       try {
-        assert.equal(await limit(db), '1.0 GiB');
+        assert.match(await limit(db), /^2\.3[0-9]* GiB$/);
         await db.limitMemory(300 * 2 ** 20);
         assert.equal(await limit(db), '300.0 MiB');
-        // Work past the lower limit spills (or fails for want of memory) as it would at the cap.
+        // Work past the lower limit spills (or fails for want of memory) as it would at the default.
         await db.run(
           'CREATE TEMP TABLE t AS SELECT range AS x, md5(CAST(range AS VARCHAR)) AS h FROM range(200000)',
         );
         assert.equal((await db.one<{ n: number }>('SELECT COUNT(DISTINCT h) AS n FROM t'))?.n, 200000);
         await db.limitMemory(8 * 2 ** 30);
-        assert.equal(await limit(db), '1.0 GiB', 'never above the cap');
+        assert.match(await limit(db), /^2\.3[0-9]* GiB$/, 'never above the default');
         await db.limitMemory(300 * 2 ** 20);
+        await db.limitMemory();
+        assert.match(await limit(db), /^2\.3[0-9]* GiB$/);
+      } finally {
+        db.close();
+      }
+    });
+    await withEnv({ CARELAKE_MEMORY_LIMIT: '1GiB' }, async () => {
+      const db = await Database.open(':memory:');
+      try {
+        await db.limitMemory(300 * 2 ** 20);
+        assert.equal(await limit(db), '1.0 GiB', 'the configured limit holds');
         await db.limitMemory();
         assert.equal(await limit(db), '1.0 GiB');
       } finally {
         db.close();
       }
     });
-    // A decimal cap is set again as configured.
-    await withEnv({ CARELAKE_MEMORY_LIMIT: '1.5GB' }, async () => {
-      const db = await Database.open(':memory:');
-      try {
-        await db.limitMemory(2 ** 20 * 100);
-        assert.equal(await limit(db), '100.0 MiB');
-        await db.limitMemory();
-        assert.match(await limit(db), /^1\.3[0-9]* GiB$/);
-      } finally {
-        db.close();
-      }
-    });
+  });
+
+  test('running out of memory says which setting gives the engine more', async () => {
+    const db = await Database.open(':memory:');
+    try {
+      await db.limitMemory(2 ** 20);
+      const error = await db.all('SELECT list(range) AS l FROM range(10000000)').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof EngineError, 'the statement fails');
+      assert.match(error.message, /out of memory/i);
+      assert.match(error.message, /CARELAKE_MEMORY_LIMIT sets one limit for all work/);
+    } finally {
+      db.close();
+    }
   });
 
   test('spilling is capped at half the free disk space, or at CARELAKE_TEMP_LIMIT; past the cap a statement fails and says which setting to change', async () => {
