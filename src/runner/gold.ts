@@ -71,9 +71,22 @@ export async function runGoldPatients(ctx: RunContext): Promise<void> {
     ctx.warnings.push(
       `gold_patients: ${lateRows} late silver row(s) older than the current version were not applied`,
     );
+  // A patient with one new row and no version yet (every patient of a first load from one extract)
+  // gets that row as its one current version: no sequencing needed (the windows below sorted all 1M
+  // patients of a first load, 1.6-1.8 s of it).
+  const shape = await ctx.db.one<{ rows: number; patients: number; earlier: number }>(
+    `SELECT COUNT(*) AS rows, COUNT(DISTINCT patient_id) AS patients,
+      (SELECT COUNT(*) FROM ${current} WHERE is_current AND patient_id IN (SELECT patient_id FROM scd_input)) AS earlier
+    FROM scd_input`,
+  );
+  const firstVersions = shape !== undefined && shape.earlier === 0 && shape.rows === shape.patients;
   await ctx.db.materialize(
     'stage_gold_patients',
-    `WITH seq AS (
+    firstVersions
+      ? `SELECT patient_id, ${carried.join(', ')}, effective_date AS effective_from,
+          CASE WHEN FALSE THEN effective_date END AS effective_to, TRUE AS is_current, 1 AS is_new
+        FROM scd_input`
+      : `WITH seq AS (
       SELECT patient_id, effective_from, ${carried.join(', ')}, 0 AS is_new
       FROM ${current} WHERE is_current AND patient_id IN (SELECT patient_id FROM scd_input)
       UNION ALL

@@ -162,6 +162,52 @@ describe('gold_patients SCD2', () => {
     assert.equal(again.status, 'COMPLETED');
     assert.deepEqual(await versions(lake.db), vs);
   });
+
+  test('a first load gives each patient one open version, or sequences several extracts delivered before it', async () => {
+    const first = [base(1), base(2, { bmi: '25.0' }), base(3, { state: 'TX' })];
+    const second = [base(1), base(2, { bmi: '27.0' }), base(3, { state: 'CA' }), base(4)];
+    // One extract: a version per patient, open, from the extract time.
+    const one = makeLakehouse();
+    lakes.push(one);
+    writeLandingFile(one.landing, 'patients', T0, csvText('patients', first));
+    assert.equal((await run(one)).status, 'COMPLETED');
+    const single = await versions(one.db);
+    assertInvariants(single, 'one extract');
+    assert.deepEqual(
+      single.map((v) => [v.src, v.effective_from, v.effective_to, v.is_current, v.bmi, v.region]),
+      [
+        ['E00000001', '2026-01-05 10:00:00', null, true, 22, 'South'],
+        ['E00000002', '2026-01-05 10:00:00', null, true, 25, 'South'],
+        ['E00000003', '2026-01-05 10:00:00', null, true, 22, 'South'],
+      ],
+    );
+    // Two extracts in the first update give the versions two updates give.
+    const together = makeLakehouse();
+    const apart = makeLakehouse();
+    lakes.push(together, apart);
+    for (const [b, rows] of [first, second].entries()) {
+      const at = hoursAfter(T0, b * 30 * DAY);
+      writeLandingFile(together.landing, 'patients', at, csvText('patients', rows));
+      writeLandingFile(apart.landing, 'patients', at, csvText('patients', rows));
+      assert.equal((await run(apart)).status, 'COMPLETED');
+    }
+    assert.equal((await run(together)).status, 'COMPLETED');
+    const strip = (vs: Version[]): unknown[] => vs.map(({ patient_id: _p, ...rest }) => rest);
+    const both = await versions(together.db);
+    assertInvariants(both, 'two extracts in one update');
+    assert.deepEqual(strip(both), strip(await versions(apart.db)));
+    assert.deepEqual(
+      both.map((v) => [v.src, v.is_current]),
+      [
+        ['E00000001', true],
+        ['E00000002', false],
+        ['E00000002', true],
+        ['E00000003', false],
+        ['E00000003', true],
+        ['E00000004', true],
+      ],
+    );
+  });
 });
 
 describe('late-arriving patients', () => {
