@@ -64,10 +64,11 @@ export interface RunResult {
 
 /**
  * The engine's memory limit for an incremental update that brings `newBytes` of landing files: 512 MiB
- * plus four times those bytes (under the cap set at open; see Database.limitMemory). Measured on a
+ * plus four times those bytes (never above the 2.5 GB default, and not applied when CARELAKE_MEMORY_LIMIT
+ * sets a limit; see Database.limitMemory). Measured on a
  * 1M-people lakehouse: a batch of 1.2 MB in 2.32-2.43 s (median of 3 and 7 runs) instead of 2.70 s at
  * the 2.5 GB cap, 335,000 page faults down to 150,000-190,000; a batch of 76 MB (780,000 rows) in 24 s
- * at 512 MiB and 816 MiB, 27-28 s at the cap. A first load or rebuild keeps the cap.
+ * at 512 MiB and 816 MiB, 27-28 s at the default. A first load or rebuild keeps the default.
  */
 export const incrementalMemoryLimit = (newBytes: number): number => 512 * 2 ** 20 + 4 * newBytes;
 
