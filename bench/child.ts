@@ -31,10 +31,10 @@ export function copyFileDurably(from: string, to: string): void {
 /**
  * Waits until every written page of every file is on disk (sync(1)), before a measured run. The file
  * system commits its journal at the run's fsync, and in ordered mode that first writes out the data of
- * every file written since the last commit: a batch generated (or a lakehouse copied) just before the
- * measured run made its commit pay for those files (the same incremental batch: 2.9–3.7 s in some runs
- * of a set, 2.25–2.36 s in eight runs each after a sync). Landing files of a real batch arrive earlier
- * than the kernel's 30 s write-back.
+ * every file written since the last commit, so a batch generated (or a lakehouse copied) just before the
+ * measured run would make its commit pay for those files. Landing files of a real batch arrive earlier
+ * than the kernel's 30 s write-back. (The same incremental batch, each run after a sync: 2.25–2.36 s in
+ * eight runs; the first run of a bench set still took 3.0–3.2 s in two sets of five.)
  */
 export function settleDisk(): void {
   execFileSync('sync');
