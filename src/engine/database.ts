@@ -17,7 +17,7 @@ function withHint(message: string): string {
   if (/max_temp_directory_size/.test(message))
     return `${message}\n(carelake lets the engine spill at most half the disk space free when the database opened; CARELAKE_TEMP_LIMIT sets another cap, e.g. 40GB)`;
   if (/out of memory/i.test(message))
-    return `${message}\n(carelake gives the engine 2.5 GB, an incremental update 512 MiB plus four times its landing bytes; CARELAKE_MEMORY_LIMIT sets one limit for all work, e.g. 4GB)`;
+    return `${message}\n(carelake gives the engine 2.5 GB, an incremental update less; CARELAKE_MEMORY_LIMIT sets one limit for all work, e.g. 4GB)`;
   return message;
 }
 

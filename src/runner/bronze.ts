@@ -25,14 +25,14 @@ export const redactSsn = (expr: string): string => redactOnce(redactOnce(expr));
  * quarantined as a whole if that fails.
  */
 export const DEFAULT_LINE_LIMIT = 10_000_000;
-
-/** The most fields a landing file's header may have to be read as columns (the contract has at most 21). */
-export const MAX_COLUMNS = 500;
 export const MAX_LINE_LIMIT = 64_000_000;
 
 /** The reader's limit for a file whose longest record is `longest` bytes. */
 export const lineLimit = (longest: number): number =>
   Math.min(MAX_LINE_LIMIT, Math.max(DEFAULT_LINE_LIMIT, longest + 4096));
+
+/** The most fields a landing file's header may have to be read as columns (the contract has at most 21). */
+export const MAX_COLUMNS = 500;
 
 const RAW_LINES = (p: string, encoding = '', limit = DEFAULT_LINE_LIMIT): string =>
   `read_csv(${sqlString(p)}, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false, auto_detect = false, strict_mode = false, max_line_size = ${limit}${encoding}) WITH ORDINALITY`;
