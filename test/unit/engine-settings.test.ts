@@ -180,6 +180,39 @@ describe('engine settings', () => {
     }
   });
 
+  test('bulk mode keeps freed memory for reuse: the block allocator up to the memory limit, no flush on a large release; leaving it restores the flush, entering again works', async () => {
+    const current = async (db: Database, name: string): Promise<string> =>
+      (await db.one<{ v: string }>(`SELECT current_setting('${name}') AS v`))?.v ?? '';
+    const check = async (limit: string | undefined, expected: string): Promise<void> =>
+      withEnv({ CARELAKE_MEMORY_LIMIT: limit }, async () => {
+        const db = await Database.open(':memory:');
+        try {
+          const flushDefault = await current(db, 'allocator_bulk_deallocation_flush_threshold');
+          assert.equal(await current(db, 'block_allocator_memory'), '0 bytes');
+          await db.setBulkMode(true);
+          assert.equal(await current(db, 'block_allocator_memory'), expected);
+          assert.equal(await current(db, 'block_allocator_memory'), await current(db, 'memory_limit'));
+          assert.equal(await current(db, 'allocator_bulk_deallocation_flush_threshold'), '931.3 GiB');
+          // Work that allocates and frees far more than the old flush threshold completes.
+          const n = await db.one<{ n: number }>(
+            'SELECT COUNT(DISTINCT s) AS n FROM (SELECT repeat(CAST(range AS VARCHAR), 20) AS s FROM range(2000000))',
+          );
+          assert.equal(n?.n, 2_000_000);
+          await db.setBulkMode(false);
+          assert.equal(await current(db, 'allocator_bulk_deallocation_flush_threshold'), flushDefault);
+          assert.notEqual(flushDefault, '931.3 GiB');
+          // The engine cannot lower the block allocator again: a second bulk update leaves it as it is.
+          await db.setBulkMode(true);
+          assert.equal(await current(db, 'block_allocator_memory'), expected);
+          await db.setBulkMode(false);
+        } finally {
+          db.close();
+        }
+      });
+    await check(undefined, '2.3 GiB');
+    await check('1GB', '953.6 MiB');
+  });
+
   test('bulk mode materialises working tables as files: types round-trip, nothing piles up in the transaction', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-bulk-'));
     const dbPath = path.join(dir, 'lake.duckdb');
