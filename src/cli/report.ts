@@ -6,11 +6,13 @@ import { formatRows } from './format.ts';
 export function renderRunReport(result: RunResult, summary: LakehouseSummary): string {
   const out: string[] = [];
   const ingested = result.files.filter((f) => f.action === 'ingested').length;
+  const deferred = result.files.filter((f) => f.action === 'deferred').length;
   // A failed update rolled back: its planned files were not ingested and are tried again next time.
   const files =
-    result.status === 'COMPLETED'
+    (result.status === 'COMPLETED'
       ? `${ingested} file(s) ingested`
-      : `nothing ingested (rolled back; ${ingested} file(s) will be tried again)`;
+      : `nothing ingested (rolled back; ${ingested} file(s) will be tried again)`) +
+    (deferred ? `, ${deferred} still being written left for a later run` : '');
   out.push(
     `Update ${result.runId} ${result.status} in ${result.seconds.toFixed(1)} s${result.fullRefresh ? ' (full refresh)' : ''}: ${files}.`,
   );

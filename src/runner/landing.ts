@@ -87,6 +87,8 @@ export interface FileInspection {
   readonly longestRecord: number;
   /** The first line, without a byte-order mark or line ending; undefined for an empty file. */
   readonly headerLine: string | undefined;
+  /** The file is not empty and its last byte is not a line feed (it may still be being written). */
+  readonly endsMidLine: boolean;
 }
 
 /**
@@ -222,7 +224,40 @@ export async function inspectFile(filePath: string): Promise<FileInspection> {
     hasNul,
     longestRecord: Math.max(span.longest, span.open),
     headerLine: hasHeader ? headerLine : undefined,
+    endsMidLine: last >= 0 && last !== 10,
   };
+}
+
+/**
+ * How long a file that ends mid-line must have been left unchanged before it is taken as complete: a
+ * writer copying a file into the landing folder leaves it ending mid-line between its writes, and a
+ * file read then would lose its last record and every later one (a changed file under an ingested name
+ * is not read again). A file that really ends without a line break is ingested once this has passed.
+ */
+export const MID_LINE_QUIET_SECONDS = 30;
+
+/** Whether a file still has the size and modification time its listing saw (it did not change since). */
+export function unchangedSince(file: LandingFile): boolean {
+  const now = fs.statSync(file.filePath, { throwIfNoEntry: false });
+  return (
+    now !== undefined && now.size === file.sizeBytes && now.mtime.getTime() === file.modifiedAt.getTime()
+  );
+}
+
+/**
+ * Why a new file is left for a later run, if it looks like it is still being written: it changed while
+ * it was inspected, or it ends mid-line and changed less than MID_LINE_QUIET_SECONDS ago.
+ */
+export function stillBeingWritten(
+  file: LandingFile,
+  inspection: FileInspection,
+  nowMs: number,
+): string | undefined {
+  if (!unchangedSince(file)) return 'changed while it was read (still being written?); left for a later run';
+  const age = (nowMs - file.modifiedAt.getTime()) / 1000;
+  if (inspection.endsMidLine && age < MID_LINE_QUIET_SECONDS)
+    return `ends mid-line and was written ${Math.max(0, Math.round(age))} s ago (still being written?); left for a later run (a file that ends without a line break is ingested once it has not changed for ${MID_LINE_QUIET_SECONDS} s)`;
+  return undefined;
 }
 
 /** Splits one CSV line into fields (RFC 4180 quoting). */

@@ -16,7 +16,14 @@ import type { AccountingRow, FlowResult, RunContext } from './context.ts';
 import { flowProgressDetails, logEvent, logEvents, type EventOrigin } from './event-log.ts';
 import { retireAllRows } from './change-feed.ts';
 import { runGoldFact, runGoldPatients } from './gold.ts';
-import { inspectFile, scanLanding, type FileInspection, type LandingFile } from './landing.ts';
+import {
+  inspectFile,
+  scanLanding,
+  stillBeingWritten,
+  unchangedSince,
+  type FileInspection,
+  type LandingFile,
+} from './landing.ts';
 import { acquireLock, PipelineLockedError } from './lock.ts';
 import { DERIVED_TABLES, ensureSchema } from './schema.ts';
 import { runSilverFacts, runSilverPatients } from './silver.ts';
@@ -41,7 +48,8 @@ export interface RunOptions {
 
 export interface FileDecision {
   readonly fileName: string;
-  readonly action: 'ingested' | 'skipped' | 'duplicate_content' | 'changed_after_ingestion' | 'ignored';
+  readonly action:
+    'ingested' | 'skipped' | 'duplicate_content' | 'changed_after_ingestion' | 'deferred' | 'ignored';
   readonly note?: string;
 }
 
@@ -129,6 +137,7 @@ async function planFiles(
   const byHash = new Map(known.map((k) => [k.content_sha256, k.file_name]));
   const toIngest: (LandingFile & { inspection: FileInspection })[] = [];
   const decisions: FileDecision[] = [];
+  const now = Date.now();
   for (const f of files) {
     const prior = byName.get(f.fileName);
     if (prior) {
@@ -148,6 +157,12 @@ async function planFiles(
       continue;
     }
     const inspection = await inspectFile(f.filePath);
+    // A file still being written is not recorded: a later run reads it whole.
+    const writing = stillBeingWritten(f, inspection, now);
+    if (writing !== undefined) {
+      decisions.push({ fileName: f.fileName, action: 'deferred', note: writing });
+      continue;
+    }
     const sha = inspection.sha256;
     const same = byHash.get(sha);
     if (same !== undefined) {
@@ -348,6 +363,12 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
         for (const f of plan.toIngest) {
           ctx.progress('bronze', done, plan.toIngest.length);
           const r = await ingestFile(ctx, f);
+          // Written to while it was read: what bronze holds of it may be cut anywhere. The update fails
+          // and rolls back (nothing of it is kept) and a later run reads the file whole.
+          if (!unchangedSince(f))
+            throw new Error(
+              `${f.fileName} changed while it was being ingested (still being written?): the update was rolled back and nothing was lost; run again once the file is complete`,
+            );
           ctx.warnings.push(...r.problems);
           await database.run(
             `INSERT INTO ingest_files VALUES (?, ?, ?, ?::TIMESTAMP, ?, ?, ?::TIMESTAMP, 'ingested', ?, ?, ${ctx.startedAtSql}, NULL)`,

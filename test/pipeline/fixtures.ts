@@ -68,6 +68,16 @@ export function writeLandingFile(
   return file;
 }
 
+/**
+ * Dates a file `seconds` into the past: a delivery that ended then. A file that ends mid-line is left
+ * for a later run while it is younger than MID_LINE_QUIET_SECONDS (it may still be being written), so a
+ * test of a file that was cut for good (its writer died) ages it first.
+ */
+export function ageFile(file: string, seconds = 3600): void {
+  const t = new Date(Date.now() - seconds * 1000);
+  fs.utimesSync(file, t, t);
+}
+
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');
 const FIRST = ['Ann', 'Bob', 'Cleo', 'Dan', 'Eve', 'Finn', 'Gus', 'Hana', 'Ivo', 'Jade'];
 const LAST = ['Quill', 'Rook', 'Stone', 'Thorn', 'Umber', 'Vale', 'Wren', 'Yarrow', 'Zeal', 'Moss'];

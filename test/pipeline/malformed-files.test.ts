@@ -21,6 +21,7 @@ import {
   withDb,
   writeLandingFile,
   type Lakehouse,
+  ageFile,
 } from './fixtures.ts';
 
 const PC = LANDING_COLUMNS.patients;
@@ -55,7 +56,8 @@ after(() => lakes.forEach((l) => l.cleanup()));
 async function ingestPatients(content: string | Buffer): Promise<Outcome> {
   const lake = makeLakehouse();
   lakes.push(lake);
-  writeLandingFile(lake.landing, 'patients', T0, content);
+  // Delivered an hour ago: a file cut mid-line is final then, not still being written.
+  ageFile(writeLandingFile(lake.landing, 'patients', T0, content));
   const r = await run(lake);
   return withDb(lake.db, async (db) => ({
     lake,

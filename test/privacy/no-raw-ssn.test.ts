@@ -14,7 +14,14 @@ import { Database, sqlString } from '../../src/engine/database.ts';
 import { normaliseSsn } from '../../src/privacy/ssn-key.ts';
 import { splitCsvLine } from '../../src/runner/landing.ts';
 import { cli } from '../pipeline/cli-helper.ts';
-import { SSN_KEY_HEX, baseTables, makeLakehouse, withDb, type Lakehouse } from '../pipeline/fixtures.ts';
+import {
+  SSN_KEY_HEX,
+  ageFile,
+  baseTables,
+  makeLakehouse,
+  withDb,
+  type Lakehouse,
+} from '../pipeline/fixtures.ts';
 
 const SSN_SHAPED = /(?<![0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}(?![0-9])/g;
 
@@ -71,10 +78,13 @@ function plantMalformedFiles(landing: string): void {
       'C90000001,E90000001,10.00,2025-01-01,I10,99213,paid,CLAIMS_SYSTEM,987-65-4330\n' +
       'C90000002,E90000001,10.00,2025-01-01,I10,99213,paid,CLAIMS_SYSTEM,987654331,spill 987 65 4332\n',
   );
+  const binary = path.join(landing, 'patients_260105_1033.csv');
   fs.writeFileSync(
-    path.join(landing, 'patients_260105_1033.csv'),
+    binary,
     Buffer.concat([Buffer.from('\0\0binary 987-65-4333 '), Buffer.from([0xff, 0xfe, 0, 1])]),
   );
+  // It ends mid-line: delivered an hour ago, it is final, not a file still being written.
+  ageFile(binary);
 }
 
 /** Every SSN in the patients landing files: the ssn field (and its neighbours on malformed lines). */
