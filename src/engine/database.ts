@@ -145,6 +145,8 @@ export class Database {
   private scratchFiles = 0;
   /** The files behind each file-backed working view. */
   private readonly viewFiles = new Map<string, string[]>();
+  /** Background writes of the database file to the disk, awaited before a commit (flushBehind). */
+  private readonly flushes: Promise<void>[] = [];
   /** Whether bulk mode raised the block allocator's memory (see setBulkMode). */
   private blockAllocatorRaised = false;
 
@@ -464,13 +466,37 @@ export class Database {
   }
 
   /** Runs `fn` in one transaction: committed when it returns, rolled back when it throws. */
+  /**
+   * Starts writing the database file's data out to the disk in the background (flush-behind), while
+   * the update goes on: the engine writes the blocks of large tables to the file as it goes, and the
+   * commit waits until every one of them is on the disk. A first load of 1M people left 1.1-1.5 s of
+   * such writes to its commit (0.3 s of it CPU), 0.5-0.6 s when its steps started them as they ended.
+   * The commit still syncs whatever was written since; a failed flush is left to it.
+   */
+  flushBehind(): void {
+    if (this.path === ':memory:') return;
+    this.flushes.push(
+      fs.promises
+        .open(this.path, 'r')
+        .then((file) => file.datasync().finally(() => file.close()))
+        .catch(() => undefined),
+    );
+  }
+
+  /** How many background flushes have not been awaited yet (a commit or rollback awaits them all). */
+  get pendingFlushes(): number {
+    return this.flushes.length;
+  }
+
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     await this.run('BEGIN TRANSACTION');
     try {
       const result = await fn();
+      await Promise.all(this.flushes.splice(0));
       await this.run('COMMIT');
       return result;
     } catch (error: unknown) {
+      await Promise.all(this.flushes.splice(0));
       try {
         await this.run('ROLLBACK');
       } catch {

@@ -401,6 +401,8 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           const s = Date.now();
           await step();
           await database.traceMemory(name);
+          // A first load's tables reach the disk while the next steps run, not all at its commit.
+          if (bulk) database.flushBehind();
           // A flow's working tables are not read by the next one: their memory is freed before it.
           await database.dropTempTables('', [], BRONZE_ROWS_PREFIX);
           const f = ctx.flows.get(name);

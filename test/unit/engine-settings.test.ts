@@ -213,6 +213,41 @@ describe('engine settings', () => {
     await check('1GB', '953.6 MiB');
   });
 
+  test('flushBehind writes a database file out in the background; the commit (or a rollback) waits for it; nothing for an in-memory database', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-flush-'));
+    const db = await Database.open(path.join(dir, 'lake.duckdb'));
+    try {
+      const n = await db.transaction(async () => {
+        await db.run('CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) AS h FROM range(500000)');
+        db.flushBehind();
+        db.flushBehind();
+        assert.equal(db.pendingFlushes, 2);
+        await db.run('INSERT INTO t SELECT range, md5(range::VARCHAR) FROM range(500000, 600000)');
+        return (await db.one<{ n: number }>('SELECT COUNT(*) AS n FROM t'))?.n;
+      });
+      assert.equal(n, 600000);
+      assert.equal(db.pendingFlushes, 0, 'the commit awaited them');
+      await assert.rejects(
+        db.transaction(async () => {
+          db.flushBehind();
+          await db.run('SELECT * FROM no_such_table');
+        }),
+      );
+      assert.equal(db.pendingFlushes, 0, 'the rollback awaited it');
+      assert.equal((await db.one<{ n: number }>('SELECT COUNT(*) AS n FROM t'))?.n, 600000);
+    } finally {
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const memory = await Database.open(':memory:');
+    try {
+      memory.flushBehind();
+      assert.equal(memory.pendingFlushes, 0);
+    } finally {
+      memory.close();
+    }
+  });
+
   test('bulk mode materialises working tables as files: types round-trip, nothing piles up in the transaction', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-bulk-'));
     const dbPath = path.join(dir, 'lake.duckdb');
