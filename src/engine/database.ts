@@ -465,7 +465,6 @@ export class Database {
     );
   }
 
-  /** Runs `fn` in one transaction: committed when it returns, rolled back when it throws. */
   /**
    * Starts writing the database file's data out to the disk in the background (flush-behind), while
    * the update goes on: the engine writes the blocks of large tables to the file as it goes, and the
@@ -488,6 +487,10 @@ export class Database {
     return this.flushes.length;
   }
 
+  /**
+   * Runs `fn` in one transaction: committed when it returns, rolled back when it throws; either waits
+   * for the background flushes `fn` started first.
+   */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     await this.run('BEGIN TRANSACTION');
     try {
