@@ -1,5 +1,7 @@
+import crypto from 'node:crypto';
 import { duckdbDialect as d } from '../dialect/duckdb.ts';
 import {
+  BLOCKING_RULES,
   blockingKeysByRecordSql,
   blockingKeysFromRecordsSql,
   candidatePairsSql,
@@ -105,9 +107,15 @@ async function nextPatientNumber(db: Database): Promise<number> {
 export const fingerprintSql = (a: string): string =>
   `hash(${IDENTITY_FIELDS.map((f) => `${a}.${f}`).join(', ')})`;
 
-// The probe names the stored form too: keys written in another form (one row per rule, or hashes of
-// the values joined into text, before) are rebuilt like keys of another hash.
-const HASH_PROBE = `'keys by record, typed values:' || CAST(hash('carelake identity hash probe') AS VARCHAR)`;
+// The probe names the stored form and the rules too: keys written in another form (one row per rule,
+// or hashes of the values joined into text, before) or by other rules are rebuilt like keys of another
+// hash.
+const RULES_SIGNATURE = crypto
+  .createHash('sha256')
+  .update(JSON.stringify(BLOCKING_RULES))
+  .digest('hex')
+  .slice(0, 12);
+const HASH_PROBE = `'keys by record, typed values, rules ${RULES_SIGNATURE}:' || CAST(hash('carelake identity hash probe') AS VARCHAR)`;
 
 /**
  * Blocking keys and fingerprints are the engine's 64-bit hash of values. They are stored, so they are

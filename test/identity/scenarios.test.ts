@@ -258,6 +258,36 @@ test('stored hashes written under another hash function are rebuilt before a cha
   assert.notEqual(c?.probe, 'another hash');
 });
 
+test('blocking keys stored under earlier rules are rebuilt when the rules change', async () => {
+  const l = lake();
+  writeLandingFile(l.landing, 'patients', T0, csvText('patients', [patientRow(31), patientRow(32)]));
+  assert.equal((await run(l)).status, 'COMPLETED');
+  // As a lakehouse written before last name + birth date took the sex holds them: that rule's keys
+  // without the sex, under the probe of that version (the same engine hash, no rules signature).
+  const db = await Database.open(l.db);
+  try {
+    await db.run(`UPDATE carelake_meta SET value = 'keys by record, typed values:' || CAST(hash('carelake identity hash probe') AS VARCHAR)
+      WHERE key = 'identity_hash_probe'`);
+    await db.run(`UPDATE identity_blocking_keys k SET k2 = hash(r.ln, year(r.dob), LEAST(month(r.dob), day(r.dob)), GREATEST(month(r.dob), day(r.dob)))
+      FROM identity_records r WHERE r.rid = k.rid`);
+  } finally {
+    db.close();
+  }
+  writeLandingFile(l.landing, 'patients', hoursAfter(T0, 2), csvText('patients', [patientRow(33)]));
+  assert.equal((await run(l)).status, 'COMPLETED');
+  const fresh = blockingKeysByRecordSql(duckdbDialect, 'identity_records');
+  const [c] = await query<{ differ: number; keys: number; probe: string }>(
+    l.db,
+    `SELECT (SELECT COUNT(*) FROM (SELECT * FROM (${fresh}) EXCEPT ALL SELECT * FROM identity_blocking_keys)) +
+         (SELECT COUNT(*) FROM (SELECT * FROM identity_blocking_keys EXCEPT ALL SELECT * FROM (${fresh}))) AS differ,
+       (SELECT COUNT(*) FROM identity_blocking_keys) AS keys,
+       (SELECT value FROM carelake_meta WHERE key = 'identity_hash_probe') AS probe`,
+  );
+  assert.equal(c?.keys, 3, 'one row of keys per record');
+  assert.equal(c?.differ, 0, "every stored key is the current rules' key");
+  assert.match(c?.probe ?? '', /rules [0-9a-f]{12}:/, 'the probe names the rules the keys were written by');
+});
+
 test('review decisions: accept merges (the retired id stays resolvable), reject persists and splits', async () => {
   const l = lake();
   const env = { ...process.env, CARELAKE_SSN_KEY: '5e'.repeat(32) };

@@ -28,11 +28,21 @@ const UNORDERED_BIRTH_DATE = [
 /**
  * The rules, chosen by what each adds on generated data of 465,000 people (1M records): e-mail and
  * last name + first name + birth year were dropped (together 1.7M extra pairs for 0.04% of the true
- * pairs); the birth-date keys ignore day/month order instead.
+ * pairs); the birth-date keys ignore day/month order instead. Last name + birth date also takes the
+ * sex (unknown sex is a value of its own): on 1M people (2.15 M records) it made 3.5 M candidate pairs
+ * alone, 2.1 M of them found by no other rule and of those 0.4% true; with the sex the candidate pairs
+ * of all rules fell from 4.79 M to 3.73 M and the true pairs among them rose from 1,479,906 to 1,479,910
+ * (blocks that were over the size cap before are not). A person's records that differ in first name
+ * and in sex and share no other key are no longer compared.
  */
 export const BLOCKING_RULES: readonly BlockingRule[] = [
   { id: 1, name: 'ssn', columns: ['ssn'], parts: ['t.ssn'] },
-  { id: 2, name: 'last_name+birth_date', columns: ['ln', 'dob'], parts: ['t.ln', ...UNORDERED_BIRTH_DATE] },
+  {
+    id: 2,
+    name: 'last_name+birth_date+sex',
+    columns: ['ln', 'dob'],
+    parts: ['t.ln', ...UNORDERED_BIRTH_DATE, 't.sex'],
+  },
   { id: 3, name: 'first_name+birth_date', columns: ['fn', 'dob'], parts: ['t.fn', ...UNORDERED_BIRTH_DATE] },
   { id: 4, name: 'mrn', columns: ['mrn'], parts: ['t.mrn'] },
   { id: 5, name: 'member_id', columns: ['mid'], parts: ['t.mid'] },

@@ -89,7 +89,7 @@ CREATE TEMPORARY VIEW idr_blocking_keys
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
 AS SELECT t.rid, 1 AS rule, xxhash64(t.ssn) AS k FROM identity_records t WHERE (TRUE) AND t.ssn IS NOT NULL
 UNION ALL
-SELECT t.rid, 2 AS rule, xxhash64(t.ln, year(t.dob), LEAST(month(t.dob), day(t.dob)), GREATEST(month(t.dob), day(t.dob))) AS k FROM identity_records t WHERE (TRUE) AND t.ln IS NOT NULL AND t.dob IS NOT NULL
+SELECT t.rid, 2 AS rule, xxhash64(t.ln, year(t.dob), LEAST(month(t.dob), day(t.dob)), GREATEST(month(t.dob), day(t.dob)), t.sex) AS k FROM identity_records t WHERE (TRUE) AND t.ln IS NOT NULL AND t.dob IS NOT NULL
 UNION ALL
 SELECT t.rid, 3 AS rule, xxhash64(t.fn, year(t.dob), LEAST(month(t.dob), day(t.dob)), GREATEST(month(t.dob), day(t.dob))) AS k FROM identity_records t WHERE (TRUE) AND t.fn IS NOT NULL AND t.dob IS NOT NULL
 UNION ALL
