@@ -89,7 +89,7 @@ export async function stageAndEvaluate(
   // A repeat of a key within a file: found by aggregation (cheaper than a window over every row), into
   // a small table of its own first, so the source is read once for the stage and never materialised.
   const dups = `dups_${ds.name}`;
-  await ctx.db.materialize(dups, `${duplicateKeysSql(d, ds, `(${source})`)}`);
+  await ctx.db.materialize(dups, duplicateKeysSql(d, ds, `(${source})`, { hashFirst: true }));
   const staged = stageSql(d, ds, source, {
     runStartedAt: ctx.startedAtSql,
     // Every bronze column is in the staged row (raw or as `_raw_<name>`), so the bronze row of a row

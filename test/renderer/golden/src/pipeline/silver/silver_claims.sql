@@ -8,8 +8,7 @@ FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((claim_amount > 0 AND claim_am
 WITH s0 AS (SELECT * FROM bronze_claims),
 dups AS (
   SELECT `claim_id` AS _dup_key0, _file_name AS _dup_file, MIN(_line_number) AS _first_line
-  FROM s0 WHERE xxhash64(`claim_id`, _file_name) IN (SELECT _h FROM (SELECT xxhash64(`claim_id`, _file_name) AS _h FROM s0 GROUP BY xxhash64(`claim_id`, _file_name) HAVING COUNT(*) > 1))
-  GROUP BY `claim_id`, _file_name HAVING COUNT(*) > 1),
+  FROM s0 GROUP BY `claim_id`, _file_name HAVING COUNT(*) > 1),
 s1 AS (
   SELECT s0.`claim_id`, s0.`patient_id`, s0.`claim_amount` AS `_raw_claim_amount`, s0.`claim_date` AS `_raw_claim_date`, s0.`diagnosis_code` AS `_raw_diagnosis_code`, s0.`procedure_code` AS `_raw_procedure_code`, s0.`claim_status` AS `_raw_claim_status`, s0.`source_system`, s0._file_name, s0._line_number, s0._extracted_at, s0._ingested_at, s0._rescued_data,
     NULLIF(TRIM(CASE WHEN CONTAINS(patient_id, '  ') OR CONTAINS(patient_id, CHR(9)) THEN regexp_replace(patient_id, '\\s+', ' ') ELSE patient_id END), '') AS `source_patient_id`,

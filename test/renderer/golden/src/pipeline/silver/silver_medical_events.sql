@@ -8,8 +8,7 @@ FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((event_date IS NOT NULL AND ev
 WITH s0 AS (SELECT * FROM bronze_medical_events),
 dups AS (
   SELECT `event_id` AS _dup_key0, _file_name AS _dup_file, MIN(_line_number) AS _first_line
-  FROM s0 WHERE xxhash64(`event_id`, _file_name) IN (SELECT _h FROM (SELECT xxhash64(`event_id`, _file_name) AS _h FROM s0 GROUP BY xxhash64(`event_id`, _file_name) HAVING COUNT(*) > 1))
-  GROUP BY `event_id`, _file_name HAVING COUNT(*) > 1),
+  FROM s0 GROUP BY `event_id`, _file_name HAVING COUNT(*) > 1),
 s1 AS (
   SELECT s0.`event_id`, s0.`patient_id`, s0.`event_date` AS `_raw_event_date`, s0.`event_type` AS `_raw_event_type`, s0.`medical_provider` AS `_raw_medical_provider`, s0.`source_system`, s0._file_name, s0._line_number, s0._extracted_at, s0._ingested_at, s0._rescued_data,
     NULLIF(TRIM(CASE WHEN CONTAINS(patient_id, '  ') OR CONTAINS(patient_id, CHR(9)) THEN regexp_replace(patient_id, '\\s+', ' ') ELSE patient_id END), '') AS `source_patient_id`,

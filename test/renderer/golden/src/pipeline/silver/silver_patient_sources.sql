@@ -8,8 +8,7 @@ FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((source_patient_id IS NOT NULL
 WITH s0 AS (SELECT * FROM bronze_patients),
 dups AS (
   SELECT `source_system` AS _dup_key0, `patient_id` AS _dup_key1, _file_name AS _dup_file, MIN(_line_number) AS _first_line
-  FROM s0 WHERE xxhash64(`source_system`, `patient_id`, _file_name) IN (SELECT _h FROM (SELECT xxhash64(`source_system`, `patient_id`, _file_name) AS _h FROM s0 GROUP BY xxhash64(`source_system`, `patient_id`, _file_name) HAVING COUNT(*) > 1))
-  GROUP BY `source_system`, `patient_id`, _file_name HAVING COUNT(*) > 1),
+  FROM s0 GROUP BY `source_system`, `patient_id`, _file_name HAVING COUNT(*) > 1),
 s1 AS (
   SELECT s0.`patient_id`, s0.`mrn` AS `_raw_mrn`, s0.`first_name`, s0.`last_name`, s0.`date_of_birth`, s0.`gender`, s0.`address_line1`, s0.`city`, s0.`state`, s0.`zip_code`, s0.`phone`, s0.`email`, s0.`ssn`, s0.`insurance_id`, s0.`source_system`, s0.`bmi` AS `_raw_bmi`, s0.`smoker` AS `_raw_smoker`, s0.`children` AS `_raw_children`, s0.`charges` AS `_raw_charges`, s0.`insurance_plan` AS `_raw_insurance_plan`, s0.`coverage_start_date` AS `_raw_coverage_start_date`, s0._file_name, s0._line_number, s0._extracted_at, s0._ingested_at, s0._rescued_data, s0.ssn_hash, s0._ssn_key_id,
     NULLIF(TRIM(CASE WHEN CONTAINS(patient_id, '  ') OR CONTAINS(patient_id, CHR(9)) THEN regexp_replace(patient_id, '\\s+', ' ') ELSE patient_id END), '') AS `source_patient_id`,
