@@ -18,6 +18,7 @@ import { retireAllRows } from './change-feed.ts';
 import { runGoldFact, runGoldPatients } from './gold.ts';
 import {
   inspectFile,
+  inspectFiles,
   scanLanding,
   stillBeingWritten,
   unchangedSince,
@@ -138,6 +139,8 @@ async function planFiles(
   const toIngest: (LandingFile & { inspection: FileInspection })[] = [];
   const decisions: FileDecision[] = [];
   const now = Date.now();
+  // New names are inspected first, all at once (on several threads when they are large).
+  const inspections = await inspectFiles(files.filter((f) => !byName.has(f.fileName)));
   for (const f of files) {
     const prior = byName.get(f.fileName);
     if (prior) {
@@ -156,7 +159,7 @@ async function planFiles(
         await db.run('UPDATE ingest_files SET note = ? WHERE file_name = ?', [note, f.fileName]);
       continue;
     }
-    const inspection = await inspectFile(f.filePath);
+    const inspection = inspections.get(f.filePath) ?? (await inspectFile(f.filePath));
     // A file still being written is not recorded: a later run reads it whole.
     const writing = stillBeingWritten(f, inspection, now);
     if (writing !== undefined) {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { inspectFile } from '../../src/runner/landing.ts';
+import { inspectFile, inspectFiles } from '../../src/runner/landing.ts';
 
 const CHUNK = 1 << 22;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-inspect-'));
@@ -113,5 +113,49 @@ describe('inspectFile', () => {
     assert.equal(i.headerLine, undefined);
     assert.equal(i.dataLines, 0);
     assert.equal(i.utf8, true);
+  });
+});
+
+describe('inspectFiles', () => {
+  const files = (): { filePath: string; sizeBytes: number }[] =>
+    [
+      Buffer.concat([Buffer.from('a,b\n'), Buffer.alloc(CHUNK + 7, '1,2\n')]),
+      Buffer.from('a,b\n1,"x\ny"\n'),
+      Buffer.from([0x61, 0x2c, 0x62, 0x0a, 0xff, 0x0a]),
+      Buffer.alloc(0),
+    ].map((content) => {
+      const filePath = write(content);
+      return { filePath, sizeBytes: content.length };
+    });
+
+  test('the hashing thread gives what inspecting each file on this thread gives', async () => {
+    const batch = files();
+    // parallelFrom 1: the hash is computed on the worker thread even for this small batch
+    const parallel = await inspectFiles(batch, 1);
+    assert.deepEqual(
+      [...parallel.keys()],
+      batch.map((f) => f.filePath),
+    );
+    for (const f of batch) {
+      const alone = await inspectFile(f.filePath);
+      assert.deepEqual(parallel.get(f.filePath), alone);
+      assert.equal(
+        alone.sha256,
+        crypto.createHash('sha256').update(fs.readFileSync(f.filePath)).digest('hex'),
+      );
+    }
+    assert.equal(parallel.get(batch[2]?.filePath ?? '')?.utf8, false);
+    assert.equal(parallel.get(batch[0]?.filePath ?? '')?.dataLines, Math.ceil((CHUNK + 7) / 4));
+  });
+
+  test('a file the hashing thread cannot read is reported as inspecting it here would report it', async () => {
+    const missing = path.join(dir, 'gone.csv');
+    await assert.rejects(inspectFiles([{ filePath: missing, sizeBytes: 1 }], 1), /ENOENT/);
+  });
+
+  test('a small batch is inspected on this thread, with the same result', async () => {
+    const batch = files();
+    const inline = await inspectFiles(batch);
+    for (const f of batch) assert.deepEqual(inline.get(f.filePath), await inspectFile(f.filePath));
   });
 });
