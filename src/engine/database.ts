@@ -77,7 +77,8 @@ const STRING_COMPRESSION_OFF = "SET disabled_compression_methods = 'fsst,diction
 
 /**
  * In bulk mode, the release above which the engine flushes its allocator's free memory at once (its
- * default is 512 MiB): larger than any release of a first load, so freed memory stays for reuse.
+ * default is 512 MiB), and the peak of a thread's task above which it flushes that thread's free memory
+ * when the task ends (default 128 MiB): larger than any of a first load, so freed memory stays for reuse.
  */
 const BULK_FLUSH_THRESHOLD = '1TB';
 
@@ -263,6 +264,9 @@ export class Database {
       on
         ? `SET allocator_bulk_deallocation_flush_threshold = '${BULK_FLUSH_THRESHOLD}'`
         : 'RESET allocator_bulk_deallocation_flush_threshold',
+    );
+    await this.run(
+      on ? `SET allocator_flush_threshold = '${BULK_FLUSH_THRESHOLD}'` : 'RESET allocator_flush_threshold',
     );
     // Raised once per database: the engine refuses to set it again lower, and it stays.
     if (on && !this.blockAllocatorRaised) {
