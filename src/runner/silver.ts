@@ -48,11 +48,11 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
   // Written once resolved, with their patient (every accepted record has its identity record, merges
   // and splits of this run included): an UPDATE of the rows just written made the commit of a first
   // load rewrite the whole column (3.6 s for 2.15 M rows).
-  await ctx.db.run(`INSERT INTO silver_patient_sources BY NAME
-    SELECT ${SOURCE_RECORD_COLUMNS.map((c) => `e.${c}`).join(', ')}, r.patient_id
+  const accepted = `SELECT ${SOURCE_RECORD_COLUMNS.map((c) => `e.${c}`).join(', ')}, r.patient_id
     FROM eval_silver_patients e
     LEFT JOIN identity_records r ON r.source_system = e.source_system AND r.source_patient_id = e.source_patient_id
-    WHERE NOT e._rejected`);
+    WHERE NOT e._rejected`;
+  await ctx.db.run(`INSERT INTO silver_patient_sources BY NAME ${accepted}`);
   // Identity SLA violations (freshness, confidence, coverage, drift) go to the event log as warnings.
   ctx.warnings.push(...identity.alerts);
 
@@ -63,7 +63,12 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
   // An incremental update gathers the source rows of the patients it touched first (one pass over
   // silver_patient_sources); a first load reads them all as they are.
   let sources = 'silver_patient_sources';
-  if (!ctx.db.bulk) {
+  if (ctx.db.bulk && !earlierSources) {
+    // The rows just written, read again from where they came from: a table written in the open
+    // transaction is scanned by one thread, the stage by all (only the narrow join side is the table's).
+    sources = 'golden_patient_sources';
+    await ctx.db.defineView(sources, accepted);
+  } else if (!ctx.db.bulk) {
     sources = 'golden_patient_sources';
     await ctx.db.materialize(
       sources,
