@@ -333,10 +333,11 @@ parentPort.on('message', (filePath) => {
 });`;
 
 /**
- * `inspectFile` for each file. For a batch of `parallelFrom` bytes or more (a first load), the SHA-256 is computed on a worker
- * thread while this thread counts the lines and checks the encoding, so the two halves of the work
- * run on two cores (1 GB of landing files: 0.7 s instead of 1.2 s); the engine waits for all of it
- * before its first read. A hash the worker could not compute is computed here.
+ * `inspectFile` for each file. For a batch of `parallelFrom` bytes or more (a first load), the
+ * SHA-256 is computed on a worker thread while this thread counts the lines and checks the encoding,
+ * so the two halves of the work run on two cores (1 GB of landing files: 0.74-0.86 s instead of
+ * 1.03-1.29 s); the engine waits for all of it before its first read. A hash the worker could not
+ * compute is computed here.
  */
 export async function inspectFiles(
   files: readonly { filePath: string; sizeBytes: number }[],

@@ -61,7 +61,7 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
   const risk = SILVER_PATIENT_COLUMNS.find((c) => c.name === 'patient_risk_category')?.sql?.(d) ?? 'NULL';
   const age = yearsBetween('birth_date', 'CAST(t AS DATE)');
   // An incremental update gathers the source rows of the patients it touched first (one pass over
-  // silver_patient_sources); a first load reads them all as they are.
+  // silver_patient_sources); a first load reads them all, from the stage.
   let sources = 'silver_patient_sources';
   if (ctx.db.bulk && !earlierSources) {
     // The rows just written, read again from where they came from: a table written in the open
