@@ -349,16 +349,18 @@ export async function inspectFiles(
     for (const f of files) result.set(f.filePath, await inspectFile(f.filePath));
     return result;
   }
+  // Each file's hash, settled by the worker's answer, or without one if the worker fails or stops.
+  const settle = new Map<string, (sha256: string | undefined) => void>();
+  const hashes = new Map(
+    files.map((f) => [f.filePath, new Promise<string | undefined>((done) => settle.set(f.filePath, done))]),
+  );
+  const settleAll = (): void => settle.forEach((done) => done(undefined));
   const worker = new Worker(HASH_WORKER, { eval: true, execArgv: [] });
-  const hashes = new Map<string, Promise<string | undefined>>();
-  const waiting = new Map<string, (sha: string | undefined) => void>();
-  worker.on('message', (m: { filePath: string; sha256?: string }) => waiting.get(m.filePath)?.(m.sha256));
-  worker.on('error', () => waiting.forEach((done) => done(undefined)));
+  worker.on('message', (m: { filePath: string; sha256?: string }) => settle.get(m.filePath)?.(m.sha256));
+  worker.on('error', settleAll);
+  worker.on('exit', settleAll);
   try {
-    for (const f of files) {
-      hashes.set(f.filePath, new Promise((resolve) => waiting.set(f.filePath, resolve)));
-      worker.postMessage(f.filePath);
-    }
+    for (const f of files) worker.postMessage(f.filePath);
     for (const f of files) {
       const inspection = await inspectFile(f.filePath, { hash: false });
       const sha256 = (await hashes.get(f.filePath)) ?? (await inspectFile(f.filePath)).sha256;
