@@ -85,6 +85,12 @@ export interface ResolveOptions {
   readonly retrain?: boolean;
 }
 
+/**
+ * The view resolveIdentities leaves: (source_system, source_patient_id, patient_id) of every source
+ * record, as resolved by the update.
+ */
+export const RECORD_PATIENTS = 'identity_record_patients';
+
 /** Records at least this many times the count at the last training trigger a new model version. */
 const RETRAIN_GROWTH = 2;
 
@@ -588,7 +594,9 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   const links = 'silver_resolved_identity_resolution';
   const patients = 'identity_touched_patients';
   let golden: GoldenSources = { records: 'identity_records', links, patients };
-  if (fromScratch && decisions.merged === 0 && decisions.split === 0)
+  // The final assignments are every record's patient: nothing moved a record after them.
+  const finalIsComplete = fromScratch && decisions.merged === 0 && decisions.split === 0;
+  if (finalIsComplete)
     golden = {
       records: `(SELECT f.rid, f.patient_id, f.source_system, f.extracted_at,
         ${resolvedConfidenceSql('f')} AS confidence_score FROM idr_final f)`,
@@ -620,6 +628,14 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   await db.run(`INSERT INTO silver_enriched_identity_resolution BY NAME
     SELECT g.*, ${d.string(mv)} AS model_version, ${run} AS run_id
     FROM (${goldenRecordSql(d, golden, at)}) g`);
+  // The patient of every source record, for the caller's writes of this run's source rows: from
+  // scratch (and unless a reviewer's decision moved records) the final assignments, a working
+  // relation every thread scans, hold them all; identity_records, written in this transaction, is
+  // scanned by one thread.
+  await db.defineView(
+    RECORD_PATIENTS,
+    `SELECT source_system, source_patient_id, patient_id FROM ${finalIsComplete ? 'idr_final' : 'identity_records'}`,
+  );
   await phase('golden');
 
   const work = await db.one<{

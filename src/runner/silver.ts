@@ -5,7 +5,7 @@ import { ORPHAN_RULE } from '../definitions/datasets/silver-facts.ts';
 import { SILVER_PATIENT_COLUMNS } from '../definitions/datasets/silver-patients.ts';
 import { yearsBetween } from '../definitions/sql-helpers.ts';
 import { sqlString } from '../engine/database.ts';
-import { resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
+import { RECORD_PATIENTS, resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
 import { thisRunsBronzeSql } from './bronze.ts';
 import { SOURCE_RECORD_COLUMNS } from './schema.ts';
 import { feedRewriter, isEmpty, upsertWithFeed } from './change-feed.ts';
@@ -50,7 +50,7 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
   // load rewrite the whole column (3.6 s for 2.15 M rows).
   const accepted = `SELECT ${SOURCE_RECORD_COLUMNS.map((c) => `e.${c}`).join(', ')}, r.patient_id
     FROM eval_silver_patients e
-    LEFT JOIN identity_records r ON r.source_system = e.source_system AND r.source_patient_id = e.source_patient_id
+    LEFT JOIN ${RECORD_PATIENTS} r ON r.source_system = e.source_system AND r.source_patient_id = e.source_patient_id
     WHERE NOT e._rejected`;
   await ctx.db.run(`INSERT INTO silver_patient_sources BY NAME ${accepted}`);
   // Identity SLA violations (freshness, confidence, coverage, drift) go to the event log as warnings.

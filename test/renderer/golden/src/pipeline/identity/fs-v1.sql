@@ -107,11 +107,21 @@ SELECT t.rid, 11 AS rule, xxhash64(t.phone, t.dob) AS k FROM identity_records t 
 
 CREATE TEMPORARY VIEW idr_pairs
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
-AS WITH sized AS (SELECT rule, k FROM idr_blocking_keys GROUP BY rule, k HAVING COUNT(*) BETWEEN 2 AND 40),
-  members AS (SELECT b.rule, b.k, b.rid FROM idr_blocking_keys b JOIN sized s ON s.rule = b.rule AND s.k = b.k)
-  SELECT a.rid AS rid_l, m.rid AS rid_r, MIN(a.rule) AS rule
-  FROM members a JOIN members m ON m.rule = a.rule AND m.k = a.k AND a.rid < m.rid
-  GROUP BY a.rid, m.rid;
+AS WITH sized AS (
+    SELECT rule, k, COUNT(*) AS n, MIN(rid) AS lo, MAX(rid) AS hi, SUM(rid) AS total FROM idr_blocking_keys
+    GROUP BY rule, k HAVING COUNT(*) BETWEEN 2 AND 40),
+  members AS (
+    SELECT b.rule, b.k, b.rid FROM idr_blocking_keys b JOIN (SELECT rule, k FROM sized WHERE n > 3) s
+      ON s.rule = b.rule AND s.k = b.k),
+  pairs AS (
+    SELECT rule, lo AS rid_l, hi AS rid_r FROM sized WHERE n <= 3
+    UNION ALL
+    SELECT rule, lo, CAST(total - lo - hi AS BIGINT) FROM sized WHERE n = 3
+    UNION ALL
+    SELECT rule, CAST(total - lo - hi AS BIGINT), hi FROM sized WHERE n = 3
+    UNION ALL
+    SELECT a.rule, a.rid, m.rid FROM members a JOIN members m ON m.rule = a.rule AND m.k = a.k AND a.rid < m.rid)
+  SELECT rid_l, rid_r, MIN(rule) AS rule FROM pairs GROUP BY rid_l, rid_r;
 
 CREATE TEMPORARY VIEW idr_vectors
 COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (model fs-v1.0) with best-anchor clustering by source system, recomputed from all records.'
@@ -384,7 +394,7 @@ AS WITH other AS (
            WHEN a.deterministic = 1 THEN GREATEST(a.probability, 0.999)
            ELSE COALESCE(a.probability, 1.0) END AS confidence,
       CASE WHEN a.via_rid IS NULL THEN NULL ELSE vr.source_system || ':' || vr.source_patient_id END AS via_record,
-      named_struct('first_name', CASE s.g_first_name WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'nickname' WHEN 3 THEN 'edit_1' WHEN 4 THEN 'edit_2' WHEN 5 THEN 'else' END, 'last_name', CASE s.g_last_name WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'edit_1' WHEN 3 THEN 'edit_2' WHEN 4 THEN 'else' END, 'birth_date', CASE s.g_birth_date WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'day_month_swap' WHEN 3 THEN 'one_digit' WHEN 4 THEN 'within_1_year' WHEN 5 THEN 'else' END, 'ssn', CASE s.g_ssn WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'else' END, 'mrn', CASE s.g_mrn WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'else' END, 'member_id', CASE s.g_member_id WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'else' END, 'address', CASE s.g_address WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'same_street' WHEN 3 THEN 'same_zip_or_city' WHEN 4 THEN 'else' END, 'phone', CASE s.g_phone WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'else' END, 'email', CASE s.g_email WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'else' END, 'sex', CASE s.g_sex WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'else' END) AS levels
+      CASE WHEN s.rid_l IS NOT NULL THEN named_struct('first_name', CASE s.g_first_name WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'nickname' WHEN 3 THEN 'edit_1' WHEN 4 THEN 'edit_2' WHEN 5 THEN 'else' END, 'last_name', CASE s.g_last_name WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'edit_1' WHEN 3 THEN 'edit_2' WHEN 4 THEN 'else' END, 'birth_date', CASE s.g_birth_date WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'day_month_swap' WHEN 3 THEN 'one_digit' WHEN 4 THEN 'within_1_year' WHEN 5 THEN 'else' END, 'ssn', CASE s.g_ssn WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'else' END, 'mrn', CASE s.g_mrn WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'else' END, 'member_id', CASE s.g_member_id WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'else' END, 'address', CASE s.g_address WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'same_street' WHEN 3 THEN 'same_zip_or_city' WHEN 4 THEN 'else' END, 'phone', CASE s.g_phone WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'else' END, 'email', CASE s.g_email WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'else' END, 'sex', CASE s.g_sex WHEN 0 THEN 'missing' WHEN 1 THEN 'exact' WHEN 2 THEN 'else' END) END AS levels
     FROM idr_assign_2 a JOIN idr_work w ON w.rid = a.rid
     LEFT JOIN identity_records vr ON vr.rid = a.via_rid
     LEFT JOIN identity_scored_pairs s ON s.rid_l = LEAST(a.rid, a.via_rid) AND s.rid_r = GREATEST(a.rid, a.via_rid)
