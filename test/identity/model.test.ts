@@ -119,6 +119,43 @@ test('every identity definition renders for DuckDB and Databricks, with engine-s
   assert.throws(() => levelIndex('first_name', 'nope'), /unknown comparison level/);
 });
 
+test('candidate pairs from scratch equal every pair within each block of 2 to 40 records, with its first rule', async () => {
+  const db = await Database.open(':memory:');
+  try {
+    // Blocks of 1 to 42 records under three rules; records share blocks under several rules, and a rule
+    // key repeats under another rule (pairs are per rule and key).
+    await db.run(`CREATE TABLE keys AS
+      SELECT rid, rule, k FROM (
+        SELECT r AS rid, 1 AS rule, CAST(r % 997 AS UBIGINT) AS k FROM range(1, 2001) t(r)
+        UNION ALL SELECT r, 2, CAST(r // 3 AS UBIGINT) FROM range(1, 2001) t(r)
+        UNION ALL SELECT r, 4, CAST(CASE WHEN r <= 42 THEN 0 WHEN r <= 83 THEN 1 ELSE r // 4 END AS UBIGINT) FROM range(1, 2001) t(r)
+        UNION ALL SELECT r, 5, CAST(r // 2 AS UBIGINT) FROM range(1, 2001) t(r) WHERE r % 5 <> 0)`);
+    const plain = `SELECT a.rid AS rid_l, m.rid AS rid_r, MIN(a.rule) AS rule
+      FROM keys a JOIN keys m ON m.rule = a.rule AND m.k = a.k AND a.rid < m.rid
+      WHERE (a.rule, a.k) IN (SELECT rule, k FROM keys GROUP BY rule, k HAVING COUNT(*) BETWEEN 2 AND 40)
+      GROUP BY a.rid, m.rid`;
+    const sizes = await db.all<{ n: number }>(
+      'SELECT DISTINCT LEAST(COUNT(*), 5) AS n FROM keys GROUP BY rule, k ORDER BY n',
+    );
+    assert.deepEqual(
+      sizes.map((r) => r.n),
+      [1, 2, 3, 4, 5],
+      'blocks of every size the statement treats apart',
+    );
+    const pairs = candidatePairsSql('keys', 'keys', { selfJoin: true });
+    const differ = await db.one<{ missing: number; extra: number; total: number }>(
+      `SELECT (SELECT COUNT(*) FROM ((${plain}) EXCEPT (${pairs}))) AS missing,
+        (SELECT COUNT(*) FROM ((${pairs}) EXCEPT (${plain}))) AS extra,
+        (SELECT COUNT(*) FROM (${plain})) AS total`,
+    );
+    assert.equal(differ?.missing, 0);
+    assert.equal(differ?.extra, 0);
+    assert.ok((differ?.total ?? 0) > 3000, `${differ?.total} pairs`);
+  } finally {
+    db.close();
+  }
+});
+
 test('scoring with the parameters written into the statement equals scoring through the parameter table', async () => {
   const db = await Database.open(':memory:');
   try {

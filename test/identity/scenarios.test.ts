@@ -151,6 +151,13 @@ test('nickname + moved address + missing SSN links; an SSN-only disagreement sti
   assert.equal(evidence.levels['first_name'], 'nickname');
   assert.equal(evidence.levels['ssn'], 'missing');
   assert.equal(JSON.parse(m.get('ADT_SYSTEM:A00000006')?.match_evidence ?? '{}').levels.ssn, 'else');
+  // The patient's anchor linked through nothing: its evidence names the decision and no levels.
+  assert.deepEqual(JSON.parse(m.get('EHR_SYSTEM:E00000005')?.match_evidence ?? '{}'), {
+    decision: 'new_patient',
+    matched_record: null,
+    match_weight: null,
+    levels: null,
+  });
   assert.ok((bill?.confidence_score ?? 0) >= 0.95);
   assert.match(bill?.match_rule ?? '', /^fs-v1:probabilistic$/);
   assert.equal(bill?.model_version, 'fs-v1.0', 'small data use the default parameters');

@@ -169,10 +169,10 @@ export function reviewCandidatesSql(records: string): string {
 /**
  * The outcome of each work record once every stage ran (`assign`): its patient, the decision
  * (new_patient, kept, moved, deterministic, probabilistic), the confidence, the record it linked
- * through and the level evidence of that link (NULL without one: a new patient's anchor, half the
- * records of a first load, carried an object of ten NULL levels). A new patient's anchor has confidence 1 − its best
- * link probability to another patient (no conflict, no rejection). Reads idr_work, idr_edges, the
- * pair records `records` and the scored pairs `scored`.
+ * through and the level evidence of that link (NULL when it linked through none, as a new patient's
+ * anchor). A new patient's anchor has confidence 1 − its best link probability to another patient (no
+ * conflict, no rejection). Reads idr_work, idr_edges, the pair records `records` and the scored pairs
+ * `scored`.
  */
 export function finalAssignmentsSql(
   d: Dialect,
