@@ -1,5 +1,13 @@
 import { BLOCKING_RULES, blockingKeyColumn } from '../definitions/identity/blocking.ts';
-import { GOLDEN_ATTRIBUTES, GOLDEN_TYPES } from '../definitions/identity/records.ts';
+import {
+  GOLDEN_ATTRIBUTES,
+  GOLDEN_TYPES,
+  IDENTITY_FIELDS,
+  IDENTITY_RECORD_VALUES,
+  identityFieldsSql,
+  identityRecordValuesSql,
+} from '../definitions/identity/records.ts';
+import type { Database } from '../engine/database.ts';
 import { DISTINCT_TEXT as DT } from '../dialect/duckdb.ts';
 
 /**
@@ -14,18 +22,20 @@ const enrichedColumns = GOLDEN_ATTRIBUTES.map(
     `${a.name} ${GOLDEN_TYPES[a.name] ?? (DISTINCT_ATTRIBUTES.has(a.name) ? DT : 'VARCHAR')}, ${a.name}_source ${DT}, ${a.name}_confidence DOUBLE`,
 ).join(',\n     ');
 
+const IDENTITY_RECORDS_DDL = `CREATE TABLE IF NOT EXISTS identity_records (
+     rid BIGINT, source_system VARCHAR, source_patient_id ${DT}, sys_rank INTEGER, extracted_at TIMESTAMP,
+     patient_id ${DT}, updated_run_id VARCHAR, fp UBIGINT, _file_name VARCHAR, _line_number BIGINT)`;
+
 /** The blocking keys, one row per identity record (see blockingKeysByRecordSql). */
 export const BLOCKING_KEYS_DDL = `CREATE TABLE IF NOT EXISTS identity_blocking_keys (rid BIGINT, ${BLOCKING_RULES.map(
   (b) => `${blockingKeyColumn(b)} UBIGINT`,
 ).join(', ')})`;
 
 export const IDENTITY_DDL = [
-  // The latest version of every source patient record, as compared, with its resolved patient.
-  `CREATE TABLE IF NOT EXISTS identity_records (
-     rid BIGINT, source_system VARCHAR, source_patient_id ${DT}, sys_rank INTEGER, fn VARCHAR, ln VARCHAR,
-     dob DATE, sex VARCHAR, ssn ${DT}, mrn ${DT}, mid ${DT}, addr ${DT}, city VARCHAR, state VARCHAR,
-     zip VARCHAR, phone ${DT}, email ${DT}, extracted_at TIMESTAMP, patient_id ${DT}, updated_run_id VARCHAR,
-     fp UBIGINT)`,
+  // The latest version of every source patient record: its record id, patient and fingerprint, and
+  // the silver_patient_sources row that holds its values (`_file_name`, `_line_number`; the values are
+  // read through identity_record_values, not stored twice).
+  IDENTITY_RECORDS_DDL,
   BLOCKING_KEYS_DDL,
   `CREATE TABLE IF NOT EXISTS identity_model_parameters (
      model_version VARCHAR, comparison VARCHAR, level INTEGER, level_name VARCHAR, m DOUBLE, u DOUBLE,
@@ -56,6 +66,43 @@ export const IDENTITY_DDL = [
      golden_completeness DOUBLE, resolved_at TIMESTAMP, identity_resolution_age_hours DOUBLE,
      model_version VARCHAR, run_id VARCHAR)`,
 ];
+
+/**
+ * The identity records with the values resolution compares (created once the tables are migrated: a
+ * lakehouse of schema 3 stored the values in identity_records itself).
+ */
+export const IDENTITY_VIEWS = [
+  `CREATE OR REPLACE VIEW ${IDENTITY_RECORD_VALUES} AS ${identityRecordValuesSql('identity_records', 'silver_patient_sources')}`,
+];
+
+/**
+ * Schema 3 → 4: identity_records held the compared values of each record, a second copy of its
+ * silver_patient_sources row (writing them took 2.5-3 s of a 1M-people first load). The records keep
+ * their ids, patients and fingerprints, and point at the source row with the same values (the latest
+ * of those, as the records were built). Returns whether it migrated.
+ */
+export async function migrateIdentityRecords(db: Database): Promise<boolean> {
+  const wide = await db.one<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM information_schema.columns
+     WHERE table_schema = 'main' AND table_name = 'identity_records' AND column_name = 'fn'`,
+  );
+  if (!wide?.n) return false;
+  const values = (a: string): string => `hash(${IDENTITY_FIELDS.map((f) => `${a}.${f}`).join(', ')})`;
+  await db.run(`ALTER TABLE identity_records RENAME TO identity_records_schema3`);
+  await db.run(IDENTITY_RECORDS_DDL);
+  await db.run(`INSERT INTO identity_records
+    SELECT r.rid, r.source_system, r.source_patient_id, r.sys_rank, r.extracted_at, r.patient_id, r.updated_run_id,
+      r.fp, s._file_name, s._line_number
+    FROM identity_records_schema3 r
+    LEFT JOIN (SELECT s._file_name, s._line_number, s._extracted_at, s.source_system, s.source_patient_id,
+        ${identityFieldsSql('s')} FROM silver_patient_sources s) s
+      ON s.source_system = r.source_system AND s.source_patient_id = r.source_patient_id
+    QUALIFY ROW_NUMBER() OVER (PARTITION BY r.rid
+      ORDER BY ${values('s')} = ${values('r')} DESC NULLS LAST, s._extracted_at = r.extracted_at DESC NULLS LAST,
+        s._extracted_at DESC, s._file_name DESC, s._line_number DESC) = 1`);
+  await db.run(`DROP TABLE identity_records_schema3`);
+  return true;
+}
 
 /** Columns added to tables created by an earlier version (idempotent). */
 export const IDENTITY_MIGRATIONS = [

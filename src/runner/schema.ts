@@ -5,7 +5,13 @@ import type { Column, Dataset } from '../definitions/model.ts';
 import { referencePath } from '../reference/paths.ts';
 import { supportingTableDdl } from '../definitions/supporting-tables.ts';
 import type { Database } from '../engine/database.ts';
-import { IDENTITY_DDL, IDENTITY_MIGRATIONS, IDENTITY_STATE_TABLES } from '../identity/schema.ts';
+import {
+  IDENTITY_DDL,
+  IDENTITY_MIGRATIONS,
+  IDENTITY_STATE_TABLES,
+  IDENTITY_VIEWS,
+  migrateIdentityRecords,
+} from '../identity/schema.ts';
 import { nicknamePairsSql } from '../definitions/identity/comparisons.ts';
 import { FEED_TABLES, LIVE_FEED_COLUMNS, TABLE_VERSIONS_DDL, changesTableDdl } from './change-feed.ts';
 
@@ -54,7 +60,7 @@ export const SOURCE_RECORD_COLUMNS: readonly string[] = PATIENT_SOURCE_TABLE_COL
 ).filter((name) => name !== 'patient_id');
 
 /** Schema version of the local lakehouse; bump with a migration when tables change. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const columnDdl = (c: Column, asDelivered = false): string =>
   `${d.ident(c.name)} ${storedType(c.type, asDelivered || c.distinctValues)}`;
@@ -131,6 +137,8 @@ async function migrate(db: Database): Promise<boolean> {
         await db.run(`UPDATE parked_rows p SET record = to_json(b) FROM bronze_${ds.entity} b
           WHERE p.dataset = '${ds.name}' AND b._file_name = p.file_name AND b._line_number = p.line_number`);
   }
+  // Schema 3 → 4: identity records read their values from silver_patient_sources.
+  await migrateIdentityRecords(db);
   return true;
 }
 
@@ -205,6 +213,7 @@ export async function ensureSchema(db: Database): Promise<void> {
       ds.kind === 'fact' ? `CREATE OR REPLACE VIEW ${ds.name} AS ${factViewSql(ds)}` : datasetDdl(ds),
     );
   for (const table of FEED_TABLES) await db.run(changesTableDdl(table));
+  for (const v of IDENTITY_VIEWS) await db.run(v);
   for (const v of GOLD_VIEWS) await db.run(`CREATE OR REPLACE VIEW ${v.name} AS ${v.sql}`);
   for (const ref of REFERENCE_TABLES) {
     const exists = await db.one<{ n: number }>(

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { duckdbDialect } from '../../src/dialect/duckdb.ts';
 import { blockingKeysByRecordSql } from '../../src/definitions/identity/blocking.ts';
+import { IDENTITY_FIELDS, identityRecordsSql } from '../../src/definitions/identity/records.ts';
 import { Database } from '../../src/engine/database.ts';
 import { resolvePatientId } from '../../src/identity/review.ts';
 import { auditPathFor, readAudit, verifyAudit } from '../../src/privacy/audit.ts';
@@ -77,6 +78,24 @@ async function assertPartition(db: string): Promise<void> {
   );
   assert.equal(g?.bad, 0, 'golden records count their records');
   assert.equal(g?.current_bad, 0, 'gold_patients has one current row per resolved patient');
+  // Every identity record reads its values from one source row: those of the record's latest version.
+  const values = `source_system, source_patient_id, ${IDENTITY_FIELDS.join(', ')}`;
+  const [v] = await query<{ records: number; with_values: number; differ: number; stale_fp: number }>(
+    db,
+    `SELECT (SELECT COUNT(*) FROM identity_records) AS records,
+       (SELECT COUNT(*) FROM identity_record_values) AS with_values,
+       (SELECT COUNT(*) FROM (
+         (SELECT ${values} FROM identity_record_values
+          EXCEPT ALL SELECT ${values} FROM (${identityRecordsSql(duckdbDialect, 'silver_patient_sources', 'TRUE')}))
+         UNION ALL
+         (SELECT ${values} FROM (${identityRecordsSql(duckdbDialect, 'silver_patient_sources', 'TRUE')})
+          EXCEPT ALL SELECT ${values} FROM identity_record_values))) AS differ,
+       (SELECT COUNT(*) FROM identity_record_values WHERE fp IS DISTINCT FROM hash(${IDENTITY_FIELDS.join(', ')})) AS stale_fp`,
+  );
+  assert.ok((v?.records ?? 0) > 0);
+  assert.equal(v?.with_values, v?.records, 'every identity record finds its source row');
+  assert.equal(v?.differ, 0, 'the values are those of the latest version of each source record');
+  assert.equal(v?.stale_fp, 0, 'every fingerprint is the hash of the values');
 }
 
 test('twins and a Jr./Sr. pair stay apart; their copies join the right person', async () => {
@@ -208,6 +227,96 @@ test('ids are stable across incremental batches and new records join existing pa
   await assertPartition(l.db);
 });
 
+test('a lakehouse of schema 3, whose identity records stored their values, is migrated and goes on resolving', async () => {
+  const l = lake();
+  writeLandingFile(
+    l.landing,
+    'patients',
+    T0,
+    csvText('patients', [patientRow(41), adtPatientRow(41), patientRow(42)]),
+  );
+  assert.equal((await run(l)).status, 'COMPLETED');
+  // A second version of E00000041, the anchor of a patient with another record, with a moved address:
+  // it keeps its patient without being resolved again, and its record points at the newer source row.
+  writeLandingFile(
+    l.landing,
+    'patients',
+    hoursAfter(T0, 2),
+    csvText('patients', [patientRow(41, { address_line1: '7 Oak Lane' }), adtPatientRow(42)]),
+  );
+  const second = await run(l);
+  assert.equal(second.status, 'COMPLETED');
+  await assertPartition(l.db);
+  const columns = `rid, source_system, source_patient_id, sys_rank, ${IDENTITY_FIELDS.join(', ')}, extracted_at, patient_id, updated_run_id, fp`;
+  const before = await query(l.db, `SELECT ${columns} FROM identity_record_values ORDER BY rid`);
+  assert.equal(before.length, 4);
+  // The same lakehouse as schema 3 stored it: the values in identity_records, no source row named.
+  const db = await Database.open(l.db);
+  try {
+    await db.run(`CREATE TABLE identity_records_wide AS SELECT ${columns} FROM identity_record_values`);
+    await db.run(`DROP VIEW identity_record_values`);
+    await db.run(`DROP TABLE identity_records`);
+    await db.run(`ALTER TABLE identity_records_wide RENAME TO identity_records`);
+    await db.run(`UPDATE carelake_meta SET value = '3' WHERE key = 'schema_version'`);
+  } finally {
+    db.close();
+  }
+  writeLandingFile(
+    l.landing,
+    'patients',
+    hoursAfter(T0, 4),
+    csvText('patients', [lab(patientRow(41), 'L00000041')]),
+  );
+  const r = await run(l);
+  assert.equal(r.status, 'COMPLETED', r.error);
+  assert.equal(r.identity?.newRecords, 1);
+  assert.equal(r.identity?.changedRecords, 0, 'the migrated records kept their fingerprints');
+  const [meta] = await query<{ v: string }>(
+    l.db,
+    `SELECT value AS v FROM carelake_meta WHERE key = 'schema_version'`,
+  );
+  assert.equal(meta?.v, '4');
+  assert.deepEqual(
+    (
+      await query<{ c: string }>(
+        l.db,
+        `SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'identity_records' ORDER BY ordinal_position`,
+      )
+    ).map((c) => c.c),
+    [
+      'rid',
+      'source_system',
+      'source_patient_id',
+      'sys_rank',
+      'extracted_at',
+      'patient_id',
+      'updated_run_id',
+      'fp',
+      '_file_name',
+      '_line_number',
+    ],
+  );
+  assert.deepEqual(
+    await query(l.db, `SELECT ${columns} FROM identity_record_values WHERE rid <= 4 ORDER BY rid`),
+    before,
+    'every migrated record reads the values it stored',
+  );
+  const [moved] = await query<{ addr: string; line: number; file: string }>(
+    l.db,
+    `SELECT v.addr, r._line_number AS line, r._file_name AS file FROM identity_record_values v JOIN identity_records r USING (rid)
+     WHERE v.source_patient_id = 'E00000041'`,
+  );
+  assert.match(moved?.addr ?? '', /7 oak l/i, 'the moved address is the latest version');
+  assert.equal(moved?.file, 'patients_260105_1200.csv');
+  const after = await links(l.db);
+  assert.equal(
+    pid(after, 'LAB_SYSTEM:L00000041'),
+    pid(after, 'EHR_SYSTEM:E00000041'),
+    'the new record links to a migrated one',
+  );
+  await assertPartition(l.db);
+});
+
 test('stored hashes written under another hash function are rebuilt before a changed record is matched', async () => {
   const l = lake();
   writeLandingFile(
@@ -249,10 +358,10 @@ test('stored hashes written under another hash function are rebuilt before a cha
   const p21 = pid(first, 'EHR_SYSTEM:E00000021');
   assert.equal(pid(second, 'ADT_SYSTEM:A00000021'), p21);
   assert.equal(pid(second, 'LAB_SYSTEM:L00000021'), p21, 'the new record is blocked against rebuilt keys');
-  const fresh = blockingKeysByRecordSql(duckdbDialect, 'identity_records');
+  const fresh = blockingKeysByRecordSql(duckdbDialect, 'identity_record_values');
   const [c] = await query<{ stale_fp: number; missing: number; extra: number; keys: number; probe: string }>(
     l.db,
-    `SELECT (SELECT COUNT(*) FROM identity_records WHERE fp IS DISTINCT FROM hash(fn, ln, dob, sex, ssn, mrn, mid, addr, city, state, zip, phone, email)) AS stale_fp,
+    `SELECT (SELECT COUNT(*) FROM identity_record_values WHERE fp IS DISTINCT FROM hash(fn, ln, dob, sex, ssn, mrn, mid, addr, city, state, zip, phone, email)) AS stale_fp,
        (SELECT COUNT(*) FROM (SELECT * FROM (${fresh}) EXCEPT ALL SELECT * FROM identity_blocking_keys)) AS missing,
        (SELECT COUNT(*) FROM (SELECT * FROM identity_blocking_keys EXCEPT ALL SELECT * FROM (${fresh}))) AS extra,
        (SELECT COUNT(*) FROM identity_blocking_keys) AS keys,
@@ -276,13 +385,13 @@ test('blocking keys stored under earlier rules are rebuilt when the rules change
     await db.run(`UPDATE carelake_meta SET value = 'keys by record, typed values:' || CAST(hash('carelake identity hash probe') AS VARCHAR)
       WHERE key = 'identity_hash_probe'`);
     await db.run(`UPDATE identity_blocking_keys k SET k2 = hash(r.ln, year(r.dob), LEAST(month(r.dob), day(r.dob)), GREATEST(month(r.dob), day(r.dob)))
-      FROM identity_records r WHERE r.rid = k.rid`);
+      FROM identity_record_values r WHERE r.rid = k.rid`);
   } finally {
     db.close();
   }
   writeLandingFile(l.landing, 'patients', hoursAfter(T0, 2), csvText('patients', [patientRow(33)]));
   assert.equal((await run(l)).status, 'COMPLETED');
-  const fresh = blockingKeysByRecordSql(duckdbDialect, 'identity_records');
+  const fresh = blockingKeysByRecordSql(duckdbDialect, 'identity_record_values');
   const [c] = await query<{ differ: number; keys: number; probe: string }>(
     l.db,
     `SELECT (SELECT COUNT(*) FROM (SELECT * FROM (${fresh}) EXCEPT ALL SELECT * FROM identity_blocking_keys)) +

@@ -382,9 +382,9 @@ describe('engine settings', () => {
     const db = await Database.open(path.join(dir, 'lake.duckdb'));
     try {
       await ensureSchema(db);
-      // 100,000 identity records: distinct ids, SSN hashes and phone numbers; 50 last names, 2 sexes.
-      await db.run(`INSERT INTO identity_records (rid, source_system, source_patient_id, ln, sex, ssn, phone, patient_id)
-        SELECT i, 'EHR_SYSTEM', 'E' || i, 'name' || (i % 50), CASE WHEN i % 2 = 0 THEN 'F' ELSE 'M' END,
+      // 100,000 source patient records: distinct ids, SSN hashes and phone numbers; 50 last names, 2 sexes.
+      await db.run(`INSERT INTO silver_patient_sources (source_system, source_patient_id, last_name_norm, sex, ssn_hash, phone_digits, patient_id)
+        SELECT 'EHR_SYSTEM', 'E' || i, 'name' || (i % 50), CASE WHEN i % 2 = 0 THEN 'F' ELSE 'M' END,
           sha256(CAST(i AS VARCHAR)), CAST(5550000000 + i AS VARCHAR), 'P' || LPAD(CAST(i AS VARCHAR), 9, '0')
         FROM range(100000) r(i)`);
       await db.run('CHECKPOINT');
@@ -392,15 +392,15 @@ describe('engine settings', () => {
         (
           await db.all<{ c: string; methods: string }>(
             `SELECT column_name AS c, string_agg(DISTINCT compression, ',' ORDER BY compression) AS methods
-             FROM pragma_storage_info('identity_records')
+             FROM pragma_storage_info('silver_patient_sources')
              WHERE segment_type = 'VARCHAR' -- the values, not their validity masks
-               AND column_name IN ('source_patient_id', 'ssn', 'phone', 'patient_id', 'ln', 'sex') GROUP BY 1`,
+               AND column_name IN ('source_patient_id', 'ssn_hash', 'phone_digits', 'patient_id', 'last_name_norm', 'sex') GROUP BY 1`,
           )
         ).map((r) => [r.c, r.methods]),
       );
-      for (const c of ['source_patient_id', 'ssn', 'phone', 'patient_id'])
+      for (const c of ['source_patient_id', 'ssn_hash', 'phone_digits', 'patient_id'])
         assert.equal(stored[c], 'Uncompressed', `${c}: ${stored[c]}`);
-      assert.match(stored['ln'] ?? '', /Dictionary/, 'a column of 50 names gets a dictionary');
+      assert.match(stored['last_name_norm'] ?? '', /Dictionary/, 'a column of 50 names gets a dictionary');
       assert.doesNotMatch(stored['sex'] ?? '', /Uncompressed/, 'a column of two values is compressed');
       // Dataset tables carry the hint from their definitions (silver_claims: claim_id).
       await db.run(`INSERT INTO silver_claims (claim_id, patient_id, claim_status)

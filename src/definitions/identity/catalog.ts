@@ -1,7 +1,7 @@
 import type { Classification } from '../model.ts';
 import type { CatalogColumn, SupportingTable } from '../supporting-tables.ts';
 import { BLOCKING_RULES, blockingKeyColumn } from './blocking.ts';
-import { GOLDEN_ATTRIBUTES, GOLDEN_TYPES } from './records.ts';
+import { GOLDEN_ATTRIBUTES, GOLDEN_TYPES, IDENTITY_RECORD_VALUES } from './records.ts';
 
 type ColumnFactory = (
   name: string,
@@ -44,16 +44,41 @@ export function identitySupportingTables(c: ColumnFactory, op: OperationalFactor
     op(`${a.name}_source`, 'VARCHAR', `Source record (system:id) the golden ${a.name} came from.`),
     op(`${a.name}_confidence`, 'DOUBLE', `Confidence of the golden ${a.name}.`),
   ]);
+  const recordKeys = [
+    op('rid', 'BIGINT', 'Record number inside identity resolution.'),
+    op('source_system', 'VARCHAR', 'Source system.'),
+    c('source_patient_id', 'VARCHAR', 'phi_direct', 'The source system’s patient id.'),
+    op('sys_rank', 'INTEGER', 'Clustering stage of the source system (EHR 1, ADT 2, LAB 3).'),
+  ];
+  const fingerprint = c(
+    'fp',
+    'UBIGINT',
+    'phi_direct',
+    'Fingerprint of the compared fields (the engine’s 64-bit hash): a known record changed when it did.',
+  );
   return [
     {
       name: 'identity_records',
-      description: 'The latest version of every source patient record, as compared, with its patient.',
+      description:
+        'The latest version of every source patient record: its record number, patient and fingerprint, and the silver_patient_sources row holding its values.',
       classification: 'PHI',
       columns: [
-        op('rid', 'BIGINT', 'Record number inside identity resolution.'),
-        op('source_system', 'VARCHAR', 'Source system.'),
-        c('source_patient_id', 'VARCHAR', 'phi_direct', 'The source system’s patient id.'),
-        op('sys_rank', 'INTEGER', 'Clustering stage of the source system (EHR 1, ADT 2, LAB 3).'),
+        ...recordKeys,
+        op('extracted_at', 'TIMESTAMP', 'Extract time of this version.'),
+        c('patient_id', 'VARCHAR', 'phi_direct', 'Resolved patient id.'),
+        op('updated_run_id', 'VARCHAR', 'Update that last changed the record.'),
+        fingerprint,
+        op('_file_name', 'VARCHAR', 'Landing file of the silver_patient_sources row holding the values.'),
+        op('_line_number', 'BIGINT', 'Line of that row in its file.'),
+      ],
+    },
+    {
+      name: IDENTITY_RECORD_VALUES,
+      description:
+        'A view: the identity records with the values resolution compares, read from their silver_patient_sources rows.',
+      classification: 'PHI',
+      columns: [
+        ...recordKeys,
         c('fn', 'VARCHAR', 'phi_direct', 'Normalised first name.'),
         c('ln', 'VARCHAR', 'phi_direct', 'Normalised last name.'),
         c('dob', 'DATE', 'quasi_identifier', 'Birth date.'),
@@ -70,12 +95,7 @@ export function identitySupportingTables(c: ColumnFactory, op: OperationalFactor
         op('extracted_at', 'TIMESTAMP', 'Extract time of this version.'),
         c('patient_id', 'VARCHAR', 'phi_direct', 'Resolved patient id.'),
         op('updated_run_id', 'VARCHAR', 'Update that last changed the record.'),
-        c(
-          'fp',
-          'UBIGINT',
-          'phi_direct',
-          'Fingerprint of the compared fields (the engine’s 64-bit hash): a known record changed when it did.',
-        ),
+        fingerprint,
       ],
     },
     {

@@ -41,10 +41,23 @@ export const systemRankSql = (d: Dialect, expr: string): string => caseMap(d, ex
 export const systemTrustSql = (d: Dialect, expr: string): string => caseMap(d, expr, SYSTEM_TRUST, 0.5);
 
 /**
+ * The identity fields of a silver_patient_sources row `s` (alias), as identity resolution compares them.
+ * With `withoutSsn` the SSN hash is dropped (the measurement without SSN).
+ */
+export function identityFieldsSql(s: string, options: { withoutSsn?: boolean } = {}): string {
+  return `NULLIF(${s}.first_name_norm, '') AS fn, NULLIF(${s}.last_name_norm, '') AS ln, ${s}.birth_date AS dob,
+    NULLIF(${s}.sex, 'U') AS sex, ${options.withoutSsn ? 'CAST(NULL AS STRING)' : `${s}.ssn_hash`} AS ssn,
+    ${s}.mrn, ${s}.insurance_id_norm AS mid, ${s}.address_norm AS addr, ${s}.city_norm AS city,
+    ${s}.state_code AS state, ${s}.zip5 AS zip, ${s}.phone_digits AS phone, ${s}.email_norm AS email`;
+}
+
+/**
  * The latest version of each source record among `sources` rows matching `where` (silver_patient_sources
- * columns), as identity fields. With `withoutSsn` the SSN hash is dropped (the measurement without SSN).
- * With `single` the caller guarantees one row per source record among them, and no window is needed
- * (a window sorts its whole input: the costliest step of a first load's records).
+ * columns), as identity fields, with the source row it comes from (`_file_name`, `_line_number`: where
+ * a stored identity record reads its values, see identityRecordValuesSql). With `withoutSsn` the SSN
+ * hash is dropped (the measurement without SSN). With `single` the caller guarantees one row per source
+ * record among them, and no window is needed (a window sorts its whole input: the costliest step of a
+ * first load's records).
  */
 export function identityRecordsSql(
   d: Dialect,
@@ -56,14 +69,25 @@ export function identityRecordsSql(
     ? `${sources} s WHERE ${where}`
     : `(SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.source_system, s.source_patient_id
           ORDER BY s._extracted_at DESC, s._file_name DESC, s._line_number DESC) AS _rn
-        FROM ${sources} s WHERE ${where}) latest
+        FROM ${sources} s WHERE ${where}) s
   WHERE _rn = 1`;
-  return `SELECT source_system, source_patient_id, ${systemRankSql(d, 'source_system')} AS sys_rank,
-    NULLIF(first_name_norm, '') AS fn, NULLIF(last_name_norm, '') AS ln, birth_date AS dob,
-    NULLIF(sex, 'U') AS sex, ${options.withoutSsn ? 'CAST(NULL AS STRING)' : 'ssn_hash'} AS ssn,
-    mrn, insurance_id_norm AS mid, address_norm AS addr, city_norm AS city, state_code AS state, zip5 AS zip,
-    phone_digits AS phone, email_norm AS email, _extracted_at AS extracted_at
+  return `SELECT s.source_system, s.source_patient_id, ${systemRankSql(d, 's.source_system')} AS sys_rank,
+    ${identityFieldsSql('s', options)}, s._extracted_at AS extracted_at, s._file_name, s._line_number
   FROM ${from}`;
+}
+
+/** The view of the stored identity records with their compared values (DuckDB lakehouse). */
+export const IDENTITY_RECORD_VALUES = 'identity_record_values';
+
+/**
+ * The stored identity records `records` (identity_records: ids, patient, fingerprint and the source row
+ * of their latest version) with their compared values, read from that row of `sources`
+ * (silver_patient_sources): the columns of an identity record as resolution compares it.
+ */
+export function identityRecordValuesSql(records: string, sources: string): string {
+  return `SELECT r.rid, r.source_system, r.source_patient_id, r.sys_rank, ${identityFieldsSql('s')},
+    r.extracted_at, r.patient_id, r.updated_run_id, r.fp
+  FROM ${records} r JOIN ${sources} s ON s._file_name = r._file_name AND s._line_number = r._line_number`;
 }
 
 export interface GoldenAttribute {

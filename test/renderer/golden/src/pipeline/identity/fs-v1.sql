@@ -8,14 +8,14 @@ COMMENT 'Identity resolution (fs-v1): Probabilistic Fellegi–Sunter matching (m
 AS SELECT ROW_NUMBER() OVER (ORDER BY n.sys_rank, n.extracted_at, n.source_system, n.source_patient_id) AS rid,
   n.source_system, n.source_patient_id, n.sys_rank, n.fn, n.ln, n.dob, n.sex, n.ssn, n.mrn, n.mid, n.addr, n.city, n.state, n.zip, n.phone, n.email,
   n.extracted_at, CAST(NULL AS STRING) AS patient_id
-FROM (SELECT source_system, source_patient_id, CASE source_system WHEN 'EHR_SYSTEM' THEN 0 WHEN 'ADT_SYSTEM' THEN 1 WHEN 'LAB_SYSTEM' THEN 2 ELSE 3 END AS sys_rank,
-    NULLIF(first_name_norm, '') AS fn, NULLIF(last_name_norm, '') AS ln, birth_date AS dob,
-    NULLIF(sex, 'U') AS sex, ssn_hash AS ssn,
-    mrn, insurance_id_norm AS mid, address_norm AS addr, city_norm AS city, state_code AS state, zip5 AS zip,
-    phone_digits AS phone, email_norm AS email, _extracted_at AS extracted_at
+FROM (SELECT s.source_system, s.source_patient_id, CASE s.source_system WHEN 'EHR_SYSTEM' THEN 0 WHEN 'ADT_SYSTEM' THEN 1 WHEN 'LAB_SYSTEM' THEN 2 ELSE 3 END AS sys_rank,
+    NULLIF(s.first_name_norm, '') AS fn, NULLIF(s.last_name_norm, '') AS ln, s.birth_date AS dob,
+    NULLIF(s.sex, 'U') AS sex, s.ssn_hash AS ssn,
+    s.mrn, s.insurance_id_norm AS mid, s.address_norm AS addr, s.city_norm AS city,
+    s.state_code AS state, s.zip5 AS zip, s.phone_digits AS phone, s.email_norm AS email, s._extracted_at AS extracted_at, s._file_name, s._line_number
   FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.source_system, s.source_patient_id
           ORDER BY s._extracted_at DESC, s._file_name DESC, s._line_number DESC) AS _rn
-        FROM silver_patient_sources s WHERE TRUE) latest
+        FROM silver_patient_sources s WHERE TRUE) s
   WHERE _rn = 1) n;
 
 CREATE OR REFRESH MATERIALIZED VIEW identity_model_parameters
