@@ -517,8 +517,10 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     WHERE s._run_id = ${run} AND s.patient_id IS NULL AND m.rid IS NOT NULL
       AND m.source_system = s.source_system AND m.source_patient_id = s.source_patient_id`,
     );
+  // Every new patient has one anchor, the one record whose decision is new_patient (a changed record
+  // that stays is kept, even without a link): one row per issued id, without a DISTINCT over 1M ids.
   await db.run(`INSERT INTO identity_patient_id_map
-    SELECT DISTINCT patient_id, patient_id, ${at}, CAST(NULL AS TIMESTAMP), ${run} FROM idr_final
+    SELECT patient_id, patient_id, ${at}, CAST(NULL AS TIMESTAMP), ${run} FROM idr_final
     WHERE decision = 'new_patient'`);
   await db.run(`INSERT INTO identity_audit
     SELECT ${at}, ${run}, 'split', f.current_patient_id, f.patient_id, f.source_system, f.source_patient_id, NULL,
@@ -572,7 +574,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // 7. The review queue: band pairs between different patients, once per pair of source records.
   const reviewBase = await count(db, 'SELECT COUNT(*) AS n FROM identity_review_queue');
   // The band pairs first, then the few records they name (one narrow pass over identity_records).
-  await db.materialize('idr_review_pairs', reviewCandidatesSql(pairRecords));
+  await db.materialize('idr_review_pairs', reviewCandidatesSql(pairRecords, { allNew: fromScratch }));
   await db.materialize(
     'idr_review_records',
     `SELECT r.rid, r.source_system, r.source_patient_id, r.patient_id FROM identity_records r

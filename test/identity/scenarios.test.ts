@@ -96,6 +96,15 @@ async function assertPartition(db: string): Promise<void> {
   assert.equal(v?.with_values, v?.records, 'every identity record finds its source row');
   assert.equal(v?.differ, 0, 'the values are those of the latest version of each source record');
   assert.equal(v?.stale_fp, 0, 'every fingerprint is the hash of the values');
+  const [ids] = await query<{ rows: number; issued: number; unmapped: number }>(
+    db,
+    `SELECT (SELECT COUNT(*) FROM identity_patient_id_map) AS rows,
+       (SELECT COUNT(DISTINCT issued_id) FROM identity_patient_id_map) AS issued,
+       (SELECT COUNT(*) FROM (SELECT DISTINCT patient_id FROM identity_records) r
+        WHERE r.patient_id NOT IN (SELECT issued_id FROM identity_patient_id_map)) AS unmapped`,
+  );
+  assert.equal(ids?.rows, ids?.issued, 'every patient id is issued once');
+  assert.equal(ids?.unmapped, 0, 'every patient of a record was issued');
 }
 
 test('twins and a Jr./Sr. pair stay apart; their copies join the right person', async () => {
@@ -314,6 +323,29 @@ test('a lakehouse of schema 3, whose identity records stored their values, is mi
     pid(after, 'EHR_SYSTEM:E00000041'),
     'the new record links to a migrated one',
   );
+  await assertPartition(l.db);
+});
+
+test('a changed record that stays with its one-record patient is kept, and its id is not issued again', async () => {
+  const l = lake();
+  writeLandingFile(l.landing, 'patients', T0, csvText('patients', [patientRow(51), patientRow(52)]));
+  assert.equal((await run(l)).status, 'COMPLETED');
+  const first = await links(l.db);
+  writeLandingFile(
+    l.landing,
+    'patients',
+    hoursAfter(T0, 2),
+    csvText('patients', [patientRow(51, { address_line1: '7 Oak Lane' })]),
+  );
+  const r = await run(l);
+  assert.equal(r.status, 'COMPLETED', r.error);
+  assert.equal(r.identity?.changedRecords, 1);
+  assert.equal(r.identity?.newPatients, 0);
+  const second = await links(l.db);
+  const e51 = second.get('EHR_SYSTEM:E00000051');
+  assert.equal(e51?.patient_id, pid(first, 'EHR_SYSTEM:E00000051'));
+  assert.equal(e51?.match_rule, 'fs-v1:kept');
+  assert.equal(JSON.parse(e51?.match_evidence ?? '{}').decision, 'kept');
   await assertPartition(l.db);
 });
 

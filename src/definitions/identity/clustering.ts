@@ -153,22 +153,34 @@ export function stageNewPatientsSql(
 /**
  * Pairs for the review queue: a work record and a record of another patient, with a match probability
  * in the review band, or above it but kept apart (a hard conflict, a second record of one system).
+ * With `allNew` every record was assigned in this run, and the pair records are not joined (the
+ * other record's patient is its assignment).
  */
-export function reviewCandidatesSql(records: string): string {
+export function reviewCandidatesSql(records: string, options: ResolutionScope = {}): string {
+  const other = options.allNew
+    ? `LEFT JOIN idr_assign ay ON ay.rid = e.y`
+    : `JOIN ${records} ry ON ry.rid = e.y
+    LEFT JOIN idr_assign ay ON ay.rid = e.y`;
+  // Kept a LEFT JOIN with a NULL-safe test from scratch (every record has an assignment): with `<>` the
+  // optimizer made it an inner join and joined the two assignments to each other on the inequality
+  // first (360,000 similar records spilled 29 GB).
+  const otherPatient = options.allNew
+    ? 'IS DISTINCT FROM ay.patient_id'
+    : '<> COALESCE(ay.patient_id, ry.patient_id)';
   return `SELECT LEAST(e.x, e.y) AS rid_l, GREATEST(e.x, e.y) AS rid_r, MAX(e.prob) AS prob, MAX(e.weight) AS weight
     FROM idr_edges e
     JOIN idr_assign ax ON ax.rid = e.x
-    JOIN ${records} ry ON ry.rid = e.y
-    LEFT JOIN idr_assign ay ON ay.rid = e.y
+    ${other}
     LEFT JOIN idr_rejected rj ON rj.rid_a = e.x AND rj.rid_b = e.y
     WHERE e.prob >= ${THRESHOLDS.review} AND rj.rid_a IS NULL
-      AND ax.patient_id <> COALESCE(ay.patient_id, ry.patient_id)
+      AND ax.patient_id ${otherPatient}
     GROUP BY LEAST(e.x, e.y), GREATEST(e.x, e.y)`;
 }
 
 /**
  * The outcome of each work record once every stage ran (`assign`): its patient, the decision
- * (new_patient, kept, moved, deterministic, probabilistic), the confidence, the record it linked
+ * (kept: a changed record that stays with its patient, with or without a candidate link to it;
+ * new_patient: the anchor of a patient issued in this run; moved, deterministic, probabilistic), the confidence, the record it linked
  * through and the level evidence of that link (NULL when it linked through none, as a new patient's
  * anchor). A new patient's anchor has confidence 1 − its best link probability to another patient (no
  * conflict, no rejection). Reads idr_work, idr_edges, the pair records `records` and the scored pairs
@@ -198,8 +210,8 @@ export function finalAssignmentsSql(
       GROUP BY e.x)
     SELECT a.rid, w.source_system, w.source_patient_id, w.extracted_at, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
       a.weight, a.deterministic,
-      CASE WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 'new_patient'
-           WHEN w.kind = 'changed' AND a.patient_id = w.current_patient_id THEN 'kept'
+      CASE WHEN w.kind = 'changed' AND a.patient_id = w.current_patient_id THEN 'kept'
+           WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 'new_patient'
            WHEN w.kind = 'changed' THEN 'moved'
            WHEN a.deterministic = 1 THEN 'deterministic'
            ELSE 'probabilistic' END AS decision,

@@ -385,8 +385,8 @@ AS WITH other AS (
       GROUP BY e.x)
     SELECT a.rid, w.source_system, w.source_patient_id, w.extracted_at, a.patient_id, w.kind, w.current_patient_id, a.via_rid,
       a.weight, a.deterministic,
-      CASE WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 'new_patient'
-           WHEN w.kind = 'changed' AND a.patient_id = w.current_patient_id THEN 'kept'
+      CASE WHEN w.kind = 'changed' AND a.patient_id = w.current_patient_id THEN 'kept'
+           WHEN a.via_rid IS NULL AND a.probability IS NULL THEN 'new_patient'
            WHEN w.kind = 'changed' THEN 'moved'
            WHEN a.deterministic = 1 THEN 'deterministic'
            ELSE 'probabilistic' END AS decision,
