@@ -606,14 +606,28 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   const decisions = await applyReviewDecisions(db, options.runId, at, options.rewriter);
   await phase('decisions');
 
-  // 9. Golden records of the patients this run touched.
-  await db.materialize(
-    'identity_touched_patients',
-    `SELECT patient_id FROM idr_final
+  // 9. Golden records of the patients this run touched. From scratch that is every patient, and the
+  // relation is read only where a reviewer's decision moved records (or by a small first load): a view,
+  // not a write of 1M ids (0.17-0.24 s of a 1M-people first load).
+  const touched = `SELECT patient_id FROM idr_final
     UNION SELECT current_patient_id FROM idr_final WHERE current_patient_id IS NOT NULL
-    UNION SELECT patient_id FROM idr_decided_patients`,
-  );
-  await db.run(`DELETE FROM silver_enriched_identity_resolution
+    UNION SELECT patient_id FROM idr_decided_patients`;
+  if (fromScratch) await db.defineView('identity_touched_patients', touched);
+  else {
+    // A resolution from scratch earlier on this connection left the view (the runner drops working
+    // relations between steps; a caller resolving twice does not).
+    await db.dropTempTables('identity_touched_patients');
+    await db.materialize('identity_touched_patients', touched);
+  }
+  // Replaced golden records go first (none from scratch: the table was emptied).
+  const goldenRows =
+    (
+      await db.one<{ present: boolean }>(
+        'SELECT EXISTS (SELECT 1 FROM silver_enriched_identity_resolution) AS present',
+      )
+    )?.present ?? true;
+  if (goldenRows)
+    await db.run(`DELETE FROM silver_enriched_identity_resolution
     WHERE patient_id IN (SELECT patient_id FROM identity_touched_patients)
        OR patient_id IN (SELECT issued_id FROM identity_patient_id_map WHERE retired_at IS NOT NULL)`);
   // Incremental: the records of the touched patients are gathered first (one pass over
