@@ -146,6 +146,8 @@ export class Database {
   private scratchFiles = 0;
   /** The files behind each file-backed working view. */
   private readonly viewFiles = new Map<string, string[]>();
+  /** Working relations defineView made (plain views, no files behind them). */
+  private readonly plainViews = new Set<string>();
   /** Background writes of the database file to the disk, awaited before a commit (flushBehind). */
   private readonly flushes: Promise<void>[] = [];
   /** Whether bulk mode raised the block allocator's memory (see setBulkMode). */
@@ -217,6 +219,14 @@ export class Database {
   async one<T extends Row = Row>(sql: string, params?: Params): Promise<T | undefined> {
     const rows = await this.all<T>(sql, params);
     return rows[0];
+  }
+
+  /** Whether `relation` has no row (reads at most one). */
+  async isEmpty(relation: string): Promise<boolean> {
+    return (
+      ((await this.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${relation} LIMIT 1)`))?.n ??
+        0) === 0
+    );
   }
 
   /**
@@ -323,6 +333,8 @@ export class Database {
     const dir = this.scratchDir;
     const position = options.position;
     if (dir === undefined && position === undefined) {
+      // A view defineView left under this name is not replaced by a table: dropped first.
+      if (this.plainViews.has(name)) await this.dropWorking(name);
       await this.run(`CREATE OR REPLACE TEMP TABLE ${name} AS ${sql}`);
       return;
     }
@@ -365,6 +377,7 @@ export class Database {
   async defineView(name: string, sql: string): Promise<void> {
     await this.dropWorking(name);
     await this.run(`CREATE TEMP VIEW ${name} AS ${sql}`);
+    this.plainViews.add(name);
   }
 
   /**
@@ -446,6 +459,7 @@ export class Database {
   }
 
   private async dropKnown(name: string, view: boolean): Promise<void> {
+    this.plainViews.delete(name);
     if (view) {
       await this.run(`DROP VIEW temp.main.${sqlIdent(name)}`);
       for (const file of this.viewFiles.get(name) ?? []) fs.rmSync(file, { force: true });

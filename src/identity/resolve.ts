@@ -19,6 +19,7 @@ import {
 } from '../definitions/identity/clustering.ts';
 import { comparisonVectorsSql, IDENTITY_MODEL_NAME } from '../definitions/identity/comparisons.ts';
 import {
+  fingerprintSql,
   goldenRecordSql,
   IDENTITY_FIELDS,
   IDENTITY_RECORD_VALUES,
@@ -118,10 +119,6 @@ async function nextPatientNumber(db: Database): Promise<number> {
  */
 const recordValuesSql = (sql: string): string =>
   `WITH idr_stored AS MATERIALIZED (${sql}) ${identityRecordValuesSql('idr_stored', 'silver_patient_sources')}`;
-
-/** The fingerprint of a record's compared fields (alias `a`): equal fingerprints, nothing changed. */
-export const fingerprintSql = (a: string): string =>
-  `hash(${IDENTITY_FIELDS.map((f) => `${a}.${f}`).join(', ')})`;
 
 // The probe names the stored form and the rules too: keys written in another form (one row per rule,
 // or hashes of the values joined into text, before) or by other rules are rebuilt like keys of another
@@ -454,11 +451,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     `${finalAssignmentsSql(d, { assign: 'idr_assign', records: pairRecords, scored: 'idr_scored', allNew: fromScratch })}`,
   );
   // From scratch there is no earlier link to replace (a full refresh emptied them).
-  const earlierLinks = await count(
-    db,
-    'SELECT COUNT(*) AS n FROM (SELECT 1 FROM silver_resolved_identity_resolution LIMIT 1)',
-  );
-  if (earlierLinks > 0)
+  if (!(await db.isEmpty('silver_resolved_identity_resolution')))
     await db.run(`DELETE FROM silver_resolved_identity_resolution m USING idr_final f
       WHERE m.source_system = f.source_system AND m.source_patient_id = f.source_patient_id`);
   await db.run(`INSERT INTO silver_resolved_identity_resolution
@@ -477,9 +470,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
       WHERE f.rid = r.rid AND r.rid > ${baseRid}`);
   // The pipeline writes its source rows after this step, with their patients; a first load has none
   // yet, and the two UPDATEs of them below would only build their joins (0.5 s at 1M people).
-  const sourceRows =
-    (await db.one<{ present: boolean }>('SELECT EXISTS (SELECT 1 FROM silver_patient_sources) AS present'))
-      ?.present ?? true;
+  const sourceRows = !(await db.isEmpty('silver_patient_sources'));
   if (sourceRows)
     await db.run(`UPDATE silver_patient_sources s SET patient_id = f.patient_id FROM idr_final f
     WHERE s._run_id = ${run} AND s.source_system = f.source_system AND s.source_patient_id = f.source_patient_id
@@ -613,20 +604,9 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     UNION SELECT current_patient_id FROM idr_final WHERE current_patient_id IS NOT NULL
     UNION SELECT patient_id FROM idr_decided_patients`;
   if (fromScratch) await db.defineView('identity_touched_patients', touched);
-  else {
-    // A resolution from scratch earlier on this connection left the view (the runner drops working
-    // relations between steps; a caller resolving twice does not).
-    await db.dropTempTables('identity_touched_patients');
-    await db.materialize('identity_touched_patients', touched);
-  }
+  else await db.materialize('identity_touched_patients', touched);
   // Replaced golden records go first (none from scratch: the table was emptied).
-  const goldenRows =
-    (
-      await db.one<{ present: boolean }>(
-        'SELECT EXISTS (SELECT 1 FROM silver_enriched_identity_resolution) AS present',
-      )
-    )?.present ?? true;
-  if (goldenRows)
+  if (!(await db.isEmpty('silver_enriched_identity_resolution')))
     await db.run(`DELETE FROM silver_enriched_identity_resolution
     WHERE patient_id IN (SELECT patient_id FROM identity_touched_patients)
        OR patient_id IN (SELECT issued_id FROM identity_patient_id_map WHERE retired_at IS NOT NULL)`);

@@ -2,7 +2,7 @@ import { BLOCKING_RULES, blockingKeyColumn } from '../definitions/identity/block
 import {
   GOLDEN_ATTRIBUTES,
   GOLDEN_TYPES,
-  IDENTITY_FIELDS,
+  fingerprintSql,
   IDENTITY_RECORD_VALUES,
   identityFieldsSql,
   identityRecordValuesSql,
@@ -87,7 +87,6 @@ export async function migrateIdentityRecords(db: Database): Promise<boolean> {
      WHERE table_schema = 'main' AND table_name = 'identity_records' AND column_name = 'fn'`,
   );
   if (!wide?.n) return false;
-  const values = (a: string): string => `hash(${IDENTITY_FIELDS.map((f) => `${a}.${f}`).join(', ')})`;
   await db.run(`ALTER TABLE identity_records RENAME TO identity_records_schema3`);
   await db.run(IDENTITY_RECORDS_DDL);
   await db.run(`INSERT INTO identity_records
@@ -98,7 +97,7 @@ export async function migrateIdentityRecords(db: Database): Promise<boolean> {
         ${identityFieldsSql('s')} FROM silver_patient_sources s) s
       ON s.source_system = r.source_system AND s.source_patient_id = r.source_patient_id
     QUALIFY ROW_NUMBER() OVER (PARTITION BY r.rid
-      ORDER BY ${values('s')} = ${values('r')} DESC NULLS LAST, s._extracted_at = r.extracted_at DESC NULLS LAST,
+      ORDER BY ${fingerprintSql('s')} = ${fingerprintSql('r')} DESC NULLS LAST, s._extracted_at = r.extracted_at DESC NULLS LAST,
         s._extracted_at DESC, s._file_name DESC, s._line_number DESC) = 1`);
   await db.run(`DROP TABLE identity_records_schema3`);
   return true;

@@ -109,10 +109,6 @@ async function releaseIfUnused(ctx: RunContext, table: string, version: number):
   return n;
 }
 
-/** Whether `table` has no row (reads at most one). */
-export const isEmpty = async (db: Database, table: string): Promise<boolean> =>
-  ((await db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} LIMIT 1)`))?.n ?? 0) === 0;
-
 /**
  * Upserts `rows` (a temp table or a SELECT with the table's defined columns, one row per key) into
  * `table` by `keys`: an existing key ends as an `update_preimage` and its new row is an
@@ -132,7 +128,7 @@ export async function upsertWithFeed(
   const source = /^\s*select\b/i.test(rows) ? `(${rows})` : rows;
   const hadVersion = ctx.versions.has(table);
   const v = await commitVersion(ctx, table);
-  if (await isEmpty(ctx.db, table)) {
+  if (await ctx.db.isEmpty(table)) {
     await ctx.db.run(`INSERT INTO ${table} BY NAME
       SELECT ${cols}, ${v} AS _commit_version, 'insert' AS _change_type FROM ${source} r`);
     const written = hadVersion

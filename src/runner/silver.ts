@@ -8,7 +8,7 @@ import { sqlString } from '../engine/database.ts';
 import { RECORD_PATIENTS, resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
 import { thisRunsBronzeSql } from './bronze.ts';
 import { SOURCE_RECORD_COLUMNS } from './schema.ts';
-import { feedRewriter, isEmpty, upsertWithFeed } from './change-feed.ts';
+import { feedRewriter, upsertWithFeed } from './change-feed.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { bronzeRowJson, quarantineRejectedSql, stageAndEvaluate } from './stage.ts';
 
@@ -36,7 +36,7 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
   });
   await ctx.db.run(quarantineRejectedSql(ctx, ds, '_rejected'));
   // Whether the table held source rows of earlier runs (not on a first load or a full refresh).
-  const earlierSources = !(await isEmpty(ctx.db, 'silver_patient_sources'));
+  const earlierSources = !(await ctx.db.isEmpty('silver_patient_sources'));
   const columns = SOURCE_RECORD_COLUMNS.map((c) => `e.${c}`).join(', ');
   // An incremental update writes this run's accepted rows first, without their patients: identity
   // records read their values from them (identity_record_values), and resolution sets their patients.

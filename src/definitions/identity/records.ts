@@ -32,6 +32,10 @@ export const IDENTITY_FIELDS = [
   'email',
 ] as const;
 
+/** The fingerprint of a record's compared fields (alias `a`): equal fingerprints, nothing changed. */
+export const fingerprintSql = (a: string): string =>
+  `hash(${IDENTITY_FIELDS.map((f) => `${a}.${f}`).join(', ')})`;
+
 const caseMap = (d: Dialect, expr: string, map: Readonly<Record<string, number>>, fallback: number): string =>
   `CASE ${expr} ${Object.entries(map)
     .map(([k, v]) => `WHEN ${d.string(k)} THEN ${v}`)
