@@ -67,6 +67,8 @@ export interface IdentityStats {
   readonly cpuSeconds: number;
   readonly phases: Record<string, number>;
   readonly alerts: string[];
+  /** The column of `identity_record_patients` holding the source row's `sourcePosition`, if it has one. */
+  readonly recordPatientsPosition?: string;
 }
 
 export interface ResolveOptions {
@@ -82,6 +84,12 @@ export interface ResolveOptions {
   readonly sources?: string;
   /** How merges rewrite silver and gold rows (the runner's records the change feed). */
   readonly rewriter?: RowRewriter;
+  /**
+   * A column of `sources` numbering its rows (unique). With it the records are joined to their ids on
+   * that one integer instead of the two source keys, and from scratch `identity_record_patients`
+   * carries it (`IdentityStats.recordPatientsPosition`).
+   */
+  readonly sourcePosition?: string;
   /** Drop the SSN hash from every record (the measurement without SSN). */
   readonly withoutSsn?: boolean;
   /** Train a new model version even if one exists. */
@@ -90,7 +98,7 @@ export interface ResolveOptions {
 
 /**
  * The view resolveIdentities leaves: (source_system, source_patient_id, patient_id) of every source
- * record, as resolved by the update.
+ * record, as resolved by the update, and the source row's position when `recordPatientsPosition` says so.
  */
 export const RECORD_PATIENTS = 'identity_record_patients';
 
@@ -172,6 +180,8 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // a first load of one file per source); the others are projected as they are.
   const sources = options.sources ?? 'silver_patient_sources';
   const withoutSsn = options.withoutSsn ?? false;
+  const pos = options.sourcePosition;
+  const carry = pos === undefined ? [] : [pos];
   const key = 'source_system, source_patient_id';
   await db.materialize(
     'idr_repeated',
@@ -183,6 +193,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   const once = identityRecordsSql(d, sources, repeated ? `(${filter}) AND NOT ${isRepeated}` : filter, {
     withoutSsn,
     single: true,
+    carry,
   });
   // Without repeats the latest versions are the source rows as they are: a view (from scratch read
   // twice below, narrow for the record ids and wide once) instead of a third copy of the records
@@ -190,7 +201,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   if (repeated)
     await db.materialize(
       'idr_latest',
-      `${once} UNION ALL ${identityRecordsSql(d, sources, `(${filter}) AND ${isRepeated}`, { withoutSsn })}`,
+      `${once} UNION ALL ${identityRecordsSql(d, sources, `(${filter}) AND ${isRepeated}`, { withoutSsn, carry })}`,
     );
   else await db.defineView('idr_latest', once);
   const baseRid = await count(db, 'SELECT COALESCE(MAX(rid), 0) AS n FROM identity_records');
@@ -208,16 +219,18 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // Changed records are resolved again (new evidence may move them), except anchors of patients with
   // other members (the first record in anchor order keeps its patient).
   // Numbered over the keys alone, then joined back: a window sorts its whole input, and sorting the
-  // wide records cost twice as much as the narrow sort plus the join.
+  // wide records cost twice as much as the narrow sort plus the join. With a row position the join is
+  // on that integer (2.15 M records: the join 0.19-0.21 s instead of 0.34-0.36 s on the two texts).
+  const joinKey = pos ?? key;
   await db.materialize(
     'idr_new_ids',
-    `SELECT n.source_system, n.source_patient_id,
+    `SELECT ${pos === undefined ? 'n.source_system, n.source_patient_id' : `n.${pos}`},
       ${baseRid} + ROW_NUMBER() OVER (ORDER BY n.sys_rank, n.extracted_at, n.source_system, n.source_patient_id) AS rid
     FROM idr_latest n ${fromScratch ? '' : 'JOIN idr_match m USING (source_system, source_patient_id) WHERE m.rid IS NULL'}`,
   );
   await db.materialize(
     'idr_new',
-    `SELECT k.rid, n.* FROM idr_latest n JOIN idr_new_ids k USING (source_system, source_patient_id)`,
+    `SELECT k.rid, n.* FROM idr_latest n JOIN idr_new_ids k USING (${joinKey})`,
   );
   // From scratch (no identity record before this run) the new records are written once their patients
   // are known, at step 6: an UPDATE of every row just written made the commit of a first load rewrite
@@ -235,8 +248,10 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     await db.run(`INSERT INTO identity_records SELECT ${storedRecord('NULL')} FROM idr_new n`);
   // The work: from scratch the new records and nothing else, a view of idr_new (the clustering reads it
   // narrow); incremental runs append the changed records to it below.
+  // From scratch it carries the row position to the final assignments (identity_record_patients).
+  const workCarry = fromScratch ? carry : [];
   const newWork = `SELECT rid, 'new' AS kind, CAST(NULL AS VARCHAR) AS current_patient_id, sys_rank, source_system,
-      source_patient_id, extracted_at
+      source_patient_id, extracted_at${workCarry.map((c) => `, ${c}`).join('')}
     FROM idr_new`;
   if (fromScratch) await db.defineView('idr_work', newWork);
   else await db.materialize('idr_work', newWork);
@@ -448,7 +463,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // 6. Results: one row per source record, with evidence, weight, confidence and versions.
   await db.materialize(
     'idr_final',
-    `${finalAssignmentsSql(d, { assign: 'idr_assign', records: pairRecords, scored: 'idr_scored', allNew: fromScratch })}`,
+    `${finalAssignmentsSql(d, { assign: 'idr_assign', records: pairRecords, scored: 'idr_scored', allNew: fromScratch, carry: workCarry })}`,
   );
   // From scratch there is no earlier link to replace (a full refresh emptied them).
   if (!(await db.isEmpty('silver_resolved_identity_resolution')))
@@ -666,9 +681,13 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // scratch (and unless a reviewer's decision moved records) the final assignments, a working
   // relation every thread scans, hold them all; identity_records, written in this transaction, is
   // scanned by one thread.
+  // By row position only when every source row is its record's latest version (a record delivered twice
+  // in the run has one position among its rows; the source keys give every row its patient).
+  const recordPatientsPosition = finalIsComplete && repeated === 0 ? workCarry[0] : undefined;
   await db.defineView(
     RECORD_PATIENTS,
-    `SELECT source_system, source_patient_id, patient_id FROM ${finalIsComplete ? 'idr_final' : 'identity_records'}`,
+    `SELECT source_system, source_patient_id, patient_id${recordPatientsPosition === undefined ? '' : `, ${recordPatientsPosition}`}
+    FROM ${finalIsComplete ? 'idr_final' : 'identity_records'}`,
   );
   await phase('golden');
 
@@ -701,6 +720,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     phases,
     alerts,
+    ...(recordPatientsPosition === undefined ? {} : { recordPatientsPosition }),
   };
 }
 

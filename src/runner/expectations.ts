@@ -63,9 +63,11 @@ export async function evaluateExpectations(
     readonly exclude?: readonly string[];
     /** Columns added last, once `outer` is known (they may use it). */
     readonly add?: string;
+    /** A column numbering the materialised rows (unique; see Database.materialize). */
+    readonly position?: string;
   } = {},
 ): Promise<ExpectationResult[]> {
-  const { outer, exclude = [], add } = options;
+  const { outer, exclude = [], add, position } = options;
   const failedList = failedRulesSql(expectations);
   // Rejected = a drop or fail rule is among the failed ones: read off the list (empty for almost every
   // row) instead of evaluating the rules a second time.
@@ -77,6 +79,7 @@ export async function evaluateExpectations(
   await db.materialize(
     target,
     leaveOut || add ? `SELECT *${leaveOut}${add ? `, ${add}` : ''} FROM (${withOuter})` : withOuter,
+    position === undefined ? {} : { position },
   );
   const total = (await db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${target}`))?.n ?? 0;
   const counts = await db.all<{ name: string; n: number }>(

@@ -84,6 +84,8 @@ export async function stageAndEvaluate(
     keepBronzeRow?: string;
     /** The staged columns the caller reads from `eval_<dataset>` besides the dataset's own columns. */
     read?: readonly string[];
+    /** A column numbering the rows of `eval_<dataset>` (unique within it), for joins on one integer. */
+    position?: string;
   } = {},
 ): Promise<ExpectationResult[]> {
   // A repeat of a key within a file: found by aggregation (cheaper than a window over every row), into
@@ -103,6 +105,7 @@ export async function stageAndEvaluate(
     outer: extra.outer,
     exclude: leftOutColumns(ds, extra.read ?? []),
     add: bronzeRowSql(ds, extra.keepBronzeRow ?? '_rejected'),
+    ...(extra.position === undefined ? {} : { position: extra.position }),
   });
 }
 

@@ -236,6 +236,62 @@ test('ids are stable across incremental batches and new records join existing pa
   await assertPartition(l.db);
 });
 
+test('a first load that delivers a record twice gives each of its source rows the patient of its record', async () => {
+  const l = lake();
+  writeLandingFile(l.landing, 'patients', T0, csvText('patients', [patientRow(21), patientRow(22)]));
+  writeLandingFile(
+    l.landing,
+    'patients',
+    hoursAfter(T0, 1),
+    csvText('patients', [patientRow(21, { insurance_plan: 'HDHP' }), adtPatientRow(22), patientRow(23)]),
+  );
+  const r = await run(l);
+  assert.equal(r.status, 'COMPLETED');
+  assert.equal(r.identity?.newRecords, 4, 'E21 is one record, delivered twice');
+  const resolved = await links(l.db);
+  const rows = await query<{ source_system: string; source_patient_id: string; patient_id: string | null }>(
+    l.db,
+    'SELECT source_system, source_patient_id, patient_id FROM silver_patient_sources ORDER BY _extracted_at, _line_number',
+  );
+  assert.equal(rows.length, 5);
+  for (const row of rows)
+    assert.equal(
+      row.patient_id,
+      pid(resolved, `${row.source_system}:${row.source_patient_id}`),
+      `${row.source_system}:${row.source_patient_id} has its record's patient`,
+    );
+  assert.equal(pid(resolved, 'ADT_SYSTEM:A00000022'), pid(resolved, 'EHR_SYSTEM:E00000022'));
+  await assertPartition(l.db);
+});
+
+test('a first load of one version per record joins each source row to its patient by its position', async () => {
+  const l = lake();
+  writeLandingFile(
+    l.landing,
+    'patients',
+    T0,
+    csvText('patients', [
+      patientRow(31),
+      adtPatientRow(31),
+      patientRow(32),
+      lab(patientRow(33), 'L00000033'),
+    ]),
+  );
+  const r = await run(l);
+  assert.equal(r.status, 'COMPLETED');
+  const resolved = await links(l.db);
+  const rows = await query<{ source_system: string; source_patient_id: string; patient_id: string | null }>(
+    l.db,
+    'SELECT source_system, source_patient_id, patient_id FROM silver_patient_sources',
+  );
+  assert.equal(rows.length, 4);
+  for (const row of rows)
+    assert.equal(row.patient_id, pid(resolved, `${row.source_system}:${row.source_patient_id}`));
+  assert.equal(pid(resolved, 'ADT_SYSTEM:A00000031'), pid(resolved, 'EHR_SYSTEM:E00000031'));
+  assert.equal(new Set(rows.map((x) => x.patient_id)).size, 3);
+  await assertPartition(l.db);
+});
+
 test('a lakehouse of schema 3, whose identity records stored their values, is migrated and goes on resolving', async () => {
   const l = lake();
   writeLandingFile(

@@ -188,9 +188,16 @@ export function reviewCandidatesSql(records: string, options: ResolutionScope = 
  */
 export function finalAssignmentsSql(
   d: Dialect,
-  opts: { readonly assign: string; readonly records: string; readonly scored: string } & ResolutionScope,
+  opts: {
+    readonly assign: string;
+    readonly records: string;
+    readonly scored: string;
+    /** Columns of the work (`idr_work`) passed through as they are (the DuckDB runner's row position). */
+    readonly carry?: readonly string[];
+  } & ResolutionScope,
 ): string {
   const { assign, records, scored } = opts;
+  const carried = (opts.carry ?? []).map((c) => `, w.${c}`).join('');
   // The patient of an edge's other record: assigned in this run, else the one it had. With `allNew`
   // every record was assigned in this run, and the pair records are not joined (the LEFT JOIN is kept
   // as written: an inner join let the optimizer join the assignments to each other first).
@@ -219,7 +226,7 @@ export function finalAssignmentsSql(
            WHEN a.deterministic = 1 THEN GREATEST(a.probability, 0.999)
            ELSE COALESCE(a.probability, 1.0) END AS confidence,
       CASE WHEN a.via_rid IS NULL THEN NULL ELSE vr.source_system || ':' || vr.source_patient_id END AS via_record,
-      CASE WHEN s.rid_l IS NOT NULL THEN ${evidenceLevelsSql(d, 's', { nested: true })} END AS levels
+      CASE WHEN s.rid_l IS NOT NULL THEN ${evidenceLevelsSql(d, 's', { nested: true })} END AS levels${carried}
     FROM ${assign} a JOIN idr_work w ON w.rid = a.rid
     LEFT JOIN ${records} vr ON vr.rid = a.via_rid
     LEFT JOIN ${scored} s ON s.rid_l = LEAST(a.rid, a.via_rid) AND s.rid_r = GREATEST(a.rid, a.via_rid)
