@@ -31,12 +31,14 @@ const FACT_READS = ['_file_name', '_line_number', '_extracted_at'];
 export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats> {
   const ds = dataset('silver_patients') as TransformDataset;
   const run = sqlString(ctx.runId);
-  // The staged rows are numbered (`_pos`): identity joins its records and patients back to them on
-  // that integer instead of the two source keys.
-  const pos = '_pos';
+  // In bulk mode (a first load, a rebuild) the staged rows are numbered (`_pos`, the working file's row
+  // number): identity joins its records and patients back to them on that integer instead of the two
+  // source keys. An incremental update's few rows stay a plain working table (numbering them through a
+  // view of the table's row ids made the update 0.3-0.5 s slower).
+  const pos = ctx.db.bulk ? '_pos' : undefined;
   const results = await stageAndEvaluate(ctx, ds, thisRunsBronzeSql(ctx, 'patients'), {
     read: SOURCE_RECORD_COLUMNS,
-    position: pos,
+    ...(pos === undefined ? {} : { position: pos }),
   });
   await ctx.db.run(quarantineRejectedSql(ctx, ds, '_rejected'));
   // Whether the table held source rows of earlier runs (not on a first load or a full refresh).
@@ -51,7 +53,7 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
     // This run's accepted rows, read from the stage.
     sources: 'eval_silver_patients',
     sourceFilter: 'NOT _rejected',
-    sourcePosition: pos,
+    ...(pos === undefined ? {} : { sourcePosition: pos }),
     runId: ctx.runId,
     resolvedAtSql: ctx.startedAtSql,
     rewriter: feedRewriter(ctx),
@@ -63,7 +65,7 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
   const accepted = `SELECT ${columns}, r.patient_id
     FROM eval_silver_patients e
     LEFT JOIN ${RECORD_PATIENTS} r ON ${
-      byPosition === undefined
+      byPosition === undefined || pos === undefined
         ? 'r.source_system = e.source_system AND r.source_patient_id = e.source_patient_id'
         : `r.${byPosition} = e.${pos}`
     }
