@@ -40,3 +40,7 @@ export const normaliseIcd10 = (expr: string): string => {
 /** Whole years between two dates (birthday not reached yet counts one less). */
 export const yearsBetween = (from: string, to: string): string =>
   `(YEAR(${to}) - YEAR(${from}) - CASE WHEN MONTH(${to}) * 100 + DAY(${to}) < MONTH(${from}) * 100 + DAY(${from}) THEN 1 ELSE 0 END)`;
+
+/** Columns of the relation `alias` passed through as they are, each after a comma (none: ''). */
+export const passThrough = (alias: string, columns: readonly string[] = []): string =>
+  columns.map((c) => `, ${alias}.${c}`).join('');

@@ -18,6 +18,7 @@ import {
   stageStaySql,
 } from '../definitions/identity/clustering.ts';
 import { comparisonVectorsSql, IDENTITY_MODEL_NAME } from '../definitions/identity/comparisons.ts';
+import { passThrough } from '../definitions/sql-helpers.ts';
 import {
   fingerprintSql,
   goldenRecordSql,
@@ -67,8 +68,6 @@ export interface IdentityStats {
   readonly cpuSeconds: number;
   readonly phases: Record<string, number>;
   readonly alerts: string[];
-  /** The column of `identity_record_patients` holding the source row's `sourcePosition`, if it has one. */
-  readonly recordPatientsPosition?: string;
 }
 
 export interface ResolveOptions {
@@ -86,8 +85,7 @@ export interface ResolveOptions {
   readonly rewriter?: RowRewriter;
   /**
    * A column of `sources` numbering its rows (unique). With it the records are joined to their ids on
-   * that one integer instead of the two source keys, and from scratch `identity_record_patients`
-   * carries it (`IdentityStats.recordPatientsPosition`).
+   * that one integer instead of the two source keys, and `identity_record_patients` has it too.
    */
   readonly sourcePosition?: string;
   /** Drop the SSN hash from every record (the measurement without SSN). */
@@ -98,7 +96,8 @@ export interface ResolveOptions {
 
 /**
  * The view resolveIdentities leaves: (source_system, source_patient_id, patient_id) of every source
- * record, as resolved by the update, and the source row's position when `recordPatientsPosition` says so.
+ * record, as resolved by the update, and with `ResolveOptions.sourcePosition` that column of each of
+ * this run's source rows (a record delivered twice has a row per version).
  */
 export const RECORD_PATIENTS = 'identity_record_patients';
 
@@ -221,16 +220,16 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // Numbered over the keys alone, then joined back: a window sorts its whole input, and sorting the
   // wide records cost twice as much as the narrow sort plus the join. With a row position the join is
   // on that integer (2.15 M records: the join 0.19-0.21 s instead of 0.34-0.36 s on the two texts).
-  const joinKey = pos ?? key;
+  const idColumns = pos === undefined ? ['source_system', 'source_patient_id'] : [pos];
   await db.materialize(
     'idr_new_ids',
-    `SELECT ${pos === undefined ? 'n.source_system, n.source_patient_id' : `n.${pos}`},
+    `SELECT ${idColumns.map((c) => `n.${c}`).join(', ')},
       ${baseRid} + ROW_NUMBER() OVER (ORDER BY n.sys_rank, n.extracted_at, n.source_system, n.source_patient_id) AS rid
     FROM idr_latest n ${fromScratch ? '' : 'JOIN idr_match m USING (source_system, source_patient_id) WHERE m.rid IS NULL'}`,
   );
   await db.materialize(
     'idr_new',
-    `SELECT k.rid, n.* FROM idr_latest n JOIN idr_new_ids k USING (${joinKey})`,
+    `SELECT k.rid, n.* FROM idr_latest n JOIN idr_new_ids k USING (${idColumns.join(', ')})`,
   );
   // From scratch (no identity record before this run) the new records are written once their patients
   // are known, at step 6: an UPDATE of every row just written made the commit of a first load rewrite
@@ -251,7 +250,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // From scratch it carries the row position to the final assignments (identity_record_patients).
   const workCarry = fromScratch ? carry : [];
   const newWork = `SELECT rid, 'new' AS kind, CAST(NULL AS VARCHAR) AS current_patient_id, sys_rank, source_system,
-      source_patient_id, extracted_at${workCarry.map((c) => `, ${c}`).join('')}
+      source_patient_id, extracted_at${passThrough('idr_new', workCarry)}
     FROM idr_new`;
   if (fromScratch) await db.defineView('idr_work', newWork);
   else await db.materialize('idr_work', newWork);
@@ -681,13 +680,18 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // scratch (and unless a reviewer's decision moved records) the final assignments, a working
   // relation every thread scans, hold them all; identity_records, written in this transaction, is
   // scanned by one thread.
-  // By row position only when every source row is its record's latest version (a record delivered twice
-  // in the run has one position among its rows; the source keys give every row its patient).
-  const recordPatientsPosition = finalIsComplete && repeated === 0 ? workCarry[0] : undefined;
+  // With the source rows' position the view has it too: from scratch the final assignments carry it
+  // when every source row is its record's latest version; otherwise (a record delivered twice has a
+  // position per row) the run's source rows are joined to their records on the source keys.
+  const byKeys = `SELECT source_system, source_patient_id, patient_id FROM ${finalIsComplete ? 'idr_final' : 'identity_records'}`;
   await db.defineView(
     RECORD_PATIENTS,
-    `SELECT source_system, source_patient_id, patient_id${recordPatientsPosition === undefined ? '' : `, ${recordPatientsPosition}`}
-    FROM ${finalIsComplete ? 'idr_final' : 'identity_records'}`,
+    pos === undefined
+      ? byKeys
+      : finalIsComplete && repeated === 0
+        ? `SELECT source_system, source_patient_id, patient_id, ${pos} FROM idr_final`
+        : `SELECT r.*, s.${pos} FROM (${byKeys}) r JOIN ${sources} s
+          ON s.source_system = r.source_system AND s.source_patient_id = r.source_patient_id WHERE ${filter}`,
   );
   await phase('golden');
 
@@ -720,7 +724,6 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     phases,
     alerts,
-    ...(recordPatientsPosition === undefined ? {} : { recordPatientsPosition }),
   };
 }
 

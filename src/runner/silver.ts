@@ -61,13 +61,12 @@ export async function runSilverPatients(ctx: RunContext): Promise<IdentityStats>
   // A first load writes them once resolved, with their patient (every accepted record has its identity
   // record, merges and splits of this run included): an UPDATE of the rows just written made the commit
   // of a first load rewrite the whole column (3.6 s for 2.15 M rows).
-  const byPosition = identity.recordPatientsPosition;
   const accepted = `SELECT ${columns}, r.patient_id
     FROM eval_silver_patients e
     LEFT JOIN ${RECORD_PATIENTS} r ON ${
-      byPosition === undefined || pos === undefined
+      pos === undefined
         ? 'r.source_system = e.source_system AND r.source_patient_id = e.source_patient_id'
-        : `r.${byPosition} = e.${pos}`
+        : `r.${pos} = e.${pos}`
     }
     WHERE NOT e._rejected`;
   if (!earlierSources) await ctx.db.run(`INSERT INTO silver_patient_sources BY NAME ${accepted}`);

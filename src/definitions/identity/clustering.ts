@@ -1,4 +1,5 @@
 import type { Dialect } from '../../dialect/dialect.ts';
+import { passThrough } from '../sql-helpers.ts';
 import { IDENTITY_MODEL_NAME } from './comparisons.ts';
 import { evidenceLevelsSql, THRESHOLDS } from './scoring.ts';
 
@@ -197,7 +198,6 @@ export function finalAssignmentsSql(
   } & ResolutionScope,
 ): string {
   const { assign, records, scored } = opts;
-  const carried = (opts.carry ?? []).map((c) => `, w.${c}`).join('');
   // The patient of an edge's other record: assigned in this run, else the one it had. With `allNew`
   // every record was assigned in this run, and the pair records are not joined (the LEFT JOIN is kept
   // as written: an inner join let the optimizer join the assignments to each other first).
@@ -226,7 +226,7 @@ export function finalAssignmentsSql(
            WHEN a.deterministic = 1 THEN GREATEST(a.probability, 0.999)
            ELSE COALESCE(a.probability, 1.0) END AS confidence,
       CASE WHEN a.via_rid IS NULL THEN NULL ELSE vr.source_system || ':' || vr.source_patient_id END AS via_record,
-      CASE WHEN s.rid_l IS NOT NULL THEN ${evidenceLevelsSql(d, 's', { nested: true })} END AS levels${carried}
+      CASE WHEN s.rid_l IS NOT NULL THEN ${evidenceLevelsSql(d, 's', { nested: true })} END AS levels${passThrough('w', opts.carry)}
     FROM ${assign} a JOIN idr_work w ON w.rid = a.rid
     LEFT JOIN ${records} vr ON vr.rid = a.via_rid
     LEFT JOIN ${scored} s ON s.rid_l = LEAST(a.rid, a.via_rid) AND s.rid_r = GREATEST(a.rid, a.via_rid)

@@ -1,4 +1,5 @@
 import type { Dialect } from '../../dialect/dialect.ts';
+import { passThrough } from '../sql-helpers.ts';
 
 /**
  * The Fellegi–Sunter comparisons of patient identity resolution (model `fs-v1`), as data: each
@@ -143,7 +144,7 @@ export function comparisonVectorsSql(
   records: string,
   extraColumns: readonly string[] = [],
 ): string {
-  return `SELECT p.rid_l, p.rid_r${extraColumns.map((c) => `, p.${c}`).join('')},
+  return `SELECT p.rid_l, p.rid_r${passThrough('p', extraColumns)},
     ${COMPARISONS.map((c) => `${gammaSql(d, c)} AS ${gammaColumn(c)}`).join(',\n    ')},
     l.fn AS tf_fn, l.ln AS tf_ln
   FROM ${pairs} p JOIN ${records} l ON l.rid = p.rid_l JOIN ${records} r ON r.rid = p.rid_r

@@ -1,4 +1,5 @@
 import type { Dialect } from '../../dialect/dialect.ts';
+import { passThrough } from '../sql-helpers.ts';
 
 /**
  * The identity records: the latest version of each source patient record (source system + local id),
@@ -70,7 +71,6 @@ export function identityRecordsSql(
   /** `carry`: columns of the source row passed through as they are (the DuckDB runner's row position). */
   options: { withoutSsn?: boolean; single?: boolean; carry?: readonly string[] } = {},
 ): string {
-  const carried = (options.carry ?? []).map((c) => `, s.${c}`).join('');
   const from = options.single
     ? `${sources} s WHERE ${where}`
     : `(SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.source_system, s.source_patient_id
@@ -78,7 +78,7 @@ export function identityRecordsSql(
         FROM ${sources} s WHERE ${where}) s
   WHERE _rn = 1`;
   return `SELECT s.source_system, s.source_patient_id, ${systemRankSql(d, 's.source_system')} AS sys_rank,
-    ${identityFieldsSql('s', options)}, s._extracted_at AS extracted_at, s._file_name, s._line_number${carried}
+    ${identityFieldsSql('s', options)}, s._extracted_at AS extracted_at, s._file_name, s._line_number${passThrough('s', options.carry)}
   FROM ${from}`;
 }
 
