@@ -80,8 +80,7 @@ async function retire(
 /** Full refresh: every row of every feed table ends as a `delete`; the rebuilt rows follow as inserts. */
 export async function retireAllRows(ctx: RunContext): Promise<void> {
   for (const table of FEED_TABLES) {
-    const any = await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} LIMIT 1)`);
-    if (!any?.n) continue;
+    if (await ctx.db.isEmpty(table)) continue;
     await retire(ctx.db, table, 'TRUE', 'delete', await commitVersion(ctx, table));
   }
 }
@@ -95,14 +94,9 @@ async function releaseIfUnused(ctx: RunContext, table: string, version: number):
     (await ctx.db.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE _commit_version = ${version}`))
       ?.n ?? 0;
   const ended =
-    n > 0
-      ? 1
-      : ((
-          await ctx.db.one<{ n: number }>(
-            `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${changesTable(table)} WHERE _end_version = ${version} LIMIT 1)`,
-          )
-        )?.n ?? 0);
-  if (n === 0 && ended === 0) {
+    n > 0 ||
+    !(await ctx.db.isEmpty(`(SELECT 1 FROM ${changesTable(table)} WHERE _end_version = ${version})`));
+  if (!ended) {
     await ctx.db.run(`DELETE FROM table_versions WHERE table_name = '${table}' AND version = ${version}`);
     ctx.versions.delete(table);
   }
