@@ -507,6 +507,9 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
     };
   } finally {
     db?.close();
+    // The working files of a first load are deleted in the background while the update goes on (see
+    // Database.removeLater); the last of them while the database closes.
+    await db?.filesRemoved();
     release();
   }
 }

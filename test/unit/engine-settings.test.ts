@@ -274,6 +274,8 @@ describe('engine settings', () => {
       await db.setBulkMode(true);
       await db.materialize('w', rows);
       await db.materialize('w', `SELECT * FROM w WHERE id < 200000`);
+      // Replaced and dropped files are deleted in the background.
+      await db.filesRemoved();
       const files = fs.readdirSync(`${dbPath}.work`);
       assert.equal(files.length, 1, 'replacing a working relation deletes its old file');
       const t = await db.one<Record<string, unknown>>(
@@ -292,8 +294,10 @@ describe('engine settings', () => {
       });
       assert.equal(await inMemoryTables(), 0, 'working data lives in files, not in the transaction');
       await db.dropTempTables('w');
+      await db.filesRemoved();
       assert.deepEqual(fs.readdirSync(`${dbPath}.work`), []);
       await db.setBulkMode(false);
+      await db.filesRemoved();
       assert.equal(fs.existsSync(`${dbPath}.work`), false);
       await db.run('COMMIT');
     } finally {
