@@ -515,7 +515,7 @@ export class Database {
   /**
    * Tracks the background deletion of working files. Deleting a large file blocks until the kernel has
    * finished writing its pages out to the disk, if it started: deleted in line, the working files of a
-   * 1M-people first load stopped the update for 2.4-4.0 s (one 289 MB file 2.5 s, another of 158 MB
+   * 1M-people first load stopped the update for 3.4-4.8 s (one 289 MB file 2.5 s, another of 158 MB
    * 21 ms). A failed deletion leaves a file in the working folder, which the next bulk mode clears.
    */
   private removeLater(removal: Promise<unknown>): void {
