@@ -683,16 +683,14 @@ export async function resolveIdentities(db: Database, options: ResolveOptions): 
   // With the source rows' position the view has it too: from scratch the final assignments carry it
   // when every source row is its record's latest version; otherwise (a record delivered twice has a
   // position per row) the run's source rows are joined to their records on the source keys.
-  const byKeys = `SELECT source_system, source_patient_id, patient_id FROM ${finalIsComplete ? 'idr_final' : 'identity_records'}`;
-  await db.defineView(
-    RECORD_PATIENTS,
-    pos === undefined
-      ? byKeys
-      : finalIsComplete && repeated === 0
+  let recordPatients = `SELECT source_system, source_patient_id, patient_id FROM ${finalIsComplete ? 'idr_final' : 'identity_records'}`;
+  if (pos !== undefined)
+    recordPatients =
+      finalIsComplete && repeated === 0
         ? `SELECT source_system, source_patient_id, patient_id, ${pos} FROM idr_final`
-        : `SELECT r.*, s.${pos} FROM (${byKeys}) r JOIN ${sources} s
-          ON s.source_system = r.source_system AND s.source_patient_id = r.source_patient_id WHERE ${filter}`,
-  );
+        : `SELECT r.*, s.${pos} FROM (${recordPatients}) r JOIN ${sources} s
+          ON s.source_system = r.source_system AND s.source_patient_id = r.source_patient_id WHERE ${filter}`;
+  await db.defineView(RECORD_PATIENTS, recordPatients);
   await phase('golden');
 
   const work = await db.one<{
