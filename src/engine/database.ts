@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { BackgroundFileOps } from './background.ts';
 
 /**
  * Runs of 16 or more hex digits in statement text: the padded HMAC key blocks the SSN hash is computed
@@ -152,6 +153,8 @@ export class Database {
   private readonly flushes: Promise<void>[] = [];
   /** Working files being deleted in the background (see removeLater). */
   private readonly removals = new Set<Promise<void>>();
+  /** The background file operations (flushes, deletions), two at most at once (see BackgroundFileOps). */
+  private readonly background = new BackgroundFileOps(2);
   /** Whether bulk mode raised the block allocator's memory (see setBulkMode). */
   private blockAllocatorRaised = false;
 
@@ -301,7 +304,9 @@ export class Database {
       if (dir !== undefined) {
         const files = [...this.removals];
         this.removeLater(
-          Promise.allSettled(files).then(() => fs.promises.rm(dir, { recursive: true, force: true })),
+          Promise.allSettled(files).then(() =>
+            this.background.run(() => fs.promises.rm(dir, { recursive: true, force: true })),
+          ),
         );
       }
       this.scratchDir = undefined;
@@ -474,7 +479,7 @@ export class Database {
     if (view) {
       await this.run(`DROP VIEW temp.main.${sqlIdent(name)}`);
       for (const file of this.viewFiles.get(name) ?? [])
-        this.removeLater(fs.promises.rm(file, { force: true }));
+        this.removeLater(this.background.run(() => fs.promises.rm(file, { force: true })));
       this.viewFiles.delete(name);
       await this.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(`${name}__rows`)}`);
     } else await this.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(name)}`);
@@ -504,10 +509,12 @@ export class Database {
    */
   flushBehind(): void {
     if (this.path === ':memory:') return;
+    const file = this.path;
     this.flushes.push(
-      fs.promises
-        .open(this.path, 'r')
-        .then((file) => file.datasync().finally(() => file.close()))
+      this.background
+        .run(() =>
+          fs.promises.open(file, 'r').then((handle) => handle.datasync().finally(() => handle.close())),
+        )
         .catch(() => undefined),
     );
   }
