@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { BackgroundFileOps } from './background.ts';
+import { BackgroundFileOps, backgroundLimit } from './background.ts';
 
 /**
  * Runs of 16 or more hex digits in statement text: the padded HMAC key blocks the SSN hash is computed
@@ -154,7 +154,7 @@ export class Database {
   /** Working files being deleted in the background (see removeLater). */
   private readonly removals = new Set<Promise<void>>();
   /** The background file operations (flushes, deletions), two at most at once (see BackgroundFileOps). */
-  private readonly background = new BackgroundFileOps(2);
+  private readonly background = new BackgroundFileOps(backgroundLimit(process.env));
   /** Whether bulk mode raised the block allocator's memory (see setBulkMode). */
   private blockAllocatorRaised = false;
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BackgroundFileOps } from '../../src/engine/background.ts';
+import { BackgroundFileOps, backgroundLimit } from '../../src/engine/background.ts';
 
 /** An operation that runs until its gate opens (or fails when told to). */
 function gated(
@@ -78,5 +78,13 @@ describe('background file operations', () => {
     await assert.rejects(thrown, /no such file/);
     assert.equal(await after, 'ran');
     assert.equal(ops.active, 0);
+  });
+
+  test('leave at least one thread of the pool to statements, two operations at most', () => {
+    assert.equal(backgroundLimit({}), 2, 'the default pool of four threads');
+    assert.equal(backgroundLimit({ UV_THREADPOOL_SIZE: '16' }), 2);
+    assert.equal(backgroundLimit({ UV_THREADPOOL_SIZE: '3' }), 1);
+    assert.equal(backgroundLimit({ UV_THREADPOOL_SIZE: '1' }), 1, 'one operation still runs');
+    assert.equal(backgroundLimit({ UV_THREADPOOL_SIZE: 'many' }), 2, 'an unreadable size is the default');
   });
 });
