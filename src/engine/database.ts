@@ -153,7 +153,7 @@ export class Database {
   private readonly flushes: Promise<void>[] = [];
   /** Working files being deleted in the background (see removeLater). */
   private readonly removals = new Set<Promise<void>>();
-  /** The background file operations (flushes, deletions), two at most at once (see BackgroundFileOps). */
+  /** The background file operations (flushes, deletions), two at most at once in the default pool (background.ts). */
   private readonly background = new BackgroundFileOps(backgroundLimit(process.env));
   /** Whether bulk mode raised the block allocator's memory (see setBulkMode). */
   private blockAllocatorRaised = false;
@@ -302,12 +302,7 @@ export class Database {
       // The folder goes once its files are deleted (they are being deleted in the background).
       const dir = this.scratchDir;
       if (dir !== undefined) {
-        const files = [...this.removals];
-        this.removeLater(
-          Promise.allSettled(files).then(() =>
-            this.background.run(() => fs.promises.rm(dir, { recursive: true, force: true })),
-          ),
-        );
+        this.removeLater(dir, Promise.allSettled([...this.removals]));
       }
       this.scratchDir = undefined;
       this.viewFiles.clear();
@@ -478,8 +473,7 @@ export class Database {
     this.plainViews.delete(name);
     if (view) {
       await this.run(`DROP VIEW temp.main.${sqlIdent(name)}`);
-      for (const file of this.viewFiles.get(name) ?? [])
-        this.removeLater(this.background.run(() => fs.promises.rm(file, { force: true })));
+      for (const file of this.viewFiles.get(name) ?? []) this.removeLater(file);
       this.viewFiles.delete(name);
       await this.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(`${name}__rows`)}`);
     } else await this.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(name)}`);
@@ -524,12 +518,15 @@ export class Database {
    * finished writing its pages out to the disk, if it started: deleted in line, the working files of a
    * 1M-people first load stopped the update for 3.4-4.8 s (one 289 MB file 2.5 s, another of 158 MB
    * 21 ms). A failed deletion leaves a file in the working folder, which the next bulk mode clears.
+   * `target` (a file, or a folder with what it holds) is deleted once `after` settles.
    */
-  private removeLater(removal: Promise<unknown>): void {
-    const tracked: Promise<void> = removal.then(
-      () => undefined,
-      () => undefined,
-    );
+  private removeLater(target: string, after: Promise<unknown> = Promise.resolve()): void {
+    const tracked: Promise<void> = after
+      .then(() => this.background.run(() => fs.promises.rm(target, { recursive: true, force: true })))
+      .then(
+        () => undefined,
+        () => undefined,
+      );
     this.removals.add(tracked);
     void tracked.then(() => this.removals.delete(tracked));
   }
