@@ -248,7 +248,7 @@ describe('engine settings', () => {
     }
   });
 
-  test('bulk mode materialises working tables as files: types round-trip, nothing piles up in the transaction', async () => {
+  test('bulk mode materialises working tables as files: types and values round-trip, text with many distinct values is written without a dictionary, nothing piles up in the transaction', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-bulk-'));
     const dbPath = path.join(dir, 'lake.duckdb');
     const db = await Database.open(dbPath);
@@ -258,7 +258,8 @@ describe('engine settings', () => {
           `SELECT COALESCE(SUM(memory_usage_bytes + temporary_storage_bytes), 0)::BIGINT AS n FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'`,
         )
       )?.n ?? 0;
-    const rows = `SELECT range AS id, 'name ' || range AS name, [CAST(range AS VARCHAR), 'x'] AS tags,
+    const rows = `SELECT range AS id, 'name ' || range AS name, 'kind ' || (range % 5) AS kind, [CAST(range AS VARCHAR), 'x'] AS tags,
+        CASE WHEN range % 97 = 0 THEN ['rule_a', 'rule_b'] WHEN range % 89 = 0 THEN ['rule_c'] ELSE CAST([] AS VARCHAR[]) END AS failed,
         json_object('k', range) AS doc, DATE '2026-01-01' + CAST(range % 300 AS INTEGER) AS day,
         TIMESTAMP '2026-01-01 10:00:00' AS "at", hash(range) AS h, range % 2 = 0 AS even, range / 7 AS ratio
       FROM range(300000)`;
@@ -292,6 +293,25 @@ describe('engine settings', () => {
         even: 'BOOLEAN',
         s: 19999900000,
       });
+      const digest = `SELECT COUNT(*) AS n, SUM(hash(id, name, kind, tags, failed, doc, day, "at", h, even, ratio)) AS d`;
+      assert.deepEqual(
+        await db.one(`${digest} FROM w`),
+        await db.one(`${digest} FROM (${rows}) WHERE id < 200000`),
+        'every value reads back as written',
+      );
+      // Past 1,000 distinct values in a row group a text column is written plain (a dictionary of
+      // values that nearly all differ costs more to build than it saves); few distinct values keep one.
+      const encodings = Object.fromEntries(
+        (
+          await db.all<{ col: string; enc: string }>(
+            `SELECT path_in_schema AS col, string_agg(DISTINCT encodings, ',') AS enc
+             FROM parquet_metadata('${path.join(`${dbPath}.work`, files[0] ?? '')}') GROUP BY path_in_schema`,
+          )
+        ).map((r) => [r.col, r.enc]),
+      );
+      assert.doesNotMatch(encodings['name'] ?? '', /DICTIONARY/, JSON.stringify(encodings));
+      assert.match(encodings['kind'] ?? '', /DICTIONARY/, JSON.stringify(encodings));
+      assert.match(encodings['failed, list, element'] ?? '', /DICTIONARY/, JSON.stringify(encodings));
       assert.equal(await inMemoryTables(), 0, 'working data lives in files, not in the transaction');
       await db.dropTempTables('w');
       await db.filesRemoved();
