@@ -32,6 +32,7 @@ export const databricksDialect: Dialect = {
   },
   argMaxNotNull: (value, order) => `max_by(${value}, ${order}) FILTER (WHERE ${value} IS NOT NULL)`,
   nonNullList: (items) => `filter(array(${items.join(', ')}), x -> x IS NOT NULL)`,
+  oneOf: (expr, values) => `${expr} IN (${values.map(sqlStringLiteral).join(', ')})`,
   listHasAny: (list, values) =>
     values.length === 0
       ? 'FALSE'

@@ -25,6 +25,12 @@ export interface Dialect {
   argMaxNotNull(value: string, order: string): string;
   /** The list of the given expressions that are not NULL (in order). */
   nonNullList(items: readonly string[]): string;
+  /**
+   * TRUE when `expr` is one of the given texts, FALSE when it is none, NULL when `expr` is NULL (the
+   * meaning of `expr IN (...)`). Every test of a value against a fixed set of texts in the definitions
+   * goes through it.
+   */
+  oneOf(expr: string, values: readonly string[]): string;
   /** TRUE when the text list `list` holds any of the given string values. */
   listHasAny(list: string, values: readonly string[]): string;
   /** Seconds since the Unix epoch of a TIMESTAMP. */

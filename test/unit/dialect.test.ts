@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { duckdbDialect } from '../../src/dialect/duckdb.ts';
 import { databricksDialect } from '../../src/dialect/databricks.ts';
 import { strptimeToSpark, type Dialect } from '../../src/dialect/dialect.ts';
+import { Database } from '../../src/engine/database.ts';
 
 /** Expected SQL per dialect: a new dialect cannot be added without saying what each case renders to. */
 const cases: { name: string; render: (d: Dialect) => string; expected: Record<Dialect['name'], string> }[] = [
@@ -26,6 +27,14 @@ const cases: { name: string; render: (d: Dialect) => string; expected: Record<Di
       duckdb: "CAST(try_strptime(x, ['%Y-%m-%d', '%d-%b-%Y']) AS DATE)",
       databricks:
         "coalesce(to_date(try_to_timestamp(x, 'yyyy-MM-dd')), to_date(try_to_timestamp(x, 'dd-MMM-yyyy')))",
+    },
+  },
+  {
+    name: 'one of a set of texts',
+    render: (d) => d.oneOf('LOWER(smoker)', ['yes', "y'"]),
+    expected: {
+      duckdb: "list_contains(['yes', 'y'''], LOWER(smoker))",
+      databricks: "LOWER(smoker) IN ('yes', 'y\\'')",
     },
   },
   {
@@ -160,4 +169,40 @@ test('the Databricks HMAC can read its key from an SQL expression instead of a s
   const sql = databricksDialect.hmacSha256Hex('x', { keyHexSql: "'00ff'" });
   assert.doesNotMatch(sql, /secret\(/);
   assert.match(sql, /rpad\('00ff', 128, '0'\)/);
+});
+
+test('DuckDB: oneOf means IN (NULL for NULL) and is evaluated per row, not planned as a join against the set', async () => {
+  const db = await Database.open(':memory:');
+  try {
+    const set = ['99281', '99282', '99283', '99284', '99285', '99221'];
+    const rows = await db.all<{ v: string | null; one_of: boolean | null; in_list: boolean | null }>(
+      `SELECT v, ${duckdbDialect.oneOf('v', set)} AS one_of, v IN (${set.map(duckdbDialect.string).join(', ')}) AS in_list
+       FROM (VALUES ('99283'), ('99221'), ('99286'), (''), (NULL)) t(v) ORDER BY v NULLS LAST`,
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.v, r.one_of]),
+      [
+        ['', false],
+        ['99221', true],
+        ['99283', true],
+        ['99286', false],
+        [null, null],
+      ],
+    );
+    for (const r of rows) assert.equal(r.one_of, r.in_list, `the same as IN for ${String(r.v)}`);
+    // The engine plans an IN list of five or more constants as a join; oneOf stays an expression.
+    const plan = async (expr: string): Promise<string> =>
+      (
+        await db.all<{ explain_value: string }>(
+          `EXPLAIN SELECT CASE WHEN ${expr} THEN 1 END FROM range(10) r(x)`,
+        )
+      )
+        .map((r) => r.explain_value)
+        .join('\n');
+    const text = 'CAST(x AS VARCHAR)';
+    assert.match(await plan(`${text} IN (${set.map(duckdbDialect.string).join(', ')})`), /HASH_JOIN/);
+    assert.doesNotMatch(await plan(duckdbDialect.oneOf(text, set)), /HASH_JOIN/);
+  } finally {
+    db.close();
+  }
 });

@@ -141,10 +141,6 @@ const rescued: Expectation = {
   sql: () => '_rescued_data IS NULL',
 };
 
-function inList(values: readonly string[]): string {
-  return values.map((v) => `'${v}'`).join(', ');
-}
-
 const PATIENT_EXPECTATIONS: readonly Expectation[] = [
   wellFormed,
   {
@@ -170,7 +166,7 @@ const PATIENT_EXPECTATIONS: readonly Expectation[] = [
     name: 'valid_source',
     action: 'drop',
     description: 'source_system is one of the three patient systems.',
-    sql: () => `source_system IN (${inList(SOURCE_SYSTEMS)})`,
+    sql: (d) => d.oneOf('source_system', SOURCE_SYSTEMS),
   },
   {
     name: 'valid_ssn_format',
@@ -210,7 +206,7 @@ const EVENT_EXPECTATIONS: readonly Expectation[] = [
     name: 'valid_event_source',
     action: 'drop',
     description: 'source_system is ADT_SYSTEM or LAB_SYSTEM.',
-    sql: () => "source_system IN ('ADT_SYSTEM', 'LAB_SYSTEM')",
+    sql: (d) => d.oneOf('source_system', ['ADT_SYSTEM', 'LAB_SYSTEM']),
   },
   rescued,
 ];

@@ -9,8 +9,6 @@ import {
   parseMoney,
 } from '../sql-helpers.ts';
 
-const list = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
-
 /** Rule names the runner applies itself (they need state beyond the row). */
 export const ORPHAN_RULE = 'orphan_patient_reference';
 
@@ -120,12 +118,26 @@ export const silverClaims: TransformDataset = {
     { name: '_procedure', sql: () => 'UPPER(TRIM(procedure_code))' },
     {
       name: 'claim_category',
-      sql: () => {
+      sql: (d) => {
         const dx = normaliseIcd10('diagnosis_code');
+        const emergency = ['99281', '99282', '99283', '99284', '99285'];
+        const inpatient = [
+          '99221',
+          '99222',
+          '99223',
+          '99231',
+          '99232',
+          '99233',
+          '99234',
+          '99235',
+          '99236',
+          '99238',
+          '99239',
+        ];
         return `CASE
           WHEN ${dx} >= 'Z00' AND ${dx} < 'Z14' THEN 'preventive'
-          WHEN _procedure IN ('99281', '99282', '99283', '99284', '99285') THEN 'emergency'
-          WHEN _procedure IN ('99221', '99222', '99223', '99231', '99232', '99233', '99234', '99235', '99236', '99238', '99239') THEN 'inpatient'
+          WHEN ${d.oneOf('_procedure', emergency)} THEN 'emergency'
+          WHEN ${d.oneOf('_procedure', inpatient)} THEN 'inpatient'
           WHEN LENGTH(_procedure) = 5 AND _procedure >= '99200' AND _procedure < '99220' THEN 'office_visit'
           WHEN LENGTH(_procedure) = 5 AND _procedure LIKE '99%' THEN 'evaluation_management'
           WHEN LENGTH(_procedure) = 5 AND _procedure LIKE 'J%' THEN 'drug'
@@ -155,7 +167,7 @@ export const silverClaims: TransformDataset = {
       name: 'valid_claim_status',
       action: 'drop',
       description: `Status is one of ${CLAIM_STATUSES.join(', ')}.`,
-      sql: () => `claim_status IN (${list(CLAIM_STATUSES)})`,
+      sql: (d) => d.oneOf('claim_status', CLAIM_STATUSES),
     },
     {
       name: 'valid_diagnosis_code',
@@ -282,8 +294,8 @@ export const silverMedicalEvents: TransformDataset = {
     { name: 'medical_provider', sql: (d) => cleanText(d, 'medical_provider') },
     {
       name: 'event_category',
-      sql: () =>
-        "CASE WHEN _event_type IN ('admission', 'admit', 'discharge', 'discharged') THEN 'encounter' WHEN _event_type IN ('lab_result', 'lab', 'lab_results') THEN 'diagnostic' WHEN _event_type IN ('vital_signs', 'vitals', 'vital_sign') THEN 'observation' WHEN _event_type IN ('clinical_note', 'note', 'clinical_notes') THEN 'documentation' END",
+      sql: (d) =>
+        `CASE WHEN ${d.oneOf('_event_type', ['admission', 'admit', 'discharge', 'discharged'])} THEN 'encounter' WHEN ${d.oneOf('_event_type', ['lab_result', 'lab', 'lab_results'])} THEN 'diagnostic' WHEN ${d.oneOf('_event_type', ['vital_signs', 'vitals', 'vital_sign'])} THEN 'observation' WHEN ${d.oneOf('_event_type', ['clinical_note', 'note', 'clinical_notes'])} THEN 'documentation' END`,
     },
   ],
   lookups: [],
@@ -299,7 +311,7 @@ export const silverMedicalEvents: TransformDataset = {
       name: 'valid_event_type',
       action: 'warn',
       description: `event_type is one of ${EVENT_TYPES.join(', ')}.`,
-      sql: () => `event_type IN (${list(EVENT_TYPES)})`,
+      sql: (d) => d.oneOf('event_type', EVENT_TYPES),
     },
     {
       name: 'provider_information',

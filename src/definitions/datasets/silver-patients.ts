@@ -148,8 +148,8 @@ export const silverPatients: TransformDataset = {
     { name: 'age_years', sql: () => 'CASE WHEN _age_raw >= 89 THEN 90 ELSE _age_raw END' },
     {
       name: 'sex',
-      sql: () =>
-        "CASE WHEN UPPER(TRIM(gender)) IN ('M', 'MALE', '1') THEN 'M' WHEN UPPER(TRIM(gender)) IN ('F', 'FEMALE', '2') THEN 'F' ELSE 'U' END",
+      sql: (d) =>
+        `CASE WHEN ${d.oneOf('UPPER(TRIM(gender))', ['M', 'MALE', '1'])} THEN 'M' WHEN ${d.oneOf('UPPER(TRIM(gender))', ['F', 'FEMALE', '2'])} THEN 'F' ELSE 'U' END`,
     },
     { name: 'state_code', sql: () => 'UPPER(TRIM(state))' },
     { name: 'city_norm', sql: (d) => `LOWER(${cleanText(d, 'city')})` },
@@ -175,8 +175,8 @@ export const silverPatients: TransformDataset = {
     { name: 'bmi', sql: (d) => `ROUND(${d.tryCastDouble('TRIM(bmi)')}, 1)` },
     {
       name: 'smoker',
-      sql: () =>
-        "CASE WHEN LOWER(TRIM(smoker)) IN ('yes', 'y', 'true', '1', 'smoker') THEN TRUE WHEN LOWER(TRIM(smoker)) IN ('no', 'n', 'false', '0', 'non-smoker') THEN FALSE END",
+      sql: (d) =>
+        `CASE WHEN ${d.oneOf('LOWER(TRIM(smoker))', ['yes', 'y', 'true', '1', 'smoker'])} THEN TRUE WHEN ${d.oneOf('LOWER(TRIM(smoker))', ['no', 'n', 'false', '0', 'non-smoker'])} THEN FALSE END`,
     },
     { name: 'children', sql: (d) => d.tryCastInteger('TRIM(children)') },
     { name: 'charges', sql: (d) => parseMoney(d, 'charges') },
@@ -230,7 +230,7 @@ export const silverPatients: TransformDataset = {
       name: 'valid_gender',
       action: 'drop',
       description: 'sex is M, F or U.',
-      sql: () => "sex IN ('M', 'F', 'U')",
+      sql: (d) => d.oneOf('sex', ['M', 'F', 'U']),
     },
     {
       name: 'valid_bmi',

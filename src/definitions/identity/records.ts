@@ -110,7 +110,7 @@ export const GOLDEN_ATTRIBUTES: readonly GoldenAttribute[] = [
   { name: 'first_name', column: 'fn', valid: notNull('fn') },
   { name: 'last_name', column: 'ln', valid: notNull('ln') },
   { name: 'birth_date', column: 'dob', valid: notNull('dob') },
-  { name: 'sex', column: 'sex', valid: () => `t.sex IN ('F', 'M')` },
+  { name: 'sex', column: 'sex', valid: (d) => d.oneOf('t.sex', ['F', 'M']) },
   { name: 'ssn_hash', column: 'ssn', valid: notNull('ssn') },
   { name: 'mrn', column: 'mrn', valid: notNull('mrn') },
   { name: 'member_id', column: 'mid', valid: notNull('mid') },
