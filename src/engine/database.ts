@@ -87,14 +87,10 @@ const BULK_FLUSH_THRESHOLD = '1TB';
  * The most distinct values a column of a working Parquet file keeps in a dictionary; past it, the column
  * is written plain. The engine's own limit grows with the row group (up to its 122,880 rows), so on
  * text whose values nearly all differ (names, addresses, ids, hashes) it builds a large dictionary for
- * each row group before giving up. Measured on a copy of the 2.15 M bronze patient rows of a 1M-people
- * first load (30 columns, three alternating writes each): 2.8-3.4 s and 4.4-5.9 CPU-s instead of
- * 3.9-4.8 s and 6.7-8.3 CPU-s. Two interleaved pairs of first loads on a slow day: 235/257 CPU-s
- * against 269/258 (127/139 s against 143/140 s of SQL); the statements writing working files took 18
- * CPU-s less on average (1.8-3.5 each for bronze staging of patients and claims, the silver patient stage
- * and the identity records), the statements only reading them 1.1 CPU-s more in all.
- * Not lower: with a limit of 0 or 1 the engine fails to write the list of failed rule names of the staged
- * claims ("not enough space in buffer"); those lists hold a handful of distinct names, far below 1,000.
+ * each row group before giving up: the wide working files of a 1M-people first load took 1.8-3.5 CPU-s
+ * less each to write with this limit (figures in CONTEXT.md). Not lower: with a limit of 0 or 1 the
+ * engine fails to write the list of failed rule names of the staged claims ("not enough space in
+ * buffer"); those lists hold a handful of distinct names, far below 1,000.
  */
 const WORKING_DICTIONARY_LIMIT = 1000;
 
