@@ -9,6 +9,9 @@ export type Entity = (typeof ENTITIES)[number];
 export const SOURCE_SYSTEMS = ['EHR_SYSTEM', 'ADT_SYSTEM', 'LAB_SYSTEM'] as const;
 export type SourceSystem = (typeof SOURCE_SYSTEMS)[number];
 
+/** The systems that send medical events (admissions and discharges; lab results). */
+export const EVENT_SOURCE_SYSTEMS: readonly SourceSystem[] = ['ADT_SYSTEM', 'LAB_SYSTEM'];
+
 /** The claims feed's source system (the payer's claims platform). */
 export const CLAIMS_SOURCE_SYSTEM = 'CLAIMS_SYSTEM';
 

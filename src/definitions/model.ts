@@ -1,5 +1,5 @@
 import type { Dialect } from '../dialect/dialect.ts';
-import type { Entity } from './entities.ts';
+import type { Entity, SourceSystem } from './entities.ts';
 
 /** An SQL fragment, spelled by a dialect. Definitions are data plus these pure spellers. */
 export type Sql = (d: Dialect) => string;
@@ -97,7 +97,16 @@ export interface TransformDataset extends DatasetBase {
   readonly derived: readonly Derived[];
   readonly lookups: readonly Lookup[];
   /** Column that carries the source patient id to resolve to a resolved patient, if any. */
-  readonly patientReference?: { readonly sourceSystem: Sql; readonly sourceId: string };
+  readonly patientReference?: {
+    /** The source system of the referenced patient record. */
+    readonly sourceSystem: Sql;
+    readonly sourceId: string;
+    /**
+     * Every system `sourceSystem` can name (rows naming another are dropped in bronze): the lookup reads
+     * only those systems' resolved records.
+     */
+    readonly systems: readonly SourceSystem[];
+  };
 }
 
 /** Gold dimension kept as SCD type 2 over tracked columns, keyed by `keys`, sequenced by `sequenceBy`. */

@@ -4,6 +4,7 @@ import type { TransformDataset } from '../definitions/model.ts';
 import { ORPHAN_RULE } from '../definitions/datasets/silver-facts.ts';
 import { SILVER_PATIENT_COLUMNS } from '../definitions/datasets/silver-patients.ts';
 import { yearsBetween } from '../definitions/sql-helpers.ts';
+import { patientLookupJoinSql } from '../definitions/stage-sql.ts';
 import { sqlString } from '../engine/database.ts';
 import { RECORD_PATIENTS, resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
 import { thisRunsBronzeSql } from './bronze.ts';
@@ -175,8 +176,6 @@ export async function runSilverFacts(
   name: 'silver_claims' | 'silver_medical_events',
 ): Promise<void> {
   const ds = dataset(name) as TransformDataset;
-  const ref = ds.patientReference;
-  if (!ref) throw new Error(`${name} has no patient reference`);
   const bronze = `bronze_${ds.entity}`;
   const run = sqlString(ctx.runId);
   // Parked rows come back from their stored bronze rows (bronze itself is not read), staged once
@@ -198,8 +197,7 @@ export async function runSilverFacts(
   }
   const grace = `INTERVAL ${Math.max(0, ctx.orphanGraceHours * 3600).toFixed(0)} SECOND`;
   const results = await stageAndEvaluate(ctx, ds, source, {
-    joins: `LEFT JOIN silver_resolved_identity_resolution m
-        ON m.source_system = ${ref.sourceSystem(d).replace(/\bsource_system\b/, 's1.source_system')} AND m.source_patient_id = s1.${ref.sourceId}
+    joins: `${patientLookupJoinSql(d, ds, 'silver_resolved_identity_resolution')}
       LEFT JOIN parked_rows p ON p.dataset = '${name}' AND p.file_name = s1._file_name AND p.line_number = s1._line_number`,
     columns: [
       'm.patient_id AS _resolved_patient_id',

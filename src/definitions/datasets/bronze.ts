@@ -1,4 +1,10 @@
-import { LANDING_COLUMNS, SOURCE_SYSTEMS, CLAIMS_SOURCE_SYSTEM, type Entity } from '../entities.ts';
+import {
+  LANDING_COLUMNS,
+  SOURCE_SYSTEMS,
+  CLAIMS_SOURCE_SYSTEM,
+  EVENT_SOURCE_SYSTEMS,
+  type Entity,
+} from '../entities.ts';
 import {
   phiProperties,
   type Classification,
@@ -205,8 +211,8 @@ const EVENT_EXPECTATIONS: readonly Expectation[] = [
   {
     name: 'valid_event_source',
     action: 'drop',
-    description: 'source_system is ADT_SYSTEM or LAB_SYSTEM.',
-    sql: (d) => d.oneOf('source_system', ['ADT_SYSTEM', 'LAB_SYSTEM']),
+    description: `source_system is ${EVENT_SOURCE_SYSTEMS.join(' or ')}.`,
+    sql: (d) => d.oneOf('source_system', EVENT_SOURCE_SYSTEMS),
   },
   rescued,
 ];

@@ -1,4 +1,4 @@
-import { CLAIM_STATUSES, EVENT_TYPES } from '../entities.ts';
+import { CLAIM_STATUSES, EVENT_SOURCE_SYSTEMS, EVENT_TYPES } from '../entities.ts';
 import { phiProperties, type Column, type Expectation, type TransformDataset } from '../model.ts';
 import {
   ICD10_PATTERN,
@@ -101,7 +101,11 @@ export const silverClaims: TransformDataset = {
   entity: 'claims',
   description: 'Claims with parsed amounts and dates, validated codes and the resolved patient.',
   upstream: ['bronze_claims', 'silver_resolved_identity_resolution'],
-  patientReference: { sourceSystem: () => "'EHR_SYSTEM'", sourceId: 'source_patient_id' },
+  patientReference: {
+    sourceSystem: () => "'EHR_SYSTEM'",
+    sourceId: 'source_patient_id',
+    systems: ['EHR_SYSTEM'],
+  },
   derived: [
     { name: 'source_patient_id', sql: (d) => cleanText(d, 'patient_id') },
     { name: 'claim_amount', sql: (d) => parseMoney(d, 'claim_amount') },
@@ -279,7 +283,11 @@ export const silverMedicalEvents: TransformDataset = {
   entity: 'medical_events',
   description: 'Medical events with parsed dates, normalised types and the resolved patient.',
   upstream: ['bronze_medical_events', 'silver_resolved_identity_resolution'],
-  patientReference: { sourceSystem: () => 'source_system', sourceId: 'source_patient_id' },
+  patientReference: {
+    sourceSystem: () => 'source_system',
+    sourceId: 'source_patient_id',
+    systems: EVENT_SOURCE_SYSTEMS,
+  },
   derived: [
     { name: 'source_patient_id', sql: (d) => cleanText(d, 'patient_id') },
     { name: 'event_date', sql: (d) => parseDate(d, 'event_date') },

@@ -6,6 +6,7 @@ import { ORPHAN_RULE } from '../../definitions/datasets/silver-facts.ts';
 import { SILVER_PATIENT_COLUMNS } from '../../definitions/datasets/silver-patients.ts';
 import { yearsBetween } from '../../definitions/sql-helpers.ts';
 import { IDENTITY_RELATION } from '../../definitions/identity-step.ts';
+import { patientLookupJoinSql } from '../../definitions/stage-sql.ts';
 import type { Relation } from './relation.ts';
 import { checkedSql, rejectingRules, stagedSql } from './stage.ts';
 import { typedColumns } from './types.ts';
@@ -168,12 +169,9 @@ export function factRelations(
   opts: SilverOptions,
 ): Relation[] {
   const ds = dataset(name) as TransformDataset;
-  const ref = ds.patientReference;
-  if (!ref) throw new Error(`${name} has no patient reference`);
   const staged = stagedSql(d, ds, `SELECT * FROM bronze_${ds.entity}`, {
     runStartedAt: opts.runStartedAt,
-    joins: `LEFT JOIN ${IDENTITY_RELATION} m
-  ON m.source_system = ${ref.sourceSystem(d).replace(/\bsource_system\b/, 's1.source_system')} AND m.source_patient_id = s1.${ref.sourceId}`,
+    joins: patientLookupJoinSql(d, ds, IDENTITY_RELATION),
     columns: ['m.patient_id AS _resolved_patient_id'],
   });
   const key = ds.keys[0] ?? '';

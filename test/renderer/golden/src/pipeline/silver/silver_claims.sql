@@ -35,8 +35,9 @@ s1 AS (
   FROM s0 LEFT JOIN dups ON s0.`claim_id` IS NOT DISTINCT FROM dups._dup_key0
     AND s0._file_name = dups._dup_file)
 SELECT s1.*, l0.code IS NOT NULL AS _diagnosis_listed, m.patient_id AS _resolved_patient_id
-FROM s1 LEFT JOIN (SELECT DISTINCT code FROM ref_icd10cm) l0 ON l0.code = s1.diagnosis_code LEFT JOIN silver_resolved_identity_resolution m
-  ON m.source_system = 'EHR_SYSTEM' AND m.source_patient_id = s1.source_patient_id
+FROM s1 LEFT JOIN (SELECT DISTINCT code FROM ref_icd10cm) l0 ON l0.code = s1.diagnosis_code LEFT JOIN (SELECT source_system, source_patient_id, patient_id FROM silver_resolved_identity_resolution
+      WHERE source_system IN ('EHR_SYSTEM')) m
+    ON m.source_system = 'EHR_SYSTEM' AND m.source_patient_id = s1.source_patient_id
 ) t) c;
 
 CREATE OR REFRESH PRIVATE MATERIALIZED VIEW silver_claims_validated (

@@ -22,8 +22,9 @@ s1 AS (
   FROM s0 LEFT JOIN dups ON s0.`event_id` IS NOT DISTINCT FROM dups._dup_key0
     AND s0._file_name = dups._dup_file)
 SELECT s1.*, m.patient_id AS _resolved_patient_id
-FROM s1  LEFT JOIN silver_resolved_identity_resolution m
-  ON m.source_system = s1.source_system AND m.source_patient_id = s1.source_patient_id
+FROM s1  LEFT JOIN (SELECT source_system, source_patient_id, patient_id FROM silver_resolved_identity_resolution
+      WHERE source_system IN ('ADT_SYSTEM', 'LAB_SYSTEM')) m
+    ON m.source_system = s1.source_system AND m.source_patient_id = s1.source_patient_id
 ) t) c;
 
 CREATE OR REFRESH PRIVATE MATERIALIZED VIEW silver_medical_events_validated (
