@@ -4,6 +4,7 @@ import type { TransformDataset } from '../definitions/model.ts';
 import { ORPHAN_RULE } from '../definitions/datasets/silver-facts.ts';
 import { SILVER_PATIENT_COLUMNS } from '../definitions/datasets/silver-patients.ts';
 import { yearsBetween } from '../definitions/sql-helpers.ts';
+import { IDENTITY_RELATION } from '../definitions/identity-step.ts';
 import { patientLookupJoinSql } from '../definitions/stage-sql.ts';
 import { sqlString } from '../engine/database.ts';
 import { RECORD_PATIENTS, resolveIdentities, type IdentityStats } from '../identity/resolve.ts';
@@ -197,7 +198,7 @@ export async function runSilverFacts(
   }
   const grace = `INTERVAL ${Math.max(0, ctx.orphanGraceHours * 3600).toFixed(0)} SECOND`;
   const results = await stageAndEvaluate(ctx, ds, source, {
-    joins: `${patientLookupJoinSql(d, ds, 'silver_resolved_identity_resolution')}
+    joins: `${patientLookupJoinSql(d, ds, IDENTITY_RELATION)}
       LEFT JOIN parked_rows p ON p.dataset = '${name}' AND p.file_name = s1._file_name AND p.line_number = s1._line_number`,
     columns: [
       'm.patient_id AS _resolved_patient_id',
