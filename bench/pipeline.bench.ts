@@ -146,6 +146,17 @@ function resetToFirstBatch(dir: string): void {
     writeManifest(truth, { ...manifest, people: first.peopleEnd, batches: [first], defects: first.defects });
 }
 
+/** The first `n` bytes of a file, as UTF-8 text. */
+function firstBytes(file: string, n: number): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(n);
+    return buffer.subarray(0, fs.readSync(fd, buffer, 0, n, 0)).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 async function child(mode: string, dir: string): Promise<unknown> {
   const landing = path.join(dir, 'landing');
   const dbPath = path.join(dir, 'lake.duckdb');
@@ -155,8 +166,10 @@ async function child(mode: string, dir: string): Promise<unknown> {
     const cpu = cpuSeconds();
     let rows = 0;
     for (const file of fs.readdirSync(landing)) {
-      // Every column as text, the same parser settings as bronze, no transformation.
-      const header = fs.readFileSync(path.join(landing, file), 'utf8').slice(0, 4096).split('\n')[0] ?? '';
+      // Every column as text, the same parser settings as bronze, no transformation. The header comes
+      // from the file's first 4 KiB only: the floor times DuckDB's scan, not a read of the whole file
+      // into a JavaScript string (8.1 s of a 9.9 s floor of 1 GB of CSV when the file was read whole).
+      const header = firstBytes(path.join(landing, file), 4096).split('\n')[0] ?? '';
       const columns = header.split(',').map((_, i) => `'f${i + 1}': 'VARCHAR'`);
       const r = await db.one<{ n: number }>(
         `SELECT COUNT(*) AS n FROM (SELECT * FROM read_csv('${path.join(landing, file)}', header = true,
