@@ -72,14 +72,18 @@ export interface RunResult {
 }
 
 /**
- * The engine's memory limit for an incremental update that brings `newBytes` of landing files: 512 MiB
+ * The engine's memory limit for an incremental update that brings `newBytes` of landing files: 384 MiB
  * plus four times those bytes (never above the 2.5 GB default, and not applied when CARELAKE_MEMORY_LIMIT
- * sets a limit; see Database.limitMemory). Measured on a
- * 1M-people lakehouse: a batch of 1.2 MB in 2.32-2.43 s (median of 3 and 7 runs) instead of 2.70 s at
- * the 2.5 GB cap, 335,000 page faults down to 150,000-190,000; a batch of 76 MB (780,000 rows) in 24 s
- * at 512 MiB and 816 MiB, 27-28 s at the default. A first load or rebuild keeps the default.
+ * sets a limit; see Database.limitMemory). Every block a scan loads is kept in memory taken fresh from the
+ * system up to the limit, and on this host a page taken fresh costs more than reading an evicted block
+ * again from the page cache. Measured on a 1M-people lakehouse, a batch of 1.7 MB (11,451 rows): 4.14-4.51 s
+ * at 384 MiB against 4.39-4.80 s at 512 MiB (seven interleaved pairs, six faster and one tie), 131,000-145,000
+ * page faults instead of 187,000-197,000, peak 0.54-0.57 GB instead of 0.72; at 256 and 200 MiB no faster
+ * than at 512 (fewer faults, more blocks read again). At the 2.5 GB cap the same batch took 2.70 s against
+ * 2.32-2.43 s at 512 MiB on a faster day (335,000 page faults); a batch of 76 MB (780,000 rows) took 24 s at
+ * 512 MiB and 816 MiB, 27-28 s at the default. A first load or rebuild keeps the default.
  */
-export const incrementalMemoryLimit = (newBytes: number): number => 512 * 2 ** 20 + 4 * newBytes;
+export const incrementalMemoryLimit = (newBytes: number): number => 384 * 2 ** 20 + 4 * newBytes;
 
 const tsLiteral = (d: Date): string => `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
 

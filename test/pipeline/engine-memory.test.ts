@@ -1,6 +1,6 @@
 /**
  * The engine's memory limit per update: a first load keeps the 2.5 GB default, an incremental update
- * runs under 512 MiB plus four times its landing bytes (Database.limitMemory) and sets the default
+ * runs under 384 MiB plus four times its landing bytes (Database.limitMemory) and sets the default
  * again when its flows are done; CARELAKE_MEMORY_LIMIT holds for every update. Read from the statement
  * trace of real runs in a child process.
  */
@@ -55,7 +55,7 @@ test('an incremental update runs under a memory limit sized by its landing bytes
   assert.ok(newBytes > 0);
   // Lowered for the flows, the default again before the accounting and the commit.
   assert.deepEqual(memorySettings(second), [`${incrementalMemoryLimit(newBytes)} bytes`, '2.5GB']);
-  assert.equal(incrementalMemoryLimit(newBytes), 512 * 2 ** 20 + 4 * newBytes);
+  assert.equal(incrementalMemoryLimit(newBytes), 384 * 2 ** 20 + 4 * newBytes);
   const lowered = second.indexOf(`SET memory_limit = '${incrementalMemoryLimit(newBytes)} bytes'`);
   assert.ok(lowered < second.indexOf('eval_silver_patients'), 'lowered before the silver flows');
 
