@@ -75,13 +75,9 @@ export interface RunResult {
  * The engine's memory limit for an incremental update that brings `newBytes` of landing files: 384 MiB
  * plus four times those bytes (never above the 2.5 GB default, and not applied when CARELAKE_MEMORY_LIMIT
  * sets a limit; see Database.limitMemory). Every block a scan loads is kept in memory taken fresh from the
- * system up to the limit, and on this host a page taken fresh costs more than reading an evicted block
- * again from the page cache. Measured on a 1M-people lakehouse, a batch of 1.7 MB (11,451 rows): 4.14-4.51 s
- * at 384 MiB against 4.39-4.80 s at 512 MiB (seven interleaved pairs, six faster and one tie), 131,000-145,000
- * page faults instead of 187,000-197,000, peak 0.54-0.57 GB instead of 0.72; at 256 and 200 MiB no faster
- * than at 512 (fewer faults, more blocks read again). At the 2.5 GB cap the same batch took 2.70 s against
- * 2.32-2.43 s at 512 MiB on a faster day (335,000 page faults); a batch of 76 MB (780,000 rows) took 24 s at
- * 512 MiB and 816 MiB, 27-28 s at the default. A first load or rebuild keeps the default.
+ * system up to the limit, and a page taken fresh costs more than reading an evicted block again from the
+ * page cache; too low a limit reads too many blocks again (figures in src/runner/CONTEXT.md). A first
+ * load or rebuild keeps the default.
  */
 export const incrementalMemoryLimit = (newBytes: number): number => 384 * 2 ** 20 + 4 * newBytes;
 
