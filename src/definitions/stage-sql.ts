@@ -49,9 +49,8 @@ export function duplicateKeysSql(
 
 /**
  * The join of a staged fact row `s1` to its patient's resolved record in `relation` (alias `m`). Only
- * the systems the reference can name are read: the events' lookup built its hash table on every
- * system's 2.15 M records of a 1M-people first load instead of the 1.15 M ADT and LAB ones (the staged
- * events took 10.5-10.8 CPU-s instead of 12.0-15.0, three alternating profiles each).
+ * the systems the reference can name are read, so the hash table holds those systems' records only
+ * (figures in src/definitions/CONTEXT.md).
  */
 export function patientLookupJoinSql(d: Dialect, ds: TransformDataset, relation: string): string {
   const ref = ds.patientReference;

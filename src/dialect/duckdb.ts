@@ -32,10 +32,7 @@ export const duckdbDialect: Dialect = {
   argMaxNotNull: (value, order) => `arg_max(${value}, ${order}) FILTER (WHERE ${value} IS NOT NULL)`,
   nonNullList: (items) => `list_filter([${items.join(', ')}], x -> x IS NOT NULL)`,
   // Not `IN (...)`: the engine plans an IN list of five or more constants as a join of every row against
-  // a table of them, even inside a CASE branch the row never reaches. Profiled on the rows of a 1M-people
-  // first load (alternating, CPU-s of the statement): staged claims (claim_category's two lists,
-  // 1.1 s of join operator time) 7.6-10.3 instead of 9.5-10.9; staged medical events (valid_event_type)
-  // 12.1-12.6 instead of 13.7-16.5; staged patients (smoker) 12.1-12.3 instead of 12.5-15.9.
+  // a table of them, even inside a CASE branch the row never reaches (figures in src/dialect/CONTEXT.md).
   oneOf: (expr, values) => `list_contains([${values.map(sqlStringLiteral).join(', ')}], ${expr})`,
   listHasAny: (list, values) =>
     values.length === 0
