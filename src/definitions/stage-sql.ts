@@ -25,13 +25,14 @@ export interface StageSqlOptions {
 
 /**
  * The repeats of a business key within one file of `source`: keys, file and first line. With
- * `hashFirst` (the DuckDB runner) the repeated values of one 64-bit hash of key and file are found
- * first, and only the rows with such a hash (every repeat, and the rare collision, which the grouping on
- * the values then drops) are grouped on the values: on a 1M-people first load the three checks took
- * 1.23-1.28 s instead of 1.40-1.53 s when the hashes were grouped (the 5.5 M events 0.60-0.62 s instead
- * of 0.70-0.79 s), the source read twice; sorting the hashes instead of grouping them is cheaper still
- * (below). The rendered pipeline groups once: an engine that distributes the grouping gains nothing
- * from reading its source a second time.
+ * `hashFirst` (the DuckDB runner) the repeated values of one 64-bit hash of key and file are found first,
+ * by sorting the hashes and comparing neighbours, and only the rows with such a hash (every repeat, and
+ * the rare collision, which the grouping on the values then drops) are grouped on the values. Grouping
+ * every row on its values took 1.40-1.53 s for the three checks of a 1M-people first load, grouping the
+ * hashes first 1.23-1.28 s; sorting the hashes instead of grouping them (a grouping keeps a state for
+ * each of millions of distinct hashes) took the whole check, four runs of each, from 2.9-3.3 CPU-s to
+ * 1.8-2.0 for the 5.5 M events and from 1.8-2.0 to 1.0 for the 3.5 M claims. The rendered pipeline groups
+ * once: an engine that distributes the grouping gains nothing from reading its source a second time.
  */
 export function duplicateKeysSql(
   d: Dialect,
@@ -41,9 +42,6 @@ export function duplicateKeysSql(
 ): string {
   const keyCols = BUSINESS_KEY[ds.entity].map((k) => d.ident(k));
   const hash = d.stableHash(...keyCols, '_file_name');
-  // The repeated hashes are found by sorting them and comparing neighbours, not by grouping: the
-  // grouping keeps a state for each of millions of distinct hashes. The whole check, four runs of each:
-  // the 5.5 M events 1.8-2.0 CPU-s instead of 2.9-3.3, the 3.5 M claims 1.0 instead of 1.8-2.0.
   const repeatedHashes = options.hashFirst
     ? ` WHERE ${hash} IN (SELECT DISTINCT _h FROM (SELECT _h, LEAD(_h) OVER (ORDER BY _h) AS _next
       FROM (SELECT ${hash} AS _h FROM ${source})) WHERE _h = _next)`

@@ -88,9 +88,8 @@ export async function stageAndEvaluate(
     position?: string;
   } = {},
 ): Promise<ExpectationResult[]> {
-  // A repeat of a key within a file: the rows whose key hash repeats (found by sorting the hashes alone,
-  // not by a window over the wide rows) grouped on their values, into a small table of its own first,
-  // so the source is read once for the stage and never materialised.
+  // A repeat of a key within a file (duplicateKeysSql), into a small table of its own first, so the
+  // source is read once for the stage and never materialised.
   const dups = `dups_${ds.name}`;
   await ctx.db.materialize(dups, duplicateKeysSql(d, ds, `(${source})`, { hashFirst: true }));
   const staged = stageSql(d, ds, source, {
