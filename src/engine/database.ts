@@ -589,9 +589,13 @@ export class Database {
   }
 }
 
-/** Quotes an SQL string literal. */
+/**
+ * Quotes an SQL string literal. The engine's parser ends a literal at a NUL character, so a value
+ * holding one (a landing file's header can) is spelled as literals joined by `chr(0)`: the same text.
+ */
 export function sqlString(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
+  const quoted = `'${value.replaceAll("'", "''")}'`;
+  return value.includes('\0') ? `(${quoted.replaceAll('\0', "' || chr(0) || '")})` : quoted;
 }
 
 /** Quotes an SQL identifier. */

@@ -148,6 +148,9 @@ export async function ingestFile(
   // as lines, each quarantined as malformed.
   const tooWide = header.length > MAX_COLUMNS;
   const usable = !tooWide && header.some((h) => known.has(normaliseHeader(h)));
+  // A file whose first bytes say it is something else (and whose first line names no column) is
+  // quarantined as that, without reading it.
+  if (insp.notCsv !== undefined && !usable) return quarantineWholeFile(ctx, ds, file, insp.notCsv, problems);
   if (insp.headerLine === undefined) problems.push(`${file.fileName}: empty file (no header, no rows)`);
   else if (tooWide)
     problems.push(

@@ -91,6 +91,34 @@ export interface FileInspection {
   readonly headerLine: string | undefined;
   /** The file is not empty and its last byte is not a line feed (it may still be being written). */
   readonly endsMidLine: boolean;
+  /**
+   * What the file is when its first bytes are the signature of something that is not CSV text (a
+   * compressed file, an archive or workbook, UTF-16 text): named in the quarantine instead of the
+   * engine's complaint about the bytes.
+   */
+  readonly notCsv?: string;
+}
+
+/**
+ * Formats a landing file is sometimes mistaken for, by their first bytes. UTF-16 comes first: its
+ * byte-order mark is also how such files are told from Latin-1 text.
+ */
+const SIGNATURES: readonly (readonly [readonly number[], string])[] = [
+  [[0xff, 0xfe], 'UTF-16 text; save it as UTF-8 CSV'],
+  [[0xfe, 0xff], 'UTF-16 text; save it as UTF-8 CSV'],
+  [[0x1f, 0x8b], 'a gzip-compressed file; decompress it before it lands'],
+  [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive or an Excel workbook; export the sheet as CSV'],
+  [[0xd0, 0xcf, 0x11, 0xe0], 'an Excel 97-2003 or other Office document; export the sheet as CSV'],
+  [[0x42, 0x5a, 0x68], 'a bzip2-compressed file; decompress it before it lands'],
+  [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'an xz-compressed file; decompress it before it lands'],
+  [[0x28, 0xb5, 0x2f, 0xfd], 'a zstd-compressed file; decompress it before it lands'],
+  [[0x50, 0x41, 0x52, 0x31], 'a Parquet file, not CSV'],
+  [[0x25, 0x50, 0x44, 0x46, 0x2d], 'a PDF document, not CSV'],
+];
+
+/** What a file starting with `head` is, when that is a known format other than CSV text. */
+export function notCsvSignature(head: Buffer): string | undefined {
+  return SIGNATURES.find(([magic]) => magic.every((b, i) => head[i] === b))?.[1];
 }
 
 /**
@@ -194,6 +222,7 @@ export async function inspectFile(
   let blank = 0;
   let last = -1;
   let first = -1;
+  let notCsv: string | undefined;
   const span: RecordSpan = { longest: 0, open: 0, quoted: false };
   let head: Buffer | undefined = Buffer.alloc(0);
   let headText: string | undefined;
@@ -210,7 +239,10 @@ export async function inspectFile(
       hash?.update(buf);
       utf8Check.update(buf);
       if (!hasNul && buf.includes(0)) hasNul = true;
-      if (first < 0) first = buf[0] ?? -1;
+      if (first < 0) {
+        first = buf[0] ?? -1;
+        notCsv = notCsvSignature(buf);
+      }
       // Blank lines across a chunk boundary are not counted; they only make a warning more likely.
       const counted = countLineFeeds(buf, span);
       newlines += counted.newlines;
@@ -243,6 +275,7 @@ export async function inspectFile(
     longestRecord: Math.max(span.longest, span.open),
     headerLine: hasHeader ? headerLine : undefined,
     endsMidLine: last >= 0 && last !== 10,
+    ...(notCsv === undefined ? {} : { notCsv }),
   };
 }
 

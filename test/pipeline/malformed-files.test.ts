@@ -272,6 +272,61 @@ describe('malformed landing files', () => {
     assert.equal(a.rows_in, a.rows_out + a.rows_quarantined);
   });
 
+  test('a gzip file, a workbook and UTF-16 text under a landing name: quarantined as what they are', async () => {
+    const csv = good(3);
+    const zlib = await import('node:zlib');
+    const cases: [Buffer, RegExp][] = [
+      [zlib.gzipSync(Buffer.from(csv)), /a gzip-compressed file; decompress it before it lands/],
+      [
+        Buffer.concat([
+          Buffer.from('PK\x03\x04\x14\x00\x00\x00\x08\x00', 'latin1'),
+          zlib.deflateRawSync(csv),
+        ]),
+        /a ZIP archive or an Excel workbook; export the sheet as CSV/,
+      ],
+      [
+        Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(csv, 'utf16le')]),
+        /UTF-16 text; save it as UTF-8 CSV/,
+      ],
+    ];
+    for (const [bytes, reason] of cases) {
+      const o = await ingestPatients(bytes);
+      assert.equal(o.status, 'COMPLETED', o.warnings.join(' | '));
+      assert.equal(o.bronze.length, 0);
+      assert.deepEqual(
+        o.quarantine.map((q) => [q.rules, q.line_number]),
+        [[['unreadable_file'], null]],
+      );
+      assert.match(o.quarantine[0]?.record ?? '', reason);
+      assert.match(o.quarantine[0]?.record ?? '', new RegExp(`"size_bytes":${bytes.length}`));
+      assert.ok(
+        o.warnings.some((w) => w.startsWith(`${FILE}: unreadable (`) && reason.test(w)),
+        o.warnings.join(' | '),
+      );
+      assert.ok(!o.warnings.some((w) => /no known column/.test(w)), 'no misleading header complaint');
+      const a = o.accounting[0];
+      assert.ok(a);
+      assert.deepEqual([a.rows_in, a.rows_out, a.rows_quarantined], [1, 0, 1]);
+    }
+  });
+
+  test('a header field holding NUL and terminal escape characters: read as an unknown column, the run completes', async () => {
+    const hostile = 'x\0\u001b[2Jy';
+    const content = csvText('patients', [patientRow(1), patientRow(2)])
+      .trimEnd()
+      .split('\n')
+      .map((line, i) => `${line},${i === 0 ? hostile : 'v'}\n`)
+      .join('');
+    const o = await ingestPatients(content);
+    assertAddsUp(o, 2);
+    assert.equal(o.bronze.length, 2, JSON.stringify([o.quarantine, o.warnings]));
+    for (const b of o.bronze) assert.deepEqual(JSON.parse(b._rescued_data ?? '{}'), { [hostile]: 'v' });
+    assert.ok(
+      o.warnings.some((w) => w.startsWith(`${FILE}: unknown columns ${hostile} kept in _rescued_data`)),
+      o.warnings.join(' | '),
+    );
+  });
+
   test('a record longer than the default limit (one long line, or quoted line breaks): read whole, the run completes', async () => {
     // 12 MB in one field: over the 10 MB a record may have by default. Once on one line, once as
     // 4 million short lines inside quotes (no physical line is long, the record is).

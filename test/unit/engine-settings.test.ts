@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Database, EngineError, tempLimit } from '../../src/engine/database.ts';
+import { Database, EngineError, sqlString, tempLimit } from '../../src/engine/database.ts';
 import { ensureSchema } from '../../src/runner/schema.ts';
 
 async function settings(): Promise<Record<string, string>> {
@@ -506,4 +506,20 @@ describe('engine settings', () => {
       db.close();
     }
   });
+});
+
+test('sqlString spells any text as a literal the engine reads back unchanged (quotes, NUL, line breaks)', async () => {
+  const db = await Database.open(':memory:');
+  try {
+    const values = ["O'Hara", 'a\0b', '\0', "\0'\0", 'line\nbreak\r\ttab', 'back\\slash', 'Zoë 😀', '', "''"];
+    for (const v of values) {
+      const row = await db.one<{ v: string; n: number }>(
+        `SELECT ${sqlString(v)} AS v, LENGTH(${sqlString(v)}) AS n`,
+      );
+      assert.equal(row?.v, v, JSON.stringify(v));
+      assert.equal(row?.n, [...v].length, JSON.stringify(v));
+    }
+  } finally {
+    db.close();
+  }
 });

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { inspectFile, inspectFiles } from '../../src/runner/landing.ts';
+import { inspectFile, inspectFiles, notCsvSignature } from '../../src/runner/landing.ts';
 
 const CHUNK = 1 << 22;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-inspect-'));
@@ -42,6 +42,24 @@ describe('inspectFile', () => {
     assert.equal(i.dataLines, 2);
     assert.equal(i.utf8, true);
     assert.equal(i.hasNul, false);
+    assert.equal(i.notCsv, undefined, 'a UTF-8 byte-order mark is CSV text');
+  });
+
+  test('files that are not CSV text are named by their first bytes', async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('patient_id,mrn\n', 'utf16le')]);
+    assert.match((await inspectFile(write(utf16))).notCsv ?? '', /^UTF-16 text/);
+    const gz = (await import('node:zlib')).gzipSync(Buffer.from('patient_id,mrn\nE1,M1\n'));
+    assert.match((await inspectFile(write(gz))).notCsv ?? '', /gzip-compressed/);
+    assert.match(
+      notCsvSignature(Buffer.from('PK\x03\x04rest', 'latin1')) ?? '',
+      /ZIP archive or an Excel workbook/,
+    );
+    assert.match(notCsvSignature(Buffer.from('PAR1....')) ?? '', /Parquet/);
+    assert.match(notCsvSignature(Buffer.from('%PDF-1.7')) ?? '', /PDF/);
+    // text that merely starts like a signature is not one
+    assert.equal(notCsvSignature(Buffer.from('PK,name\n')), undefined);
+    assert.equal(notCsvSignature(Buffer.from('%PD')), undefined, 'a file shorter than the signature');
+    assert.equal(notCsvSignature(Buffer.alloc(0)), undefined);
   });
 
   for (const offset of [1, 2, 3]) {
