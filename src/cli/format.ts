@@ -1,6 +1,21 @@
 /** Renders rows for the terminal (aligned table), as CSV (RFC 4180) or as JSON (an array of objects). */
 export type TableFormat = 'table' | 'csv' | 'json';
 
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text for a terminal: control characters (line breaks, tabs, escape sequences that would move the
+ * cursor or recolour the screen, NUL) shown as escapes, so a value from a landing file cannot break a
+ * table or take over the terminal. Machine formats (CSV, JSON) keep the text as it is.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (value instanceof Date) {
@@ -35,7 +50,7 @@ export function formatRows(
     );
   }
   if (cols.length === 0) return '(no rows)\n';
-  const text = rows.map((r) => cols.map((c) => cell(r[c])));
+  const text = rows.map((r) => cols.map((c) => printable(cell(r[c]))));
   const widths = cols.map((c, i) =>
     Math.min(60, Math.max(c.length, ...text.map((t) => (t[i] ?? '').length))),
   );

@@ -12,6 +12,7 @@ import { registerLanding } from './commands/landing.ts';
 import { registerBundle } from './commands/bundle.ts';
 import { registerUpload } from './commands/upload.ts';
 import { CliError } from './errors.ts';
+import { printable } from './format.ts';
 
 export const VERSION = '0.1.0';
 
@@ -39,6 +40,9 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** A message of several lines (an engine error) for the terminal: its line breaks kept. */
+const printableLines = (message: string): string => message.split('\n').map(printable).join('\n');
+
 /** Runs the CLI and returns the process exit code (0 ok, 1 failure, 2 usage error). */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
@@ -51,11 +55,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     if (error instanceof CliError) {
-      process.stderr.write(`carelake: ${error.message}\n`);
+      process.stderr.write(`carelake: ${printableLines(error.message)}\n`);
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`carelake: ${message}\n`);
+    process.stderr.write(`carelake: ${printableLines(message)}\n`);
     return 1;
   }
 }

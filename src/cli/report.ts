@@ -1,6 +1,6 @@
 import type { LakehouseSummary } from '../monitoring/summary.ts';
 import type { RunResult } from '../runner/run.ts';
-import { formatRows } from './format.ts';
+import { formatRows, printable } from './format.ts';
 
 /** The human summary of one run: files, flows, expectation pass rates, quarantine by rule, DQ score. */
 export function renderRunReport(result: RunResult, summary: LakehouseSummary): string {
@@ -16,7 +16,7 @@ export function renderRunReport(result: RunResult, summary: LakehouseSummary): s
   out.push(
     `Update ${result.runId} ${result.status} in ${result.seconds.toFixed(1)} s${result.fullRefresh ? ' (full refresh)' : ''}: ${files}.`,
   );
-  if (result.error) out.push(`Error: ${result.error}`);
+  if (result.error) out.push(`Error: ${printable(result.error)}`);
   if (result.keySwitch)
     out.push(
       `SSN key switched from ${result.keySwitch.from} to ${result.keySwitch.to}: every SSN re-hashed.`,
@@ -27,7 +27,7 @@ export function renderRunReport(result: RunResult, summary: LakehouseSummary): s
       `Landing: ${l.rawFiles} raw file(s) remain in the landing folder, ${l.rawFilesWithSsn} of them with SSNs (patients files); ${l.archived} archived (${l.archivedWithSsn} with SSNs)${l.retentionActions ? `; ${l.retentionActions} file(s) archived or deleted by --retain-landing` : ''}.`,
     );
   }
-  for (const w of result.warnings) out.push(`warning: ${w}`);
+  for (const w of result.warnings) out.push(`warning: ${printable(w)}`);
   if (result.flows.length) {
     out.push('', 'Flows (this run):');
     out.push(

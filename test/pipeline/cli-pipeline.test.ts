@@ -6,7 +6,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SSN_KEY_HEX, T0, makeLakehouse, range, writeValidBatch, type Lakehouse } from './fixtures.ts';
+import {
+  SSN_KEY_HEX,
+  T0,
+  ageFile,
+  csvText,
+  hoursAfter,
+  makeLakehouse,
+  patientRow,
+  range,
+  writeLandingFile,
+  writeValidBatch,
+  type Lakehouse,
+} from './fixtures.ts';
 
 import { cli } from './cli-helper.ts';
 
@@ -22,6 +34,10 @@ after(() => {
   else process.env['CARELAKE_SSN_KEY'] = prevKey;
   lake.cleanup();
 });
+
+/** The control characters of `text` other than line feeds. */
+const controlCharacters = (text: string): string =>
+  [...text].filter((c) => c !== '\n' && (c < ' ' || (c >= '\u007f' && c <= '\u009f'))).join('');
 
 /** `carelake sql --format json` on the test lakehouse. */
 const sqlJson = (query: string): ReturnType<typeof cli> =>
@@ -95,6 +111,16 @@ describe('carelake CLI (pipeline commands)', () => {
     ]);
     const empty = await cli(['sql', '--db', lake.db, '--format', 'json', 'SELECT 1 AS x WHERE false']);
     assert.deepEqual(JSON.parse(empty.out), []);
+  });
+
+  test('sql --format table shows control characters as escapes; csv and json keep the text', async () => {
+    const q = "SELECT 'a' || chr(27) || '[2J' || chr(10) || 'b' || chr(9) || chr(0) AS v";
+    const table = await cli(['sql', '--db', lake.db, q]);
+    assert.equal(table.code, 0, table.err);
+    assert.equal(table.out.split('\n')[2], 'a\\u001b[2J\\nb\\t\\u0000');
+    assert.equal(controlCharacters(table.out), '', 'no escape sequence reaches the terminal');
+    const json = await cli(['sql', '--db', lake.db, '--format', 'json', q]);
+    assert.deepEqual(JSON.parse(json.out), [{ v: 'a\u001b[2J\nb\t\u0000' }]);
   });
 
   test('sql with a bad query: exit code 1, the error on stderr', async () => {
@@ -171,5 +197,21 @@ describe('carelake CLI (pipeline commands)', () => {
       'SELECT COUNT(*) AS n FROM pipeline_runs',
     ]);
     assert.deepEqual(JSON.parse(runs.out), [{ n: 2 }], 'no run was started by a rejected command');
+  });
+
+  test('run (text): a warning quoting a landing file shows its control characters as escapes', async () => {
+    const content = csvText('patients', [patientRow(40)])
+      .trimEnd()
+      .split('\n')
+      .map((line, i) => `${line},${i === 0 ? 'note\u001b]0;owned\u0007' : 'x'}\n`)
+      .join('');
+    ageFile(writeLandingFile(lake.landing, 'patients', hoursAfter(T0, 5), content));
+    const r = await cli(['run', '--db', lake.db, '--landing', lake.landing]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.out,
+      /warning: patients_\S+: unknown columns note\\u001b\]0;owned\\u0007 kept in _rescued_data/,
+    );
+    assert.equal(controlCharacters(r.out + r.err), '', 'no control character reaches the terminal');
   });
 });
