@@ -8,6 +8,9 @@ export const sparkStringLiteral = (value: string): string =>
   `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 const sqlStringLiteral = sparkStringLiteral;
 
+/** A text as one Latin-1 character per byte of its UTF-8 form. */
+const utf8Bytes = (expr: string): string => `decode(encode(${expr}, 'UTF-8'), 'ISO-8859-1')`;
+
 /** Databricks SQL (Spark SQL) spelling, used by the bundle renderer. */
 export const databricksDialect: Dialect = {
   name: 'databricks',
@@ -38,7 +41,11 @@ export const databricksDialect: Dialect = {
       ? 'FALSE'
       : `arrays_overlap(${list}, array(${values.map(sqlStringLiteral).join(', ')}))`,
   epochSeconds: (expr) => `UNIX_TIMESTAMP(${expr})`,
-  editDistance: (a, b) => `levenshtein(${a}, ${b})`,
+  // Counted in UTF-8 bytes, as DuckDB's levenshtein counts them: each byte read back as one Latin-1
+  // character (Spark's levenshtein counts characters, so 'josé' and 'jose' would be 1 apart here and 2
+  // on the local engine, and the two engines would link accented names differently).
+  editDistance: (a, b) => `levenshtein(${utf8Bytes(a)}, ${utf8Bytes(b)})`,
+  editDistanceUnits: (expr) => `octet_length(${expr})`,
   daysBetween: (a, b) => `datediff(${b}, ${a})`,
   // A DOUBLE divisor: `/ 3600.0` would be DECIMAL arithmetic in Spark (DuckDB divides as DOUBLE).
   hoursBetween: (a, b) => `((unix_timestamp(${b}) - unix_timestamp(${a})) / CAST(3600 AS DOUBLE))`,

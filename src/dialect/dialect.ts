@@ -35,8 +35,13 @@ export interface Dialect {
   listHasAny(list: string, values: readonly string[]): string;
   /** Seconds since the Unix epoch of a TIMESTAMP. */
   epochSeconds(expr: string): string;
-  /** The edit distance (insertions, deletions, substitutions) between two texts (identity comparisons). */
+  /**
+   * The edit distance (insertions, deletions, substitutions) between two texts (identity comparisons),
+   * in bytes of their UTF-8 form on both engines (DuckDB's levenshtein counts bytes).
+   */
   editDistance(a: string, b: string): string;
+  /** The length of a text in the units `editDistance` counts (UTF-8 bytes). */
+  editDistanceUnits(expr: string): string;
   /** Whole days from date `a` to date `b` (b − a). */
   daysBetween(a: string, b: string): string;
   /** Hours (fractional) from timestamp `a` to timestamp `b` (b − a). */

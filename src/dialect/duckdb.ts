@@ -40,6 +40,7 @@ export const duckdbDialect: Dialect = {
       : `len(list_intersect(${list}, [${values.map(sqlStringLiteral).join(', ')}])) > 0`,
   epochSeconds: (expr) => `EPOCH(${expr})`,
   editDistance: (a, b) => `levenshtein(${a}, ${b})`,
+  editDistanceUnits: (expr) => `strlen(${expr})`,
   daysBetween: (a, b) => `date_diff('day', ${a}, ${b})`,
   hoursBetween: (a, b) => `(date_diff('second', ${a}, ${b}) / 3600.0)`,
   castText: (expr) => `CAST(${expr} AS VARCHAR)`,

@@ -19,6 +19,7 @@ import {
 import {
   COMPARISONS,
   comparisonVectorsSql,
+  type Comparison,
   gammaColumn,
   gammaSql,
   levelIndex,
@@ -117,6 +118,48 @@ test('every identity definition renders for DuckDB and Databricks, with engine-s
     }
   }
   assert.throws(() => levelIndex('first_name', 'nope'), /unknown comparison level/);
+});
+
+test('name levels: edit distances as before for names of up to 100 characters, longer names exact or else', async () => {
+  const db = await Database.open(':memory:');
+  try {
+    const fn = COMPARISONS.find((c) => c.name === 'first_name');
+    const ln = COMPARISONS.find((c) => c.name === 'last_name');
+    assert.ok(fn && ln);
+    const long = 'a'.repeat(200_000);
+    const cases: [string, string, string, string][] = [
+      // first name, first name, expected first-name level, expected last-name level (same texts)
+      ['anna', 'anna', 'exact', 'exact'],
+      ['anna', 'anne', 'edit_1', 'edit_1'],
+      ['annabel', 'anabell', 'edit_2', 'edit_2'],
+      ['josé', 'jose', 'edit_2', 'else'], // DuckDB counts the bytes of é; a last name edit of 2 needs five characters
+      ['josée', 'josee', 'edit_2', 'edit_2'],
+      ['ann', 'annabel', 'else', 'else'],
+      ['x'.repeat(100), `${'x'.repeat(99)}y`, 'edit_1', 'edit_1'],
+      ['x'.repeat(101), `${'x'.repeat(100)}y`, 'else', 'else'],
+      [long, `${long}b`, 'else', 'else'],
+      [long, long, 'exact', 'exact'],
+    ];
+    const d = duckdbDialect;
+    const levelName = (c: Comparison, i: number): string =>
+      i === 0 ? 'missing' : (c.levels[i - 1]?.name ?? '?');
+    await db.run('CREATE TABLE l (fn VARCHAR, ln VARCHAR)');
+    await db.run('CREATE TABLE r (fn VARCHAR, ln VARCHAR)');
+    for (const [a, b, wantFn, wantLn] of cases) {
+      await db.run('DELETE FROM l');
+      await db.run('DELETE FROM r');
+      await db.run('INSERT INTO l VALUES (?, ?)', [a, a]);
+      await db.run('INSERT INTO r VALUES (?, ?)', [b, b]);
+      const row: { gf: number; gl: number } | undefined = await db.one<{ gf: number; gl: number }>(
+        `SELECT ${gammaSql(d, fn)} AS gf, ${gammaSql(d, ln)} AS gl FROM l, r LEFT JOIN (SELECT NULL AS name_a) nk ON FALSE`,
+      );
+      const label = `${a.slice(0, 12)}… / ${b.slice(0, 12)}…`;
+      assert.equal(levelName(fn, Number(row?.gf)), wantFn, `first name ${label}`);
+      assert.equal(levelName(ln, Number(row?.gl)), wantLn, `last name ${label}`);
+    }
+  } finally {
+    db.close();
+  }
 });
 
 test('candidate pairs from scratch equal every pair within each block of 2 to 40 records, with its first rule', async () => {

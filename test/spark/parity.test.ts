@@ -129,6 +129,29 @@ function comparisons(): { table: string; spark: string; columns: string[]; engin
   ];
 }
 
+/**
+ * Accents some first and last names of ADT and LAB records (José against the EHR's Jose): the
+ * generator writes ASCII names only, and the two engines' edit distances must agree on other text too.
+ */
+function accentNames(dir: string): void {
+  const file = fs.readdirSync(dir).find((f) => f.startsWith('patients_'));
+  assert.ok(file);
+  const lines = fs.readFileSync(path.join(dir, file), 'utf8').split('\n');
+  let accented = 0;
+  const out = lines.map((line, i) => {
+    const f = line.split(',');
+    if (i === 0 || i % 4 !== 0 || line.includes('"') || !/^(ADT|LAB)_SYSTEM$/.test(f[14] ?? '')) return line;
+    const [first, last] = [f[2] ?? '', f[3] ?? ''];
+    if (!/e/.test(first) || !/o/.test(last)) return line;
+    accented += 1;
+    f[2] = first.replace('e', 'é');
+    f[3] = last.replace('o', 'ö');
+    return f.join(',');
+  });
+  assert.ok(accented >= 10, `${accented} records accented`);
+  fs.writeFileSync(path.join(dir, file), out.join('\n'));
+}
+
 before(async () => {
   if (skip) return;
   await generate({
@@ -139,6 +162,7 @@ before(async () => {
     asOf: new Date('2026-03-01T09:30:00Z'),
     defectRate: 0.03,
   });
+  accentNames(landing);
   run = await runPipeline({
     dbPath: path.join(dir, 'lake.duckdb'),
     landingDir: landing,

@@ -36,6 +36,23 @@ const bothPresent =
   (l: Side, r: Side): string =>
     cols.map((c) => `${l}.${c} IS NULL OR ${r}.${c} IS NULL`).join(' OR ');
 
+/**
+ * Texts longer than this many characters are compared exactly only: an edit distance costs the product
+ * of the two lengths, and two names of 200,000 characters in a landing file kept one comparison (and the
+ * run) busy for minutes. No name or street is that long.
+ */
+const MAX_EDIT_DISTANCE_LENGTH = 100;
+
+/**
+ * `editDistance(a, b) <= k`, computed only where it can hold: both texts at most
+ * MAX_EDIT_DISTANCE_LENGTH characters, and lengths (in the units the distance counts) no more than k
+ * apart, since the distance is at least their difference. Both engines evaluate a condition's terms
+ * left to right and skip the rest once one is false, so most pairs of different names never compute
+ * the distance.
+ */
+const editDistanceAtMost = (d: Dialect, a: string, b: string, k: number): string =>
+  `LENGTH(${a}) <= ${MAX_EDIT_DISTANCE_LENGTH} AND LENGTH(${b}) <= ${MAX_EDIT_DISTANCE_LENGTH} AND ABS(${d.editDistanceUnits(a)} - ${d.editDistanceUnits(b)}) <= ${k} AND ${d.editDistance(a, b)} <= ${k}`;
+
 const exactOrElse = (name: string, col: string): Comparison => ({
   name,
   columns: [col],
@@ -51,8 +68,8 @@ export const COMPARISONS: readonly Comparison[] = [
     levels: [
       { name: 'exact', when: (_d, l, r) => `${l}.fn = ${r}.fn`, termFrequency: 'fn' },
       { name: 'nickname', when: () => `nk.name_a IS NOT NULL` },
-      { name: 'edit_1', when: (d, l, r) => `${d.editDistance(`${l}.fn`, `${r}.fn`)} <= 1` },
-      { name: 'edit_2', when: (d, l, r) => `${d.editDistance(`${l}.fn`, `${r}.fn`)} <= 2` },
+      { name: 'edit_1', when: (d, l, r) => editDistanceAtMost(d, `${l}.fn`, `${r}.fn`, 1) },
+      { name: 'edit_2', when: (d, l, r) => editDistanceAtMost(d, `${l}.fn`, `${r}.fn`, 2) },
       { name: 'else' },
     ],
   },
@@ -62,11 +79,11 @@ export const COMPARISONS: readonly Comparison[] = [
     missing: bothPresent('ln'),
     levels: [
       { name: 'exact', when: (_d, l, r) => `${l}.ln = ${r}.ln`, termFrequency: 'ln' },
-      { name: 'edit_1', when: (d, l, r) => `${d.editDistance(`${l}.ln`, `${r}.ln`)} <= 1` },
+      { name: 'edit_1', when: (d, l, r) => editDistanceAtMost(d, `${l}.ln`, `${r}.ln`, 1) },
       {
         name: 'edit_2',
         when: (d, l, r) =>
-          `${d.editDistance(`${l}.ln`, `${r}.ln`)} <= 2 AND LEAST(LENGTH(${l}.ln), LENGTH(${r}.ln)) >= 5`,
+          `LEAST(LENGTH(${l}.ln), LENGTH(${r}.ln)) >= 5 AND ${editDistanceAtMost(d, `${l}.ln`, `${r}.ln`, 2)}`,
       },
       { name: 'else' },
     ],
