@@ -5,13 +5,13 @@ const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' 
 
 /**
  * Text for a terminal: control characters (line breaks, tabs, escape sequences that would move the
- * cursor or recolour the screen, NUL) shown as escapes, so a value from a landing file cannot break a
- * table or take over the terminal. Machine formats (CSV, JSON) keep the text as it is.
+ * cursor or recolour the screen, NUL) and the marks that reorder text right to left shown as escapes,
+ * so a value from a landing file cannot break a table, disguise what it says or take over the terminal. Machine formats (CSV, JSON) keep the text as it is.
  */
 export function printable(text: string): string {
   return text.replace(
     // eslint-disable-next-line no-control-regex
-    /[\u0000-\u001f\u007f-\u009f]/g,
+    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
     (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }

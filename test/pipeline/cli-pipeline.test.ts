@@ -114,13 +114,13 @@ describe('carelake CLI (pipeline commands)', () => {
   });
 
   test('sql --format table shows control characters as escapes; csv and json keep the text', async () => {
-    const q = "SELECT 'a' || chr(27) || '[2J' || chr(10) || 'b' || chr(9) || chr(0) AS v";
+    const q = "SELECT 'a' || chr(27) || '[2J' || chr(10) || 'b' || chr(9) || chr(0) || chr(8238) || 'c' AS v";
     const table = await cli(['sql', '--db', lake.db, q]);
     assert.equal(table.code, 0, table.err);
-    assert.equal(table.out.split('\n')[2], 'a\\u001b[2J\\nb\\t\\u0000');
+    assert.equal(table.out.split('\n')[2], 'a\\u001b[2J\\nb\\t\\u0000\\u202ec');
     assert.equal(controlCharacters(table.out), '', 'no escape sequence reaches the terminal');
     const json = await cli(['sql', '--db', lake.db, '--format', 'json', q]);
-    assert.deepEqual(JSON.parse(json.out), [{ v: 'a\u001b[2J\nb\t\u0000' }]);
+    assert.deepEqual(JSON.parse(json.out), [{ v: 'a\u001b[2J\nb\t\u0000\u202ec' }]);
   });
 
   test('sql with a bad query: exit code 1, the error on stderr', async () => {
