@@ -151,7 +151,12 @@ export async function ingestFile(
   // A file whose first bytes say it is something else (and whose first line names no column) is
   // quarantined as that, without reading it.
   if (insp.notCsv !== undefined && !usable) return quarantineWholeFile(ctx, ds, file, insp.notCsv, problems);
-  if (insp.headerLine === undefined) problems.push(`${file.fileName}: empty file (no header, no rows)`);
+  if (insp.headerLine === undefined)
+    problems.push(
+      insp.leadingBlankLines > 0
+        ? `${file.fileName}: blank lines only (no header, no rows)`
+        : `${file.fileName}: empty file (no header, no rows)`,
+    );
   else if (tooWide)
     problems.push(
       `${file.fileName}: a header of more than ${MAX_COLUMNS} fields, the most a landing file may have`,
@@ -212,7 +217,8 @@ export async function ingestFile(
       FROM ${RAW_LINES(file.filePath, encoding, limit)}`;
     col = () => 'CAST(NULL AS VARCHAR)';
     headerFieldCount = 0;
-    where = '$pos > $base';
+    // Lines are physical here (blank ones read as NULL): every line after the header that is not blank.
+    where = `$pos > $base + ${insp.leadingBlankLines} AND _raw_line IS NOT NULL`;
     line = '$pos - $base + 1';
   } else {
     // Columns are read by position (f1 … fN, plus _overflow for surplus fields); empty fields read as ''
@@ -261,7 +267,7 @@ export async function ingestFile(
         ${isPatients ? `, ${hmac(`regexp_replace(${ssn}, '[^0-9]', '', 'g')`)} AS _ssn_hash, NULLIF(TRIM(${ssn}), '') IS NOT NULL AS _ssn_present` : ''}
       FROM read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
         escape = '"', nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
-        max_line_size = ${limit}${encoding})`;
+        max_line_size = ${limit}${encoding}${insp.leadingBlankLines > 0 ? `, skip = ${insp.leadingBlankLines}` : ''}${insp.quotedLineBreaks > 0 ? ', parallel = false' : ''})`;
     col = (c) => {
       const ref = byName.get(c);
       return ref === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(_${ref}, '')`;
@@ -329,6 +335,16 @@ export async function ingestFile(
       `${file.fileName}: staged records are not contiguous (${staged.n} records over ${staged.span} row ids)`,
     );
   const base = String(staged?.base ?? 0);
+  // The reader skips blank lines and reads a quoted line break as part of its record, so a record's
+  // physical line is its position plus the extra lines before it, which the inspection listed. Trusted
+  // only when the inspection counted the records the reader read (a stray quote inside a value makes
+  // the scan see fewer); otherwise line numbers count records and the run says so.
+  const exactLines = !usable || (insp.lineShifts !== undefined && insp.records === (staged?.n ?? 0));
+  if (usable && exactLines && insp.lineShifts?.length)
+    line = `${line} + CASE ${insp.lineShifts
+      .toReversed()
+      .map(([record, extra]) => `WHEN $pos - $base >= ${record} THEN ${extra}`)
+      .join(' ')} ELSE 0 END`;
   const atBase = (sql: string): string => sql.replaceAll('$base', base).replaceAll('$pos', '_pos');
   // The check pass keeps the records that fail a rule (a small table, not the file).
   await db.run(`CREATE OR REPLACE TEMP TABLE bronze_check AS
@@ -396,9 +412,9 @@ export async function ingestFile(
     { run: ctx.runId, file: file.fileName, ds: ds.name },
   );
   const rowsRead = check?.n ?? 0;
-  if (rowsRead !== insp.dataLines && usable) {
+  if (!exactLines) {
     problems.push(
-      `${file.fileName}: ${insp.dataLines} non-empty line(s) but ${rowsRead} record(s): quoted line breaks make line numbers approximate`,
+      `${file.fileName}: ${insp.dataLines} non-empty line(s) but ${rowsRead} record(s) (a stray quote in a value, or many quoted line breaks): line numbers count records, not lines`,
     );
   }
   const rowsOut = counts?.out ?? 0;

@@ -87,8 +87,24 @@ export interface FileInspection {
    * least the longest physical line).
    */
   readonly longestRecord: number;
-  /** The first line, without a byte-order mark or line ending; undefined for an empty file. */
+  /**
+   * The first line that is not blank, without a byte-order mark or line ending; undefined for a file of
+   * blank lines only (or none).
+   */
   readonly headerLine: string | undefined;
+  /** Blank lines before the header (the CSV reader must skip them, or it takes the first for the header). */
+  readonly leadingBlankLines: number;
+  /** Line feeds inside quoted values (the engine's parallel CSV reader refuses them). */
+  readonly quotedLineBreaks: number;
+  /** The records after the header as the line scan sees them (the reader skips blank lines too). */
+  readonly records: number;
+  /**
+   * Where records stop being one line each after the header: [record index (0-based), extra lines
+   * before it] from that record on, for blank lines the reader skips and line breaks inside quoted
+   * values; a record's physical line is index + 2 + its extra lines. Undefined when there are more
+   * than MAX_LINE_SHIFTS changes (line numbers are then approximate).
+   */
+  readonly lineShifts: readonly (readonly [number, number])[] | undefined;
   /** The file is not empty and its last byte is not a line feed (it may still be being written). */
   readonly endsMidLine: boolean;
   /**
@@ -121,38 +137,95 @@ export function notCsvSignature(head: Buffer): string | undefined {
   return SIGNATURES.find(([magic]) => magic.every((b, i) => head[i] === b))?.[1];
 }
 
+/** The most line-number shifts a file's inspection lists (see FileInspection.lineShifts). */
+export const MAX_LINE_SHIFTS = 200;
+
 /**
- * Where a file's longest record ends so far: a record ends at a line feed outside double quotes (each
- * quote opens or closes a quoted span, so an escaped quote `""` changes nothing). At least the longest
- * physical line; a stray quote inside a value can make it longer than the record the reader sees.
+ * The record scan of a file so far. A record ends at a line feed outside double quotes (each quote opens
+ * or closes a quoted span, so an escaped quote `""` changes nothing); a record of no bytes (or only a
+ * carriage return) is a blank line, which the CSV reader skips. The longest record is at least the
+ * longest physical line; a stray quote inside a value can make it longer than the record the reader
+ * sees (and the record count smaller, which the runner checks before it trusts the line shifts).
  */
 interface RecordSpan {
   longest: number;
   /** Bytes of the record not ended yet (carried into the next read). */
   open: number;
   quoted: boolean;
+  /** The last byte of the previous read (a record of one carried byte is blank if it is a CR). */
+  lastByte: number;
+  blank: number;
+  headerSeen: boolean;
+  leadingBlank: number;
+  /** Line feeds inside quotes in the current record. */
+  quotedBreaks: number;
+  /** Line feeds inside quotes in the whole file. */
+  quotedLineBreaks: number;
+  /** Physical lines so far beyond one per record. */
+  extra: number;
+  records: number;
+  /** The extra lines of the last record counted (the last shift listed). */
+  shift: number;
+  shifts: [number, number][] | undefined;
+}
+
+const newSpan = (): RecordSpan => ({
+  longest: 0,
+  open: 0,
+  quoted: false,
+  lastByte: -1,
+  blank: 0,
+  headerSeen: false,
+  leadingBlank: 0,
+  quotedBreaks: 0,
+  quotedLineBreaks: 0,
+  extra: 0,
+  records: 0,
+  shift: 0,
+  shifts: [],
+});
+
+/** Counts a record that ended (or the file's unterminated last one). */
+function endRecord(span: RecordSpan, blank: boolean): void {
+  if (blank) {
+    span.blank += 1;
+    span.extra += 1;
+    if (!span.headerSeen) span.leadingBlank += 1;
+  } else if (!span.headerSeen) span.headerSeen = true;
+  else {
+    if (span.extra !== span.shift) {
+      span.shift = span.extra;
+      if (span.shifts && span.shifts.length >= MAX_LINE_SHIFTS) span.shifts = undefined;
+      span.shifts?.push([span.records, span.extra]);
+    }
+    span.records += 1;
+  }
+  span.extra += span.quotedBreaks;
+  span.quotedLineBreaks += span.quotedBreaks;
+  span.quotedBreaks = 0;
 }
 
 /**
- * The line feeds in `buf`, and how many of them end a blank line (another LF, or CR LF, follows); the
- * record lengths go to `span`. One pass: searching the two blank-line patterns separately took longer
- * than the line feeds themselves (0.22 s against 0.16-0.19 s for 440 MB; together 0.17-0.20 s).
+ * The line feeds in `buf`; records, blank lines and record lengths go to `span`. One pass over the
+ * line feeds and quotes, with the span's state in locals for the loop (a 440 MB file: 0.40-0.45 s
+ * against 0.39-0.42 s for counting line feeds alone).
  */
-function countLineFeeds(buf: Buffer, span: RecordSpan): { newlines: number; blank: number } {
+function countLineFeeds(buf: Buffer, span: RecordSpan): number {
   let newlines = 0;
-  let blank = 0;
-  // The span's state in locals for the loop: the pass then costs what counting line feeds alone did
-  // (a 440 MB file: 0.40-0.45 s against 0.39-0.42 s; a 346 MB one: 0.29-0.30 s against 0.28-0.30 s).
   let { longest, open, quoted } = span;
   let start = 0;
   let quote = buf.indexOf(34);
   for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) {
     newlines += 1;
-    const next = buf[i + 1];
-    if (next === 10 || (next === 13 && buf[i + 2] === 10)) blank += 1;
     for (; quote >= 0 && quote < i; quote = buf.indexOf(34, quote + 1)) quoted = !quoted;
-    if (quoted) continue;
-    if (open + i + 1 - start > longest) longest = open + i + 1 - start;
+    if (quoted) {
+      span.quotedBreaks += 1;
+      continue;
+    }
+    const length = open + i - start;
+    if (length + 1 > longest) longest = length + 1;
+    const blank = length === 0 || (length === 1 && (i > start ? buf[i - 1] : span.lastByte) === 13);
+    endRecord(span, blank);
     open = 0;
     start = i + 1;
   }
@@ -160,7 +233,8 @@ function countLineFeeds(buf: Buffer, span: RecordSpan): { newlines: number; blan
   span.longest = longest;
   span.open = open + buf.length - start;
   span.quoted = quoted;
-  return { newlines, blank };
+  span.lastByte = buf[buf.length - 1] ?? span.lastByte;
+  return newlines;
 }
 
 /** The length of the UTF-8 sequence a lead byte starts (1 for a byte that cannot start one). */
@@ -207,6 +281,16 @@ class Utf8Check {
   }
 }
 
+/** Where the first line that is not blank (LF or CR LF alone) starts in `head`. */
+function afterBlankLines(head: Buffer): number {
+  let i = 0;
+  for (;;) {
+    if (head[i] === 10) i += 1;
+    else if (head[i] === 13 && head[i + 1] === 10) i += 2;
+    else return i;
+  }
+}
+
 /**
  * Hashes a file (unless `hash` is false: `sha256` is then empty), counts its lines and checks its
  * encoding in one pass.
@@ -219,11 +303,10 @@ export async function inspectFile(
   const utf8Check = new Utf8Check();
   let hasNul = false;
   let newlines = 0;
-  let blank = 0;
   let last = -1;
   let first = -1;
   let notCsv: string | undefined;
-  const span: RecordSpan = { longest: 0, open: 0, quoted: false };
+  const span = newSpan();
   let head: Buffer | undefined = Buffer.alloc(0);
   let headText: string | undefined;
   // One buffer, read into again and again: a stream's fresh buffer per chunk is memory taken from the
@@ -243,16 +326,14 @@ export async function inspectFile(
         first = buf[0] ?? -1;
         notCsv = notCsvSignature(buf);
       }
-      // Blank lines across a chunk boundary are not counted; they only make a warning more likely.
-      const counted = countLineFeeds(buf, span);
-      newlines += counted.newlines;
-      blank += counted.blank;
+      newlines += countLineFeeds(buf, span);
       last = buf[buf.length - 1] ?? -1;
       if (head !== undefined) {
         head = Buffer.concat([head, buf.subarray(0, 65536)]);
-        const nl = head.indexOf(10);
+        const from = afterBlankLines(head);
+        const nl = head.indexOf(10, from);
         if (nl >= 0 || head.length >= 65536) {
-          headText = (nl >= 0 ? head.subarray(0, nl) : head).toString('latin1');
+          headText = head.subarray(from, nl >= 0 ? nl : head.length).toString('latin1');
           head = undefined;
         }
       }
@@ -260,9 +341,11 @@ export async function inspectFile(
   } finally {
     await handle.close();
   }
-  if (head !== undefined && head.length) headText = head.toString('latin1');
+  if (head !== undefined && head.length) headText = head.subarray(afterBlankLines(head)).toString('latin1');
+  // The last record, when the file does not end with a line feed.
+  if (span.open > 0) endRecord(span, span.open === 1 && last === 13);
   const utf8 = utf8Check.end();
-  const lines = newlines + (last >= 0 && last !== 10 ? 1 : 0) - blank - (first === 10 ? 1 : 0);
+  const lines = newlines + (last >= 0 && last !== 10 ? 1 : 0) - span.blank;
   const raw =
     headText === undefined ? undefined : utf8 ? Buffer.from(headText, 'latin1').toString('utf8') : headText;
   const headerLine = raw?.replace(/^\uFEFF/, '').replace(/\r$/, '');
@@ -274,6 +357,10 @@ export async function inspectFile(
     hasNul,
     longestRecord: Math.max(span.longest, span.open),
     headerLine: hasHeader ? headerLine : undefined,
+    leadingBlankLines: span.leadingBlank,
+    records: span.records,
+    quotedLineBreaks: span.quotedLineBreaks + span.quotedBreaks,
+    lineShifts: span.shifts,
     endsMidLine: last >= 0 && last !== 10,
     ...(notCsv === undefined ? {} : { notCsv }),
   };

@@ -380,6 +380,55 @@ describe('malformed landing files', () => {
     assert.equal(o.quarantine.length, 0, JSON.stringify(o.quarantine.slice(0, 3)));
   });
 
+  test('blank lines and a quoted line break: the run completes and every line number is the physical line', async () => {
+    // Before, a quoted line break failed the update (the engine's parallel reader refuses one with
+    // null padding), and records after a blank line were numbered one per record.
+    const [header, ...rows] = csvText('patients', [
+      patientRow(1),
+      patientRow(2, { address_line1: 'Apt 4\nMain St' }),
+      patientRow(3, { bmi: 'heavy' }),
+      patientRow(4, { patient_id: '' }),
+    ]).split(/\n(?=E|,)/);
+    const content = `${header}\n${rows[0]}\n\n\n${rows[1]}\n${rows[2]}\n\n${rows[3]}`;
+    // 1 header, 2 E1, 3-4 blank, 5-6 E2 (quoted break), 7 E3, 8 blank, 9 the record without an id
+    const o = await ingestPatients(content);
+    assertAddsUp(o, 4);
+    assert.deepEqual(
+      o.bronze.map((b) => [b.patient_id, b._line_number]),
+      [
+        ['E00000001', 2],
+        ['E00000002', 5],
+        ['E00000003', 7],
+      ],
+    );
+    assert.deepEqual(
+      o.quarantine.map((q) => q.line_number),
+      [9],
+    );
+    assert.ok(!o.warnings.some((w) => /line numbers count records/.test(w)), o.warnings.join(' | '));
+  });
+
+  test('blank lines before the header: the header is found, line numbers are physical', async () => {
+    const o = await ingestPatients(`\n\n${good(2)}`);
+    assertAddsUp(o, 2);
+    assert.deepEqual(
+      o.bronze.map((b) => [b.patient_id, b._line_number]),
+      [
+        ['E00000001', 4],
+        ['E00000002', 5],
+      ],
+    );
+  });
+
+  test('blank lines only: no rows, nothing quarantined, reported as such', async () => {
+    const o = await ingestPatients('\n\n\n');
+    assertAddsUp(o, 0);
+    assert.ok(
+      o.warnings.some((w) => w === `${FILE}: blank lines only (no header, no rows)`),
+      o.warnings.join(' | '),
+    );
+  });
+
   test('empty file: no rows, reported, recorded as ingested', async () => {
     const o = await ingestPatients('');
     assertAddsUp(o, 0);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { inspectFile, inspectFiles, notCsvSignature } from '../../src/runner/landing.ts';
+import { MAX_LINE_SHIFTS, inspectFile, inspectFiles, notCsvSignature } from '../../src/runner/landing.ts';
 
 const CHUNK = 1 << 22;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-inspect-'));
@@ -43,6 +43,45 @@ describe('inspectFile', () => {
     assert.equal(i.utf8, true);
     assert.equal(i.hasNul, false);
     assert.equal(i.notCsv, undefined, 'a UTF-8 byte-order mark is CSV text');
+  });
+
+  test('records, blank lines and quoted line breaks give each record its physical line', async () => {
+    // 1-2 blank, 3 header, 4 r0, 5 blank, 6-7 r1 (a quoted break), 8 r2, 9 blank (CR LF), 10 r3 (no LF)
+    const i = await inspectFile(write(Buffer.from('\n\na,b\n1,2\n\n"x\ny",2\n3,4\r\n\r\n5,6')));
+    assert.equal(i.headerLine, 'a,b');
+    assert.equal(i.leadingBlankLines, 2);
+    assert.equal(i.records, 4);
+    assert.equal(i.quotedLineBreaks, 1);
+    assert.deepEqual(i.lineShifts, [
+      [0, 2],
+      [1, 3],
+      [2, 4],
+      [3, 5],
+    ]);
+    // physical line = index + 2 + extra lines: 4, 6, 8, 10
+    assert.deepEqual(
+      [0, 1, 2, 3].map((r) => r + 2 + (i.lineShifts?.findLast(([at]) => at <= r)?.[1] ?? 0)),
+      [4, 6, 8, 10],
+    );
+    const plain = await inspectFile(write(Buffer.from('a,b\n1,2\n3,4\n\n\n')));
+    assert.deepEqual([plain.records, plain.lineShifts, plain.leadingBlankLines], [2, [], 0]);
+  });
+
+  test('a blank CR LF line split between two reads is still blank', async () => {
+    // The CR is the last byte of the first 4 MiB read, its LF the first byte of the next.
+    const filler = 'x,y\n'.repeat(1048573) + 'x,yyyy\n';
+    const content = Buffer.from(`a,b\n${filler}\r\n1,2\n`);
+    assert.equal(content[CHUNK - 1], 13);
+    const i = await inspectFile(write(content));
+    assert.equal(i.records, 1048575);
+    assert.deepEqual(i.lineShifts, [[1048574, 1]]);
+    assert.equal(i.dataLines, 1048575);
+  });
+
+  test('more line shifts than are listed: none listed (line numbers then count records)', async () => {
+    const i = await inspectFile(write(Buffer.from('a,b\n' + '1,2\n\n'.repeat(MAX_LINE_SHIFTS + 5))));
+    assert.equal(i.records, MAX_LINE_SHIFTS + 5);
+    assert.equal(i.lineShifts, undefined);
   });
 
   test('files that are not CSV text are named by their first bytes', async () => {
