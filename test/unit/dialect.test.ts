@@ -94,7 +94,16 @@ const cases: { name: string; render: (d: Dialect) => string; expected: Record<Di
   {
     name: 'edit distance',
     render: (d) => d.editDistance('l.fn', 'r.fn'),
-    expected: { duckdb: 'levenshtein(l.fn, r.fn)', databricks: 'levenshtein(l.fn, r.fn)' },
+    expected: {
+      duckdb: 'levenshtein(l.fn, r.fn)',
+      databricks:
+        "levenshtein(decode(encode(l.fn, 'UTF-8'), 'ISO-8859-1'), decode(encode(r.fn, 'UTF-8'), 'ISO-8859-1'))",
+    },
+  },
+  {
+    name: 'edit distance units',
+    render: (d) => d.editDistanceUnits('l.fn'),
+    expected: { duckdb: 'strlen(l.fn)', databricks: 'octet_length(l.fn)' },
   },
   {
     name: 'days between dates',
