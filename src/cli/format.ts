@@ -6,7 +6,8 @@ const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' 
 /**
  * Text for a terminal: control characters (line breaks, tabs, escape sequences that would move the
  * cursor or recolour the screen, NUL) and the marks that reorder text right to left shown as escapes,
- * so a value from a landing file cannot break a table, disguise what it says or take over the terminal. Machine formats (CSV, JSON) keep the text as it is.
+ * so a value from a landing file cannot break a table, disguise what it says or take over the
+ * terminal. Machine formats (CSV, JSON) keep the text as it is.
  */
 export function printable(text: string): string {
   return text.replace(

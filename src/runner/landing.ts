@@ -207,8 +207,8 @@ function endRecord(span: RecordSpan, blank: boolean): void {
 
 /**
  * The line feeds in `buf`; records, blank lines and record lengths go to `span`. One pass over the
- * line feeds and quotes, with the span's state in locals for the loop (a 440 MB file: 0.40-0.45 s
- * against 0.39-0.42 s for counting line feeds alone).
+ * line feeds and quotes, with the hot part of the span's state in locals for the loop: inspecting the
+ * 440 MB events file of a 1M-people data set took 0.82-0.92 s with the records counted, as before.
  */
 function countLineFeeds(buf: Buffer, span: RecordSpan): number {
   let newlines = 0;

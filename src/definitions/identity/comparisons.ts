@@ -38,8 +38,8 @@ const bothPresent =
 
 /**
  * Texts longer than this many characters are compared exactly only: an edit distance costs the product
- * of the two lengths, and two names of 200,000 characters in a landing file kept one comparison (and the
- * run) busy for minutes. No name or street is that long.
+ * of the two lengths, and two names of 200,000 characters in a landing file kept a first load in the
+ * comparison step for over ten minutes. No name is that long.
  */
 const MAX_EDIT_DISTANCE_LENGTH = 100;
 
