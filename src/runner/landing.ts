@@ -304,7 +304,6 @@ export async function inspectFile(
   let hasNul = false;
   let newlines = 0;
   let last = -1;
-  let first = -1;
   let notCsv: string | undefined;
   const span = newSpan();
   let head: Buffer | undefined = Buffer.alloc(0);
@@ -317,15 +316,12 @@ export async function inspectFile(
     for (let position = 0; ;) {
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
       if (bytesRead === 0) break;
-      position += bytesRead;
       const buf = chunk.subarray(0, bytesRead);
+      if (position === 0) notCsv = notCsvSignature(buf);
+      position += bytesRead;
       hash?.update(buf);
       utf8Check.update(buf);
       if (!hasNul && buf.includes(0)) hasNul = true;
-      if (first < 0) {
-        first = buf[0] ?? -1;
-        notCsv = notCsvSignature(buf);
-      }
       newlines += countLineFeeds(buf, span);
       last = buf[buf.length - 1] ?? -1;
       if (head !== undefined) {
@@ -359,7 +355,7 @@ export async function inspectFile(
     headerLine: hasHeader ? headerLine : undefined,
     leadingBlankLines: span.leadingBlank,
     records: span.records,
-    quotedLineBreaks: span.quotedLineBreaks + span.quotedBreaks,
+    quotedLineBreaks: span.quotedLineBreaks,
     lineShifts: span.shifts,
     endsMidLine: last >= 0 && last !== 10,
     ...(notCsv === undefined ? {} : { notCsv }),
