@@ -11,7 +11,27 @@ export const DATE_FORMATS = [
   '%Y-%m-%d %H:%M:%S',
 ] as const;
 
-export const parseDate = (d: Dialect, expr: string): string => d.tryParseDate(`TRIM(${expr})`, DATE_FORMATS);
+/** A date written with a two-digit year: M/D/YY or D-MON-YY (Oracle exports). */
+export const TWO_DIGIT_YEAR_PATTERN = '^[0-9]{1,2}(/[0-9]{1,2}/|-[A-Za-z]{3}-)[0-9]{2}$';
+
+/** The day before the earliest date accepted: an earlier one is a typo or a lost century (year 24 AD). */
+export const BEFORE_EARLIEST_DATE = '1899-12-31';
+
+/**
+ * A date from its text in any of `DATE_FORMATS` (month and day with or without a leading zero), NULL
+ * when none fits or it is before 1900. A two-digit year (M/D/YY, D-MON-YY) is the latest year ending
+ * in those digits that is not after the year of `reference` (the extract time): `05-JAN-24` in a 2026
+ * extract is 2024, `05-JAN-30` is 1930.
+ */
+export const parseDate = (d: Dialect, expr: string, reference: string): string => {
+  const t = `TRIM(${expr})`;
+  const yy = `substr(${t}, LENGTH(${t}) - 1)`;
+  const century = `CASE WHEN 2000 + ${d.tryCastInteger(yy)} > year(${reference}) THEN '19' ELSE '20' END`;
+  const text = `CASE WHEN LENGTH(${t}) <= 9 AND ${d.regexpMatches(t, TWO_DIGIT_YEAR_PATTERN)}
+    THEN concat(substr(${t}, 1, LENGTH(${t}) - 2), ${century}, ${yy}) ELSE ${t} END`;
+  // GREATEST skips a NULL on both engines, so an unparsed date stays NULL.
+  return `NULLIF(GREATEST(${d.tryParseDate(text, DATE_FORMATS)}, DATE '${BEFORE_EARLIEST_DATE}'), DATE '${BEFORE_EARLIEST_DATE}')`;
+};
 
 /** Trimmed text with inner runs of white space collapsed; NULL when empty. The regexp runs only when needed. */
 export const cleanText = (d: Dialect, expr: string): string =>

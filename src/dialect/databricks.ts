@@ -18,6 +18,7 @@ export const databricksDialect: Dialect = {
   regexpMatches: (expr, pattern) => `(${expr} RLIKE ${sqlStringLiteral(pattern)})`,
   regexpReplaceAll: (expr, pattern, replacement) =>
     `regexp_replace(${expr}, ${sqlStringLiteral(pattern)}, ${sqlStringLiteral(replacement)})`,
+  regexpGroup: (n) => `$${n}`,
   tryParseDate: (expr, formats) =>
     `coalesce(${formats.map((f) => `to_date(try_to_timestamp(${expr}, ${sqlStringLiteral(strptimeToSpark(f))}))`).join(', ')})`,
   tryCastDouble: (expr) => `try_cast(${expr} AS DOUBLE)`,

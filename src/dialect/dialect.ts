@@ -11,6 +11,8 @@ export interface Dialect {
   regexpMatches(expr: string, pattern: string): string;
   /** Replaces every match of `pattern` in `expr`. */
   regexpReplaceAll(expr: string, pattern: string, replacement: string): string;
+  /** How a `regexpReplaceAll` replacement names the text of capture group `n` of the match. */
+  regexpGroup(n: number): string;
   /** Parses text as a DATE, trying the given strptime-style formats in order; NULL when none fits. */
   tryParseDate(expr: string, formats: readonly string[]): string;
   /** Casts text to DOUBLE, NULL when it is not a number. */
@@ -77,9 +79,15 @@ export function sqlStringLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
-/** Converts strptime-style formats (%Y %m %d %b %H %M %S) to Spark datetime patterns. */
+/**
+ * Converts strptime-style formats (%Y %m %d %b %H %M %S %y) to Spark datetime patterns that read the
+ * same texts. DuckDB's reader takes a month, day, hour, minute or second with or without its leading
+ * zero; Spark's two-letter fields take exactly two digits and its one-letter fields one or two. So a
+ * field set off by separators becomes one letter (`%m/%d/%Y` → `M/d/yyyy` reads 1/5/2024 and
+ * 01/05/2024), and one run together with another field keeps two (`%Y%m%d` → `yyyyMMdd`).
+ */
 export function strptimeToSpark(format: string): string {
-  const map: Record<string, string> = {
+  const fixed: Record<string, string> = {
     Y: 'yyyy',
     m: 'MM',
     d: 'dd',
@@ -89,22 +97,22 @@ export function strptimeToSpark(format: string): string {
     S: 'ss',
     y: 'yy',
   };
-  let out = '';
-  let literal = '';
-  const flush = (): void => {
-    if (literal) out += /^[-/: ]+$/.test(literal) ? literal : `'${literal}'`;
-    literal = '';
-  };
+  const variable: Record<string, string> = { m: 'M', d: 'd', H: 'H', M: 'm', S: 's' };
+  const parts: ({ spec: string } | { literal: string })[] = [];
   for (let i = 0; i < format.length; i++) {
-    const c = format[i];
-    if (c === '%' && i + 1 < format.length) {
-      flush();
-      const spec = format[++i] ?? '';
-      out += map[spec] ?? spec;
-    } else {
-      literal += c;
+    const c = format[i] ?? '';
+    if (c === '%' && i + 1 < format.length) parts.push({ spec: format[++i] ?? '' });
+    else {
+      const last = parts[parts.length - 1];
+      if (last && 'literal' in last) last.literal += c;
+      else parts.push({ literal: c });
     }
   }
-  flush();
-  return out;
+  return parts
+    .map((p, i) => {
+      if ('literal' in p) return /^[-/: ]+$/.test(p.literal) ? p.literal : `'${p.literal}'`;
+      const runTogether = [parts[i - 1], parts[i + 1]].some((n) => n !== undefined && 'spec' in n);
+      return (runTogether ? undefined : variable[p.spec]) ?? fixed[p.spec] ?? p.spec;
+    })
+    .join('');
 }

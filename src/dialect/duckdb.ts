@@ -20,6 +20,7 @@ export const duckdbDialect: Dialect = {
   regexpMatches: (expr, pattern) => `regexp_matches(${expr}, ${sqlStringLiteral(pattern)})`,
   regexpReplaceAll: (expr, pattern, replacement) =>
     `regexp_replace(${expr}, ${sqlStringLiteral(pattern)}, ${sqlStringLiteral(replacement)}, 'g')`,
+  regexpGroup: (n) => `\\${n}`,
   tryParseDate: (expr, formats) =>
     `CAST(try_strptime(${expr}, [${formats.map(sqlStringLiteral).join(', ')}]) AS DATE)`,
   tryCastDouble: (expr) => `TRY_CAST(${expr} AS DOUBLE)`,

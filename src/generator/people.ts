@@ -1,3 +1,4 @@
+import { usableSsnDigits } from '../definitions/ssn.ts';
 import { creatingBatch, type BatchContext } from './context.ts';
 import { yearsBetween } from './dates.ts';
 import { insuranceId, mrn, pad4, personId } from './ids.ts';
@@ -102,7 +103,17 @@ export function randomPhone(rng: Rng, areaCode: string): string {
 }
 
 export function randomSsn(rng: Rng): string {
-  return pad4(rng.int(900, 999)).slice(1) + pad4(rng.int(1, 99)).slice(2) + pad4(rng.int(1, 9999));
+  return usable(pad4(rng.int(900, 999)).slice(1) + pad4(rng.int(1, 99)).slice(2) + pad4(rng.int(1, 9999)));
+}
+
+/**
+ * `ssn`, or when it is a placeholder the pipeline takes for no SSN (999-99-9999, the advertising
+ * numbers 987-65-4320 to 4329), the same area and group with another serial.
+ */
+function usable(ssn: string): string {
+  return usableSsnDigits(ssn) === undefined
+    ? ssn.slice(0, 5) + pad4(((Number(ssn.slice(5)) + 5000) % 9999) + 1)
+    : ssn;
 }
 
 /** Lower-case letters of a name, for e-mail addresses (cached: names come from small tables). */
@@ -230,7 +241,9 @@ export function basePerson(ctx: BatchContext, rng: Rng, index: number): Person {
   }
   person.coverageStartDay = Math.min(Math.max(person.coverageStartDay, person.birthDay), createdDay);
   if (person.ssn === anchor.ssn)
-    person.ssn = person.ssn.slice(0, 5) + String((Number(person.ssn.slice(5)) % 9998) + 1).padStart(4, '0');
+    person.ssn = usable(
+      person.ssn.slice(0, 5) + String((Number(person.ssn.slice(5)) % 9998) + 1).padStart(4, '0'),
+    );
   const wholeAge = yearsBetween(person.birthDay, createdDay);
   if (wholeAge < 18) person.children = 0;
   if (wholeAge < 14) person.smoker = false;

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { usableSsnDigits } from '../definitions/ssn.ts';
 
 /**
  * The secret key for SSN hashing (DECISIONS.md D5). Taken, in order, from CARELAKE_SSN_KEY (64 to 128
@@ -179,14 +180,17 @@ export function hmacPads(key: Buffer): { ipadHex: string; opadHex: string } {
   };
 }
 
-/** Digits of an SSN, or undefined when it is not 9 digits. */
+/** Digits of an SSN-shaped value, or undefined when it has not 9 digits (whether usable or not). */
 export function normaliseSsn(raw: string): string | undefined {
   const digits = raw.replace(/[^0-9]/g, '');
   return digits.length === 9 ? digits : undefined;
 }
 
-/** HMAC-SHA256 (hex) of a normalised SSN: identical to the SQL the pipeline runs. */
+/**
+ * HMAC-SHA256 (hex) of an SSN's digits, identical to the SQL the pipeline runs: undefined when they are
+ * not a usable SSN (nine digits, not a placeholder or a number never issued; `src/definitions/ssn.ts`).
+ */
 export function hashSsn(key: Buffer, raw: string): string | undefined {
-  const digits = normaliseSsn(raw);
+  const digits = usableSsnDigits(raw);
   return digits === undefined ? undefined : crypto.createHmac('sha256', key).update(digits).digest('hex');
 }

@@ -1,21 +1,15 @@
 import { duckdbDialect as d } from '../dialect/duckdb.ts';
 import { dataset } from '../definitions/pipeline.ts';
 import type { IngestDataset } from '../definitions/model.ts';
+import { redactSsnSql, ssnHashSql } from '../definitions/ssn.ts';
 import { Database, sqlString } from '../engine/database.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { redactSsnStrict as redactSsnText } from '../privacy/redact.ts';
 import { expectationResults, failedRulesSql, passesSql, rejectedSql } from './expectations.ts';
 import { splitCsvLine, type FileInspection, type LandingFile } from './landing.ts';
 
-/**
- * Anything shaped like an SSN (3-2-4 digits; dashes, dots, spaces or nothing between) outside a
- * longer number.
- */
-const SSN_LIKE = '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)';
-const redactOnce = (expr: string): string =>
-  `regexp_replace(${expr}, '${SSN_LIKE}', '\\1[REDACTED]\\2', 'g')`;
-/** Applied twice: one pass consumes the separator after a match, so an adjacent second SSN survives it. */
-export const redactSsn = (expr: string): string => redactOnce(redactOnce(expr));
+/** SSN-shaped text redacted (`src/definitions/ssn.ts`), as the DuckDB dialect spells it. */
+export const redactSsn = (expr: string): string => redactSsnSql(d, expr);
 
 /**
  * The longest record the reader takes by default, and the most it is ever asked to take. A record over
@@ -200,8 +194,6 @@ export async function ingestFile(
   // safe by the read itself, so the staging table (which may spill to disk) never holds a raw SSN:
   // the SSN column is hashed (once per row), unknown columns become the redacted `_rescued_data`,
   // and a malformed line is kept only as its redacted text.
-  const hmac = (digits: string): string =>
-    `CASE WHEN LENGTH(${digits}) = 9 THEN ${d.hmacSha256Hex(digits, ctx.ssnPads)} END`;
   let read: string;
   /** The landing value of a column, over the staged record ('' read as NULL). */
   let col: (column: string) => string;
@@ -264,7 +256,7 @@ export async function ingestFile(
             : 'CAST(NULL AS JSON)'
         } AS _rescued_data,
         CASE WHEN ${fieldCount} <> ${fields.length} THEN ${redactSsn(`concat_ws(',', ${all.join(', ')})`)} END AS _raw_line
-        ${isPatients ? `, ${hmac(`regexp_replace(${ssn}, '[^0-9]', '', 'g')`)} AS _ssn_hash, NULLIF(TRIM(${ssn}), '') IS NOT NULL AS _ssn_present` : ''}
+        ${isPatients ? `, ${ssnHashSql(d, ssn, ctx.ssnPads)} AS _ssn_hash, NULLIF(TRIM(${ssn}), '') IS NOT NULL AS _ssn_present` : ''}
       FROM read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
         escape = '"', nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
         max_line_size = ${limit}${encoding}${insp.leadingBlankLines > 0 ? `, skip = ${insp.leadingBlankLines}` : ''}${insp.quotedLineBreaks > 0 ? ', parallel = false' : ''})`;

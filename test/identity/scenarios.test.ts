@@ -23,6 +23,7 @@ import {
   patientRow,
   query,
   run,
+  ssnOf,
   writeLandingFile,
   type Row,
 } from '../pipeline/fixtures.ts';
@@ -744,4 +745,47 @@ test('new evidence moves a record out of a patient that keeps its other records;
     ],
   );
   await assertPartition(l.db);
+});
+
+test('a placeholder SSN counts as no SSN: two people given 123-45-6789 stay apart', async () => {
+  // Mary Moss and Mary Quinn share a first name and a birth date, nothing else. With one real SSN
+  // between them they are one person; with a number systems fill in for an unknown SSN, they are not.
+  const people = (ssn: string): Row[] => {
+    const a = patientRow(30, { ssn });
+    return [
+      a,
+      adtPatientRow(33, { ssn, first_name: a.first_name ?? '', date_of_birth: a.date_of_birth ?? '' }),
+    ];
+  };
+  const shared = lake();
+  writeLandingFile(shared.landing, 'patients', T0, csvText('patients', people(ssnOf(30))));
+  assert.equal((await run(shared)).status, 'COMPLETED');
+  const same = await links(shared.db);
+  assert.equal(
+    pid(same, 'ADT_SYSTEM:A00000033'),
+    pid(same, 'EHR_SYSTEM:E00000030'),
+    'a shared real SSN links',
+  );
+
+  for (const placeholder of ['123-45-6789', '000-00-0000', '987 65 4321', '666-12-3456']) {
+    const l = lake();
+    writeLandingFile(l.landing, 'patients', T0, csvText('patients', people(placeholder)));
+    assert.equal((await run(l)).status, 'COMPLETED');
+    const m = await links(l.db);
+    assert.notEqual(pid(m, 'ADT_SYSTEM:A00000033'), pid(m, 'EHR_SYSTEM:E00000030'), `${placeholder}: apart`);
+    const [b] = await query<{ hashed: number; rows: number }>(
+      l.db,
+      'SELECT COUNT(ssn_hash) AS hashed, COUNT(*) AS rows FROM bronze_patients',
+    );
+    assert.deepEqual(b, { hashed: 0, rows: 2 }, `${placeholder}: not hashed, the rows kept`);
+    const [warned] = await query<{ failed: number; action: string }>(
+      l.db,
+      `SELECT CAST(x->>'failed_records' AS INTEGER) AS failed, x->>'action' AS action FROM (
+         SELECT unnest(CAST(details->'flow_progress'->'data_quality'->'expectations' AS JSON[])) AS x
+         FROM event_log WHERE event_type = 'flow_progress' AND (origin->>'dataset_name') = 'bronze_patients')
+       WHERE x->>'name' = 'valid_ssn_format'`,
+    );
+    assert.deepEqual(warned, { failed: 2, action: 'warn' }, `${placeholder}: flagged`);
+    await assertPartition(l.db);
+  }
 });

@@ -88,7 +88,10 @@ export const adtId = (i: number): string => `A${pad(i, 8)}`;
 /** The raw SSN of fixture patient `i` (dashed), in the never-issued 9xx area. */
 export const ssnOf = (i: number): string => {
   const digits = pad(900_000_000 + ((i * 7919) % 99_999_999), 9);
-  return `${digits.slice(0, 3)}-${digits.slice(3, 5)}-${digits.slice(5)}`;
+  // A usable number: no group 00 or serial 0000 (the pipeline treats those as no SSN).
+  const group = digits.slice(3, 5) === '00' ? '50' : digits.slice(3, 5);
+  const serial = digits.slice(5) === '0000' ? '5000' : digits.slice(5);
+  return `${digits.slice(0, 3)}-${group}-${serial}`;
 };
 
 /** A valid EHR patient row for fixture patient `i` (unique name, birth date and SSN). */

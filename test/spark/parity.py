@@ -147,13 +147,16 @@ def main(spec_path, mode):
     raw.selectExpr("*", "_metadata.file_name AS _landing_file").createOrReplaceTempView("raw_patients")
     spark.sql(
         "CREATE OR REPLACE TEMP VIEW spark_hashes AS SELECT DISTINCT _landing_file AS f, "
-        "trim(source_system) AS s, trim(patient_id) AS p, %s AS h FROM raw_patients" % h["sql"]
+        "trim(source_system) AS s, trim(patient_id) AS p, %s AS h, "
+        "coalesce(trim(ssn), '') <> '' AS present FROM raw_patients" % h["sql"]
     )
     spark.read.parquet(spec["inputs"]["bronze_patients"]).createOrReplaceTempView("engine_bronze")
+    # Every record that delivered an SSN, hashed or not: both engines must leave the same ones unhashed.
     hm = spark.sql(
-        "SELECT COUNT(*) AS compared, COUNT(*) FILTER (WHERE NOT (e.ssn_hash <=> s.h)) AS differing "
+        "SELECT COUNT(*) AS compared, COUNT(*) FILTER (WHERE NOT (e.ssn_hash <=> s.h)) AS differing, "
+        "COUNT(*) FILTER (WHERE e.ssn_hash IS NULL AND s.h IS NULL) AS unhashed "
         "FROM (SELECT DISTINCT _file_name, trim(source_system) AS s, trim(patient_id) AS p, ssn_hash FROM engine_bronze "
-        "WHERE ssn_hash IS NOT NULL) e JOIN spark_hashes s ON s.f = e._file_name AND s.s = e.s AND s.p = e.p"
+        ") e JOIN spark_hashes s ON s.f = e._file_name AND s.s = e.s AND s.p = e.p WHERE s.present"
     ).collect()[0]
     # The spec's level-4/5 validation queries, as rendered for the monitoring workflow.
     checks = {c["key"]: spark.sql(c["sql"]).collect()[0]["value"] for c in spec.get("checks", [])}
@@ -166,7 +169,7 @@ def main(spec_path, mode):
                 "mode": mode,
                 "relations": executed,
                 "tables": tables,
-                "hmac": {"compared": hm["compared"], "differing": hm["differing"]},
+                "hmac": {"compared": hm["compared"], "differing": hm["differing"], "unhashed": hm["unhashed"]},
                 "checks": checks,
                 "seconds": {
                     "sdpRun": round(ran_sdp - t0, 2),

@@ -26,7 +26,7 @@ const cases: { name: string; render: (d: Dialect) => string; expected: Record<Di
     expected: {
       duckdb: "CAST(try_strptime(x, ['%Y-%m-%d', '%d-%b-%Y']) AS DATE)",
       databricks:
-        "coalesce(to_date(try_to_timestamp(x, 'yyyy-MM-dd')), to_date(try_to_timestamp(x, 'dd-MMM-yyyy')))",
+        "coalesce(to_date(try_to_timestamp(x, 'yyyy-M-d')), to_date(try_to_timestamp(x, 'd-MMM-yyyy')))",
     },
   },
   {
@@ -161,9 +161,11 @@ for (const dialect of [duckdbDialect, databricksDialect]) {
 }
 
 test('strptime formats convert to Spark patterns', () => {
-  assert.equal(strptimeToSpark('%m/%d/%Y'), 'MM/dd/yyyy');
+  assert.equal(strptimeToSpark('%m/%d/%Y'), 'M/d/yyyy');
   assert.equal(strptimeToSpark('%Y%m%d'), 'yyyyMMdd');
-  assert.equal(strptimeToSpark('%Y-%m-%dT%H:%M:%SZ'), "yyyy-MM-dd'T'HH:mm:ss'Z'");
+  assert.equal(strptimeToSpark('%d-%b-%Y'), 'd-MMM-yyyy');
+  assert.equal(strptimeToSpark('%Y-%m-%dT%H:%M:%SZ'), "yyyy-M-d'T'H:m:s'Z'");
+  assert.equal(strptimeToSpark('%y%m%d_%H%M'), "yyMMdd'_'HHmm");
 });
 
 test('the DuckDB HMAC needs the padded key blocks', () => {

@@ -177,7 +177,8 @@ const PATIENT_EXPECTATIONS: readonly Expectation[] = [
   {
     name: 'valid_ssn_format',
     action: 'warn',
-    description: 'A delivered SSN has 9 digits (others are not hashed and count as missing).',
+    description:
+      'A delivered SSN is a usable number: 9 digits, no part all zeros, not area 666, not one digit nine times, not a placeholder such as 123-45-6789 (others are not hashed and count as missing).',
     sql: () => '_ssn_present = false OR ssn_hash IS NOT NULL',
   },
   rescued,

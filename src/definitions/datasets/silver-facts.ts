@@ -109,7 +109,7 @@ export const silverClaims: TransformDataset = {
   derived: [
     { name: 'source_patient_id', sql: (d) => cleanText(d, 'patient_id') },
     { name: 'claim_amount', sql: (d) => parseMoney(d, 'claim_amount') },
-    { name: 'claim_date', sql: (d) => parseDate(d, 'claim_date') },
+    { name: 'claim_date', sql: (d) => parseDate(d, 'claim_date', '_extracted_at') },
     { name: 'diagnosis_code', sql: () => normaliseIcd10('diagnosis_code') },
     { name: 'procedure_code', sql: () => "NULLIF(UPPER(TRIM(procedure_code)), '')" },
     {
@@ -290,7 +290,7 @@ export const silverMedicalEvents: TransformDataset = {
   },
   derived: [
     { name: 'source_patient_id', sql: (d) => cleanText(d, 'patient_id') },
-    { name: 'event_date', sql: (d) => parseDate(d, 'event_date') },
+    { name: 'event_date', sql: (d) => parseDate(d, 'event_date', '_extracted_at') },
     { name: '_event_type', sql: () => "LOWER(REPLACE(REPLACE(TRIM(event_type), ' ', '_'), '-', '_'))" },
     {
       name: 'event_type',

@@ -143,7 +143,7 @@ export const silverPatients: TransformDataset = {
     { name: 'source_patient_id', sql: (d) => cleanText(d, 'patient_id') },
     { name: 'first_name_norm', sql: (d) => `LOWER(${cleanText(d, 'first_name')})` },
     { name: 'last_name_norm', sql: (d) => `LOWER(${cleanText(d, 'last_name')})` },
-    { name: 'birth_date', sql: (d) => parseDate(d, 'date_of_birth') },
+    { name: 'birth_date', sql: (d) => parseDate(d, 'date_of_birth', '_extracted_at') },
     { name: '_age_raw', sql: () => yearsBetween('birth_date', 'CAST(_extracted_at AS DATE)') },
     { name: 'age_years', sql: () => 'CASE WHEN _age_raw >= 89 THEN 90 ELSE _age_raw END' },
     {
@@ -181,7 +181,7 @@ export const silverPatients: TransformDataset = {
     { name: 'children', sql: (d) => d.tryCastInteger('TRIM(children)') },
     { name: 'charges', sql: (d) => parseMoney(d, 'charges') },
     { name: 'insurance_plan', sql: (d) => `UPPER(${cleanText(d, 'insurance_plan')})` },
-    { name: 'coverage_start_date', sql: (d) => parseDate(d, 'coverage_start_date') },
+    { name: 'coverage_start_date', sql: (d) => parseDate(d, 'coverage_start_date', '_extracted_at') },
     {
       name: '_priority',
       sql: (d) =>

@@ -1,22 +1,10 @@
 import type { Dialect, HmacKeyRef } from '../../dialect/dialect.ts';
+import { redactSsnSql, ssnDigitsSql, ssnHashSql, usableSsnSql } from '../../definitions/ssn.ts';
 import { dataset } from '../../definitions/pipeline.ts';
 import type { IngestDataset } from '../../definitions/model.ts';
 import type { Entity } from '../../definitions/entities.ts';
 import { checkedSql, rejectingRules } from './stage.ts';
 import { datasetDdl, fileHeader, temporaryView } from './ddl.ts';
-
-/** Anything shaped like an SSN (3-2-4 digits, dashes optional) outside a longer number; as in the local engine. */
-const SSN_LIKE = '(^|[^0-9])[0-9]{3}-?[0-9]{2}-?[0-9]{4}([^0-9]|$)';
-const redactSsn = (d: Dialect, expr: string): string => {
-  const once = (e: string): string => d.regexpReplaceAll(e, SSN_LIKE, '$1[REDACTED]$2');
-  return once(once(expr));
-};
-
-/** The SSN HMAC of a raw SSN value: HMAC-SHA256 (hex) of its nine digits, NULL when it has not nine. */
-export function ssnHashSql(d: Dialect, rawSsn: string, key: HmacKeyRef): string {
-  const digits = d.regexpReplaceAll(rawSsn, '[^0-9]', '');
-  return `CASE WHEN LENGTH(${digits}) = 9 THEN ${d.hmacSha256Hex(digits, key)} END`;
-}
 
 export interface BronzeOptions {
   readonly key: HmacKeyRef;
@@ -35,9 +23,10 @@ export function bronzeFile(d: Dialect, entity: Entity, opts: BronzeOptions): str
   const cols = ds.landingColumns.map((c) =>
     c === 'ssn' ? `CAST(NULL AS STRING) AS ssn` : `NULLIF(${d.ident(c)}, '') AS ${d.ident(c)}`,
   );
-  const rescued = isPatients ? redactSsn(d, '_rescued_data') : '_rescued_data';
+  // Redacted in every entity, as on the local engine: an unknown column of any file may hold an SSN.
+  const rescued = redactSsnSql(d, '_rescued_data');
   const read = `SELECT ${cols.join(',\n  ')},
-  ${isPatients ? `${ssnHashSql(d, 'ssn', opts.key)} AS ssn_hash,\n  CASE WHEN LENGTH(${d.regexpReplaceAll('ssn', '[^0-9]', '')}) = 9 THEN '\${SSN_KEY_ID}' END AS _ssn_key_id,\n  NULLIF(TRIM(ssn), '') IS NOT NULL AS _ssn_present,\n  ` : ''}current_timestamp() AS _ingested_at,
+  ${isPatients ? `${ssnHashSql(d, 'ssn', opts.key)} AS ssn_hash,\n  CASE WHEN ${usableSsnSql(d, ssnDigitsSql(d, 'ssn'))} THEN '\${SSN_KEY_ID}' END AS _ssn_key_id,\n  NULLIF(TRIM(ssn), '') IS NOT NULL AS _ssn_present,\n  ` : ''}current_timestamp() AS _ingested_at,
   _metadata.file_name AS _file_name,
   _metadata.file_path AS _file_path,
   ${rescued} AS _rescued_data,
@@ -46,7 +35,7 @@ export function bronzeFile(d: Dialect, entity: Entity, opts: BronzeOptions): str
   date_format(current_timestamp(), 'yyyyMMdd-HHmmss') AS _run_id,
   CASE WHEN _corrupt_record IS NULL THEN ${ds.landingColumns.length} ELSE -1 END AS _field_count,
   ${ds.landingColumns.length} AS _header_field_count,
-  ${isPatients ? redactSsn(d, '_corrupt_record') : '_corrupt_record'} AS _corrupt_record
+  ${redactSsnSql(d, '_corrupt_record')} AS _corrupt_record
 FROM STREAM read_files(
   '\${VOLUMES_PATH}',
   format => 'csv',

@@ -15,13 +15,13 @@ SELECT NULLIF(`event_id`, '') AS `event_id`,
   current_timestamp() AS _ingested_at,
   _metadata.file_name AS _file_name,
   _metadata.file_path AS _file_path,
-  _rescued_data AS _rescued_data,
+  regexp_replace(regexp_replace(_rescued_data, '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _rescued_data,
   monotonically_increasing_id() AS _line_number,
   to_timestamp(regexp_extract(_metadata.file_name, '_([0-9]{6}_[0-9]{4})(_[0-9]+)?[.]csv$', 1), 'yyMMdd_HHmm') AS _extracted_at,
   date_format(current_timestamp(), 'yyyyMMdd-HHmmss') AS _run_id,
   CASE WHEN _corrupt_record IS NULL THEN 6 ELSE -1 END AS _field_count,
   6 AS _header_field_count,
-  _corrupt_record AS _corrupt_record
+  regexp_replace(regexp_replace(_corrupt_record, '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _corrupt_record
 FROM STREAM read_files(
   '${VOLUMES_PATH}',
   format => 'csv',

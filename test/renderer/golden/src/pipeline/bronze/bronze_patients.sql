@@ -28,19 +28,29 @@ SELECT NULLIF(`patient_id`, '') AS `patient_id`,
   NULLIF(`charges`, '') AS `charges`,
   NULLIF(`insurance_plan`, '') AS `insurance_plan`,
   NULLIF(`coverage_start_date`, '') AS `coverage_start_date`,
-  CASE WHEN LENGTH(regexp_replace(ssn, '[^0-9]', '')) = 9 THEN sha2(concat(unhex(concat_ws('', transform(sequence(0, 63), i -> lpad(hex(conv(substr(rpad(secret('${SSN_SECRET_SCOPE}', '${SSN_SECRET_KEY}'), 128, '0'), i * 2 + 1, 2), 16, 10) ^ 92), 2, '0')))), unhex(sha2(concat(unhex(concat_ws('', transform(sequence(0, 63), i -> lpad(hex(conv(substr(rpad(secret('${SSN_SECRET_SCOPE}', '${SSN_SECRET_KEY}'), 128, '0'), i * 2 + 1, 2), 16, 10) ^ 54), 2, '0')))), encode(regexp_replace(ssn, '[^0-9]', ''), 'UTF-8')), 256))), 256) END AS ssn_hash,
-  CASE WHEN LENGTH(regexp_replace(ssn, '[^0-9]', '')) = 9 THEN '${SSN_KEY_ID}' END AS _ssn_key_id,
+  CASE WHEN (LENGTH(regexp_replace(ssn, '[^0-9]', '')) = 9
+    AND substr(regexp_replace(ssn, '[^0-9]', ''), 1, 3) NOT IN ('000', '666')
+    AND substr(regexp_replace(ssn, '[^0-9]', ''), 4, 2) <> '00'
+    AND substr(regexp_replace(ssn, '[^0-9]', ''), 6, 4) <> '0000'
+    AND regexp_replace(ssn, '[^0-9]', '') <> repeat(substr(regexp_replace(ssn, '[^0-9]', ''), 1, 1), 9)
+    AND NOT regexp_replace(ssn, '[^0-9]', '') IN ('123456789', '078051120', '219099999', '987654320', '987654321', '987654322', '987654323', '987654324', '987654325', '987654326', '987654327', '987654328', '987654329')) THEN sha2(concat(unhex(concat_ws('', transform(sequence(0, 63), i -> lpad(hex(conv(substr(rpad(secret('${SSN_SECRET_SCOPE}', '${SSN_SECRET_KEY}'), 128, '0'), i * 2 + 1, 2), 16, 10) ^ 92), 2, '0')))), unhex(sha2(concat(unhex(concat_ws('', transform(sequence(0, 63), i -> lpad(hex(conv(substr(rpad(secret('${SSN_SECRET_SCOPE}', '${SSN_SECRET_KEY}'), 128, '0'), i * 2 + 1, 2), 16, 10) ^ 54), 2, '0')))), encode(regexp_replace(ssn, '[^0-9]', ''), 'UTF-8')), 256))), 256) END AS ssn_hash,
+  CASE WHEN (LENGTH(regexp_replace(ssn, '[^0-9]', '')) = 9
+    AND substr(regexp_replace(ssn, '[^0-9]', ''), 1, 3) NOT IN ('000', '666')
+    AND substr(regexp_replace(ssn, '[^0-9]', ''), 4, 2) <> '00'
+    AND substr(regexp_replace(ssn, '[^0-9]', ''), 6, 4) <> '0000'
+    AND regexp_replace(ssn, '[^0-9]', '') <> repeat(substr(regexp_replace(ssn, '[^0-9]', ''), 1, 1), 9)
+    AND NOT regexp_replace(ssn, '[^0-9]', '') IN ('123456789', '078051120', '219099999', '987654320', '987654321', '987654322', '987654323', '987654324', '987654325', '987654326', '987654327', '987654328', '987654329')) THEN '${SSN_KEY_ID}' END AS _ssn_key_id,
   NULLIF(TRIM(ssn), '') IS NOT NULL AS _ssn_present,
   current_timestamp() AS _ingested_at,
   _metadata.file_name AS _file_name,
   _metadata.file_path AS _file_path,
-  regexp_replace(regexp_replace(_rescued_data, '(^|[^0-9])[0-9]{3}-?[0-9]{2}-?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}-?[0-9]{2}-?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _rescued_data,
+  regexp_replace(regexp_replace(_rescued_data, '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _rescued_data,
   monotonically_increasing_id() AS _line_number,
   to_timestamp(regexp_extract(_metadata.file_name, '_([0-9]{6}_[0-9]{4})(_[0-9]+)?[.]csv$', 1), 'yyMMdd_HHmm') AS _extracted_at,
   date_format(current_timestamp(), 'yyyyMMdd-HHmmss') AS _run_id,
   CASE WHEN _corrupt_record IS NULL THEN 21 ELSE -1 END AS _field_count,
   21 AS _header_field_count,
-  regexp_replace(regexp_replace(_corrupt_record, '(^|[^0-9])[0-9]{3}-?[0-9]{2}-?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}-?[0-9]{2}-?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _corrupt_record
+  regexp_replace(regexp_replace(_corrupt_record, '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _corrupt_record
 FROM STREAM read_files(
   '${VOLUMES_PATH}',
   format => 'csv',

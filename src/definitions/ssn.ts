@@ -1,0 +1,69 @@
+/**
+ * The SSN as both engines read it, defined once: which delivered numbers are hashed, the hash, and
+ * the redaction of SSN-shaped text in anything else a landing row carries. The local runner and the
+ * Databricks renderer build their bronze reads from these; `usableSsnDigits` is the same rule in
+ * JavaScript, for what hashes an SSN outside SQL (`src/privacy/ssn-key.ts`).
+ */
+import type { Dialect, HmacKeyRef } from '../dialect/dialect.ts';
+
+/** SSN-shaped text: 3, 2 and 4 digits with dashes, dots, spaces or nothing between, outside a longer number. */
+export const SSN_LIKE = '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)';
+
+/**
+ * Nine-digit numbers that are valid in shape yet name no one: numbers published in advertising and on
+ * sample cards, which systems fill in when the real SSN is unknown. Taken as a patient's SSN, each
+ * would tie together everyone who was given it.
+ */
+export const PLACEHOLDER_SSNS: readonly string[] = [
+  '123456789',
+  '078051120', // the sample card sold in wallets (1938)
+  '219099999', // printed in a Social Security pamphlet (1940)
+  ...Array.from({ length: 10 }, (_, i) => `98765432${i}`), // reserved for advertising
+];
+
+/**
+ * TRUE when `digits` (a value's digits only) is a number the pipeline hashes and matches on: nine
+ * digits, no part all zeros (area 000, group 00, serial 0000 are never issued), not area 666, not one
+ * digit nine times, not a placeholder. Areas 900–999 are accepted: the IRS issues taxpayer numbers
+ * (ITINs) there, which enrolment systems record in the SSN field for members without an SSN.
+ */
+export function usableSsnSql(d: Dialect, digits: string): string {
+  return `(LENGTH(${digits}) = 9
+    AND substr(${digits}, 1, 3) NOT IN ('000', '666')
+    AND substr(${digits}, 4, 2) <> '00'
+    AND substr(${digits}, 6, 4) <> '0000'
+    AND ${digits} <> repeat(substr(${digits}, 1, 1), 9)
+    AND NOT ${d.oneOf(digits, PLACEHOLDER_SSNS)})`;
+}
+
+/** `usableSsnSql` in JavaScript: the digits of `raw` when they are a usable SSN, else undefined. */
+export function usableSsnDigits(raw: string): string | undefined {
+  const digits = raw.replace(/[^0-9]/g, '');
+  const usable =
+    digits.length === 9 &&
+    !['000', '666'].includes(digits.slice(0, 3)) &&
+    digits.slice(3, 5) !== '00' &&
+    digits.slice(5) !== '0000' &&
+    digits !== digits.charAt(0).repeat(9) &&
+    !PLACEHOLDER_SSNS.includes(digits);
+  return usable ? digits : undefined;
+}
+
+/** The digits of a raw SSN value. */
+export const ssnDigitsSql = (d: Dialect, rawSsn: string): string => d.regexpReplaceAll(rawSsn, '[^0-9]', '');
+
+/** HMAC-SHA256 (hex) of the digits of a raw SSN value; NULL unless they are a usable SSN. */
+export function ssnHashSql(d: Dialect, rawSsn: string, key: HmacKeyRef): string {
+  const digits = ssnDigitsSql(d, rawSsn);
+  return `CASE WHEN ${usableSsnSql(d, digits)} THEN ${d.hmacSha256Hex(digits, key)} END`;
+}
+
+/**
+ * `expr` with every SSN-shaped run of digits replaced by `[REDACTED]`. Applied twice: one pass consumes
+ * the separator after a match, so an adjacent second SSN survives it.
+ */
+export function redactSsnSql(d: Dialect, expr: string): string {
+  const once = (e: string): string =>
+    d.regexpReplaceAll(e, SSN_LIKE, `${d.regexpGroup(1)}[REDACTED]${d.regexpGroup(2)}`);
+  return once(once(expr));
+}

@@ -1,0 +1,55 @@
+/**
+ * Dates as the silver stages parse them (`parseDate`), on DuckDB: every supported spelling, month and
+ * day with or without their leading zero, two-digit years pivoted on the extract's year, and dates
+ * before 1900 refused. The Spark spelling of the same definition is compared by the Spark parity test.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { duckdbDialect as d } from '../../src/dialect/duckdb.ts';
+import { parseDate } from '../../src/definitions/sql-helpers.ts';
+import { Database } from '../../src/engine/database.ts';
+
+const CASES: readonly (readonly [string, string | null])[] = [
+  ['2024-01-05', '2024-01-05'],
+  [' 2024-01-05 ', '2024-01-05'],
+  ['2024-1-5', '2024-01-05'],
+  ['01/05/2024', '2024-01-05'],
+  ['1/5/2024', '2024-01-05'],
+  ['20240105', '2024-01-05'],
+  ['05-Jan-2024', '2024-01-05'],
+  ['5-JAN-2024', '2024-01-05'],
+  ['2024-01-05T10:20:30Z', '2024-01-05'],
+  ['2024-01-05 10:20:30', '2024-01-05'],
+  // two-digit years: the latest year ending so that is not after the extract's year (2026)
+  ['05-Jan-24', '2024-01-05'],
+  ['1/5/26', '2026-01-05'],
+  ['12/31/27', '1927-12-31'],
+  ['05-JAN-99', '1999-01-05'],
+  ['3/4/00', '2000-03-04'],
+  // before 1900: a typo or a lost century, not a date
+  ['0024-01-05', null],
+  ['1899-12-31', null],
+  ['1900-01-01', '1900-01-01'],
+  ['1/5/202', null],
+  // not dates
+  ['2024-02-30', null],
+  ['13/01/2024', null],
+  ['1/5/2', null],
+  ['unknown', null],
+  ['', null],
+];
+
+test('dates parse from every supported spelling, two-digit years pivot on the extract year', async () => {
+  const db = await Database.open(':memory:');
+  try {
+    const values = CASES.map(([v]) => `(${d.string(v)})`).join(', ');
+    const rows = await db.all<{ v: string; p: string | null }>(
+      `SELECT v, CAST(${parseDate(d, 'v', '_extracted_at')} AS VARCHAR) AS p
+       FROM (SELECT v, TIMESTAMP '2026-03-01 09:30:00' AS _extracted_at FROM (VALUES ${values}) t(v))`,
+    );
+    const got = new Map(rows.map((r) => [r.v, r.p]));
+    for (const [v, expected] of CASES) assert.equal(got.get(v), expected, `'${v}'`);
+  } finally {
+    db.close();
+  }
+});
