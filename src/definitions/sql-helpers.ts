@@ -24,10 +24,13 @@ export const BEFORE_EARLIEST_DATE = '1899-12-31';
  * extract is 2024, `05-JAN-30` is 1930.
  */
 export const parseDate = (d: Dialect, expr: string, reference: string): string => {
-  const t = `TRIM(${expr})`;
+  const t = d.trim(expr);
   const yy = `substr(${t}, LENGTH(${t}) - 1)`;
   const century = `CASE WHEN 2000 + ${d.tryCastInteger(yy)} > year(${reference}) THEN '19' ELSE '20' END`;
-  const text = `CASE WHEN LENGTH(${t}) <= 9 AND ${d.regexpMatches(t, TWO_DIGIT_YEAR_PATTERN)}
+  // Every format starts with a digit and ends with one or with Z. DuckDB's reader also takes words such as
+  // 'infinity' and 'epoch' for dates, and a date followed by a tab; Spark's takes neither.
+  const text = `CASE WHEN NOT (substr(${t}, 1, 1) BETWEEN '0' AND '9' AND (right(${t}, 1) BETWEEN '0' AND '9' OR right(${t}, 1) = 'Z')) THEN NULL
+    WHEN LENGTH(${t}) <= 9 AND ${d.regexpMatches(t, TWO_DIGIT_YEAR_PATTERN)}
     THEN concat(substr(${t}, 1, LENGTH(${t}) - 2), ${century}, ${yy}) ELSE ${t} END`;
   // GREATEST skips a NULL on both engines, so an unparsed date stays NULL.
   return `NULLIF(GREATEST(${d.tryParseDate(text, DATE_FORMATS)}, DATE '${BEFORE_EARLIEST_DATE}'), DATE '${BEFORE_EARLIEST_DATE}')`;
@@ -35,16 +38,36 @@ export const parseDate = (d: Dialect, expr: string, reference: string): string =
 
 /** Trimmed text with inner runs of white space collapsed; NULL when empty. The regexp runs only when needed. */
 export const cleanText = (d: Dialect, expr: string): string =>
-  `NULLIF(TRIM(CASE WHEN CONTAINS(${expr}, '  ') OR CONTAINS(${expr}, CHR(9)) THEN ${d.regexpReplaceAll(expr, '\\s+', ' ')} ELSE ${expr} END), '')`;
+  `NULLIF(${d.trim(`CASE WHEN CONTAINS(${expr}, '  ') OR CONTAINS(${expr}, CHR(9)) THEN ${d.regexpReplaceAll(expr, '[\\t\\n\\f\\r ]+', ' ')} ELSE ${expr} END`)}, '')`;
 
 /** Money text parsed strictly: digits with optional sign, $, thousands separators and 1–2 decimals. */
 export const MONEY_PATTERN = '^-?\\$?-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\\.[0-9]{1,2})?$';
 
-export const parseMoney = (d: Dialect, expr: string): string =>
-  `CASE WHEN ${d.regexpMatches(`TRIM(${expr})`, '^-?[0-9]+(\\.[0-9]{1,2})?$')} THEN ${d.tryCastDouble(`TRIM(${expr})`)}
-    WHEN ${d.regexpMatches(`TRIM(${expr})`, MONEY_PATTERN)} THEN ${d.tryCastDouble(
-      `REPLACE(REPLACE(TRIM(${expr}), '$', ''), ',', '')`,
-    )} END`;
+export const parseMoney = (d: Dialect, expr: string): string => {
+  const t = d.trim(expr);
+  return `CASE WHEN ${d.regexpMatches(t, '^-?[0-9]+(\\.[0-9]{1,2})?$')} THEN ${d.tryCastDouble(t)}
+    WHEN ${d.regexpMatches(t, MONEY_PATTERN)} THEN ${d.tryCastDouble(`REPLACE(REPLACE(${t}, '$', ''), ',', '')`)} END`;
+};
+
+/**
+ * A number written plainly: digits with an optional sign and decimal point, NULL otherwise. The engines'
+ * own casts take more, and not the same (DuckDB reads `0x1A`, Spark `1F` and `1d`).
+ */
+export const NUMBER_PATTERN = '^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$';
+export const parseNumber = (d: Dialect, expr: string): string => {
+  const t = d.trim(expr);
+  return `CASE WHEN ${d.regexpMatches(t, NUMBER_PATTERN)} THEN ${d.tryCastDouble(t)} END`;
+};
+
+/**
+ * A whole number: digits with an optional sign, and zeros after a decimal point allowed (`2.0`, as
+ * spreadsheets write counts); NULL otherwise (DuckDB's cast rounds `2.5` to 3, Spark's refuses `2.0`).
+ */
+export const WHOLE_NUMBER_PATTERN = '^[+-]?[0-9]{1,9}([.]0*)?$';
+export const parseWholeNumber = (d: Dialect, expr: string): string => {
+  const t = d.trim(expr);
+  return `CASE WHEN ${d.regexpMatches(t, WHOLE_NUMBER_PATTERN)} THEN CAST(${d.tryCastDouble(t)} AS INTEGER) END`;
+};
 
 /** ICD-10-CM code format (D6), after normalisation. */
 export const ICD10_PATTERN = '^[A-Z][0-9][0-9A-Z](\\.[0-9A-Z]{1,4})?$';
@@ -52,8 +75,8 @@ export const ICD10_PATTERN = '^[A-Z][0-9][0-9A-Z](\\.[0-9A-Z]{1,4})?$';
 export const PROCEDURE_PATTERN = '^([0-9]{5}|[0-9]{4}[FTU]|[A-V][0-9]{4})$';
 
 /** Upper-cases, strips spaces and restores a missing dot (E119 → E11.9). */
-export const normaliseIcd10 = (expr: string): string => {
-  const compact = `UPPER(REPLACE(TRIM(${expr}), ' ', ''))`;
+export const normaliseIcd10 = (d: Dialect, expr: string): string => {
+  const compact = d.upper(`REPLACE(${d.trim(expr)}, ' ', '')`);
   return `NULLIF(CASE WHEN LENGTH(${compact}) BETWEEN 4 AND 7 AND NOT CONTAINS(${compact}, '.') THEN CONCAT(SUBSTR(${compact}, 1, 3), '.', SUBSTR(${compact}, 4)) ELSE ${compact} END, '')`;
 };
 

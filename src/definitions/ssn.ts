@@ -49,6 +49,10 @@ export function usableSsnDigits(raw: string): string | undefined {
   return usable ? digits : undefined;
 }
 
+/** TRUE when the raw SSN value holds more than spaces (delivered, whether usable or not). */
+export const ssnPresentSql = (d: Dialect, rawSsn: string): string =>
+  `NULLIF(${d.trim(rawSsn)}, '') IS NOT NULL`;
+
 /** The digits of a raw SSN value. */
 export const ssnDigitsSql = (d: Dialect, rawSsn: string): string => d.regexpReplaceAll(rawSsn, '[^0-9]', '');
 

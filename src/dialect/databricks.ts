@@ -12,6 +12,19 @@ const sqlStringLiteral = sparkStringLiteral;
 const utf8Bytes = (expr: string): string => `decode(encode(${expr}, 'UTF-8'), 'ISO-8859-1')`;
 
 /** Databricks SQL (Spark SQL) spelling, used by the bundle renderer. */
+/** The Unicode space separators (category Zs), each as a `\uXXXX` escape of a Spark SQL string. */
+const ZS_ESCAPED = [
+  0x20,
+  0xa0,
+  0x1680,
+  ...Array.from({ length: 11 }, (_, i) => 0x2000 + i),
+  0x202f,
+  0x205f,
+  0x3000,
+]
+  .map((c) => `\\u${c.toString(16).toUpperCase().padStart(4, '0')}`)
+  .join('');
+
 export const databricksDialect: Dialect = {
   name: 'databricks',
   supportsDeclarativeExpectations: true,
@@ -19,6 +32,10 @@ export const databricksDialect: Dialect = {
   regexpReplaceAll: (expr, pattern, replacement) =>
     `regexp_replace(${expr}, ${sqlStringLiteral(pattern)}, ${sqlStringLiteral(replacement)})`,
   regexpGroup: (n) => `$${n}`,
+  // The Unicode space separators (Zs) as string-literal escapes, which Spark SQL reads.
+  trim: (expr) => `trim(BOTH '${ZS_ESCAPED}' FROM ${expr})`,
+  lower: (expr) => `lower(replace(${expr}, '\\u0130', 'I'))`,
+  upper: (expr) => `upper(replace(${expr}, '\\u00DF', '\\u1E9E'))`,
   tryParseDate: (expr, formats) =>
     `coalesce(${formats.map((f) => `to_date(try_to_timestamp(${expr}, ${sqlStringLiteral(strptimeToSpark(f))}))`).join(', ')})`,
   tryCastDouble: (expr) => `try_cast(${expr} AS DOUBLE)`,

@@ -13,6 +13,20 @@ export interface Dialect {
   regexpReplaceAll(expr: string, pattern: string, replacement: string): string;
   /** How a `regexpReplaceAll` replacement names the text of capture group `n` of the match. */
   regexpGroup(n: number): string;
+  /**
+   * `expr` without leading and trailing spaces: U+0020 and the other Unicode space separators (category
+   * Zs: no-break, em, ideographic, ...), not tabs or line breaks. DuckDB's TRIM strips exactly those;
+   * Spark's strips U+0020 only.
+   */
+  trim(expr: string): string;
+  /**
+   * Lower case, one character for one (simple case mapping, DuckDB's). Spark maps İ to two characters
+   * (i and a combining dot); a final Σ becomes ς in Spark and σ in DuckDB (left: rewriting it would
+   * break lower-case Greek, which spells its final sigma ς).
+   */
+  lower(expr: string): string;
+  /** Upper case, one character for one (DuckDB's: ß becomes ẞ; Spark's would be SS). */
+  upper(expr: string): string;
   /** Parses text as a DATE, trying the given strptime-style formats in order; NULL when none fits. */
   tryParseDate(expr: string, formats: readonly string[]): string;
   /** Casts text to DOUBLE, NULL when it is not a number. */

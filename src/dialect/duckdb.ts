@@ -21,6 +21,9 @@ export const duckdbDialect: Dialect = {
   regexpReplaceAll: (expr, pattern, replacement) =>
     `regexp_replace(${expr}, ${sqlStringLiteral(pattern)}, ${sqlStringLiteral(replacement)}, 'g')`,
   regexpGroup: (n) => `\\${n}`,
+  trim: (expr) => `TRIM(${expr})`,
+  lower: (expr) => `LOWER(${expr})`,
+  upper: (expr) => `UPPER(${expr})`,
   tryParseDate: (expr, formats) =>
     `CAST(try_strptime(${expr}, [${formats.map(sqlStringLiteral).join(', ')}]) AS DATE)`,
   tryCastDouble: (expr) => `TRY_CAST(${expr} AS DOUBLE)`,

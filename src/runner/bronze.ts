@@ -1,7 +1,7 @@
 import { duckdbDialect as d } from '../dialect/duckdb.ts';
 import { dataset } from '../definitions/pipeline.ts';
 import type { IngestDataset } from '../definitions/model.ts';
-import { redactSsnSql, ssnHashSql } from '../definitions/ssn.ts';
+import { redactSsnSql, ssnHashSql, ssnPresentSql } from '../definitions/ssn.ts';
 import { Database, sqlString } from '../engine/database.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { redactSsnStrict as redactSsnText } from '../privacy/redact.ts';
@@ -256,7 +256,7 @@ export async function ingestFile(
             : 'CAST(NULL AS JSON)'
         } AS _rescued_data,
         CASE WHEN ${fieldCount} <> ${fields.length} THEN ${redactSsn(`concat_ws(',', ${all.join(', ')})`)} END AS _raw_line
-        ${isPatients ? `, ${ssnHashSql(d, ssn, ctx.ssnPads)} AS _ssn_hash, NULLIF(TRIM(${ssn}), '') IS NOT NULL AS _ssn_present` : ''}
+        ${isPatients ? `, ${ssnHashSql(d, ssn, ctx.ssnPads)} AS _ssn_hash, ${ssnPresentSql(d, ssn)} AS _ssn_present` : ''}
       FROM read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
         escape = '"', nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
         max_line_size = ${limit}${encoding}${insp.leadingBlankLines > 0 ? `, skip = ${insp.leadingBlankLines}` : ''}${insp.quotedLineBreaks > 0 ? ', parallel = false' : ''})`;

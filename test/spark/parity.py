@@ -79,6 +79,22 @@ def run_sdp(spec, work):
     raise SystemExit("spark-pipelines run completed but %s is in no warehouse folder" % first)
 
 
+def same_value(a, b):
+    """Equal as the two engines store it: doubles to 1e-9, decimals as numbers, lists as sets."""
+    import decimal
+    import math
+
+    if isinstance(a, decimal.Decimal):
+        a = float(a)
+    if isinstance(b, decimal.Decimal):
+        b = float(b)
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-9 * max(1.0, abs(a))
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(map(str, a)) == sorted(map(str, b))
+    return a == b
+
+
 def main(spec_path, mode):
     with open(spec_path) as f:
         spec = json.load(f)
@@ -158,6 +174,21 @@ def main(spec_path, mode):
         "FROM (SELECT DISTINCT _file_name, trim(source_system) AS s, trim(patient_id) AS p, ssn_hash FROM engine_bronze "
         ") e JOIN spark_hashes s ON s.f = e._file_name AND s.s = e.s AND s.p = e.p WHERE s.present"
     ).collect()[0]
+    # Hostile landing values: the rendered staging and checks over the same bronze-shaped rows the engine
+    # staged, compared value by value (rule lists as sets, doubles to 1e-9).
+    hostile = []
+    for h in spec.get("hostile", []):
+        spark.read.parquet(h["source"]).createOrReplaceTempView("src_%s" % h["entity"])
+        mine = {r["_line_number"]: r.asDict() for r in spark.sql(h["sql"]).collect()}
+        engine_df = spark.read.parquet(h["engine"])
+        cols = [c for c in engine_df.columns if c != "_ingested_at"]
+        differences = []
+        for a in engine_df.collect():
+            b = mine.get(a["_line_number"], {})
+            for c in cols:
+                if not same_value(a[c], b.get(c)):
+                    differences.append({"column": c, "line": a["_line_number"], "engine": repr(a[c])[:80], "spark": repr(b.get(c))[:80]})
+        hostile.append({"entity": h["entity"], "rows": len(mine), "columns": len(cols), "differences": differences[:40]})
     # The spec's level-4/5 validation queries, as rendered for the monitoring workflow.
     checks = {c["key"]: spark.sql(c["sql"]).collect()[0]["value"] for c in spec.get("checks", [])}
     checks = {k: (float(v) if v is not None else None) for k, v in checks.items()}
@@ -170,6 +201,7 @@ def main(spec_path, mode):
                 "relations": executed,
                 "tables": tables,
                 "hmac": {"compared": hm["compared"], "differing": hm["differing"], "unhashed": hm["unhashed"]},
+                "hostile": hostile,
                 "checks": checks,
                 "seconds": {
                     "sdpRun": round(ran_sdp - t0, 2),

@@ -10,6 +10,7 @@ import { Database } from '../../src/engine/database.ts';
 import { portableRelations } from '../../src/renderer/portable.ts';
 import { ssnHashSql } from '../../src/definitions/ssn.ts';
 import { databricksDialect } from '../../src/dialect/databricks.ts';
+import { writeHostileCases, type HostileCase } from './hostile-values.ts';
 import { DATASETS } from '../../src/definitions/pipeline.ts';
 import { IDENTITY_COLUMNS, IDENTITY_RELATION } from '../../src/definitions/identity-step.ts';
 import { fsIdentityStep, GOLDEN_RELATION } from '../../src/definitions/identity/step.ts';
@@ -53,12 +54,19 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-spark-'));
 const landing = path.join(dir, 'landing');
 let run: RunResult;
 let duckdbStepSeconds = 0;
+let hostile: HostileCase[] = [];
 let report: {
   spark: string;
   mode: string;
   relations: string[];
   tables: { table: string; engineRows: number; sparkRows: number; columns: number; differing: string[] }[];
   hmac: { compared: number; differing: number; unhashed: number };
+  hostile: {
+    entity: string;
+    rows: number;
+    columns: number;
+    differences: { column: string; line: number; engine: string; spark: string }[];
+  }[];
   checks: Record<string, number | null>;
   seconds: Record<string, number>;
 };
@@ -270,6 +278,7 @@ before(async () => {
       inputs[t] = pq(t);
       await db.run(`COPY (SELECT * FROM ${t}) TO '${inputs[t]}' (FORMAT parquet)`);
     }
+    hostile = await writeHostileCases(db, path.join(dir, 'parquet'));
     for (const c of compare) {
       engine[c.table] = pq(`engine_${c.table}`);
       await db.run(`COPY (${c.engineSql}) TO '${engine[c.table]}' (FORMAT parquet)`);
@@ -317,6 +326,7 @@ before(async () => {
       columns: c.columns,
       engine: engine[c.table],
     })),
+    hostile: hostile.map((h) => ({ entity: h.entity, source: h.source, engine: h.engine, sql: h.sparkSql })),
     hmac: {
       keyHex: KEY_HEX,
       sql: ssnHashSql(databricksDialect, 'ssn', { secretScope: 'carelake', secretKey: 'ssn-hmac-key' }),
@@ -377,6 +387,20 @@ test('the rendered SSN HMAC equals the engine hash for every SSN', { skip }, () 
     `${report.hmac.unhashed} delivered SSNs left unhashed by both engines`,
   );
 });
+
+test(
+  'hostile landing values: both engines derive the same silver values and fail the same rules',
+  { skip },
+  () => {
+    assert.equal(report.hostile.length, 3);
+    for (const h of report.hostile) {
+      const expected = hostile.find((c) => c.entity === h.entity)?.rows;
+      assert.equal(h.rows, expected, `${h.entity}: every row staged on Spark`);
+      assert.ok(h.columns >= 20, `${h.entity}: ${h.columns} columns compared`);
+      assert.deepEqual(h.differences, [], `${h.entity}: values that differ between the engines`);
+    }
+  },
+);
 
 test('the level-4 and level-5 validation queries of the monitoring workflow run on Spark', { skip }, () => {
   assert.deepEqual(

@@ -13,6 +13,31 @@ const cases: { name: string; render: (d: Dialect) => string; expected: Record<Di
     expected: { duckdb: "regexp_matches(code, '^[A-Z]$')", databricks: "(code RLIKE '^[A-Z]$')" },
   },
   {
+    name: 'regexp group in a replacement',
+    render: (d) => d.regexpReplaceAll('x', '(a)', `${d.regexpGroup(1)}!`),
+    expected: {
+      duckdb: "regexp_replace(x, '(a)', '\\1!', 'g')",
+      databricks: "regexp_replace(x, '(a)', '$1!')",
+    },
+  },
+  {
+    name: 'trim spaces (Unicode space separators)',
+    render: (d) => d.trim('x'),
+    expected: {
+      duckdb: 'TRIM(x)',
+      databricks:
+        "trim(BOTH '\\u0020\\u00A0\\u1680\\u2000\\u2001\\u2002\\u2003\\u2004\\u2005\\u2006\\u2007\\u2008\\u2009\\u200A\\u202F\\u205F\\u3000' FROM x)",
+    },
+  },
+  {
+    name: 'lower and upper case, one character for one',
+    render: (d) => `${d.lower('x')} ${d.upper('y')}`,
+    expected: {
+      duckdb: 'LOWER(x) UPPER(y)',
+      databricks: "lower(replace(x, '\\u0130', 'I')) upper(replace(y, '\\u00DF', '\\u1E9E'))",
+    },
+  },
+  {
     name: 'regexp replace all',
     render: (d) => d.regexpReplaceAll('phone', '[^0-9]', ''),
     expected: {

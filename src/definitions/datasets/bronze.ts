@@ -159,8 +159,8 @@ const PATIENT_EXPECTATIONS: readonly Expectation[] = [
     name: 'no_test_patients',
     action: 'drop',
     description: 'No test records (TEST in a name).',
-    sql: () =>
-      "NOT (UPPER(COALESCE(last_name, '')) LIKE '%TEST%' OR UPPER(COALESCE(first_name, '')) LIKE '%TEST%')",
+    sql: (d) =>
+      `NOT (${d.upper("COALESCE(last_name, '')")} LIKE '%TEST%' OR ${d.upper("COALESCE(first_name, '')")} LIKE '%TEST%')`,
   },
   {
     name: 'hipaa_compliant',

@@ -110,20 +110,20 @@ export const silverClaims: TransformDataset = {
     { name: 'source_patient_id', sql: (d) => cleanText(d, 'patient_id') },
     { name: 'claim_amount', sql: (d) => parseMoney(d, 'claim_amount') },
     { name: 'claim_date', sql: (d) => parseDate(d, 'claim_date', '_extracted_at') },
-    { name: 'diagnosis_code', sql: () => normaliseIcd10('diagnosis_code') },
-    { name: 'procedure_code', sql: () => "NULLIF(UPPER(TRIM(procedure_code)), '')" },
+    { name: 'diagnosis_code', sql: (d) => normaliseIcd10(d, 'diagnosis_code') },
+    { name: 'procedure_code', sql: (d) => `NULLIF(${d.upper(d.trim('procedure_code'))}, '')` },
     {
       name: 'claim_status',
-      sql: () =>
+      sql: (d) =>
         `CASE ${Object.entries(STATUS_SYNONYMS)
-          .map(([k, v]) => `WHEN LOWER(TRIM(claim_status)) = '${k}' THEN '${v}'`)
-          .join(' ')} ELSE LOWER(TRIM(claim_status)) END`,
+          .map(([k, v]) => `WHEN ${d.lower(d.trim('claim_status'))} = '${k}' THEN '${v}'`)
+          .join(' ')} ELSE ${d.lower(d.trim('claim_status'))} END`,
     },
-    { name: '_procedure', sql: () => 'UPPER(TRIM(procedure_code))' },
+    { name: '_procedure', sql: (d) => d.upper(d.trim('procedure_code')) },
     {
       name: 'claim_category',
       sql: (d) => {
-        const dx = normaliseIcd10('diagnosis_code');
+        const dx = normaliseIcd10(d, 'diagnosis_code');
         const emergency = ['99281', '99282', '99283', '99284', '99285'];
         const inpatient = [
           '99221',
@@ -291,7 +291,10 @@ export const silverMedicalEvents: TransformDataset = {
   derived: [
     { name: 'source_patient_id', sql: (d) => cleanText(d, 'patient_id') },
     { name: 'event_date', sql: (d) => parseDate(d, 'event_date', '_extracted_at') },
-    { name: '_event_type', sql: () => "LOWER(REPLACE(REPLACE(TRIM(event_type), ' ', '_'), '-', '_'))" },
+    {
+      name: '_event_type',
+      sql: (d) => d.lower(`REPLACE(REPLACE(${d.trim('event_type')}, ' ', '_'), '-', '_')`),
+    },
     {
       name: 'event_type',
       sql: () =>

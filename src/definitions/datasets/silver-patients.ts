@@ -1,5 +1,12 @@
 import { phiProperties, type Column, type TransformDataset } from '../model.ts';
-import { cleanText, parseDate, parseMoney, yearsBetween } from '../sql-helpers.ts';
+import {
+  cleanText,
+  parseDate,
+  parseMoney,
+  parseNumber,
+  parseWholeNumber,
+  yearsBetween,
+} from '../sql-helpers.ts';
 
 /**
  * silver_patients. Each accepted source record (EHR, ADT, LAB) is parsed and checked at record level
@@ -141,23 +148,23 @@ export const silverPatients: TransformDataset = {
   upstream: ['bronze_patients'],
   derived: [
     { name: 'source_patient_id', sql: (d) => cleanText(d, 'patient_id') },
-    { name: 'first_name_norm', sql: (d) => `LOWER(${cleanText(d, 'first_name')})` },
-    { name: 'last_name_norm', sql: (d) => `LOWER(${cleanText(d, 'last_name')})` },
+    { name: 'first_name_norm', sql: (d) => d.lower(cleanText(d, 'first_name')) },
+    { name: 'last_name_norm', sql: (d) => d.lower(cleanText(d, 'last_name')) },
     { name: 'birth_date', sql: (d) => parseDate(d, 'date_of_birth', '_extracted_at') },
     { name: '_age_raw', sql: () => yearsBetween('birth_date', 'CAST(_extracted_at AS DATE)') },
     { name: 'age_years', sql: () => 'CASE WHEN _age_raw >= 89 THEN 90 ELSE _age_raw END' },
     {
       name: 'sex',
       sql: (d) =>
-        `CASE WHEN ${d.oneOf('UPPER(TRIM(gender))', ['M', 'MALE', '1'])} THEN 'M' WHEN ${d.oneOf('UPPER(TRIM(gender))', ['F', 'FEMALE', '2'])} THEN 'F' ELSE 'U' END`,
+        `CASE WHEN ${d.oneOf(d.upper(d.trim('gender')), ['M', 'MALE', '1'])} THEN 'M' WHEN ${d.oneOf(d.upper(d.trim('gender')), ['F', 'FEMALE', '2'])} THEN 'F' ELSE 'U' END`,
     },
-    { name: 'state_code', sql: () => 'UPPER(TRIM(state))' },
-    { name: 'city_norm', sql: (d) => `LOWER(${cleanText(d, 'city')})` },
-    { name: 'address_norm', sql: (d) => `LOWER(${cleanText(d, 'address_line1')})` },
+    { name: 'state_code', sql: (d) => d.upper(d.trim('state')) },
+    { name: 'city_norm', sql: (d) => d.lower(cleanText(d, 'city')) },
+    { name: 'address_norm', sql: (d) => d.lower(cleanText(d, 'address_line1')) },
     {
       name: 'zip5',
       sql: (d) =>
-        `CASE WHEN ${d.regexpMatches('TRIM(zip_code)', '^[0-9]{5}(-[0-9]{4})?$')} THEN SUBSTR(TRIM(zip_code), 1, 5) END`,
+        `CASE WHEN ${d.regexpMatches(d.trim('zip_code'), '^[0-9]{5}(-[0-9]{4})?$')} THEN SUBSTR(${d.trim('zip_code')}, 1, 5) END`,
     },
     {
       name: 'phone_digits',
@@ -168,19 +175,20 @@ export const silverPatients: TransformDataset = {
     },
     {
       name: 'email_norm',
-      sql: (d) => `CASE WHEN ${d.regexpMatches('LOWER(TRIM(email))', EMAIL)} THEN LOWER(TRIM(email)) END`,
+      sql: (d) =>
+        `CASE WHEN ${d.regexpMatches(d.lower(d.trim('email')), EMAIL)} THEN ${d.lower(d.trim('email'))} END`,
     },
     { name: 'mrn', sql: (d) => cleanText(d, 'mrn') },
     { name: 'insurance_id_norm', sql: (d) => cleanText(d, 'insurance_id') },
-    { name: 'bmi', sql: (d) => `ROUND(${d.tryCastDouble('TRIM(bmi)')}, 1)` },
+    { name: 'bmi', sql: (d) => `ROUND(${parseNumber(d, 'bmi')}, 1)` },
     {
       name: 'smoker',
       sql: (d) =>
-        `CASE WHEN ${d.oneOf('LOWER(TRIM(smoker))', ['yes', 'y', 'true', '1', 'smoker'])} THEN TRUE WHEN ${d.oneOf('LOWER(TRIM(smoker))', ['no', 'n', 'false', '0', 'non-smoker'])} THEN FALSE END`,
+        `CASE WHEN ${d.oneOf(d.lower(d.trim('smoker')), ['yes', 'y', 'true', '1', 'smoker'])} THEN TRUE WHEN ${d.oneOf(d.lower(d.trim('smoker')), ['no', 'n', 'false', '0', 'non-smoker'])} THEN FALSE END`,
     },
-    { name: 'children', sql: (d) => d.tryCastInteger('TRIM(children)') },
+    { name: 'children', sql: (d) => parseWholeNumber(d, 'children') },
     { name: 'charges', sql: (d) => parseMoney(d, 'charges') },
-    { name: 'insurance_plan', sql: (d) => `UPPER(${cleanText(d, 'insurance_plan')})` },
+    { name: 'insurance_plan', sql: (d) => d.upper(cleanText(d, 'insurance_plan')) },
     { name: 'coverage_start_date', sql: (d) => parseDate(d, 'coverage_start_date', '_extracted_at') },
     {
       name: '_priority',
@@ -202,9 +210,9 @@ export const silverPatients: TransformDataset = {
           'phone_digits IS NOT NULL',
           'email_norm IS NOT NULL',
           'insurance_id_norm IS NOT NULL',
-          "NULLIF(TRIM(mrn), '') IS NOT NULL",
+          `NULLIF(${d.trim('mrn')}, '') IS NOT NULL`,
         ];
-        return `ROUND((${checks.map((c) => `CASE WHEN ${c} THEN 1 ELSE 0 END`).join(' + ')}) / ${checks.length}.0, 3)`;
+        return `ROUND((${checks.map((c) => `CASE WHEN ${c} THEN 1 ELSE 0 END`).join(' + ')}) / CAST(${checks.length} AS DOUBLE), 3)`;
       },
     },
   ],

@@ -1,5 +1,11 @@
 import type { Dialect, HmacKeyRef } from '../../dialect/dialect.ts';
-import { redactSsnSql, ssnDigitsSql, ssnHashSql, usableSsnSql } from '../../definitions/ssn.ts';
+import {
+  redactSsnSql,
+  ssnDigitsSql,
+  ssnHashSql,
+  ssnPresentSql,
+  usableSsnSql,
+} from '../../definitions/ssn.ts';
 import { dataset } from '../../definitions/pipeline.ts';
 import type { IngestDataset } from '../../definitions/model.ts';
 import type { Entity } from '../../definitions/entities.ts';
@@ -26,7 +32,7 @@ export function bronzeFile(d: Dialect, entity: Entity, opts: BronzeOptions): str
   // Redacted in every entity, as on the local engine: an unknown column of any file may hold an SSN.
   const rescued = redactSsnSql(d, '_rescued_data');
   const read = `SELECT ${cols.join(',\n  ')},
-  ${isPatients ? `${ssnHashSql(d, 'ssn', opts.key)} AS ssn_hash,\n  CASE WHEN ${usableSsnSql(d, ssnDigitsSql(d, 'ssn'))} THEN '\${SSN_KEY_ID}' END AS _ssn_key_id,\n  NULLIF(TRIM(ssn), '') IS NOT NULL AS _ssn_present,\n  ` : ''}current_timestamp() AS _ingested_at,
+  ${isPatients ? `${ssnHashSql(d, 'ssn', opts.key)} AS ssn_hash,\n  CASE WHEN ${usableSsnSql(d, ssnDigitsSql(d, 'ssn'))} THEN '\${SSN_KEY_ID}' END AS _ssn_key_id,\n  ${ssnPresentSql(d, 'ssn')} AS _ssn_present,\n  ` : ''}current_timestamp() AS _ingested_at,
   _metadata.file_name AS _file_name,
   _metadata.file_path AS _file_path,
   ${rescued} AS _rescued_data,

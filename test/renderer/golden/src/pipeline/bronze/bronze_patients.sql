@@ -6,7 +6,7 @@
 CREATE TEMPORARY VIEW bronze_patients_checked
 COMMENT 'bronze_patients: landing rows with every expectation evaluated'
 AS SELECT c.*, arrays_overlap(c._failed, array('malformed_csv_row', 'valid_patient_id', 'no_test_patients', 'hipaa_compliant', 'valid_source')) AS _rejected
-FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((patient_id IS NOT NULL AND LENGTH(patient_id) >= 5), FALSE) THEN NULL ELSE 'valid_patient_id' END, CASE WHEN COALESCE((NOT (UPPER(COALESCE(last_name, '')) LIKE '%TEST%' OR UPPER(COALESCE(first_name, '')) LIKE '%TEST%')), FALSE) THEN NULL ELSE 'no_test_patients' END, CASE WHEN COALESCE((ssn IS NULL OR LENGTH(ssn) = 0), FALSE) THEN NULL ELSE 'hipaa_compliant' END, CASE WHEN COALESCE((source_system IN ('EHR_SYSTEM', 'ADT_SYSTEM', 'LAB_SYSTEM')), FALSE) THEN NULL ELSE 'valid_source' END, CASE WHEN COALESCE((_ssn_present = false OR ssn_hash IS NOT NULL), FALSE) THEN NULL ELSE 'valid_ssn_format' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END), x -> x IS NOT NULL) AS _failed FROM (
+FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((patient_id IS NOT NULL AND LENGTH(patient_id) >= 5), FALSE) THEN NULL ELSE 'valid_patient_id' END, CASE WHEN COALESCE((NOT (upper(replace(COALESCE(last_name, ''), '\u00DF', '\u1E9E')) LIKE '%TEST%' OR upper(replace(COALESCE(first_name, ''), '\u00DF', '\u1E9E')) LIKE '%TEST%')), FALSE) THEN NULL ELSE 'no_test_patients' END, CASE WHEN COALESCE((ssn IS NULL OR LENGTH(ssn) = 0), FALSE) THEN NULL ELSE 'hipaa_compliant' END, CASE WHEN COALESCE((source_system IN ('EHR_SYSTEM', 'ADT_SYSTEM', 'LAB_SYSTEM')), FALSE) THEN NULL ELSE 'valid_source' END, CASE WHEN COALESCE((_ssn_present = false OR ssn_hash IS NOT NULL), FALSE) THEN NULL ELSE 'valid_ssn_format' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END), x -> x IS NOT NULL) AS _failed FROM (
 SELECT NULLIF(`patient_id`, '') AS `patient_id`,
   NULLIF(`mrn`, '') AS `mrn`,
   NULLIF(`first_name`, '') AS `first_name`,
@@ -40,7 +40,7 @@ SELECT NULLIF(`patient_id`, '') AS `patient_id`,
     AND substr(regexp_replace(ssn, '[^0-9]', ''), 6, 4) <> '0000'
     AND regexp_replace(ssn, '[^0-9]', '') <> repeat(substr(regexp_replace(ssn, '[^0-9]', ''), 1, 1), 9)
     AND NOT regexp_replace(ssn, '[^0-9]', '') IN ('123456789', '078051120', '219099999', '987654320', '987654321', '987654322', '987654323', '987654324', '987654325', '987654326', '987654327', '987654328', '987654329')) THEN '${SSN_KEY_ID}' END AS _ssn_key_id,
-  NULLIF(TRIM(ssn), '') IS NOT NULL AS _ssn_present,
+  NULLIF(trim(BOTH '\u0020\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u202F\u205F\u3000' FROM ssn), '') IS NOT NULL AS _ssn_present,
   current_timestamp() AS _ingested_at,
   _metadata.file_name AS _file_name,
   _metadata.file_path AS _file_path,
@@ -67,7 +67,7 @@ FROM STREAM read_files(
 CREATE OR REFRESH STREAMING TABLE bronze_patients (
   CONSTRAINT malformed_csv_row EXPECT (COALESCE((_field_count = _header_field_count), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT valid_patient_id EXPECT (COALESCE((patient_id IS NOT NULL AND LENGTH(patient_id) >= 5), FALSE)) ON VIOLATION DROP ROW,
-  CONSTRAINT no_test_patients EXPECT (COALESCE((NOT (UPPER(COALESCE(last_name, '')) LIKE '%TEST%' OR UPPER(COALESCE(first_name, '')) LIKE '%TEST%')), FALSE)) ON VIOLATION DROP ROW,
+  CONSTRAINT no_test_patients EXPECT (COALESCE((NOT (upper(replace(COALESCE(last_name, ''), '\u00DF', '\u1E9E')) LIKE '%TEST%' OR upper(replace(COALESCE(first_name, ''), '\u00DF', '\u1E9E')) LIKE '%TEST%')), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT hipaa_compliant EXPECT (COALESCE((ssn IS NULL OR LENGTH(ssn) = 0), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT valid_source EXPECT (COALESCE((source_system IN ('EHR_SYSTEM', 'ADT_SYSTEM', 'LAB_SYSTEM')), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT valid_ssn_format EXPECT (COALESCE((_ssn_present = false OR ssn_hash IS NOT NULL), FALSE)),

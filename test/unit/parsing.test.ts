@@ -1,12 +1,13 @@
 /**
- * Dates as the silver stages parse them (`parseDate`), on DuckDB: every supported spelling, month and
+ * Numbers and dates as the silver stages parse them (`parseNumber`, `parseWholeNumber`, `parseDate`), on
+ * DuckDB. Dates: every supported spelling, month and
  * day with or without their leading zero, two-digit years pivoted on the extract's year, and dates
  * before 1900 refused. The Spark spelling of the same definition is compared by the Spark parity test.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { duckdbDialect as d } from '../../src/dialect/duckdb.ts';
-import { parseDate } from '../../src/definitions/sql-helpers.ts';
+import { parseDate, parseNumber, parseWholeNumber } from '../../src/definitions/sql-helpers.ts';
 import { Database } from '../../src/engine/database.ts';
 
 const CASES: readonly (readonly [string, string | null])[] = [
@@ -36,6 +37,11 @@ const CASES: readonly (readonly [string, string | null])[] = [
   ['13/01/2024', null],
   ['1/5/2', null],
   ['unknown', null],
+  ['Infinity', null], // DuckDB's reader alone would give 1900-01-01 for these
+  ['-infinity', null],
+  ['epoch', null],
+  ['2024-01-05\t', null], // Spark's reader refuses what follows a date; DuckDB's would skip it
+  ['\u00a01/5/2024\u3000', '2024-01-05'], // Unicode spaces are trimmed on both engines
   ['', null],
 ];
 
@@ -49,6 +55,46 @@ test('dates parse from every supported spelling, two-digit years pivot on the ex
     );
     const got = new Map(rows.map((r) => [r.v, r.p]));
     for (const [v, expected] of CASES) assert.equal(got.get(v), expected, `'${v}'`);
+  } finally {
+    db.close();
+  }
+});
+
+/** Text, its number and its whole number (NULL: not one). */
+const NUMBERS: readonly (readonly [string, number | null, number | null])[] = [
+  ['24', 24, 24],
+  [' 24.5 ', 24.5, null],
+  ['\u00a024.5', 24.5, null],
+  ['+3', 3, 3],
+  ['-0', -0, 0],
+  ['2.0', 2, 2],
+  ['2.', 2, 2],
+  ['.5', 0.5, null],
+  ['2.5', 2.5, null], // DuckDB's own cast would round it to 3
+  ['1e3', null, null],
+  ['0x1A', null, null], // DuckDB's own cast reads hexadecimal
+  ['1F', null, null], // Spark's own cast reads a float suffix
+  ['NaN', null, null],
+  ['Infinity', null, null],
+  ['2,5', null, null],
+  ['１２', null, null],
+  ['9999999999', 9999999999, null],
+  ['-', null, null],
+  ['', null, null],
+];
+
+test('numbers are read only when written plainly; a whole number may end in .0', async () => {
+  const db = await Database.open(':memory:');
+  try {
+    const values = NUMBERS.map(([v]) => `(${d.string(v)})`).join(', ');
+    const rows = await db.all<{ v: string; n: number | null; w: number | null }>(
+      `SELECT v, ${parseNumber(d, 'v')} AS n, ${parseWholeNumber(d, 'v')} AS w FROM (VALUES ${values}) t(v)`,
+    );
+    const got = new Map(rows.map((r) => [r.v, r]));
+    for (const [v, n, w] of NUMBERS) {
+      assert.equal(got.get(v)?.n ?? null, n, `number '${v}'`);
+      assert.equal(got.get(v)?.w ?? null, w, `whole number '${v}'`);
+    }
   } finally {
     db.close();
   }

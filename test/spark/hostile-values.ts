@@ -1,0 +1,278 @@
+/**
+ * Hostile landing values for the silver stages: each one put into every landing column of an otherwise
+ * valid row, so the Spark parity test can check that both engines derive the same values and fail the
+ * same rules from them (numbers, dates, codes, Unicode spaces and case, control characters).
+ *
+ * Left out on purpose: a Greek capital sigma at the end of a word (lower-cased to σ by DuckDB and to ς
+ * by Spark, see `Dialect.lower`).
+ */
+import { duckdbDialect } from '../../src/dialect/duckdb.ts';
+import { databricksDialect } from '../../src/dialect/databricks.ts';
+import type { Dialect } from '../../src/dialect/dialect.ts';
+import { LANDING_COLUMNS, type Entity } from '../../src/definitions/entities.ts';
+import type { TransformDataset } from '../../src/definitions/model.ts';
+import { dataset } from '../../src/definitions/pipeline.ts';
+import { checkedSql, stagedSql } from '../../src/renderer/sql/stage.ts';
+import type { Database } from '../../src/engine/database.ts';
+
+export const HOSTILE_VALUES: readonly string[] = [
+  // empty, blank, Unicode spaces (trimmed on both engines), control characters
+  '',
+  ' ',
+  '\t x \t',
+  'a  b',
+  'a\t\tb',
+  '\u00a0x\u00a0',
+  ' a \u00a0 b ',
+  'tx\u2003',
+  '\u3000E11.9',
+  'x\u200by',
+  '\u0001x',
+  'a\u000bb',
+  'a\u000b\u000bb  c',
+  // numbers: what each engine's own cast would take and the other would not
+  'NaN',
+  'nAn',
+  'Infinity',
+  '-Infinity',
+  'inf',
+  'INF',
+  '1e3',
+  '1E3',
+  '1e400',
+  '+5',
+  '-0',
+  '0x1A',
+  '0001F',
+  '1d',
+  '2.0',
+  '2.5',
+  '2,5',
+  '1.',
+  '.5',
+  '+.5',
+  '-',
+  '+',
+  '1_000',
+  '1 000',
+  '１２',
+  '１.５',
+  '٣',
+  '١٢٣',
+  '2147483648',
+  '-2147483649',
+  '99999999999',
+  '9999999999999999999999',
+  '12.345',
+  '24.45',
+  '24.95',
+  '2.675',
+  '0.05',
+  '34.99',
+  '-1',
+  '15',
+  '89',
+  '90',
+  '121',
+  '150',
+  // money
+  '1,234.50',
+  '$1,234.50',
+  '-$5.00',
+  '$-5.00',
+  '(5.00)',
+  '100.999',
+  '0.00',
+  // dates
+  '2024-01-05',
+  '2024-1-5',
+  '1/5/2024',
+  '\u00a01/5/2024\u00a0',
+  '05-Jan-24',
+  '5-JAN-2024',
+  '1/5/26',
+  '12/31/27',
+  '2024-01-05T10:00:00Z',
+  '2024-01-05T25:00:00Z',
+  '2024-01-05T10:00:00.123Z',
+  '2024-01-05T10:00:00+01:00',
+  '2024-01-05\t',
+  '2024-13-01',
+  '20240230',
+  '99999999',
+  '00000000',
+  '0024-01-05',
+  '1900-01-01',
+  '2999-01-01',
+  'epoch',
+  // codes, states, ZIPs, phones, e-mails, statuses, event types
+  'e11.9',
+  'E119',
+  'E11.9 ',
+  'E1',
+  'Z99999999',
+  'i10',
+  '99213',
+  ' 99213 ',
+  '9921３',
+  '99213-25',
+  'g0008',
+  'tx',
+  ' TX',
+  'Texas',
+  'PR',
+  'GU',
+  '2108',
+  '02108-1234',
+  '021081234',
+  '00000',
+  '(555) 770-7727',
+  '+1 555 770 7727',
+  '555.770.7727 x1234',
+  'A@B.COM',
+  ' a@b.c ',
+  'a@@b',
+  'PAID',
+  'Denied',
+  'approved ',
+  'F1',
+  'ADMISSION',
+  'Lab_Test',
+  'er visit',
+  // sex and yes/no spellings
+  'M',
+  'male',
+  'female',
+  '1',
+  '0',
+  '9',
+  'unknown',
+  'Y',
+  'n',
+  'TRUE',
+  // names and case
+  'É',
+  'ÉCOLE',
+  'İstanbul',
+  'ß',
+  'straße',
+  'ǅ',
+  'Ⅻ',
+  '𝔘',
+  '😀',
+  "O'Brien",
+  'Mary-Jane',
+  'Σ',
+  'ς',
+  'οδος',
+  '"',
+  '\\',
+  '%',
+  'NULL',
+  'x'.repeat(300),
+];
+
+/** A valid landing row of each entity, into which one hostile value at a time is put. */
+const BASE: Record<Entity, Record<string, string>> = {
+  patients: {
+    patient_id: 'E00000001',
+    mrn: 'MRN0000001',
+    first_name: 'Ann',
+    last_name: 'Moss',
+    date_of_birth: '1970-02-03',
+    gender: 'F',
+    address_line1: '1 Main St',
+    city: 'Austin',
+    state: 'TX',
+    zip_code: '73301',
+    phone: '512-555-0101',
+    email: 'a@example.com',
+    ssn: '',
+    insurance_id: 'INS1',
+    source_system: 'EHR_SYSTEM',
+    bmi: '24.0',
+    smoker: 'no',
+    children: '1',
+    charges: '100.00',
+    insurance_plan: 'PPO',
+    coverage_start_date: '2020-01-01',
+  },
+  claims: {
+    claim_id: 'C1',
+    patient_id: 'E00000001',
+    claim_amount: '100.00',
+    claim_date: '2025-01-02',
+    diagnosis_code: 'I10',
+    procedure_code: '99213',
+    claim_status: 'paid',
+    source_system: 'CLAIMS_SYSTEM',
+  },
+  medical_events: {
+    event_id: 'V1',
+    patient_id: 'A00000001',
+    event_date: '2025-01-02',
+    event_type: 'admission',
+    medical_provider: 'City Hospital',
+    source_system: 'ADT_SYSTEM',
+  },
+};
+
+const SILVER: Record<Entity, string> = {
+  patients: 'silver_patients',
+  claims: 'silver_claims',
+  medical_events: 'silver_medical_events',
+};
+
+export interface HostileCase {
+  readonly entity: Entity;
+  /** Parquet file of the bronze-shaped rows (`_line_number` identifies each). */
+  readonly source: string;
+  /** Parquet file of the DuckDB engine's staged and checked rows. */
+  readonly engine: string;
+  /** The same staging and checks as the Databricks renderer spells them, over view `src_<entity>`. */
+  readonly sparkSql: string;
+  readonly rows: number;
+}
+
+/**
+ * Writes the hostile rows of every entity as Parquet under `dir` and stages and checks them on the
+ * DuckDB engine `db` (which holds the reference tables the stages look up).
+ */
+export async function writeHostileCases(db: Database, dir: string): Promise<HostileCase[]> {
+  const cases: HostileCase[] = [];
+  for (const entity of ['patients', 'claims', 'medical_events'] as const) {
+    const ds = dataset(SILVER[entity]) as TransformDataset;
+    const columns = LANDING_COLUMNS[entity];
+    const rows: string[] = [];
+    for (const column of columns)
+      for (const value of HOSTILE_VALUES) {
+        const row = { ...BASE[entity], [column]: value };
+        rows.push(
+          `(${columns.map((c) => duckdbDialect.string(row[c] ?? '')).join(', ')}, ${rows.length + 1})`,
+        );
+      }
+    const ssn =
+      entity === 'patients'
+        ? ', CAST(NULL AS VARCHAR) AS ssn_hash, CAST(NULL AS VARCHAR) AS _ssn_key_id'
+        : '';
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE src_${entity} AS SELECT ${columns.map((c) => `NULLIF(${c}, '') AS ${c}`).join(', ')},
+         'hostile.csv' AS _file_name, _line_number, TIMESTAMP '2026-03-01 09:30:00' AS _extracted_at,
+         TIMESTAMP '2026-03-01 10:00:00' AS _ingested_at, CAST(NULL AS VARCHAR) AS _rescued_data${ssn}
+       FROM (VALUES ${rows.join(', ')}) t(${columns.join(', ')}, _line_number)`,
+    );
+    const checked = (d: Dialect): string =>
+      checkedSql(
+        d,
+        ds.expectations,
+        stagedSql(d, ds, `SELECT * FROM src_${entity}`, { runStartedAt: "TIMESTAMP '2026-03-01 10:00:00'" }),
+      );
+    const source = `${dir}/hostile_src_${entity}.parquet`;
+    const engine = `${dir}/hostile_engine_${entity}.parquet`;
+    await db.run(`COPY (SELECT * FROM src_${entity}) TO '${source}' (FORMAT parquet)`);
+    await db.run(`COPY (${checked(duckdbDialect)}) TO '${engine}' (FORMAT parquet)`);
+    await db.run(`DROP TABLE src_${entity}`);
+    cases.push({ entity, source, engine, sparkSql: checked(databricksDialect), rows: rows.length });
+  }
+  return cases;
+}
