@@ -259,7 +259,7 @@ export async function ingestFile(
         ${isPatients ? `, ${ssnHashSql(d, ssn, ctx.ssnPads)} AS _ssn_hash, ${ssnPresentSql(d, ssn)} AS _ssn_present` : ''}
       FROM read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
         escape = '"', nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
-        max_line_size = ${limit}${encoding}${insp.leadingBlankLines > 0 ? `, skip = ${insp.leadingBlankLines}` : ''}${insp.quotedLineBreaks > 0 ? ', parallel = false' : ''})`;
+        max_line_size = ${limit}${encoding}${insp.readerSkip > 0 ? `, skip = ${insp.readerSkip}` : ''}${insp.quotedLineBreaks > 0 ? ', parallel = false' : ''})`;
     col = (c) => {
       const ref = byName.get(c);
       return ref === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(_${ref}, '')`;

@@ -94,6 +94,13 @@ export interface FileInspection {
   readonly headerLine: string | undefined;
   /** Blank lines before the header (the CSV reader must skip them, or it takes the first for the header). */
   readonly leadingBlankLines: number;
+  /**
+   * The lines the engine's CSV reader must skip to reach the header: the blank lines before it, where a
+   * CR LF one counts twice when the file's first line break is a bare line feed (`\n\r\n` before the
+   * header: with a skip of 2 the reader took the empty line after the CR for the header, and the header
+   * for a data row).
+   */
+  readonly readerSkip: number;
   /** Line feeds inside quoted values (the engine's parallel CSV reader refuses them). */
   readonly quotedLineBreaks: number;
   /** The records after the header as the line scan sees them (the reader skips blank lines too). */
@@ -157,6 +164,10 @@ interface RecordSpan {
   blank: number;
   headerSeen: boolean;
   leadingBlank: number;
+  /** Whether the file's first line break is a bare line feed (undefined until one is seen). */
+  bareFirst: boolean | undefined;
+  /** The lines before the header as the engine's reader counts them (see `readerSkip`). */
+  readerLeading: number;
   /** Line feeds inside quotes in the current record. */
   quotedBreaks: number;
   /** Line feeds inside quotes in the whole file. */
@@ -177,6 +188,8 @@ const newSpan = (): RecordSpan => ({
   blank: 0,
   headerSeen: false,
   leadingBlank: 0,
+  bareFirst: undefined,
+  readerLeading: 0,
   quotedBreaks: 0,
   quotedLineBreaks: 0,
   extra: 0,
@@ -225,6 +238,13 @@ function countLineFeeds(buf: Buffer, span: RecordSpan): number {
     const length = open + i - start;
     if (length + 1 > longest) longest = length + 1;
     const blank = length === 0 || (length === 1 && (i > start ? buf[i - 1] : span.lastByte) === 13);
+    if (!span.headerSeen) {
+      // Before the header: the engine's reader takes its line ending from the file's first line break,
+      // and when that is a bare line feed, it counts a CR LF blank line as two lines.
+      const crlf = length > 0 && (i > start ? buf[i - 1] : span.lastByte) === 13;
+      span.bareFirst ??= !crlf;
+      if (blank) span.readerLeading += crlf && span.bareFirst ? 2 : 1;
+    }
     endRecord(span, blank);
     open = 0;
     start = i + 1;
@@ -354,6 +374,7 @@ export async function inspectFile(
     longestRecord: Math.max(span.longest, span.open),
     headerLine: hasHeader ? headerLine : undefined,
     leadingBlankLines: span.leadingBlank,
+    readerSkip: span.readerLeading,
     records: span.records,
     quotedLineBreaks: span.quotedLineBreaks,
     lineShifts: span.shifts,

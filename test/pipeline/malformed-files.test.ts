@@ -420,6 +420,35 @@ describe('malformed landing files', () => {
     );
   });
 
+  test('blank lines before the header with mixed line endings: the header is still the header', async () => {
+    // The reader takes its line ending from the first line break: after a bare LF it counts a CR LF
+    // blank line as two lines, and skipping two took the empty line after the CR for the header.
+    for (const [lead, lineEnd] of [
+      ['\n\r\n', '\n'],
+      ['\r\n\n', '\r\n'],
+      ['\n\r\n\r\n', '\r\n'],
+      ['\r\n\r\n\n', '\n'],
+    ] as const) {
+      const o = await ingestPatients(lead + good(2).replaceAll('\n', lineEnd));
+      const what = JSON.stringify(lead);
+      assertAddsUp(o, 2);
+      assert.deepEqual(o.quarantine, [], `${what}: the header is not a quarantined row`);
+      const blank = lead.split('\n').length - 1;
+      assert.deepEqual(
+        o.bronze.map((b) => [b.patient_id, b._line_number]),
+        [
+          ['E00000001', blank + 2],
+          ['E00000002', blank + 3],
+        ],
+        what,
+      );
+      assert.ok(
+        !o.warnings.some((w) => /line numbers count records/.test(w)),
+        `${what}: ${o.warnings.join(' | ')}`,
+      );
+    }
+  });
+
   test('blank lines only: no rows, nothing quarantined, reported as such', async () => {
     const o = await ingestPatients('\n\n\n');
     assertAddsUp(o, 0);

@@ -65,6 +65,22 @@ describe('inspectFile', () => {
     );
     const plain = await inspectFile(write(Buffer.from('a,b\n1,2\n3,4\n\n\n')));
     assert.deepEqual([plain.records, plain.lineShifts, plain.leadingBlankLines], [2, [], 0]);
+    // The reader's skip: a CR LF blank line counts twice after a bare LF first line break, once otherwise.
+    const skips = await Promise.all(
+      ['\n\r\na,b\n1,2\n', '\r\n\na,b\r\n1,2\r\n', '\n\na,b\n', '\r\n\r\na,b\n', 'a,b\n'].map((t) =>
+        inspectFile(write(Buffer.from(t))),
+      ),
+    );
+    assert.deepEqual(
+      skips.map((x) => [x.leadingBlankLines, x.readerSkip]),
+      [
+        [2, 3],
+        [2, 2],
+        [2, 2],
+        [2, 2],
+        [0, 0],
+      ],
+    );
   });
 
   test('a blank CR LF line split between two reads is still blank', async () => {
