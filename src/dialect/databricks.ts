@@ -11,7 +11,6 @@ const sqlStringLiteral = sparkStringLiteral;
 /** A text as one Latin-1 character per byte of its UTF-8 form. */
 const utf8Bytes = (expr: string): string => `decode(encode(${expr}, 'UTF-8'), 'ISO-8859-1')`;
 
-/** Databricks SQL (Spark SQL) spelling, used by the bundle renderer. */
 /** The Unicode space separators (category Zs), each as a `\uXXXX` escape of a Spark SQL string. */
 const ZS_ESCAPED = [
   0x20,
@@ -25,6 +24,7 @@ const ZS_ESCAPED = [
   .map((c) => `\\u${c.toString(16).toUpperCase().padStart(4, '0')}`)
   .join('');
 
+/** Databricks SQL (Spark SQL) spelling, used by the bundle renderer. */
 export const databricksDialect: Dialect = {
   name: 'databricks',
   supportsDeclarativeExpectations: true,
@@ -32,7 +32,6 @@ export const databricksDialect: Dialect = {
   regexpReplaceAll: (expr, pattern, replacement) =>
     `regexp_replace(${expr}, ${sqlStringLiteral(pattern)}, ${sqlStringLiteral(replacement)})`,
   regexpGroup: (n) => `$${n}`,
-  // The Unicode space separators (Zs) as string-literal escapes, which Spark SQL reads.
   trim: (expr) => `trim(BOTH '${ZS_ESCAPED}' FROM ${expr})`,
   lower: (expr) => `lower(replace(${expr}, '\\u0130', 'I'))`,
   upper: (expr) => `upper(replace(${expr}, '\\u00DF', '\\u1E9E'))`,
