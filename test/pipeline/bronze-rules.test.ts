@@ -18,7 +18,7 @@ import {
 const lakes: Lakehouse[] = [];
 after(() => lakes.forEach((l) => l.cleanup()));
 
-test('test records are quarantined as no_test_patients; Testa, Tester and Celestine are kept', async () => {
+test('test records are quarantined as no_test_patients; Testa, Tester and Zzachary are kept', async () => {
   const lake = makeLakehouse();
   lakes.push(lake);
   const real: [string, string][] = [
@@ -27,6 +27,7 @@ test('test records are quarantined as no_test_patients; Testa, Tester and Celest
     ['Celestine', 'Testerman'],
     ['Contessa', 'Attestor'],
     ['Zara', 'Zeller'],
+    ['Zzachary', 'Smith'], // a doubled letter, not a test record
   ];
   const fake: [string, string][] = [
     ['Ann', 'TEST'],

@@ -151,13 +151,14 @@ const rescued: Expectation = {
 /**
  * TRUE when a name marks a test record. The spec's rule (`LIKE '%TEST%'`) also dropped real people
  * named Testa, Tester or Testerman, so TEST must be a word of its own (or begin TESTPATIENT), or the
- * name must begin with ZZ, as test records are named to sort last. The LIKE tests go first: the
- * regular expression runs only on the few names that contain TEST.
+ * name must begin ZZZ or ZZTEST, as test records are named to sort last (not just ZZ: a typo such as
+ * Zzachary is a real name). The LIKE tests go first: the regular expression runs only on the few
+ * names that begin ZZ or contain TEST.
  */
-export const TEST_NAME_PATTERN = '(^|[^A-Z])TEST([^A-Z]|$)|^TEST ?PATIENT';
+export const TEST_NAME_PATTERN = '^ZZ(Z|TEST)|(^|[^A-Z])TEST([^A-Z]|$)|^TEST ?PATIENT';
 function isTestName(d: Dialect, column: string): string {
   const name = d.upper(`COALESCE(${column}, '')`);
-  return `(${name} LIKE 'ZZ%' OR (${name} LIKE '%TEST%' AND ${d.regexpMatches(name, TEST_NAME_PATTERN)}))`;
+  return `((${name} LIKE 'ZZ%' OR ${name} LIKE '%TEST%') AND ${d.regexpMatches(name, TEST_NAME_PATTERN)})`;
 }
 
 const PATIENT_EXPECTATIONS: readonly Expectation[] = [
@@ -172,7 +173,7 @@ const PATIENT_EXPECTATIONS: readonly Expectation[] = [
     name: 'no_test_patients',
     action: 'drop',
     description:
-      'No test records: a name that is TEST as a word (TEST, TEST PATIENT, PATIENT TEST1), starts TESTPATIENT or ZZ (ZZTEST, ZZZ). A surname such as Testa or Tester is a real name.',
+      'No test records: a name that is TEST as a word (TEST, TEST PATIENT, PATIENT TEST1), or begins TESTPATIENT, ZZZ or ZZTEST. A surname such as Testa or Tester is a real name.',
     sql: (d) => `NOT (${isTestName(d, 'first_name')} OR ${isTestName(d, 'last_name')})`,
   },
   {
