@@ -241,6 +241,8 @@ function countLineFeeds(buf: Buffer, span: RecordSpan): number {
     if (!span.headerSeen) {
       // Before the header: the engine's reader takes its line ending from the file's first line break,
       // and when that is a bare line feed, it counts a CR LF blank line as two lines.
+      // (The CR test is spelt out here and above on purpose: read for every line it cost 0.03-0.06 s
+      // of the 1.0-1.1 s scan of a 5.5 M-line file, and a shared closure made the scan five times slower.)
       const crlf = length > 0 && (i > start ? buf[i - 1] : span.lastByte) === 13;
       span.bareFirst ??= !crlf;
       if (blank) span.readerLeading += crlf && span.bareFirst ? 2 : 1;

@@ -13,7 +13,9 @@ Mode `spark.sql` (where the Spark Connect extras of `pyspark[pipelines]` are mis
 statements with plain spark.sql. Expectations, read_files, AUTO CDC into a non-MERGE format and
 Unity Catalog are not in open-source SDP; see the README.
 """
+import decimal
 import json
+import math
 import os
 import subprocess
 import sys
@@ -81,9 +83,6 @@ def run_sdp(spec, work):
 
 def same_value(a, b):
     """Equal as the two engines store it: doubles to 1e-9, decimals as numbers, lists as sets."""
-    import decimal
-    import math
-
     if isinstance(a, decimal.Decimal):
         a = float(a)
     if isinstance(b, decimal.Decimal):

@@ -138,26 +138,46 @@ function comparisons(): { table: string; spark: string; columns: string[]; engin
 }
 
 /**
+ * Rewrites data lines of the first landing file named `prefix…` in place: `edit` gets each unquoted data
+ * line's fields and its line index, changes the fields and returns true, or returns false to leave
+ * the line as it is. Returns how many lines were changed.
+ */
+function rewriteLines(
+  dir: string,
+  prefix: string,
+  edit: (fields: string[], index: number) => boolean,
+): number {
+  const file = fs.readdirSync(dir).find((f) => f.startsWith(prefix));
+  assert.ok(file, `a ${prefix} file`);
+  let changed = 0;
+  const lines = fs
+    .readFileSync(path.join(dir, file), 'utf8')
+    .split('\n')
+    .map((line, i) => {
+      if (i === 0 || line.includes('"')) return line;
+      const f = line.split(',');
+      if (!edit(f, i)) return line;
+      changed += 1;
+      return f.join(',');
+    });
+  fs.writeFileSync(path.join(dir, file), lines.join('\n'));
+  return changed;
+}
+
+/**
  * Accents some first and last names of ADT and LAB records (José against the EHR's Jose): the
  * generator writes ASCII names only, and the two engines' edit distances must agree on other text too.
  */
 function accentNames(dir: string): void {
-  const file = fs.readdirSync(dir).find((f) => f.startsWith('patients_'));
-  assert.ok(file);
-  const lines = fs.readFileSync(path.join(dir, file), 'utf8').split('\n');
-  let accented = 0;
-  const out = lines.map((line, i) => {
-    const f = line.split(',');
-    if (i === 0 || i % 4 !== 0 || line.includes('"') || !/^(ADT|LAB)_SYSTEM$/.test(f[14] ?? '')) return line;
+  const accented = rewriteLines(dir, 'patients_', (f, i) => {
     const [first, last] = [f[2] ?? '', f[3] ?? ''];
-    if (!/e/.test(first) || !/o/.test(last)) return line;
-    accented += 1;
+    if (i % 4 !== 0 || !/^(ADT|LAB)_SYSTEM$/.test(f[14] ?? '') || !/e/.test(first) || !/o/.test(last))
+      return false;
     f[2] = first.replace('e', 'é');
     f[3] = last.replace('o', 'ö');
-    return f.join(',');
+    return true;
   });
   assert.ok(accented >= 10, `${accented} records accented`);
-  fs.writeFileSync(path.join(dir, file), out.join('\n'));
 }
 
 /**
@@ -177,30 +197,22 @@ const ODD_SSNS = [
   '9012 34567',
 ];
 function oddSsns(dir: string): void {
+  // A record delivered twice is left alone: the check matches records by system and id.
   const file = fs.readdirSync(dir).find((f) => f.startsWith('patients_'));
   assert.ok(file);
-  const lines = fs.readFileSync(path.join(dir, file), 'utf8').split('\n');
-  // A record delivered twice is left alone: the check matches records by system and id.
-  const key = (line: string): string => line.split(',').slice(14, 15).concat(line.split(',', 1)).join(':');
   const seen = new Map<string, number>();
-  for (const line of lines) seen.set(key(line), (seen.get(key(line)) ?? 0) + 1);
-  let changed = 0;
-  const out = lines.map((line, i) => {
+  for (const line of fs.readFileSync(path.join(dir, file), 'utf8').split('\n')) {
     const f = line.split(',');
-    if (
-      i === 0 ||
-      i % 5 !== 1 ||
-      line.includes('"') ||
-      f.length !== 21 ||
-      !f[12] ||
-      seen.get(key(line)) !== 1
-    )
-      return line;
-    f[12] = ODD_SSNS[changed++ % ODD_SSNS.length] ?? '';
-    return f.join(',');
+    const key = `${f[14]}:${f[0]}`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  let next = 0;
+  const changed = rewriteLines(dir, 'patients_', (f, i) => {
+    if (i % 5 !== 1 || f.length !== 21 || !f[12] || seen.get(`${f[14]}:${f[0]}`) !== 1) return false;
+    f[12] = ODD_SSNS[next++ % ODD_SSNS.length] ?? '';
+    return true;
   });
   assert.ok(changed >= ODD_SSNS.length, `${changed} SSNs changed`);
-  fs.writeFileSync(path.join(dir, file), out.join('\n'));
 }
 
 /**
@@ -223,19 +235,14 @@ function oddDates(dir: string): void {
     ['claims_', 3],
     ['medical_events_', 2],
   ] as const) {
-    const file = fs.readdirSync(dir).find((f) => f.startsWith(prefix));
-    assert.ok(file);
-    const lines = fs.readFileSync(path.join(dir, file), 'utf8').split('\n');
-    let changed = 0;
-    const out = lines.map((line, i) => {
-      const f = line.split(',');
+    let next = 0;
+    const changed = rewriteLines(dir, prefix, (f, i) => {
       const iso = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(f[column] ?? '');
-      if (i === 0 || i % 7 !== 3 || line.includes('"') || !iso) return line;
-      f[column] = spell[changed++ % spell.length]?.(iso[1] ?? '', Number(iso[2]), Number(iso[3])) ?? '';
-      return f.join(',');
+      if (i % 7 !== 3 || !iso) return false;
+      f[column] = spell[next++ % spell.length]?.(iso[1] ?? '', Number(iso[2]), Number(iso[3])) ?? '';
+      return true;
     });
     assert.ok(changed >= 2 * spell.length, `${prefix}: ${changed} dates changed`);
-    fs.writeFileSync(path.join(dir, file), out.join('\n'));
   }
 }
 
