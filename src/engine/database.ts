@@ -1,7 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import {
+  DuckDBDateValue,
+  DuckDBInstance,
+  DuckDBTypeId,
+  JSDuckDBValueConverter,
+  type DuckDBConnection,
+  type DuckDBValue,
+  type DuckDBValueConverter,
+} from '@duckdb/node-api';
 import { BackgroundFileOps, backgroundLimit } from './background.ts';
 
 /**
@@ -148,6 +156,59 @@ function toPlain(value: unknown): unknown {
   return value;
 }
 
+const INFINITE_DAYS = 2 ** 31 - 1;
+
+/** Types read as the engine's text: the client's JS form is a number of microseconds, an object or bytes. */
+const TEXT_TYPES: ReadonlySet<DuckDBTypeId> = new Set([
+  DuckDBTypeId.TIME,
+  DuckDBTypeId.TIME_NS,
+  DuckDBTypeId.TIME_TZ,
+  DuckDBTypeId.INTERVAL,
+  DuckDBTypeId.BLOB,
+  DuckDBTypeId.BIT,
+]);
+
+/**
+ * The client's JS values, except where it has none or a poor one: a date or timestamp a JS Date cannot
+ * hold (`infinity`, year 294247) comes as the engine's text instead of failing the whole query, and
+ * so do TEXT_TYPES. Nested values (lists, structs, maps) go through the same rules.
+ */
+const readValue: DuckDBValueConverter<unknown> = (value, type, self) => {
+  if (value === null) return null;
+  if (TEXT_TYPES.has(type.typeId)) return String(value);
+  try {
+    return JSDuckDBValueConverter(value, type, self as unknown as typeof JSDuckDBValueConverter);
+  } catch (error: unknown) {
+    if (!(error instanceof Error && /out of range for JS Date/.test(error.message))) throw error;
+    // The client prints infinite dates as far-off days; the engine keeps them as ±(2^31 - 1) days.
+    if (value instanceof DuckDBDateValue && Math.abs(value.days) === INFINITE_DAYS)
+      return value.days > 0 ? 'infinity' : '-infinity';
+    return String(value);
+  }
+};
+
+/**
+ * A row as the engine's client made it (an array of values, or an object: plainRow), with toPlain
+ * applied to its values in place: a new object per row cost about as much as reading the row from the
+ * engine (26 s more for 3.5 M rows of eleven columns, against 30 s for the read).
+ */
+function plainValues(row: unknown[]): unknown[] {
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (typeof v === 'bigint' || (typeof v === 'object' && v !== null)) row[i] = toPlain(v);
+  }
+  return row;
+}
+
+/** plainValues of a row object. */
+function plainRow(row: Record<string, unknown>): Row {
+  for (const key in row) {
+    const v = row[key];
+    if (typeof v === 'bigint' || (typeof v === 'object' && v !== null)) row[key] = toPlain(v);
+  }
+  return row;
+}
+
 /**
  * The embedded DuckDB database: the only module that imports the engine's client.
  * Method names say what they materialise: `run` returns nothing, `all` reads every row.
@@ -226,9 +287,51 @@ export class Database {
           ? await this.connection.runAndReadAll(sql)
           : await this.connection.runAndReadAll(sql, params as DuckDBValue[] | Record<string, DuckDBValue>);
       trace(sql, started);
-      return reader.getRowObjectsJS().map((r) => toPlain(r) as T);
+      return reader.convertRowObjects(readValue).map((r) => plainRow(r) as T);
     } catch (error: unknown) {
       throw new EngineError(error instanceof Error ? error.message : String(error), sql, { cause: error });
+    }
+  }
+
+  /**
+   * Runs a query and reads its rows batch by batch (the engine's chunks, at most 2,048 rows each; a row
+   * is an array of plain values like those of `all`, in column order, so two columns may share a name),
+   * for results too large to hold at once: only the batch being read is in memory. The column names
+   * are known before the first batch, even when there is none.
+   */
+  async stream(sql: string): Promise<{ columns: string[]; batches: AsyncIterable<unknown[][]> }> {
+    const started = traceStart();
+    let result;
+    try {
+      result = await this.connection.stream(sql);
+    } catch (error: unknown) {
+      // Text with no statement (blanks, comments) fails with this and no other message: the client
+      // cannot extract a statement from it (a syntax error says "Failed to extract statements: …").
+      const text = error instanceof Error ? error.message : String(error);
+      const message =
+        text === 'Error in native callback' && (await this.isWithoutStatement(sql))
+          ? 'no statement to run: the query is empty or only comments'
+          : text;
+      throw new EngineError(message, sql, { cause: error });
+    }
+    const chunks = result.yieldConvertedRows(readValue);
+    async function* batches(): AsyncGenerator<unknown[][]> {
+      try {
+        for await (const rows of chunks) yield rows.map(plainValues);
+        trace(sql, started);
+      } catch (error: unknown) {
+        throw new EngineError(error instanceof Error ? error.message : String(error), sql, { cause: error });
+      }
+    }
+    return { columns: result.columnNames(), batches: batches() };
+  }
+
+  /** Whether `sql` holds no statement: the client fails to extract from it, with its generic message. */
+  private async isWithoutStatement(sql: string): Promise<boolean> {
+    try {
+      return (await this.connection.extractStatements(sql)).count === 0;
+    } catch (error: unknown) {
+      return error instanceof Error && error.message === 'Error in native callback';
     }
   }
 

@@ -256,6 +256,11 @@ export async function readChanges(
   name: string,
   range: ChangeRange,
 ): Promise<Record<string, unknown>[]> {
+  return db.all(await changesSql(db, name, range));
+}
+
+/** The query of readChanges, for a reader that streams its rows (checks the range like readChanges). */
+export async function changesSql(db: Database, name: string, range: ChangeRange): Promise<string> {
   const { table, columns, keys } = feedSource(name);
   const latest = await latestVersion(db, name);
   const from = range.fromVersion;
@@ -271,7 +276,7 @@ export async function readChanges(
   const names = dataset(table).columns.map((c) => d.ident(c.name));
   const between = (col: string): string => `${col} BETWEEN ${from} AND ${to}`;
   const rank = `CASE f._change_type WHEN 'delete' THEN 0 WHEN 'update_preimage' THEN 1 WHEN 'update_postimage' THEN 2 ELSE 3 END`;
-  return db.all(`
+  return `
     WITH f AS (
       SELECT ${names.join(', ')}, _change_type, _commit_version FROM ${table} WHERE ${between('_commit_version')}
       UNION ALL
@@ -280,7 +285,7 @@ export async function readChanges(
       SELECT ${names.join(', ')}, _end_type, _end_version FROM ${changesTable(table)} WHERE ${between('_end_version')})
     SELECT ${columns.join(', ')}, f._change_type, f._commit_version, v.commit_timestamp AS _commit_timestamp
     FROM f LEFT JOIN table_versions v ON v.table_name = '${table}' AND v.version = f._commit_version
-    ORDER BY f._commit_version, f._change_type = 'delete' DESC, ${keys.map((k) => `f.${d.ident(k)}`).join(', ')}, ${rank}`);
+    ORDER BY f._commit_version, f._change_type = 'delete' DESC, ${keys.map((k) => `f.${d.ident(k)}`).join(', ')}, ${rank}`;
 }
 
 /**

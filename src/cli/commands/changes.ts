@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { Database } from '../../engine/database.ts';
 import { appendAudit, auditPathFor } from '../../privacy/audit.ts';
 import { phiTablesIn } from '../../privacy/catalog.ts';
-import { ChangeFeedError, FEED_DATASETS, readChanges } from '../../runner/change-feed.ts';
+import { ChangeFeedError, FEED_DATASETS, changesSql } from '../../runner/change-feed.ts';
 import { CliError, parseFormat, parseIntegerOption } from '../errors.ts';
-import { formatRows, type TableFormat } from '../format.ts';
+import { writeRows, type TableFormat } from '../format.ts';
+import { writeOut } from '../streams.ts';
 import { addLakehouseOptions } from '../options.ts';
 
 interface ChangesOpts {
@@ -47,20 +48,27 @@ export function registerChanges(program: Command): void {
         throw new CliError(`no lakehouse at ${opts.db} yet: run \`carelake run\` first`, 1, { cause: error });
       }
       try {
-        const rows = await readChanges(db, table, {
+        const sql = await changesSql(db, table, {
           fromVersion,
           ...(toVersion === undefined ? {} : { toVersion }),
         });
-        // Reading the feed of a PHI table is audited like a query of it.
-        const phi = phiTablesIn(table);
-        if (phi.length)
-          appendAudit(auditPathFor(opts.db), {
-            action: 'changes_read',
-            status: 'ok',
-            rows: rows.length,
-            details: { table, from_version: fromVersion, to_version: toVersion ?? null },
-          });
-        process.stdout.write(formatRows(rows, format));
+        // Reading the feed of a PHI table is audited like a query of it, whether it ends or fails.
+        const audit = (status: string, rows: number | null): void => {
+          if (phiTablesIn(table).length)
+            appendAudit(auditPathFor(opts.db), {
+              action: 'changes_read',
+              status,
+              rows,
+              details: { table, from_version: fromVersion, to_version: toVersion ?? null },
+            });
+        };
+        try {
+          const result = await db.stream(sql);
+          audit('ok', await writeRows(result.columns, result.batches, format, writeOut));
+        } catch (error: unknown) {
+          audit('FAILED', null);
+          throw error;
+        }
       } catch (error: unknown) {
         if (error instanceof ChangeFeedError) throw new CliError(error.message, 1, { cause: error });
         throw error;

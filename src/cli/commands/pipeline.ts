@@ -7,7 +7,8 @@ import { appendAudit, auditPathFor } from '../../privacy/audit.ts';
 import { phiTablesIn } from '../../privacy/catalog.ts';
 import { defaultArchiveDir, parseDuration } from '../../privacy/retention.ts';
 import { CliError, parseFormat } from '../errors.ts';
-import { formatRows, type TableFormat } from '../format.ts';
+import { formatRows, writeRows, type TableFormat } from '../format.ts';
+import { writeOut } from '../streams.ts';
 import { addLakehouseOptions } from '../options.ts';
 import { terminalProgress } from '../progress.ts';
 import { renderRunReport } from '../report.ts';
@@ -178,9 +179,9 @@ export function registerPipelineCommands(program: Command): void {
           });
       };
       try {
-        const rows = await db.all(query);
-        audit('ok', rows.length);
-        process.stdout.write(formatRows(rows, format));
+        const result = await db.stream(query);
+        const rows = await writeRows(result.columns, result.batches, format, writeOut);
+        audit('ok', rows);
       } catch (error: unknown) {
         const message = error instanceof Error ? error.message : String(error);
         audit('FAILED', null, message);
