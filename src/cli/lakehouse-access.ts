@@ -51,3 +51,21 @@ export async function withReadableLakehouse<T>(
     db.close();
   }
 }
+
+/**
+ * Opens the lakehouse read-only with the engine `options` given. No file at `dbPath`: the CLI error that
+ * says to run first; a file the engine cannot open (not a database, a folder, a newer format): the
+ * engine's reason, not "no lakehouse".
+ */
+export async function openLakehouseReadOnly(
+  dbPath: string,
+  options: Record<string, string> = {},
+): Promise<Database> {
+  if (!fs.existsSync(dbPath))
+    throw new CliError(`no lakehouse at ${dbPath} yet: run \`carelake run\` first`, 1);
+  try {
+    return await Database.open(dbPath, { ...options, access_mode: 'READ_ONLY' });
+  } catch (error: unknown) {
+    throw new CliError(error instanceof Error ? error.message : String(error), 1, { cause: error });
+  }
+}

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { Database } from '../../engine/database.ts';
 import { appendAudit, auditPathFor } from '../../privacy/audit.ts';
 import { phiTablesIn } from '../../privacy/catalog.ts';
 import { ChangeFeedError, FEED_DATASETS, changesSql } from '../../runner/change-feed.ts';
 import { CliError, parseFormat, parseIntegerOption } from '../errors.ts';
 import { writeRows, type TableFormat } from '../format.ts';
 import { writeOut } from '../streams.ts';
+import { openLakehouseReadOnly } from '../lakehouse-access.ts';
 import { addLakehouseOptions } from '../options.ts';
 
 interface ChangesOpts {
@@ -41,12 +41,7 @@ export function registerChanges(program: Command): void {
           `no change feed for "${table}"; tables with a change feed: ${FEED_DATASETS.join(', ')}`,
           2,
         );
-      let db: Database;
-      try {
-        db = await Database.open(opts.db, { access_mode: 'READ_ONLY' });
-      } catch (error: unknown) {
-        throw new CliError(`no lakehouse at ${opts.db} yet: run \`carelake run\` first`, 1, { cause: error });
-      }
+      const db = await openLakehouseReadOnly(opts.db);
       try {
         const sql = await changesSql(db, table, {
           fromVersion,

@@ -9,6 +9,7 @@ import { defaultArchiveDir, parseDuration } from '../../privacy/retention.ts';
 import { CliError, parseFormat } from '../errors.ts';
 import { formatRows, writeRows, type TableFormat } from '../format.ts';
 import { writeOut } from '../streams.ts';
+import { openLakehouseReadOnly } from '../lakehouse-access.ts';
 import { addLakehouseOptions } from '../options.ts';
 import { terminalProgress } from '../progress.ts';
 import { renderRunReport } from '../report.ts';
@@ -75,18 +76,7 @@ export async function runAndReport(opts: {
  * they read the lakehouse's tables, where every query of a PHI table is audited, and write nothing.
  */
 async function openForReading(dbPath: string, sandboxed = false): Promise<Database> {
-  try {
-    return await Database.open(dbPath, {
-      access_mode: 'READ_ONLY',
-      ...(sandboxed ? { enable_external_access: 'false' } : {}),
-    });
-  } catch (error: unknown) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (/does not exist|No such file|Cannot open/i.test(message)) {
-      throw new CliError(`no lakehouse at ${dbPath} yet: run \`carelake run\` first`, 1, { cause: error });
-    }
-    throw new CliError(message, 1, { cause: error });
-  }
+  return openLakehouseReadOnly(dbPath, sandboxed ? { enable_external_access: 'false' } : {});
 }
 
 export function registerPipelineCommands(program: Command): void {
