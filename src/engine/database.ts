@@ -227,6 +227,8 @@ export class Database {
   private readonly removals = new Set<Promise<void>>();
   /** The background file operations (flushes, deletions), two at most at once in the default pool (background.ts). */
   private readonly background = new BackgroundFileOps(backgroundLimit(process.env));
+  /** A descriptor of the database file for flushBehind, open until close. */
+  private syncFd: number | undefined;
   /** Whether bulk mode raised the block allocator's memory (see setBulkMode). */
   private blockAllocatorRaised = false;
 
@@ -617,11 +619,16 @@ export class Database {
    */
   flushBehind(): void {
     if (this.path === ':memory:') return;
-    const file = this.path;
+    // The engine holds the database file with a POSIX record lock, which a process loses when it closes
+    // any descriptor of that file: a descriptor opened for each flush and closed after it let other
+    // processes open the database in the middle of an update. One descriptor serves every flush and
+    // is closed after the engine has closed the database (close).
+    this.syncFd ??= fs.openSync(this.path, 'r');
+    const fd = this.syncFd;
     this.flushes.push(
       this.background
-        .run(() =>
-          fs.promises.open(file, 'r').then((handle) => handle.datasync().finally(() => handle.close())),
+        .run(
+          () => new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve()))),
         )
         .catch(() => undefined),
     );
@@ -686,6 +693,9 @@ export class Database {
     this.connection.closeSync();
     this.instance.closeSync();
     trace('(close: checkpoint)', started);
+    // Only now: closing it released the engine's lock on the file (flushBehind).
+    if (this.syncFd !== undefined) fs.closeSync(this.syncFd);
+    this.syncFd = undefined;
     if (this.scratchDir) fs.rmSync(this.scratchDir, { recursive: true, force: true });
     this.scratchDir = undefined;
     this.viewFiles.clear();
