@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { generate } from '../../src/generator/index.ts';
+import { acquireLock } from '../../src/runner/lock.ts';
 import { runPipeline } from '../../src/runner/run.ts';
 import { cli } from '../pipeline/cli-helper.ts';
 import { query } from '../pipeline/fixtures.ts';
@@ -185,4 +186,15 @@ test('an incremental batch links new records without changing any existing id', 
   };
   assert.ok(rep.previous, 'drift is measured against the previous run');
   assert.equal(typeof rep.latest.drift.match_rate, 'number');
+});
+
+test('verify identity --without-ssn does not copy the lakehouse while an update holds its lock', async () => {
+  const release = acquireLock(`${db}.lock`);
+  try {
+    const out = await cli(['verify', 'identity', '--db', db, '--truth', truth, '--without-ssn']);
+    assert.equal(out.code, 1, out.out);
+    assert.match(out.err, /another carelake run \(pid \d+\) is updating this database/);
+  } finally {
+    release();
+  }
 });

@@ -212,8 +212,11 @@ export function registerIdentityCommands(program: Command): void {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-verify-'));
         try {
           const copy = path.join(dir, 'copy.duckdb');
-          fs.copyFileSync(opts.db, copy);
-          if (fs.existsSync(`${opts.db}.wal`)) fs.copyFileSync(`${opts.db}.wal`, `${copy}.wal`);
+          // Under the update lock: no update writes the files while they are copied.
+          await withUpdateLock(opts.db, () => {
+            fs.copyFileSync(opts.db, copy);
+            if (fs.existsSync(`${opts.db}.wal`)) fs.copyFileSync(`${opts.db}.wal`, `${copy}.wal`);
+          });
           const c = await Database.open(copy);
           try {
             await ensureSchema(c);
