@@ -25,6 +25,8 @@ export const redactKeyMaterial = (text: string): string => text.replace(KEY_MATE
 function withHint(message: string): string {
   if (/max_temp_directory_size/.test(message))
     return `${message}\n(carelake lets the engine spill at most half the disk space free when the database opened; CARELAKE_TEMP_LIMIT sets another cap, e.g. 40GB)`;
+  if (/No space left on device/i.test(message))
+    return `${message}\n(the disk is full: free space and run again; an update that fails commits nothing, and the next run ingests its files)`;
   if (/out of memory/i.test(message))
     return `${message}\n(carelake gives the engine 2.5 GB, an incremental update less; CARELAKE_MEMORY_LIMIT sets one limit for all work, e.g. 4GB)`;
   return message;

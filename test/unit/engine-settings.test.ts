@@ -151,6 +151,24 @@ describe('engine settings', () => {
     }
   });
 
+  test("a full disk: the engine's message and what to do", async () => {
+    const db = await Database.open(':memory:');
+    try {
+      // Every write to /dev/full fails with ENOSPC, as on a full disk.
+      await assert.rejects(
+        db.run(`COPY (SELECT range, md5(range::VARCHAR) FROM range(200000)) TO '/dev/full' (FORMAT csv)`),
+        (error: unknown) =>
+          error instanceof EngineError &&
+          /No space left on device/.test(error.message) &&
+          /the disk is full: free space and run again; an update that fails commits nothing/.test(
+            error.message,
+          ),
+      );
+    } finally {
+      db.close();
+    }
+  });
+
   test('bulk mode keeps the written join sides: the hash table is built on the named (smaller) input', async () => {
     const db = await Database.open(':memory:');
     // Inside a transaction, tables written in it have no statistics: the optimizer sees two empty
