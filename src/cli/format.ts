@@ -59,9 +59,9 @@ const TABLE_MAX_WIDTH = 60;
 
 /**
  * Formats rows as they come, batch by batch, so a result of millions of rows is never held or
- * rendered as one string. CSV and JSON rows are written as they arrive, with the same text as one
- * `JSON.stringify(rows, null, 2)` (the JSON is one array of row objects). A table measures its column
- * widths on the first TABLE_SAMPLE_ROWS rows (or all, when fewer), then prints every row at them.
+ * rendered as one string. CSV and JSON rows are formatted as they arrive (the JSON is one array of
+ * row objects, the same text as `JSON.stringify(rows, null, 2)`). A table measures its column widths
+ * on the first TABLE_SAMPLE_ROWS rows (or all, when fewer), then prints every row at them.
  */
 class RowFormatter {
   private count = 0;

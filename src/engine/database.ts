@@ -695,7 +695,7 @@ export class Database {
     this.connection.closeSync();
     this.instance.closeSync();
     trace('(close: checkpoint)', started);
-    // Only now: closing it released the engine's lock on the file (flushBehind).
+    // Closed only now, after the engine: closing it earlier released the engine's lock (flushBehind).
     if (this.syncFd !== undefined) fs.closeSync(this.syncFd);
     this.syncFd = undefined;
     if (this.scratchDir) fs.rmSync(this.scratchDir, { recursive: true, force: true });
