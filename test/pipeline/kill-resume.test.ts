@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { cli } from './cli-helper.ts';
 import {
   T0,
   TEST_ENV,
@@ -118,6 +119,12 @@ test('SIGKILL at random points, then resume: identical to a clean single run; st
       // Nothing of the killed update is visible.
       const files = await query<{ n: number }>(lake.db, 'SELECT COUNT(*) AS n FROM ingest_files');
       assert.equal(files[0]?.n, 0, `a killed update committed nothing (${last})`);
+      // `carelake status` does not call the dead update RUNNING.
+      const status = await cli(['status', '--db', lake.db, '--format', 'json']);
+      assert.equal(status.code, 0, status.err);
+      const runs = (JSON.parse(status.out) as { lastRuns: { status: string }[] }).lastRuns;
+      assert.ok(runs.length > 0 && runs.every((x) => x.status !== 'RUNNING'), JSON.stringify(runs));
+      assert.equal(runs[0]?.status, 'INTERRUPTED', JSON.stringify(runs));
     }
   }
   assert.ok(killedInTransaction >= 3, `at least three runs killed inside the update: ${outputs.join(' | ')}`);

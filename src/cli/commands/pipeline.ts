@@ -191,7 +191,15 @@ export function registerPipelineCommands(program: Command): void {
       parseFormat(opts.format);
       const db = await openForReading(opts.db);
       try {
-        const summary = await summarise(db);
+        const stored = await summarise(db);
+        // A run holds the lakehouse open (and locked to this command) until it ends, so a run still
+        // marked RUNNING here is one whose process died before it committed; the next run marks it so.
+        const summary = {
+          ...stored,
+          lastRuns: stored.lastRuns.map((r) =>
+            r.status === 'RUNNING' ? { ...r, status: 'INTERRUPTED' } : r,
+          ),
+        };
         if (opts.format === 'json') {
           process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
         } else {
