@@ -11,7 +11,7 @@ import {
 } from '../privacy/retention.ts';
 import { redactSsnText } from '../privacy/redact.ts';
 import { hmacPads, KeyFileError, loadSsnKey } from '../privacy/ssn-key.ts';
-import { BRONZE_ROWS_PREFIX, ingestFile } from './bronze.ts';
+import { BRONZE_ROWS_PREFIX, defineBronzeRows, ingestFile } from './bronze.ts';
 import type { AccountingRow, FlowResult, RunContext } from './context.ts';
 import { flowProgressDetails, logEvent, logEvents, type EventOrigin } from './event-log.ts';
 import { retireAllRows } from './change-feed.ts';
@@ -389,6 +389,7 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           );
           done += 1;
         }
+        await defineBronzeRows(ctx);
         ctx.progress('bronze', done, plan.toIngest.length);
         const steps: [string, () => Promise<unknown>][] = [
           ['silver_patients', async () => (identity = await runSilverPatients(ctx))],
