@@ -401,8 +401,11 @@ export async function ingestFile(
   await db.run('DROP TABLE bronze_check');
   // Silver and identity stage from bulk mode's view of these SELECTs (a table written in the open
   // transaction is scanned by one thread, the files by all), defined once after the last file.
-  if (bulk) bulk.selects.set(file.entity, [...(bulk.selects.get(file.entity) ?? []), written]);
-  else await db.dropTempTables('bronze_raw');
+  if (bulk) {
+    const selects = bulk.selects.get(file.entity) ?? [];
+    selects.push(written);
+    bulk.selects.set(file.entity, selects);
+  } else await db.dropTempTables('bronze_raw');
   // Accounting from the tables themselves, not from the classification: records counted by the check
   // read must equal rows now in bronze plus rows now in the quarantine for this file and run.
   const counts = await db.one<{ out: number; q: number }>(
