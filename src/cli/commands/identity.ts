@@ -9,7 +9,7 @@ import { identityReport } from '../../identity/monitoring.ts';
 import { resetIdentityState, resolveIdentities } from '../../identity/resolve.ts';
 import { decideReview, listReviewQueue, ReviewError } from '../../identity/review.ts';
 import { recordIdentityDecision } from '../../privacy/audit.ts';
-import { withUpdateLock } from '../lakehouse-access.ts';
+import { openLakehouseReadOnly, withUpdateLock } from '../lakehouse-access.ts';
 import { ensureSchema } from '../../runner/schema.ts';
 import { CliError, parseChoice, parseFormat, parseIntegerOption } from '../errors.ts';
 import { formatRows } from '../format.ts';
@@ -21,11 +21,12 @@ interface DbOpts {
 }
 
 async function open(dbPath: string, readOnly: boolean): Promise<Database> {
+  if (readOnly) return openLakehouseReadOnly(dbPath);
   if (!fs.existsSync(dbPath))
     throw new CliError(`no lakehouse at ${dbPath} yet: run \`carelake run\` first`, 1);
   try {
-    const db = await Database.open(dbPath, readOnly ? { access_mode: 'READ_ONLY' } : {});
-    if (!readOnly) await ensureSchema(db);
+    const db = await Database.open(dbPath);
+    await ensureSchema(db);
     return db;
   } catch (error: unknown) {
     throw new CliError(error instanceof Error ? error.message : String(error), 1, { cause: error });
