@@ -1,10 +1,21 @@
 #!/usr/bin/env node
-// Entry point: registers the TypeScript loader and hands over to the CLI.
-import { register } from 'tsx/esm/api';
+// Entry point. The CLI runs from one JavaScript bundle of its TypeScript sources, built on the first
+// start and again whenever a source changed (src/launch); if none can be built (CARELAKE_BUNDLE=off,
+// a read-only folder), through the tsx loader, which compiles each module at every start.
+import { cliCacheDir, freshBundle } from '../src/launch/launcher.js';
 
-register();
-const { toleratePipeClose } = await import('../src/cli/streams.ts');
+const useBundle = process.env.CARELAKE_BUNDLE !== 'off';
+const dir = cliCacheDir();
+let cli = useBundle ? freshBundle(dir) : undefined;
+if (cli === undefined) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  if (useBundle) {
+    const { buildCliBundle } = await import('../src/launch/cli-bundle.ts');
+    cli = await buildCliBundle(dir).catch(() => undefined);
+  }
+}
+const { main, toleratePipeClose } = await import(cli ?? '../src/cli/main.ts');
 toleratePipeClose(process.stdout);
 toleratePipeClose(process.stderr);
-const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

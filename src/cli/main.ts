@@ -14,6 +14,8 @@ import { registerUpload } from './commands/upload.ts';
 import { CliError } from './errors.ts';
 import { printable } from './format.ts';
 
+export { toleratePipeClose } from './streams.ts';
+
 export const VERSION = '0.1.0';
 
 /** Builds the `carelake` command tree. Each command module registers its own subcommands. */

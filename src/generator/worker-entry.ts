@@ -1,13 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleModule } from '../launch/bundle.ts';
 
 /**
  * How a generator worker thread starts:
- * - `bundle`: on plain JavaScript, the worker module and its imports bundled once per process with
- *   the esbuild that tsx ships (a worker then starts in milliseconds instead of compiling every
+ * - `bundle`: on plain JavaScript, the worker module and its imports bundled once per process
+ *   (`launch/bundle.ts`; a worker then starts in milliseconds instead of compiling every
  *   TypeScript module through tsx, about one CPU-second each);
  * - `tsx`: registers tsx's loader in the worker, then imports the TypeScript module (the fallback,
  *   also chosen with `CARELAKE_GENERATOR_WORKER=tsx`).
@@ -40,55 +40,18 @@ export function tsxWorkerEntry(): WorkerEntry {
   };
 }
 
-interface EsbuildLike {
-  build(options: Record<string, unknown>): Promise<{ outputFiles?: { text: string }[] }>;
-}
-
 let bundled: Promise<WorkerEntry> | undefined;
 
 /**
  * Bundles the worker module into one `.mjs` file in a private temp folder (removed when the
- * process exits). `import.meta.url` keeps meaning each source file's own URL, so files found
- * relative to a module (the reference data) are found from the bundle too.
+ * process exits), with `bundleModule` (`import.meta.url` keeps meaning each source file's URL).
  */
 async function bundleWorker(): Promise<WorkerEntry> {
-  // esbuild as tsx resolves it (tsx depends on it), so no dependency of our own is needed.
-  const requireFromTsx = createRequire(fileURLToPath(import.meta.resolve('tsx/esm/api')));
-  const esbuild = requireFromTsx('esbuild') as EsbuildLike;
-  const result = await esbuild.build({
-    entryPoints: [fileURLToPath(WORKER_MODULE)],
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    write: false,
-    logLevel: 'silent',
-    plugins: [
-      {
-        name: 'carelake-module-url',
-        setup(build: {
-          onLoad(
-            o: { filter: RegExp },
-            cb: (args: { path: string }) => { contents: string; loader: string },
-          ): void;
-        }) {
-          build.onLoad({ filter: /\.ts$/ }, (args) => ({
-            contents: readFileSync(args.path, 'utf8').replaceAll(
-              'import.meta.url',
-              JSON.stringify(pathToFileURL(args.path).href),
-            ),
-            loader: 'ts',
-          }));
-        },
-      },
-    ],
-  });
-  const text = result.outputFiles?.[0]?.text;
-  if (text === undefined) throw new Error('esbuild produced no output');
   const dir = mkdtempSync(path.join(tmpdir(), 'carelake-worker-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'chunk-worker.mjs');
-  writeFileSync(file, text);
+  const { files } = await bundleModule(fileURLToPath(WORKER_MODULE), { outfile: file });
+  writeFileSync(file, files[0]?.text ?? '');
   return { mode: 'bundle', source: pathToFileURL(file), eval: false };
 }
 
