@@ -43,6 +43,17 @@ export class EngineError extends Error {
 }
 
 /**
+ * A statement of a transaction that `Database.interrupt` stopped: the one running when it was called
+ * (cancelled by the engine) or any later one of the same transaction. The message is the reason given.
+ */
+export class InterruptedError extends EngineError {
+  constructor(reason: string, sql: string, options?: { cause?: unknown }) {
+    super(reason, sql, options);
+    this.name = 'InterruptedError';
+  }
+}
+
+/**
  * CARELAKE_TRACE_SQL=1 prints each statement's wall time and the process CPU time it took (all engine
  * threads) to stderr, for profiling; `=full` prints whole statements instead of their first 160 characters.
  */
@@ -233,6 +244,10 @@ export class Database {
   private syncFd: number | undefined;
   /** Whether bulk mode raised the block allocator's memory (see setBulkMode). */
   private blockAllocatorRaised = false;
+  /** Whether `transaction` has one open. */
+  private inTransaction = false;
+  /** Why the open transaction was interrupted (see interrupt), until it ends. */
+  private interruptReason: string | undefined;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -272,18 +287,43 @@ export class Database {
   }
 
   async run(sql: string, params?: Params): Promise<void> {
+    this.stopIfInterrupted(sql);
     const started = traceStart();
     try {
       if (params === undefined) await this.connection.run(sql);
       else await this.connection.run(sql, params as DuckDBValue[] | Record<string, DuckDBValue>);
       trace(sql, started);
     } catch (error: unknown) {
-      throw new EngineError(error instanceof Error ? error.message : String(error), sql, { cause: error });
+      throw this.failure(error, sql);
     }
+  }
+
+  /**
+   * Stops the open transaction: the engine cancels the statement running now, and every later statement
+   * of the transaction fails, all with an InterruptedError whose message is `reason`, so the caller's
+   * transaction rolls back (its ROLLBACK runs). Without an open transaction nothing happens: work outside
+   * one (a report after a commit) is not cut short.
+   */
+  interrupt(reason: string): void {
+    if (!this.inTransaction || this.interruptReason !== undefined) return;
+    this.interruptReason = reason;
+    this.connection.interrupt();
+  }
+
+  private stopIfInterrupted(sql: string): void {
+    if (this.interruptReason !== undefined) throw new InterruptedError(this.interruptReason, sql);
+  }
+
+  /** The error a failed statement throws: the reason of an interrupt, else the engine's message. */
+  private failure(error: unknown, sql: string): EngineError {
+    if (this.interruptReason !== undefined)
+      return new InterruptedError(this.interruptReason, sql, { cause: error });
+    return new EngineError(error instanceof Error ? error.message : String(error), sql, { cause: error });
   }
 
   /** Runs a query and reads all rows as plain objects (BIGINT → number when safe, timestamps as text). */
   async all<T extends Row = Row>(sql: string, params?: Params): Promise<T[]> {
+    this.stopIfInterrupted(sql);
     const started = traceStart();
     try {
       const reader =
@@ -293,7 +333,7 @@ export class Database {
       trace(sql, started);
       return reader.convertRowObjects(readValue).map((r) => plainRow(r) as T);
     } catch (error: unknown) {
-      throw new EngineError(error instanceof Error ? error.message : String(error), sql, { cause: error });
+      throw this.failure(error, sql);
     }
   }
 
@@ -304,6 +344,7 @@ export class Database {
    * are known before the first batch, even when there is none.
    */
   async stream(sql: string): Promise<{ columns: string[]; batches: AsyncIterable<unknown[][]> }> {
+    this.stopIfInterrupted(sql);
     const started = traceStart();
     let result;
     try {
@@ -670,6 +711,7 @@ export class Database {
    */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     await this.run('BEGIN TRANSACTION');
+    this.inTransaction = true;
     try {
       const result = await fn();
       await Promise.all(this.flushes.splice(0));
@@ -677,12 +719,18 @@ export class Database {
       return result;
     } catch (error: unknown) {
       await Promise.all(this.flushes.splice(0));
+      // The rollback (and whatever the caller does after it) runs even when the transaction was interrupted.
+      this.inTransaction = false;
+      this.interruptReason = undefined;
       try {
         await this.run('ROLLBACK');
       } catch {
         // the transaction may already be aborted by the engine; the original error matters
       }
       throw error;
+    } finally {
+      this.inTransaction = false;
+      this.interruptReason = undefined;
     }
   }
 

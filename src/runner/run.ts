@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Database } from '../engine/database.ts';
+import { Database, InterruptedError } from '../engine/database.ts';
 import { appendAudit, auditPathFor } from '../privacy/audit.ts';
 import {
   missingIngestedFiles,
@@ -45,6 +45,12 @@ export interface RunOptions {
   readonly archiveDir?: string;
   /** After a completed update, archive or delete ingested landing files older than this (D5). */
   readonly retainLanding?: RetentionPolicy;
+  /**
+   * Stops the update when aborted (the CLI aborts it on SIGINT and SIGTERM, with the signal's name as
+   * the reason): the running statement is cancelled, the transaction rolls back, the run is recorded as
+   * INTERRUPTED, and the result says so. Aborted after the commit, it changes nothing.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface FileDecision {
@@ -56,7 +62,8 @@ export interface FileDecision {
 
 export interface RunResult {
   readonly runId: string;
-  readonly status: 'COMPLETED' | 'FAILED';
+  /** INTERRUPTED: stopped through `RunOptions.signal` before its commit (rolled back, like FAILED). */
+  readonly status: 'COMPLETED' | 'FAILED' | 'INTERRUPTED';
   readonly startedAt: string;
   readonly seconds: number;
   readonly fullRefresh: boolean;
@@ -193,6 +200,12 @@ async function planFiles(
   return { toIngest, decisions };
 }
 
+/** What an interrupted run says, with the abort's reason (a signal's name) when it has one. */
+function interruptedMessage(reason: unknown): string {
+  const why = typeof reason === 'string' && reason ? ` by ${reason}` : '';
+  return `interrupted${why} before the update committed: it was rolled back, no table changed, and the next run ingests its files`;
+}
+
 /**
  * One pipeline update: ingest new landing files into bronze, then silver and gold, all in one
  * transaction, so a failure (or a kill) leaves every table as it was and the next run redoes the work.
@@ -313,9 +326,14 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
     const t0 = Date.now();
     let decisions: FileDecision[] = [];
     let identity: IdentityStats | undefined;
+    const signal = options.signal;
+    const database = db;
+    const stop = (): void => database.interrupt(interruptedMessage(signal?.reason));
+    signal?.addEventListener('abort', stop);
     try {
-      const database = db;
       await database.transaction(async () => {
+        // Aborted before the transaction began: nothing to cancel yet, so stop here.
+        if (signal?.aborted) throw new InterruptedError(interruptedMessage(signal.reason), '');
         if (fullRefresh) {
           await retireAllRows(ctx);
           for (const t of DERIVED_TABLES) await database.run(`DELETE FROM ${t}`);
@@ -456,24 +474,30 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
         );
       });
     } catch (error: unknown) {
-      const message = redactSsnText(error instanceof Error ? error.message : String(error));
+      // A step may turn the cancelled statement's error into its own: an update that failed after the
+      // abort was interrupted, whatever error reached here.
+      const interrupted = error instanceof InterruptedError || signal?.aborted === true;
+      const message = interrupted
+        ? interruptedMessage(signal?.reason)
+        : redactSsnText(error instanceof Error ? error.message : String(error));
+      // Lakeflow's state for an update stopped by a user is CANCELED.
       await logEvent(db, origin, {
         eventType: 'update_progress',
-        level: 'ERROR',
-        message: `Update ${ctx.runId} is FAILED: ${message}`,
-        details: { update_progress: { state: 'FAILED' } },
+        level: interrupted ? 'WARN' : 'ERROR',
+        message: `Update ${ctx.runId} is ${interrupted ? 'CANCELED' : 'FAILED'}: ${message}`,
+        details: { update_progress: { state: interrupted ? 'CANCELED' : 'FAILED' } },
         error: {
           fatal: true,
           exceptions: [{ class_name: error instanceof Error ? error.name : 'Error', message }],
         },
       });
       await db.run(
-        `UPDATE pipeline_runs SET finished_at = now()::TIMESTAMP, status = 'FAILED', error = ? WHERE run_id = ?`,
-        [message, ctx.runId],
+        `UPDATE pipeline_runs SET finished_at = now()::TIMESTAMP, status = ?, error = ? WHERE run_id = ?`,
+        [interrupted ? 'INTERRUPTED' : 'FAILED', message, ctx.runId],
       );
       return {
         runId: ctx.runId,
-        status: 'FAILED',
+        status: interrupted ? 'INTERRUPTED' : 'FAILED',
         startedAt: startedAt.toISOString(),
         seconds: (Date.now() - t0) / 1000,
         fullRefresh,
@@ -483,6 +507,8 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
         warnings: ctx.warnings,
         error: message,
       };
+    } finally {
+      signal?.removeEventListener('abort', stop);
     }
     const landing = await retainLanding(db, {
       dbPath: options.dbPath,

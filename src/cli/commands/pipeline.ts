@@ -32,9 +32,24 @@ export async function runAndReport(opts: {
 }): Promise<number> {
   const json = opts.format === 'json';
   const progress = json ? undefined : terminalProgress();
+  // The first SIGINT (Ctrl-C) or SIGTERM stops the update cleanly: the running statement is cancelled
+  // and the transaction rolled back, the lock and working files released. A second one ends the
+  // process at once, which is as safe (a killed run changes no table) but leaves that to the next run.
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(exitCodeOf(name));
+    progress?.stop();
+    process.stderr.write(
+      `carelake: ${name}: stopping the update and rolling it back (${name} again stops at once)\n`,
+    );
+    controller.abort(name);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let result;
   try {
     result = await runPipeline({
+      signal: controller.signal,
       dbPath: opts.db,
       landingDir: opts.landing,
       fullRefresh: opts.fullRefresh ?? false,
@@ -57,6 +72,9 @@ export async function runAndReport(opts: {
     if (error instanceof PipelineLockedError || error instanceof RunRefusedError)
       throw new CliError(error.message, 1, { cause: error });
     throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   progress?.stop();
   const db = await Database.open(opts.db, { access_mode: 'READ_ONLY' });
@@ -67,8 +85,13 @@ export async function runAndReport(opts: {
   } finally {
     db.close();
   }
+  if (result.status === 'INTERRUPTED')
+    return exitCodeOf(controller.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
   return result.status === 'COMPLETED' ? 0 : 1;
 }
+
+/** The shell's exit code for a process ended by `signal`: 128 plus its number (SIGINT 130, SIGTERM 143). */
+const exitCodeOf = (signal: NodeJS.Signals): number => 128 + (signal === 'SIGTERM' ? 15 : 2);
 
 /**
  * Opens the lakehouse read-only. `sandboxed` also takes away the engine's access to files other than
