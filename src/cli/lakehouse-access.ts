@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { Database } from '../engine/database.ts';
-import { acquireLock, PipelineLockedError } from '../runner/lock.ts';
+import { acquireLock, lockHolder, PipelineLockedError } from '../runner/lock.ts';
 import { ensureSchema } from '../runner/schema.ts';
 import { CliError } from './errors.ts';
 
@@ -44,7 +44,7 @@ export async function withReadableLakehouse<T>(
   fn: (db: Database | undefined) => Promise<T>,
 ): Promise<T> {
   if (!fs.existsSync(dbPath)) return fn(undefined);
-  const db = await Database.open(dbPath, { access_mode: 'READ_ONLY' });
+  const db = await openLakehouseReadOnly(dbPath);
   try {
     return await fn(db);
   } finally {
@@ -66,6 +66,17 @@ export async function openLakehouseReadOnly(
   try {
     return await Database.open(dbPath, { ...options, access_mode: 'READ_ONLY' });
   } catch (error: unknown) {
-    throw new CliError(error instanceof Error ? error.message : String(error), 1, { cause: error });
+    const message = error instanceof Error ? error.message : String(error);
+    // The engine lets one process write a database file and no other open it meanwhile.
+    const holder = /in use by another carelake process/.test(message)
+      ? lockHolder(`${dbPath}.lock`)
+      : undefined;
+    if (holder !== undefined)
+      throw new CliError(
+        `the lakehouse ${dbPath} is being updated by a carelake run (pid ${holder}); the engine lets no other process open it until the update ends: try again when it finishes`,
+        1,
+        { cause: error },
+      );
+    throw new CliError(message, 1, { cause: error });
   }
 }

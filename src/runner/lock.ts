@@ -14,6 +14,17 @@ export class PipelineLockedError extends Error {
   }
 }
 
+/** The pid of the live process holding the update lock `lockPath`, if one does. */
+export function lockHolder(lockPath: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(lockPath, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : undefined;
+}
+
 /**
  * Takes the update lock `<db>.lock` (created exclusively, holding the owner's pid). A lock whose owner is
  * no longer alive (a killed run) is taken over. Returns the release function.

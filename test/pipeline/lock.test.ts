@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerPipelineCommands } from '../../src/cli/commands/pipeline.ts';
 import { CliError } from '../../src/cli/errors.ts';
+import { cli } from './cli-helper.ts';
 import { PipelineLockedError } from '../../src/runner/lock.ts';
 import { SSN_KEY_HEX, T0, makeLakehouse, range, run, writeValidBatch, type Lakehouse } from './fixtures.ts';
 
@@ -86,7 +87,7 @@ test('a second run while the lock is held fails with PipelineLockedError naming 
 test('a lock held by a live run in progress: a concurrent run is refused, not a DuckDB error', async () => {
   const lake = makeLakehouse();
   lakes.push(lake);
-  writeValidBatch(lake.landing, T0, { patients: range(1, 300), claimsPerPatient: 3 });
+  writeValidBatch(lake.landing, T0, { patients: range(1, 1500), claimsPerPatient: 3 });
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER, 'run', lake.db, lake.landing], {
     env: { ...process.env, CARELAKE_SSN_KEY: SSN_KEY_HEX },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -100,6 +101,15 @@ test('a lock held by a live run in progress: a concurrent run is refused, not a 
       if (out.includes('progress bronze')) resolve();
     });
   });
+  // A reader is told that a run holds the lakehouse, and which, not the engine's lock error.
+  const status = await cli(['status', '--db', lake.db]);
+  assert.equal(status.code, 1);
+  assert.match(
+    status.err,
+    new RegExp(
+      `the lakehouse .* is being updated by a carelake run \\(pid ${child.pid}\\); .* try again when it finishes`,
+    ),
+  );
   await assert.rejects(run(lake), (error: unknown) => {
     assert.ok(error instanceof PipelineLockedError, `expected PipelineLockedError, got ${String(error)}`);
     assert.equal(error.holderPid, child.pid);
@@ -108,28 +118,24 @@ test('a lock held by a live run in progress: a concurrent run is refused, not a 
   assert.equal(await done, 0, 'the first run completes undisturbed');
 });
 
-test(
-  'the CLI prints the lock message on stderr with exit code 1 (main)',
-  { skip: !fs.existsSync(new URL('../../src/cli/commands/generate.ts', import.meta.url)) },
-  async () => {
-    const lake = makeLakehouse();
-    lakes.push(lake);
-    const holder = await holdLock(`${lake.db}.lock`);
-    const { main } = await import('../../src/cli/main.ts');
-    let err = '';
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array) => {
-      err += chunk.toString();
-      return true;
-    }) as typeof process.stderr.write;
-    let code: number;
-    try {
-      code = await main(['run', '--db', lake.db, '--landing', lake.landing]);
-    } finally {
-      process.stderr.write = write;
-    }
-    assert.equal(code, 1);
-    assert.match(err, new RegExp(`pid ${holder.pid}\\b`));
-    holder.kill('SIGKILL');
-  },
-);
+test('the CLI prints the lock message on stderr with exit code 1 (main)', async () => {
+  const lake = makeLakehouse();
+  lakes.push(lake);
+  const holder = await holdLock(`${lake.db}.lock`);
+  const { main } = await import('../../src/cli/main.ts');
+  let err = '';
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    err += chunk.toString();
+    return true;
+  }) as typeof process.stderr.write;
+  let code: number;
+  try {
+    code = await main(['run', '--db', lake.db, '--landing', lake.landing]);
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.equal(code, 1);
+  assert.match(err, new RegExp(`pid ${holder.pid}\\b`));
+  holder.kill('SIGKILL');
+});

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { renderBundle, type RenderedBundle } from '../../renderer/index.ts';
 import { CliError, parseFormat } from '../errors.ts';
-import { Database } from '../../engine/database.ts';
+import { openLakehouseReadOnly } from '../lakehouse-access.ts';
 import { readTrainedModel } from '../../identity/model.ts';
 import { deterministicIdentityStep, type IdentityStep } from '../../definitions/identity-step.ts';
 import { fsIdentityStep, type IdentityModelData } from '../../definitions/identity/step.ts';
@@ -27,7 +27,7 @@ export async function identityStepFor(opts: {
   let model: IdentityModelData | undefined;
   if (opts.db) {
     if (!fs.existsSync(opts.db)) throw new CliError(`no lakehouse at ${opts.db}`, 2);
-    const db = await Database.open(opts.db, { access_mode: 'READ_ONLY' });
+    const db = await openLakehouseReadOnly(opts.db);
     try {
       model = await readTrainedModel(db, IDENTITY_MODEL_NAME);
     } finally {
