@@ -196,6 +196,20 @@ export function writeValidBatch(landing: string, at: Date, spec: BatchSpec): str
   ];
 }
 
+/**
+ * Extracts big enough for an update to take a second or two: for each batch number `b`, one day after
+ * T0 per number, 500 new patients with two claims and two events each (about 6,000 rows an extract).
+ */
+export function writeSizedBatches(landing: string, batches: readonly number[]): void {
+  for (const b of batches)
+    writeValidBatch(landing, hoursAfter(T0, 24 * b), {
+      patients: range(1 + b * 500, 1 + (b + 1) * 500),
+      claimsPerPatient: 2,
+      eventsPerPatient: 2,
+      firstKey: 1 + b * 100_000,
+    });
+}
+
 export const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from }, (_, j) => from + j);
 

@@ -10,15 +10,12 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runPipeline, type RunResult } from '../../src/runner/run.ts';
 import {
-  T0,
   TEST_ENV,
   fingerprint,
-  hoursAfter,
   makeLakehouse,
   query,
-  range,
   run,
-  writeValidBatch,
+  writeSizedBatches,
   type Lakehouse,
 } from './fixtures.ts';
 
@@ -26,22 +23,12 @@ const BIN = fileURLToPath(new URL('../../bin/carelake.js', import.meta.url));
 const lakes: Lakehouse[] = [];
 after(() => lakes.forEach((l) => l.cleanup()));
 
-function writeLanding(landing: string, batches: number[]): void {
-  for (const b of batches)
-    writeValidBatch(landing, hoursAfter(T0, 24 * b), {
-      patients: range(1 + b * 500, 1 + (b + 1) * 500),
-      claimsPerPatient: 2,
-      eventsPerPatient: 2,
-      firstKey: 1 + b * 100_000,
-    });
-}
-
 let clean: Awaited<ReturnType<typeof fingerprint>>;
 
 before(async () => {
   const lake = makeLakehouse('carelake-interrupt-clean-');
   lakes.push(lake);
-  writeLanding(lake.landing, [0, 1, 2]);
+  writeSizedBatches(lake.landing, [0, 1, 2]);
   const r = await run(lake);
   assert.equal(r.status, 'COMPLETED', r.error);
   clean = await fingerprint(lake.db);
@@ -85,7 +72,7 @@ async function assertStopped(lake: Lakehouse, r: RunResult, reason: string): Pro
 test('a first load stopped in bronze, silver or gold keeps nothing; the next run equals a clean run', async () => {
   const lake = makeLakehouse('carelake-interrupt-');
   lakes.push(lake);
-  writeLanding(lake.landing, [0, 1, 2]);
+  writeSizedBatches(lake.landing, [0, 1, 2]);
   for (const label of ['bronze', 'silver_patients', 'silver_medical_events', 'gold_patients']) {
     const r = await runStoppedAt(lake, label, label === 'gold_patients' ? 'SIGTERM' : 'SIGINT');
     await assertStopped(lake, r, label === 'gold_patients' ? 'SIGTERM' : 'SIGINT');
@@ -108,10 +95,10 @@ test('a first load stopped in bronze, silver or gold keeps nothing; the next run
 test('an incremental update stopped in silver leaves every table as the last update left it', async () => {
   const lake = makeLakehouse('carelake-interrupt-inc-');
   lakes.push(lake);
-  writeLanding(lake.landing, [0, 1]);
+  writeSizedBatches(lake.landing, [0, 1]);
   assert.equal((await run(lake)).status, 'COMPLETED');
   const before = await fingerprint(lake.db);
-  writeLanding(lake.landing, [2]);
+  writeSizedBatches(lake.landing, [2]);
   const r = await runStoppedAt(lake, 'silver_claims');
   await assertStopped(lake, r, 'SIGINT');
   assert.deepEqual(await fingerprint(lake.db), before, 'nothing of the stopped update is kept');
@@ -126,7 +113,7 @@ test('an incremental update stopped in silver leaves every table as the last upd
 test('a signal aborted before the update began stops it before it reads anything', async () => {
   const lake = makeLakehouse('carelake-interrupt-early-');
   lakes.push(lake);
-  writeLanding(lake.landing, [0]);
+  writeSizedBatches(lake.landing, [0]);
   const controller = new AbortController();
   controller.abort('SIGTERM');
   const r = await runPipeline({
@@ -169,7 +156,7 @@ function cliRunSignalled(
 test('carelake run: Ctrl-C (SIGINT) rolls the update back and exits 130; a second one stops at once', async () => {
   const lake = makeLakehouse('carelake-interrupt-cli-');
   lakes.push(lake);
-  writeLanding(lake.landing, [0, 1, 2]);
+  writeSizedBatches(lake.landing, [0, 1, 2]);
   const r = await cliRunSignalled(lake, ['SIGINT']);
   assert.equal(r.code, 130, r.out + r.err);
   assert.match(r.err, /SIGINT: stopping the update and rolling it back/);

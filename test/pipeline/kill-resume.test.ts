@@ -11,33 +11,18 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cli } from './cli-helper.ts';
 import {
-  T0,
   TEST_ENV,
   fingerprint,
-  hoursAfter,
   makeLakehouse,
   query,
-  range,
   run,
-  writeValidBatch,
+  writeSizedBatches,
   type Lakehouse,
 } from './fixtures.ts';
 
 const WORKER = fileURLToPath(new URL('./kill-worker.ts', import.meta.url));
 const lakes: Lakehouse[] = [];
 after(() => lakes.forEach((l) => l.cleanup()));
-
-/** A landing folder big enough for an update to take a second or two: 3 extracts, ~6000 rows each. */
-function writeBigLanding(landing: string): void {
-  for (let b = 0; b < 3; b++) {
-    writeValidBatch(landing, hoursAfter(T0, 24 * b), {
-      patients: range(1 + b * 500, 1 + (b + 1) * 500),
-      claimsPerPatient: 2,
-      eventsPerPatient: 2,
-      firstKey: 1 + b * 100_000,
-    });
-  }
-}
 
 /**
  * Spawns a worker run and SIGKILLs it `ms` after its output first contains `trigger` (a progress line);
@@ -74,7 +59,7 @@ let landingSource: Lakehouse;
 before(async () => {
   landingSource = makeLakehouse('carelake-kill-clean-');
   lakes.push(landingSource);
-  writeBigLanding(landingSource.landing);
+  writeSizedBatches(landingSource.landing, [0, 1, 2]);
   const r = await run(landingSource);
   assert.equal(r.status, 'COMPLETED', r.error);
   clean = await fingerprint(landingSource.db);
