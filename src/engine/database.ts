@@ -27,6 +27,8 @@ function withHint(message: string): string {
     return `${message}\n(carelake lets the engine spill at most half the disk space free when the database opened; CARELAKE_TEMP_LIMIT sets another cap, e.g. 40GB)`;
   if (/No space left on device/i.test(message))
     return `${message}\n(the disk is full: free space and run again; an update that fails commits nothing, and the next run ingests its files)`;
+  if (/Corrupt database file|Could not read enough bytes from file/i.test(message))
+    return `${message}\n(the database file is damaged or cut short: restore it from a backup, or build a new lakehouse from the landing files with \`carelake run --db <new file>\`, after copying any archived landing files back into the landing folder)`;
   if (/out of memory/i.test(message))
     return `${message}\n(carelake gives the engine 2.5 GB, an incremental update less; CARELAKE_MEMORY_LIMIT sets one limit for all work, e.g. 4GB)`;
   return message;
@@ -266,7 +268,8 @@ export class Database {
       instance = await DuckDBInstance.create(path, options);
     } catch (error: unknown) {
       const message = error instanceof Error ? error.message : String(error);
-      if (/lock/i.test(message)) {
+      // The engine's own words for a file another process holds (not any message with "block" in it).
+      if (/Could not set lock on file|Conflicting lock/i.test(message)) {
         throw new EngineError(
           `the database ${path} is in use by another carelake process (${message.split('\n')[0]})`,
           '',

@@ -541,3 +541,44 @@ test('sqlString spells any text as a literal the engine reads back unchanged (qu
     db.close();
   }
 });
+
+test('a damaged or cut-short database file is named as such, with what to do, not as one in use', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-damaged-'));
+  try {
+    const file = path.join(dir, 'lake.duckdb');
+    const db = await Database.open(file);
+    await db.run('CREATE TABLE t AS SELECT range AS i FROM range(1000)');
+    db.close();
+    const good = fs.readFileSync(file);
+    const opened = async (): Promise<string> => {
+      try {
+        (await Database.open(file)).close();
+        return 'opened';
+      } catch (error: unknown) {
+        assert.ok(error instanceof EngineError);
+        return error.message;
+      }
+    };
+    // A few bytes changed in the first block (after the file's three 4 KiB headers), which opening reads.
+    const damaged = Buffer.from(good);
+    damaged.fill(0xa5, 12288 + 100, 12288 + 104);
+    fs.writeFileSync(file, damaged);
+    const corrupt = await opened();
+    assert.match(corrupt, /^cannot open the database .*Corrupt database file/);
+    assert.match(
+      corrupt,
+      /the database file is damaged or cut short: restore it from a backup, or build a new lakehouse/,
+    );
+    assert.doesNotMatch(corrupt, /in use by another/);
+    // Cut short.
+    fs.writeFileSync(file, good.subarray(0, 20_000));
+    const cut = await opened();
+    assert.match(cut, /Could not read enough bytes|damaged or cut short/);
+    assert.doesNotMatch(cut, /in use by another/);
+    // Whole again: it opens.
+    fs.writeFileSync(file, good);
+    assert.equal(await opened(), 'opened');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
