@@ -27,6 +27,8 @@ function withHint(message: string): string {
     return `${message}\n(carelake lets the engine spill at most half the disk space free when the database opened; CARELAKE_TEMP_LIMIT sets another cap, e.g. 40GB)`;
   if (/No space left on device/i.test(message))
     return `${message}\n(the disk is full: free space and run again; an update that fails commits nothing, and the next run ingests its files)`;
+  if (/Corrupt WAL file|Failure while replaying WAL/i.test(message))
+    return `${message}\n(the database's log of its latest commits, the .wal file next to it, is damaged: restore a backup, or move the .wal file aside to open the database as it was at its last checkpoint; the updates logged since are then lost, and the next run ingests their landing files again if they are still in the landing folder)`;
   if (/Corrupt database file|Could not read enough bytes from file/i.test(message))
     return `${message}\n(the database file is damaged or cut short: restore it from a backup, or build a new lakehouse from the landing files with \`carelake run --db <new file>\`, after copying any archived landing files back into the landing folder)`;
   if (/out of memory/i.test(message))

@@ -582,3 +582,43 @@ test('a damaged or cut-short database file is named as such, with what to do, no
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a damaged write-ahead log is named as such, with what to do', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-damaged-wal-'));
+  try {
+    const file = path.join(dir, 'lake.duckdb');
+    const db = await Database.open(file);
+    await db.run('CREATE TABLE t AS SELECT range AS i FROM range(1000)');
+    await db.run('CHECKPOINT');
+    // Small commits go to the log; the copy taken before close holds them only there.
+    for (let i = 0; i < 3; i++) await db.run('INSERT INTO t SELECT range FROM range(2000)');
+    const copy = path.join(dir, 'copy.duckdb');
+    fs.copyFileSync(file, copy);
+    fs.copyFileSync(`${file}.wal`, `${copy}.wal`);
+    db.close();
+    const wal = fs.readFileSync(`${copy}.wal`);
+    assert.ok(wal.length > 1000, 'the commits are in the log');
+    wal.fill(0xa5, Math.floor(wal.length / 3), Math.floor(wal.length / 3) + 4);
+    fs.writeFileSync(`${copy}.wal`, wal);
+    await assert.rejects(Database.open(copy), (error: unknown) => {
+      assert.ok(error instanceof EngineError);
+      assert.match(error.message, /Corrupt WAL file/);
+      assert.match(
+        error.message,
+        /the \.wal file next to it, is damaged: restore a backup, or move the \.wal file aside/,
+      );
+      assert.doesNotMatch(error.message, /in use by another/);
+      return true;
+    });
+    // Moved aside, the database opens as it was at its checkpoint.
+    fs.renameSync(`${copy}.wal`, `${copy}.wal.damaged`);
+    const reopened = await Database.open(copy);
+    try {
+      assert.deepEqual(await reopened.all('SELECT COUNT(*) AS n FROM t'), [{ n: 1000 }]);
+    } finally {
+      reopened.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
