@@ -11,6 +11,7 @@ import {
   type DuckDBValueConverter,
 } from '@duckdb/node-api';
 import { BackgroundFileOps, backgroundLimit } from './background.ts';
+import { makeDirectory } from '../support/files.ts';
 
 /**
  * Runs of 16 or more hex digits in statement text: the padded HMAC key blocks the SSN hash is computed
@@ -460,7 +461,7 @@ export class Database {
           ? fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-work-'))
           : Database.workDir(this.path);
       fs.rmSync(this.scratchDir, { recursive: true, force: true });
-      fs.mkdirSync(this.scratchDir, { recursive: true });
+      makeDirectory(this.scratchDir);
     } else {
       await this.dropTempTables();
       // The folder goes once its files are deleted (they are being deleted in the background).

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DefectCode } from '../definitions/defect-catalog.ts';
 import { ENTITIES, type Entity } from '../definitions/entities.ts';
@@ -19,6 +18,7 @@ import {
 import { DEFAULT_SEED, GenerateOptionError, resolveOptions, type GenerateOptions } from './options.ts';
 import { numberTruthLines } from './truth.ts';
 import { GENERATOR_VERSION } from './version.ts';
+import { makeDirectory } from '../support/files.ts';
 
 export interface GeneratedFile {
   readonly entity: Entity;
@@ -85,8 +85,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
       'the truth folder and the landing folder must be separate (neither inside the other)',
     );
   }
-  mkdirSync(landingDir, { recursive: true });
-  mkdirSync(truthDir, { recursive: true });
+  makeDirectory(landingDir);
+  makeDirectory(truthDir);
 
   const previous = readManifest(truthDir);
   if (o.incremental && !previous)

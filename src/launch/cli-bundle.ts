@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundleModule } from './bundle.ts';
 import { BUNDLE_FILE, MANIFEST_FILE, MANIFEST_FORMAT, PACKAGE_ROOT } from './launcher.js';
+import { makeDirectory } from '../support/files.ts';
 
 /**
  * The CLI as one JavaScript module: src/cli/main.ts and every module it imports (npm packages stay
@@ -40,7 +41,7 @@ export async function buildCliBundle(
       return [file, stat.mtimeMs, stat.size];
     },
   );
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const temporary = (file: string): string => `${file}.${process.pid}.tmp`;
   for (const file of bundle.files) {
     fs.writeFileSync(temporary(file.path), file.text);

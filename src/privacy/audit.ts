@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { redactDeep, redactSsnText } from './redact.ts';
+import { makeDirectory } from '../support/files.ts';
 
 /**
  * The audit trail (HIPAA 164.312(b)): an append-only JSON Lines file next to the database,
@@ -221,7 +222,7 @@ export function appendAudit(
   input: AuditInput,
   env: NodeJS.ProcessEnv = process.env,
 ): AuditEntry {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirectory(path.dirname(file));
   const release = lockAudit(file);
   try {
     const torn = settleTail(file);

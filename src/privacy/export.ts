@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sqlString, type Database } from '../engine/database.ts';
+import { makeDirectory } from '../support/files.ts';
 
 /**
  * The de-identified export (`carelake export`): the gold tables as Parquet (and CSV on request).
@@ -224,7 +225,7 @@ export async function exportGold(db: Database, o: ExportOptions): Promise<Export
     throw new Error(`${out} is a file, not a folder; choose a new folder for the export`);
   if (existing && fs.readdirSync(out).length > 0)
     throw new Error(`the export folder ${out} is not empty; choose a new folder`);
-  fs.mkdirSync(out, { recursive: true, mode: 0o700 });
+  makeDirectory(out, 0o700);
   const created = await ensurePseudonyms(db);
   const specs = tables(o.mode);
   const files: ExportFile[] = [];
@@ -239,7 +240,7 @@ export async function exportGold(db: Database, o: ExportOptions): Promise<Export
       await db.run(`COPY (${t.sql}) TO ${sqlString(target)} (FORMAT parquet${partition})`);
     }
     if (o.csv) {
-      fs.mkdirSync(path.join(out, 'csv'), { recursive: true });
+      makeDirectory(path.join(out, 'csv'));
       await db.run(
         `COPY (${t.sql}) TO ${sqlString(path.join(out, 'csv', `${t.name}.csv`))} (FORMAT csv, HEADER true)`,
       );

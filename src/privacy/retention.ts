@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseLandingFileName } from '../definitions/landing-files.ts';
 import type { Database } from '../engine/database.ts';
 import { appendAudit, auditPathFor, principal } from './audit.ts';
+import { makeDirectory } from '../support/files.ts';
 
 /**
  * Landing retention: landing files hold raw SSNs, so files recorded as ingested (and unchanged since)
@@ -170,7 +171,7 @@ function syncFolder(dir: string): void {
  * file system's, replaceable in tests.
  */
 export function moveFile(from: string, to: string, rename = fs.renameSync): void {
-  fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o700 });
+  makeDirectory(path.dirname(to), 0o700);
   if (fs.existsSync(to)) throw new Error(`${to} already exists; not overwritten`);
   const stat = fs.statSync(from);
   try {

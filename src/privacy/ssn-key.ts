@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { usableSsnDigits } from '../definitions/ssn.ts';
+import { makeDirectory } from '../support/files.ts';
 
 /**
  * The secret key for SSN hashing (DECISIONS.md D5). Taken, in order, from CARELAKE_SSN_KEY (64 to 128
@@ -96,7 +97,13 @@ function checkPermissions(file: string): void {
 }
 
 function writeNewKey(file: string): Buffer {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    makeDirectory(path.dirname(file), 0o700);
+  } catch (error: unknown) {
+    throw new KeyFileError(
+      `cannot create the folder of the SSN key file ${file} (${(error as Error).message}); set CARELAKE_SSN_KEY_FILE to a writable path (outside the landing folder and any git repository), or CARELAKE_SSN_KEY`,
+    );
+  }
   const key = crypto.randomBytes(32);
   fs.writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
   return key;

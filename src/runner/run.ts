@@ -29,6 +29,7 @@ import { acquireLock, PipelineLockedError } from './lock.ts';
 import { DERIVED_TABLES, ensureSchema } from './schema.ts';
 import { runSilverFacts, runSilverPatients } from './silver.ts';
 import type { IdentityStats } from '../identity/resolve.ts';
+import { makeDirectory } from '../support/files.ts';
 
 export interface RunOptions {
   readonly dbPath: string;
@@ -250,7 +251,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
 
 async function runUpdate(options: RunOptions): Promise<RunResult> {
   const say = options.onMessage ?? (() => {});
-  fs.mkdirSync(path.dirname(path.resolve(options.dbPath)), { recursive: true });
+  makeDirectory(path.dirname(path.resolve(options.dbPath)));
   const release = acquireLock(`${options.dbPath}.lock`);
   // Working files left by an update that was killed (the lock is ours, so no update is using them).
   if (options.dbPath !== ':memory:')

@@ -8,6 +8,7 @@ import { readTrainedModel } from '../../identity/model.ts';
 import { deterministicIdentityStep, type IdentityStep } from '../../definitions/identity-step.ts';
 import { fsIdentityStep, type IdentityModelData } from '../../definitions/identity/step.ts';
 import { IDENTITY_MODEL_NAME } from '../../definitions/identity/comparisons.ts';
+import { makeDirectory } from '../../support/files.ts';
 
 /** The identity step to render: fs-v1 (with the lakehouse's trained model, if any) or deterministic-v1. */
 export async function identityStepFor(opts: {
@@ -47,7 +48,7 @@ export function writeBundle(dir: string, bundle: RenderedBundle): number {
   let bytes = 0;
   for (const f of bundle.files) {
     const target = path.join(dir, ...f.path.split('/'));
-    fs.mkdirSync(path.dirname(target), { recursive: true });
+    makeDirectory(path.dirname(target));
     fs.writeFileSync(target, f.content);
     bytes += Buffer.byteLength(f.content);
   }

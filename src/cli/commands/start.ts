@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { generate } from '../../generator/generate.ts';
@@ -7,6 +6,7 @@ import { parseFormat, parseIntegerOption } from '../errors.ts';
 import { addLakehouseOptions } from '../options.ts';
 import { terminalProgress } from '../progress.ts';
 import { runAndReport } from './pipeline.ts';
+import { makeDirectory } from '../../support/files.ts';
 
 interface StartOptions {
   db: string;
@@ -38,7 +38,7 @@ export function registerStart(program: Command): void {
       const patients = parseIntegerOption('--patients', opts.patients, 1, 50_000_000);
       const seed = parseIntegerOption('--seed', opts.seed, 0);
       if (scanLanding(opts.landing).files.length === 0) {
-        fs.mkdirSync(opts.landing, { recursive: true });
+        makeDirectory(opts.landing);
         const summary = await generate({
           patients,
           seed,
