@@ -35,6 +35,21 @@ export default tseslint.config(
     },
   },
   {
+    // Node's recursive mkdir never returns under /proc: folders are made with support/files.ts.
+    files: ['src/**/*.ts'],
+    ignores: ['src/support/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.property.name='mkdirSync'], CallExpression[callee.name='mkdirSync']",
+          message: 'Make folders with makeDirectory (src/support/files.ts).',
+        },
+      ],
+    },
+  },
+  {
     files: ['bin/**/*.js', 'src/**/*.js', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
