@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Database } from '../engine/database.ts';
+import { Database, DatabaseInUseError } from '../engine/database.ts';
 import { acquireLock, lockHolder, PipelineLockedError } from '../runner/lock.ts';
 import { ensureSchema } from '../runner/schema.ts';
 import { CliError } from './errors.ts';
@@ -68,9 +68,7 @@ export async function openLakehouseReadOnly(
   } catch (error: unknown) {
     const message = error instanceof Error ? error.message : String(error);
     // The engine lets one process write a database file and no other open it meanwhile.
-    const holder = /in use by another carelake process/.test(message)
-      ? lockHolder(`${dbPath}.lock`)
-      : undefined;
+    const holder = error instanceof DatabaseInUseError ? lockHolder(`${dbPath}.lock`) : undefined;
     if (holder !== undefined)
       throw new CliError(
         `the lakehouse ${dbPath} is being updated by a carelake run (pid ${holder}); the engine lets no other process open it until the update ends: try again when it finishes`,

@@ -47,6 +47,14 @@ export class EngineError extends Error {
   }
 }
 
+/** The database file is held by another process (the engine lets one process open a file for writing). */
+export class DatabaseInUseError extends EngineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, '', options);
+    this.name = 'DatabaseInUseError';
+  }
+}
+
 /**
  * A statement of a transaction that `Database.interrupt` stopped: the one running when it was called
  * (cancelled by the engine) or any later one of the same transaction. The message is the reason given.
@@ -273,9 +281,8 @@ export class Database {
       const message = error instanceof Error ? error.message : String(error);
       // The engine's own words for a file another process holds (not any message with "block" in it).
       if (/Could not set lock on file|Conflicting lock/i.test(message)) {
-        throw new EngineError(
+        throw new DatabaseInUseError(
           `the database ${path} is in use by another carelake process (${message.split('\n')[0]})`,
-          '',
           { cause: error },
         );
       }

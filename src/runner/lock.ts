@@ -42,8 +42,8 @@ export function acquireLock(lockPath: string): () => void {
       };
     } catch (error: unknown) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number(fs.readFileSync(lockPath, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) throw new PipelineLockedError(lockPath, pid);
+      const holder = lockHolder(lockPath);
+      if (holder !== undefined) throw new PipelineLockedError(lockPath, holder);
       fs.rmSync(lockPath, { force: true });
     }
   }
