@@ -17,6 +17,9 @@ export function printable(text: string): string {
   );
 }
 
+/** A message of several lines (an engine error and its hints) for the terminal: its line breaks kept. */
+export const printableLines = (message: string): string => message.split('\n').map(printable).join('\n');
+
 /**
  * Dates and timestamps as text, by their time: a result repeats the same few (a run's processing time,
  * the days of a few years), and formatting each anew was a fifth of the CPU of a large CSV result.

@@ -12,7 +12,8 @@ import { registerLanding } from './commands/landing.ts';
 import { registerBundle } from './commands/bundle.ts';
 import { registerUpload } from './commands/upload.ts';
 import { CliError } from './errors.ts';
-import { printable } from './format.ts';
+import { printableLines } from './format.ts';
+import { systemHint } from '../support/errors.ts';
 
 export { toleratePipeClose } from './streams.ts';
 
@@ -42,9 +43,6 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** A message of several lines (an engine error) for the terminal: its line breaks kept. */
-const printableLines = (message: string): string => message.split('\n').map(printable).join('\n');
-
 /** Runs the CLI and returns the process exit code (0 ok, 1 failure, 2 usage error). */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
@@ -61,7 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`carelake: ${printableLines(message)}\n`);
+    process.stderr.write(`carelake: ${printableLines(message + systemHint(error))}\n`);
     return 1;
   }
 }

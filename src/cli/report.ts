@@ -1,6 +1,6 @@
 import type { LakehouseSummary } from '../monitoring/summary.ts';
 import type { RunResult } from '../runner/run.ts';
-import { formatRows, printable } from './format.ts';
+import { formatRows, printable, printableLines } from './format.ts';
 
 /** The human summary of one run: files, flows, expectation pass rates, quarantine by rule, DQ score. */
 export function renderRunReport(result: RunResult, summary: LakehouseSummary): string {
@@ -16,7 +16,7 @@ export function renderRunReport(result: RunResult, summary: LakehouseSummary): s
   out.push(
     `Update ${result.runId} ${result.status} in ${result.seconds.toFixed(1)} s${result.fullRefresh ? ' (full refresh)' : ''}: ${files}.`,
   );
-  if (result.error) out.push(`Error: ${printable(result.error)}`);
+  if (result.error) out.push(`Error: ${printableLines(result.error)}`);
   if (result.keySwitch)
     out.push(
       `SSN key switched from ${result.keySwitch.from} to ${result.keySwitch.to}: every SSN re-hashed.`,

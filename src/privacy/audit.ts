@@ -246,6 +246,34 @@ export function appendAudit(
   }
 }
 
+/**
+ * Why no entry can be appended to the trail, checked before work that must be audited starts: it cannot
+ * be opened for appending (a folder in its place, no permission), or its last complete line is not an
+ * entry (edited or damaged; `carelake audit restart` sets it aside). Undefined when an entry can follow
+ * (an empty or new trail, or a part-written last line, which appendAudit sets aside). Reads the end of
+ * the file only. A write that fails later (a disk full meanwhile) is appendAudit's error.
+ */
+export function auditTrailDamage(file: string): string | undefined {
+  try {
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+  } catch (error: unknown) {
+    return `the audit trail ${file} cannot be written: ${(error as Error).message}`;
+  }
+  const size = fs.statSync(file).size;
+  if (size === 0) return undefined;
+  const fd = fs.openSync(file, 'r');
+  const lastByte = Buffer.alloc(1);
+  try {
+    if (fs.readSync(fd, lastByte, 0, 1, size - 1) !== 1) return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (lastByte[0] !== 10) return undefined;
+  const last = lastLine(file);
+  if (last === undefined || parseLine(last)) return undefined;
+  return `the last entry of the audit trail ${file} is damaged, and no entry can follow it: run \`carelake audit verify\`, then \`carelake audit restart\` to set the damaged trail aside`;
+}
+
 /** Every entry of the trail (unverified; see verifyAudit). */
 export function readAudit(file: string): AuditEntry[] {
   if (!fs.existsSync(file)) return [];

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Database, InterruptedError } from '../engine/database.ts';
-import { appendAudit, auditPathFor } from '../privacy/audit.ts';
+import { appendAudit, auditPathFor, auditTrailDamage } from '../privacy/audit.ts';
 import {
   missingIngestedFiles,
   retainLanding,
@@ -29,6 +29,7 @@ import { acquireLock, PipelineLockedError } from './lock.ts';
 import { DERIVED_TABLES, ensureSchema } from './schema.ts';
 import { runSilverFacts, runSilverPatients } from './silver.ts';
 import type { IdentityStats } from '../identity/resolve.ts';
+import { systemAdvice } from '../support/errors.ts';
 import { makeDirectory } from '../support/files.ts';
 
 export interface RunOptions {
@@ -104,6 +105,14 @@ export class RunRefusedError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'RunRefusedError';
+  }
+}
+
+/** A run refused because its audit entry could not be written (so none is attempted). */
+export class AuditTrailRefusedError extends RunRefusedError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditTrailRefusedError';
   }
 }
 
@@ -207,14 +216,58 @@ function interruptedMessage(reason: unknown): string {
   return `interrupted${why} before the update committed: it was rolled back, no table changed, and the next run ingests its files`;
 }
 
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Records a failed or interrupted update in the event log and pipeline_runs. The update has rolled back
+ * by then; recording it is a write of its own, which fails too when what failed the update is the disk
+ * (full) or the database itself. Such a failure never replaces the update's own error: it is returned,
+ * for the caller to add to that error (the update's row then stays RUNNING until the next run marks it
+ * INTERRUPTED).
+ */
+export async function recordFailure(
+  db: Database,
+  origin: EventOrigin,
+  failure: { runId: string; interrupted: boolean; message: string; className: string },
+): Promise<string | undefined> {
+  const { runId, interrupted, message } = failure;
+  try {
+    // Lakeflow's state for an update stopped by a user is CANCELED.
+    await logEvent(db, origin, {
+      eventType: 'update_progress',
+      level: interrupted ? 'WARN' : 'ERROR',
+      message: `Update ${runId} is ${interrupted ? 'CANCELED' : 'FAILED'}: ${message}`,
+      details: { update_progress: { state: interrupted ? 'CANCELED' : 'FAILED' } },
+      error: { fatal: true, exceptions: [{ class_name: failure.className, message }] },
+    });
+    await db.run(
+      `UPDATE pipeline_runs SET finished_at = now()::TIMESTAMP, status = ?, error = ? WHERE run_id = ?`,
+      [interrupted ? 'INTERRUPTED' : 'FAILED', message, runId],
+    );
+    return undefined;
+  } catch (error: unknown) {
+    return `recording this failure in the lakehouse failed too: ${redactSsnText(errorText(error).split('\n')[0] ?? '')}`;
+  }
+}
+
 /**
  * One pipeline update: ingest new landing files into bronze, then silver and gold, all in one
  * transaction, so a failure (or a kill) leaves every table as it was and the next run redoes the work.
  */
 export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const env = options.env ?? process.env;
-  const audit = (input: Parameters<typeof appendAudit>[1]): void => {
-    if (options.dbPath !== ':memory:') appendAudit(auditPathFor(options.dbPath), input, env);
+  // The audit entry of an update that has happened (or failed) cannot undo it: an entry that cannot be
+  // written (a full disk, a damaged trail) is said with the update's own outcome, never instead of it.
+  const audit = (input: Parameters<typeof appendAudit>[1]): string | undefined => {
+    if (options.dbPath === ':memory:') return undefined;
+    const file = auditPathFor(options.dbPath);
+    try {
+      appendAudit(file, input, env);
+      return undefined;
+    } catch (error: unknown) {
+      const advice = systemAdvice(error);
+      return `the audit trail ${file} could not record this update: ${errorText(error)}${advice ? `; ${advice}` : ''}`;
+    }
   };
   const action = options.fullRefresh ? 'full_refresh' : 'pipeline_update';
   let result: RunResult;
@@ -225,14 +278,14 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       error instanceof RunRefusedError ||
       error instanceof KeyFileError ||
       error instanceof PipelineLockedError;
-    audit({
-      action,
-      status: refused ? 'REFUSED' : 'FAILED',
-      details: { error: error instanceof Error ? error.message : String(error) },
-    });
+    const unaudited =
+      error instanceof AuditTrailRefusedError
+        ? undefined
+        : audit({ action, status: refused ? 'REFUSED' : 'FAILED', details: { error: errorText(error) } });
+    if (unaudited && error instanceof Error) error.message = `${error.message}\n(${unaudited})`;
     throw error;
   }
-  audit({
+  const unaudited = audit({
     action,
     status: result.status,
     rows: result.flows.reduce((n, f) => n + f.rowsOut, 0),
@@ -246,13 +299,20 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       ...(result.landing ? { landing: result.landing } : {}),
     },
   });
-  return result;
+  return unaudited ? { ...result, warnings: [...result.warnings, unaudited] } : result;
 }
 
 async function runUpdate(options: RunOptions): Promise<RunResult> {
   const say = options.onMessage ?? (() => {});
   makeDirectory(path.dirname(path.resolve(options.dbPath)));
   const release = acquireLock(`${options.dbPath}.lock`);
+  // No update runs that its audit entry could not follow (a damaged trail): refused before it starts,
+  // not found out after its commit.
+  const damage = options.dbPath === ':memory:' ? undefined : auditTrailDamage(auditPathFor(options.dbPath));
+  if (damage !== undefined) {
+    release();
+    throw new AuditTrailRefusedError(damage);
+  }
   // Working files left by an update that was killed (the lock is ours, so no update is using them).
   if (options.dbPath !== ':memory:')
     fs.rmSync(Database.workDir(options.dbPath), { recursive: true, force: true });
@@ -292,10 +352,11 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
         );
       }
     }
-    // This process holds the lock, so a run still marked RUNNING was killed mid-update: its
-    // transaction never committed and no table changed. Say so instead of leaving it RUNNING.
+    // This process holds the lock, so a run still marked RUNNING was killed mid-update, or failed where
+    // its failure could not be recorded (a full disk): its transaction never committed and no table
+    // changed. Say so instead of leaving it RUNNING.
     await db.run(`UPDATE pipeline_runs SET status = 'INTERRUPTED', finished_at = COALESCE(finished_at, started_at),
-      error = 'the process ended before the update committed; no table was changed and its files are ingested by a later run'
+      error = 'the update ended before it committed (its process was killed, or its failure could not be recorded); no table was changed and its files are ingested by a later run'
       WHERE status = 'RUNNING'`);
     const origin: EventOrigin = { pipelineId: await pipelineId(db), updateId: crypto.randomUUID() };
     const startedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -481,21 +542,12 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
       const message = interrupted
         ? interruptedMessage(signal?.reason)
         : redactSsnText(error instanceof Error ? error.message : String(error));
-      // Lakeflow's state for an update stopped by a user is CANCELED.
-      await logEvent(db, origin, {
-        eventType: 'update_progress',
-        level: interrupted ? 'WARN' : 'ERROR',
-        message: `Update ${ctx.runId} is ${interrupted ? 'CANCELED' : 'FAILED'}: ${message}`,
-        details: { update_progress: { state: interrupted ? 'CANCELED' : 'FAILED' } },
-        error: {
-          fatal: true,
-          exceptions: [{ class_name: error instanceof Error ? error.name : 'Error', message }],
-        },
+      const unrecorded = await recordFailure(db, origin, {
+        runId: ctx.runId,
+        interrupted,
+        message,
+        className: error instanceof Error ? error.name : 'Error',
       });
-      await db.run(
-        `UPDATE pipeline_runs SET finished_at = now()::TIMESTAMP, status = ?, error = ? WHERE run_id = ?`,
-        [interrupted ? 'INTERRUPTED' : 'FAILED', message, ctx.runId],
-      );
       return {
         runId: ctx.runId,
         status: interrupted ? 'INTERRUPTED' : 'FAILED',
@@ -506,23 +558,33 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
         flows: [],
         accounting: [],
         warnings: ctx.warnings,
-        error: message,
+        error: unrecorded ? `${message}\n(${unrecorded})` : message,
       };
     } finally {
       signal?.removeEventListener('abort', stop);
     }
-    const landing = await retainLanding(db, {
-      dbPath: options.dbPath,
-      landingDir: options.landingDir,
-      runId: ctx.runId,
-      env: options.env ?? process.env,
-      ...(options.archiveDir ? { archiveDir: options.archiveDir } : {}),
-      ...(options.retainLanding ? { retain: options.retainLanding } : {}),
-    });
+    // The update has committed: what follows (landing retention, its figures) cannot undo it, so a
+    // failure there is a warning of a completed update, never a failed one (the next run would find
+    // nothing to redo).
+    let landing: LandingSummary | undefined;
+    try {
+      landing = await retainLanding(db, {
+        dbPath: options.dbPath,
+        landingDir: options.landingDir,
+        runId: ctx.runId,
+        env: options.env ?? process.env,
+        ...(options.archiveDir ? { archiveDir: options.archiveDir } : {}),
+        ...(options.retainLanding ? { retain: options.retainLanding } : {}),
+      });
+    } catch (error: unknown) {
+      ctx.warnings.push(
+        `the update committed, but the landing files' retention step failed: ${redactSsnText(errorText(error))}`,
+      );
+    }
     return {
       runId: ctx.runId,
       status: 'COMPLETED',
-      landing,
+      ...(landing ? { landing } : {}),
       ...(switchFrom !== undefined ? { keySwitch: { from: switchFrom, to: key.keyId } } : {}),
       startedAt: startedAt.toISOString(),
       seconds: (Date.now() - t0) / 1000,

@@ -23,6 +23,7 @@ import {
   T0,
   hoursAfter,
   makeLakehouse,
+  query,
   range,
   run,
   writeValidBatch,
@@ -311,9 +312,14 @@ test('CLI: after damage, `audit restart` keeps the damaged trail and starts a ch
     const damaged = fs.readFileSync(file);
     assert.equal((await cli(['audit', 'verify', '--db', lake.db])).code, 1);
     writeValidBatch(lake.landing, hoursAfter(T0, 1), { patients: range(3, 4), firstKey: 100 });
+    const ingested = async (): Promise<number> =>
+      Number((await query<{ n: string }>(lake.db, 'SELECT COUNT(*) AS n FROM ingest_files'))[0]?.n);
+    const before = await ingested();
     const refused = await cli(['run', ...base]);
     assert.notEqual(refused.code, 0);
-    assert.match(refused.err, /the last entry of the audit trail .* is damaged/);
+    assert.match(refused.err, /the last entry of the audit trail .* is damaged, and no entry can follow it/);
+    assert.deepEqual(fs.readFileSync(file), damaged, 'the refusal wrote nothing to the damaged trail');
+    assert.equal(await ingested(), before, 'refused before the update: nothing was ingested unaudited');
 
     const reason = ['--reason', 'ticket 42'];
     const restart = await cli(['audit', 'restart', '--db', lake.db, ...reason, '--format', 'json']);
@@ -332,6 +338,7 @@ test('CLI: after damage, `audit restart` keeps the damaged trail and starts a ch
     assert.equal((await cli(['audit', 'verify', '--db', lake.db])).code, 0);
     const again = await cli(['run', ...base]);
     assert.equal(again.code, 0, again.err);
+    assert.ok((await ingested()) > before, 'the refused batch is ingested once the trail is restarted');
     assert.deepEqual(
       readAudit(file).map((e) => e.action),
       ['audit_chain_restarted', 'pipeline_update'],
