@@ -56,6 +56,48 @@ export class DatabaseInUseError extends EngineError {
 }
 
 /**
+ * The path holds something other than a DuckDB database (a landing CSV given as --db, a folder). Told
+ * before the engine opens it: the engine opens an existing file named like a data file (.csv, .parquet,
+ * .json) as an in-memory database over that file, where an update would run, report success and keep
+ * nothing.
+ */
+export class NotADatabaseError extends EngineError {
+  constructor(message: string) {
+    super(message, '');
+    this.name = 'NotADatabaseError';
+  }
+}
+
+/** Bytes 8-11 of every DuckDB database file (its header's magic). */
+const DUCKDB_MAGIC = Buffer.from('DUCK');
+
+/**
+ * Throws NotADatabaseError when `path` exists and is not a DuckDB database file (a missing path is
+ * fine: opening it creates the database). Reads the first 12 bytes only; never quotes them (the file
+ * may be a landing file full of PHI).
+ */
+export function checkDatabaseFile(path: string): void {
+  if (path === ':memory:') return;
+  const stat = fs.statSync(path, { throwIfNoEntry: false });
+  if (stat === undefined) return;
+  const choose = 'choose the lakehouse file with --db (a new path creates one)';
+  if (stat.isDirectory()) throw new NotADatabaseError(`${path} is a folder, not a database file: ${choose}`);
+  if (!stat.isFile()) throw new NotADatabaseError(`${path} is not a regular file: ${choose}`);
+  const header = Buffer.alloc(12);
+  let n = 0;
+  const fd = fs.openSync(path, 'r');
+  try {
+    n = fs.readSync(fd, header, 0, 12, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (n === 12 && header.subarray(8, 12).equals(DUCKDB_MAGIC)) return;
+  throw new NotADatabaseError(
+    `the file ${path} is ${stat.size === 0 ? 'empty' : 'not a DuckDB database'}, so it is no carelake lakehouse: ${choose}`,
+  );
+}
+
+/**
  * A statement of a transaction that `Database.interrupt` stopped: the one running when it was called
  * (cancelled by the engine) or any later one of the same transaction. The message is the reason given.
  */
@@ -274,6 +316,7 @@ export class Database {
 
   /** Opens (creating if needed) the database file at `path`, or an in-memory one for ':memory:'. */
   static async open(path: string, options: Record<string, string> = {}): Promise<Database> {
+    checkDatabaseFile(path);
     let instance: DuckDBInstance;
     try {
       instance = await DuckDBInstance.create(path, options);
@@ -289,6 +332,18 @@ export class Database {
       throw new EngineError(`cannot open the database ${path}: ${message}`, '', { cause: error });
     }
     const connection = await instance.connect();
+    if (path !== ':memory:') {
+      // However the engine read the path, the database must be that file, not one in memory.
+      const reader = await connection.runAndReadAll(
+        'SELECT path FROM duckdb_databases() WHERE database_name = current_database()',
+      );
+      const opened = reader.getRowObjects()[0]?.['path'];
+      if (typeof opened !== 'string' || opened === '') {
+        connection.closeSync();
+        instance.closeSync();
+        throw new NotADatabaseError(`${path} was not opened as a database file: choose another --db`);
+      }
+    }
     for (const setting of engineSettings(path, process.env)) await connection.run(setting);
     return new Database(
       instance,

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Database, InterruptedError } from '../engine/database.ts';
+import { checkDatabaseFile, Database, InterruptedError, NotADatabaseError } from '../engine/database.ts';
 import { appendAudit, auditPathFor, auditTrailDamage } from '../privacy/audit.ts';
 import {
   missingIngestedFiles,
@@ -279,7 +279,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       error instanceof KeyFileError ||
       error instanceof PipelineLockedError;
     const unaudited =
-      error instanceof AuditTrailRefusedError
+      error instanceof AuditTrailRefusedError || error instanceof NotADatabaseError
         ? undefined
         : audit({ action, status: refused ? 'REFUSED' : 'FAILED', details: { error: errorText(error) } });
     if (unaudited && error instanceof Error) error.message = `${error.message}\n(${unaudited})`;
@@ -305,6 +305,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
 async function runUpdate(options: RunOptions): Promise<RunResult> {
   const say = options.onMessage ?? (() => {});
   makeDirectory(path.dirname(path.resolve(options.dbPath)));
+  // Before anything is written next to it (lock, audit trail): a path that holds no database.
+  checkDatabaseFile(options.dbPath);
   const release = acquireLock(`${options.dbPath}.lock`);
   // No update runs that its audit entry could not follow (a damaged trail): refused before it starts,
   // not found out after its commit.

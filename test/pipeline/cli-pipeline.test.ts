@@ -50,7 +50,7 @@ describe('carelake CLI (pipeline commands)', () => {
     assert.match(r.err, /no lakehouse|run/);
   });
 
-  test('sql, status and changes on a file that is not a database: the engine says why, not "no lakehouse"', async () => {
+  test('sql, status and changes on a file that is not a database: it says why, not "no lakehouse"', async () => {
     const notDb = path.join(path.dirname(lake.db), 'notes.duckdb');
     fs.writeFileSync(notDb, 'not a database\n');
     for (const argv of [
@@ -60,7 +60,11 @@ describe('carelake CLI (pipeline commands)', () => {
     ]) {
       const r = await cli([...argv, '--db', notDb]);
       assert.equal(r.code, 1, argv.join(' '));
-      assert.match(r.err, /not a valid DuckDB database file/, argv.join(' '));
+      assert.match(
+        r.err,
+        /notes\.duckdb is not a DuckDB database, so it is no carelake lakehouse/,
+        argv.join(' '),
+      );
       assert.doesNotMatch(r.err, /no lakehouse/, argv.join(' '));
     }
     assert.equal(fs.readFileSync(notDb, 'utf8'), 'not a database\n', 'the file is left as it was');
