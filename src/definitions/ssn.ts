@@ -5,6 +5,7 @@
  * JavaScript, for what hashes an SSN outside SQL (`src/privacy/ssn-key.ts`).
  */
 import type { Dialect, HmacKeyRef } from '../dialect/dialect.ts';
+import type { Entity } from './entities.ts';
 
 /** SSN-shaped text: 3, 2 and 4 digits with dashes, dots, spaces or nothing between, outside a longer number. */
 export const SSN_LIKE = '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)';
@@ -70,4 +71,38 @@ export function redactSsnSql(d: Dialect, expr: string): string {
   const once = (e: string): string =>
     d.regexpReplaceAll(e, SSN_LIKE, `${d.regexpGroup(1)}[REDACTED]${d.regexpGroup(2)}`);
   return once(once(expr));
+}
+
+/** What stands in stored data for a value that was an SSN. */
+export const REDACTED_VALUE = '[REDACTED]';
+
+/** An SSN in its printed form (3, 2 and 4 digits with dashes), as a whole value (spaces around it). */
+const SSN_PRINTED = '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$';
+
+/**
+ * The landing columns where a source system puts an SSN by mistake: the identifiers and numbers of a
+ * record (some systems use the SSN as member id or MRN, or swap it with the phone). Besides the printed
+ * form, which every column is searched for, their values are compared with the row's own SSN.
+ */
+export const SSN_PRONE_COLUMNS: Readonly<Record<Entity, readonly string[]>> = {
+  patients: ['patient_id', 'mrn', 'insurance_id', 'phone'],
+  claims: ['claim_id', 'patient_id'],
+  medical_events: ['event_id', 'patient_id'],
+};
+
+/**
+ * A landing value of any column but the SSN column, kept out of storage when it is an SSN: replaced by
+ * `[REDACTED]` when the whole value is an SSN in its printed form (3-2-4 digits with dashes), or, when
+ * `ssnDigits` is given (an SSN-prone column of a patients row: the digits of its ssn field), when its
+ * digits are that row's own SSN (nine of them). Other nine-digit numbers stay (member ids and MRNs
+ * often have nine digits); ZIP+4 (5-4) and phone numbers (3-3-4) are not the printed form. The cheap
+ * tests come first (a dash; the SSN's last four digits at the end), so the rest runs on likely matches.
+ */
+export function withoutSsnSql(d: Dialect, value: string, ssnDigits?: string): string {
+  const printed = `(instr(${value}, '-') > 0 AND LENGTH(${value}) BETWEEN 11 AND 19 AND ${d.regexpMatches(value, SSN_PRINTED)})`;
+  const own =
+    ssnDigits === undefined
+      ? ''
+      : ` OR (LENGTH(${ssnDigits}) = 9 AND ${d.endsWith(value, `substr(${ssnDigits}, 6, 4)`)} AND ${ssnDigitsSql(d, value)} = ${ssnDigits})`;
+  return `CASE WHEN ${printed}${own} THEN ${d.string(REDACTED_VALUE)} ELSE ${value} END`;
 }

@@ -33,6 +33,7 @@ export const databricksDialect: Dialect = {
     `regexp_replace(${expr}, ${sqlStringLiteral(pattern)}, ${sqlStringLiteral(replacement)})`,
   regexpGroup: (n) => `$${n}`,
   trim: (expr) => `trim(BOTH '${ZS_ESCAPED}' FROM ${expr})`,
+  endsWith: (expr, suffix) => `endswith(${expr}, ${suffix})`,
   lower: (expr) => `lower(replace(${expr}, '\\u0130', 'I'))`,
   upper: (expr) => `upper(replace(${expr}, '\\u00DF', '\\u1E9E'))`,
   tryParseDate: (expr, formats) =>

@@ -19,6 +19,8 @@ export interface Dialect {
    * Spark's strips U+0020 only.
    */
   trim(expr: string): string;
+  /** TRUE when text `expr` ends with text `suffix`. */
+  endsWith(expr: string, suffix: string): string;
   /**
    * Lower case, one character for one (simple case mapping, DuckDB's). Spark maps İ to two characters
    * (i and a combining dot); a final Σ becomes ς in Spark and σ in DuckDB (left: rewriting it would

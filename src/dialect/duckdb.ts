@@ -22,6 +22,7 @@ export const duckdbDialect: Dialect = {
     `regexp_replace(${expr}, ${sqlStringLiteral(pattern)}, ${sqlStringLiteral(replacement)}, 'g')`,
   regexpGroup: (n) => `\\${n}`,
   trim: (expr) => `TRIM(${expr})`,
+  endsWith: (expr, suffix) => `suffix(${expr}, ${suffix})`,
   lower: (expr) => `LOWER(${expr})`,
   upper: (expr) => `UPPER(${expr})`,
   tryParseDate: (expr, formats) =>

@@ -1,7 +1,14 @@
 import { duckdbDialect as d } from '../dialect/duckdb.ts';
 import { dataset } from '../definitions/pipeline.ts';
 import type { IngestDataset } from '../definitions/model.ts';
-import { redactSsnSql, ssnHashSql, ssnPresentSql } from '../definitions/ssn.ts';
+import {
+  redactSsnSql,
+  SSN_PRONE_COLUMNS,
+  ssnDigitsSql,
+  ssnHashSql,
+  ssnPresentSql,
+  withoutSsnSql,
+} from '../definitions/ssn.ts';
 import { Database, sqlString } from '../engine/database.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { redactSsnStrict as redactSsnText } from '../privacy/redact.ts';
@@ -251,11 +258,16 @@ export async function ingestFile(
     const fieldCount = `(${all.map((f) => `CASE WHEN ${f} IS NULL THEN 0 ELSE 1 END`).join(' + ')})`;
     const ssnRef = byName.get('ssn');
     const ssn = ssnRef === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(${ssnRef}, '')`;
+    // A value that is an SSN is redacted by the read too (withoutSsnSql); an identifier is compared with
+    // the row's own SSN digits, taken once per row (`_ssn_digits`, never stored).
+    const prone = new Set(SSN_PRONE_COLUMNS[file.entity]);
+    const ownDigits = ssnRef !== undefined && isPatients ? '_ssn_digits' : undefined;
     const kept = ds.landingColumns
       .filter((c) => c !== 'ssn')
       .flatMap((c) => {
         const ref = byName.get(c);
-        return ref === undefined ? [] : [`${ref} AS _${ref}`];
+        if (ref === undefined) return [];
+        return [`${withoutSsnSql(d, ref, prone.has(c) ? ownDigits : undefined)} AS _${ref}`];
       });
     // The rescued JSON is built only for rows with a value in an unknown column, the raw line only for
     // malformed rows (a CASE evaluates its branch lazily).
@@ -269,9 +281,9 @@ export async function ingestFile(
         } AS _rescued_data,
         CASE WHEN ${fieldCount} <> ${fields.length} THEN ${redactSsn(`concat_ws(',', ${all.join(', ')})`)} END AS _raw_line
         ${isPatients ? `, ${ssnHashSql(d, ssn, ctx.ssnPads)} AS _ssn_hash, ${ssnPresentSql(d, ssn)} AS _ssn_present` : ''}
-      FROM read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
+      FROM ${ownDigits ? `(SELECT *, ${ssnDigitsSql(d, ssnRef ?? '')} AS _ssn_digits FROM ` : ''}read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
         escape = '"', nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
-        max_line_size = ${limit}${encoding}${insp.readerSkip > 0 ? `, skip = ${insp.readerSkip}` : ''}${insp.quotedLineBreaks > 0 ? ', parallel = false' : ''})`;
+        max_line_size = ${limit}${encoding}${insp.readerSkip > 0 ? `, skip = ${insp.readerSkip}` : ''}${insp.quotedLineBreaks > 0 ? ', parallel = false' : ''})${ownDigits ? ')' : ''}`;
     col = (c) => {
       const ref = byName.get(c);
       return ref === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(_${ref}, '')`;

@@ -78,6 +78,28 @@ function plantMalformedFiles(landing: string): void {
       'C90000001,E90000001,10.00,2025-01-01,I10,99213,paid,CLAIMS_SYSTEM,931-65-4330\n' +
       'C90000002,E90000001,10.00,2025-01-01,I10,99213,paid,CLAIMS_SYSTEM,931654331,spill 931 65 4332\n',
   );
+  // Well-formed rows whose SSN sits in another column too: the member id and MRN as the row's own SSN
+  // digits, the printed form in the phone and e-mail fields and in a claim's patient id.
+  const misplaced = (id: string, ssn: string, fields: Record<string, string>): string =>
+    header
+      .split(',')
+      .map((c, i) => fields[c] ?? good(id, ssn).split(',')[i] ?? '')
+      .join(',');
+  fs.writeFileSync(
+    path.join(landing, 'patients_260105_1034.csv'),
+    [
+      header,
+      misplaced('E90000008', '931-65-4334', { insurance_id: 'MS931654334' }),
+      misplaced('E90000009', '', { email: '931-65-4335' }),
+      misplaced('E90000010', '931-65-4336', { phone: '931-65-4336' }),
+      misplaced('E90000011', '931-65-4337', { mrn: '931654337' }),
+    ].join('\n') + '\n',
+  );
+  fs.writeFileSync(
+    path.join(landing, 'claims_260105_1034.csv'),
+    'claim_id,patient_id,claim_amount,claim_date,diagnosis_code,procedure_code,claim_status,source_system\n' +
+      'C90000003,931-65-4338,10.00,2025-01-01,I10,99213,paid,CLAIMS_SYSTEM\n',
+  );
   const binary = path.join(landing, 'patients_260105_1033.csv');
   fs.writeFileSync(
     binary,
@@ -103,7 +125,7 @@ function landingSsns(landing: string): Set<string> {
       }
     }
   }
-  for (let n = 4321; n <= 4333; n++) found.add(`93165${n}`);
+  for (let n = 4321; n <= 4338; n++) found.add(`93165${n}`);
   return found;
 }
 

@@ -12,6 +12,7 @@ import type { Dialect } from '../../src/dialect/dialect.ts';
 import { LANDING_COLUMNS, type Entity } from '../../src/definitions/entities.ts';
 import type { TransformDataset } from '../../src/definitions/model.ts';
 import { dataset } from '../../src/definitions/pipeline.ts';
+import { ssnDigitsSql, withoutSsnSql } from '../../src/definitions/ssn.ts';
 import { checkedSql, stagedSql } from '../../src/renderer/sql/stage.ts';
 import type { Database } from '../../src/engine/database.ts';
 
@@ -228,7 +229,8 @@ const SILVER: Record<Entity, string> = {
 };
 
 export interface HostileCase {
-  readonly entity: Entity;
+  /** The entity whose silver stage is checked, or `ssn_redaction` (the bronze read's withoutSsnSql). */
+  readonly entity: Entity | 'ssn_redaction';
   /** Parquet file of the bronze-shaped rows (`_line_number` identifies each). */
   readonly source: string;
   /** Parquet file of the DuckDB engine's staged and checked rows. */
@@ -279,4 +281,52 @@ export async function writeHostileCases(db: Database, dir: string): Promise<Host
     cases.push({ entity, source, engine, sparkSql: checked(databricksDialect), rows: rows.length });
   }
   return cases;
+}
+
+/**
+ * Values (and the row's SSN field) for the bronze read's redaction of an SSN outside the ssn column: the
+ * printed form with and without spaces, the row's own SSN as digits inside an id, and look-alikes both
+ * engines must leave (other nine-digit numbers, ZIP+4, phone numbers, dates, Unicode digits).
+ */
+const SSN_REDACTION_CASES: readonly (readonly [string, string])[] = [
+  ['931-65-4401', ''],
+  [' 931-65-4401 ', ''],
+  ['931-65-4401x', ''],
+  ['x931-65-4401', ''],
+  ['931-65-440', ''],
+  ['931 65 4401', ''],
+  ['MS931654401', '931-65-4401'],
+  ['931654401', '931 65 4401'],
+  ['931-654-401', '931654401'],
+  ['931654401 ', '931654401'],
+  ['123456789', '931-65-4401'],
+  ['93165440', '931-65-4401'],
+  ['MS931654401', ''],
+  ['MS931654401', '31-65-4401'],
+  ['73301-4401', '931-65-4401'],
+  ['512-555-0101', ''],
+  ['2020-01-01', ''],
+  ['９３１-６５-４４０１', ''],
+  ['', '931-65-4401'],
+  ['-', '-'],
+];
+
+/** The redaction of SSN-shaped values, on the DuckDB engine `db`, with its rendered Spark spelling. */
+export async function writeSsnRedactionCase(db: Database, dir: string): Promise<HostileCase> {
+  const rows = SSN_REDACTION_CASES.map(
+    ([v, ssn], i) => `(${duckdbDialect.string(v)}, ${duckdbDialect.string(ssn)}, ${i + 1})`,
+  );
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE src_ssn_redaction AS SELECT NULLIF(v, '') AS v, NULLIF(ssn, '') AS ssn, _line_number
+     FROM (VALUES ${rows.join(', ')}) t(v, ssn, _line_number)`,
+  );
+  const sql = (d: Dialect): string =>
+    `SELECT _line_number, ${withoutSsnSql(d, 'v')} AS printed, ${withoutSsnSql(d, 'v', ssnDigitsSql(d, 'ssn'))} AS own
+     FROM src_ssn_redaction`;
+  const source = `${dir}/hostile_src_ssn_redaction.parquet`;
+  const engine = `${dir}/hostile_engine_ssn_redaction.parquet`;
+  await db.run(`COPY (SELECT * FROM src_ssn_redaction) TO '${source}' (FORMAT parquet)`);
+  await db.run(`COPY (${sql(duckdbDialect)}) TO '${engine}' (FORMAT parquet)`);
+  await db.run('DROP TABLE src_ssn_redaction');
+  return { entity: 'ssn_redaction', source, engine, sparkSql: sql(databricksDialect), rows: rows.length };
 }

@@ -13,6 +13,7 @@ import {
   type Expectation,
   type IngestDataset,
 } from '../model.ts';
+import { REDACTED_VALUE } from '../ssn.ts';
 
 const CLASSIFICATION: Record<string, Classification> = {
   patient_id: 'phi_direct',
@@ -149,6 +150,22 @@ const rescued: Expectation = {
 };
 
 /**
+ * No landing value of the row was an SSN: one found (its printed form in any column, or in an
+ * identifier of a patients row that row's own SSN; see withoutSsnSql) is stored as [REDACTED] by the
+ * read itself, so the raw SSN reaches no table, and the row is counted here. Warn: the rest is kept.
+ */
+const ssnElsewhere = (entity: Entity): Expectation => ({
+  name: 'ssn_outside_ssn_column',
+  action: 'warn',
+  description: `No value outside the ssn column is an SSN (one is stored as ${REDACTED_VALUE}).`,
+  sql: (d) =>
+    `${d.string(REDACTED_VALUE)} NOT IN (${LANDING_COLUMNS[entity]
+      .filter((c) => c !== 'ssn')
+      .map((c) => `COALESCE(${d.ident(c)}, '')`)
+      .join(', ')})`,
+});
+
+/**
  * TRUE when a name marks a test record. The spec's rule (`LIKE '%TEST%'`) also dropped real people
  * named Testa, Tester or Testerman, so TEST must be a word of its own (or begin TESTPATIENT), or the
  * name must begin ZZZ or ZZTEST, as test records are named to sort last (not just ZZ: a typo such as
@@ -196,6 +213,7 @@ const PATIENT_EXPECTATIONS: readonly Expectation[] = [
     sql: () => '_ssn_present = false OR ssn_hash IS NOT NULL',
   },
   rescued,
+  ssnElsewhere('patients'),
 ];
 
 const CLAIM_EXPECTATIONS: readonly Expectation[] = [
@@ -213,6 +231,7 @@ const CLAIM_EXPECTATIONS: readonly Expectation[] = [
     sql: () => `source_system = '${CLAIMS_SOURCE_SYSTEM}'`,
   },
   rescued,
+  ssnElsewhere('claims'),
 ];
 
 const EVENT_EXPECTATIONS: readonly Expectation[] = [
@@ -230,6 +249,7 @@ const EVENT_EXPECTATIONS: readonly Expectation[] = [
     sql: (d) => d.oneOf('source_system', EVENT_SOURCE_SYSTEMS),
   },
   rescued,
+  ssnElsewhere('medical_events'),
 ];
 
 const EXPECTATIONS: Record<Entity, readonly Expectation[]> = {

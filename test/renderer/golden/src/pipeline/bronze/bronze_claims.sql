@@ -5,15 +5,15 @@
 CREATE TEMPORARY VIEW bronze_claims_checked
 COMMENT 'bronze_claims: landing rows with every expectation evaluated'
 AS SELECT c.*, arrays_overlap(c._failed, array('malformed_csv_row', 'valid_claim_id')) AS _rejected
-FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((claim_id IS NOT NULL), FALSE) THEN NULL ELSE 'valid_claim_id' END, CASE WHEN COALESCE((source_system = 'CLAIMS_SYSTEM'), FALSE) THEN NULL ELSE 'valid_claims_source' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END), x -> x IS NOT NULL) AS _failed FROM (
-SELECT NULLIF(`claim_id`, '') AS `claim_id`,
-  NULLIF(`patient_id`, '') AS `patient_id`,
-  NULLIF(`claim_amount`, '') AS `claim_amount`,
-  NULLIF(`claim_date`, '') AS `claim_date`,
-  NULLIF(`diagnosis_code`, '') AS `diagnosis_code`,
-  NULLIF(`procedure_code`, '') AS `procedure_code`,
-  NULLIF(`claim_status`, '') AS `claim_status`,
-  NULLIF(`source_system`, '') AS `source_system`,
+FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((claim_id IS NOT NULL), FALSE) THEN NULL ELSE 'valid_claim_id' END, CASE WHEN COALESCE((source_system = 'CLAIMS_SYSTEM'), FALSE) THEN NULL ELSE 'valid_claims_source' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END, CASE WHEN COALESCE(('[REDACTED]' NOT IN (COALESCE(`claim_id`, ''), COALESCE(`patient_id`, ''), COALESCE(`claim_amount`, ''), COALESCE(`claim_date`, ''), COALESCE(`diagnosis_code`, ''), COALESCE(`procedure_code`, ''), COALESCE(`claim_status`, ''), COALESCE(`source_system`, ''))), FALSE) THEN NULL ELSE 'ssn_outside_ssn_column' END), x -> x IS NOT NULL) AS _failed FROM (
+SELECT CASE WHEN (instr(NULLIF(`claim_id`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_id`, '')) BETWEEN 11 AND 19 AND (NULLIF(`claim_id`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`claim_id`, '') END AS `claim_id`,
+  CASE WHEN (instr(NULLIF(`patient_id`, ''), '-') > 0 AND LENGTH(NULLIF(`patient_id`, '')) BETWEEN 11 AND 19 AND (NULLIF(`patient_id`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`patient_id`, '') END AS `patient_id`,
+  CASE WHEN (instr(NULLIF(`claim_amount`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_amount`, '')) BETWEEN 11 AND 19 AND (NULLIF(`claim_amount`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`claim_amount`, '') END AS `claim_amount`,
+  CASE WHEN (instr(NULLIF(`claim_date`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_date`, '')) BETWEEN 11 AND 19 AND (NULLIF(`claim_date`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`claim_date`, '') END AS `claim_date`,
+  CASE WHEN (instr(NULLIF(`diagnosis_code`, ''), '-') > 0 AND LENGTH(NULLIF(`diagnosis_code`, '')) BETWEEN 11 AND 19 AND (NULLIF(`diagnosis_code`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`diagnosis_code`, '') END AS `diagnosis_code`,
+  CASE WHEN (instr(NULLIF(`procedure_code`, ''), '-') > 0 AND LENGTH(NULLIF(`procedure_code`, '')) BETWEEN 11 AND 19 AND (NULLIF(`procedure_code`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`procedure_code`, '') END AS `procedure_code`,
+  CASE WHEN (instr(NULLIF(`claim_status`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_status`, '')) BETWEEN 11 AND 19 AND (NULLIF(`claim_status`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`claim_status`, '') END AS `claim_status`,
+  CASE WHEN (instr(NULLIF(`source_system`, ''), '-') > 0 AND LENGTH(NULLIF(`source_system`, '')) BETWEEN 11 AND 19 AND (NULLIF(`source_system`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`source_system`, '') END AS `source_system`,
   current_timestamp() AS _ingested_at,
   _metadata.file_name AS _file_name,
   _metadata.file_path AS _file_path,
@@ -41,7 +41,8 @@ CREATE OR REFRESH STREAMING TABLE bronze_claims (
   CONSTRAINT malformed_csv_row EXPECT (COALESCE((_field_count = _header_field_count), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT valid_claim_id EXPECT (COALESCE((claim_id IS NOT NULL), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT valid_claims_source EXPECT (COALESCE((source_system = 'CLAIMS_SYSTEM'), FALSE)),
-  CONSTRAINT rescued_data_null EXPECT (COALESCE((_rescued_data IS NULL), FALSE))
+  CONSTRAINT rescued_data_null EXPECT (COALESCE((_rescued_data IS NULL), FALSE)),
+  CONSTRAINT ssn_outside_ssn_column EXPECT (COALESCE(('[REDACTED]' NOT IN (COALESCE(`claim_id`, ''), COALESCE(`patient_id`, ''), COALESCE(`claim_amount`, ''), COALESCE(`claim_date`, ''), COALESCE(`diagnosis_code`, ''), COALESCE(`procedure_code`, ''), COALESCE(`claim_status`, ''), COALESCE(`source_system`, ''))), FALSE))
 )
 COMMENT 'Raw claims rows from the landing files, all values as text.'
 CLUSTER BY (_file_name)

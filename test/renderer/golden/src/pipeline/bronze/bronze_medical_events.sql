@@ -5,13 +5,13 @@
 CREATE TEMPORARY VIEW bronze_medical_events_checked
 COMMENT 'bronze_medical_events: landing rows with every expectation evaluated'
 AS SELECT c.*, arrays_overlap(c._failed, array('malformed_csv_row', 'valid_event_id', 'valid_event_source')) AS _rejected
-FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((event_id IS NOT NULL), FALSE) THEN NULL ELSE 'valid_event_id' END, CASE WHEN COALESCE((source_system IN ('ADT_SYSTEM', 'LAB_SYSTEM')), FALSE) THEN NULL ELSE 'valid_event_source' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END), x -> x IS NOT NULL) AS _failed FROM (
-SELECT NULLIF(`event_id`, '') AS `event_id`,
-  NULLIF(`patient_id`, '') AS `patient_id`,
-  NULLIF(`event_date`, '') AS `event_date`,
-  NULLIF(`event_type`, '') AS `event_type`,
-  NULLIF(`medical_provider`, '') AS `medical_provider`,
-  NULLIF(`source_system`, '') AS `source_system`,
+FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((event_id IS NOT NULL), FALSE) THEN NULL ELSE 'valid_event_id' END, CASE WHEN COALESCE((source_system IN ('ADT_SYSTEM', 'LAB_SYSTEM')), FALSE) THEN NULL ELSE 'valid_event_source' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END, CASE WHEN COALESCE(('[REDACTED]' NOT IN (COALESCE(`event_id`, ''), COALESCE(`patient_id`, ''), COALESCE(`event_date`, ''), COALESCE(`event_type`, ''), COALESCE(`medical_provider`, ''), COALESCE(`source_system`, ''))), FALSE) THEN NULL ELSE 'ssn_outside_ssn_column' END), x -> x IS NOT NULL) AS _failed FROM (
+SELECT CASE WHEN (instr(NULLIF(`event_id`, ''), '-') > 0 AND LENGTH(NULLIF(`event_id`, '')) BETWEEN 11 AND 19 AND (NULLIF(`event_id`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`event_id`, '') END AS `event_id`,
+  CASE WHEN (instr(NULLIF(`patient_id`, ''), '-') > 0 AND LENGTH(NULLIF(`patient_id`, '')) BETWEEN 11 AND 19 AND (NULLIF(`patient_id`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`patient_id`, '') END AS `patient_id`,
+  CASE WHEN (instr(NULLIF(`event_date`, ''), '-') > 0 AND LENGTH(NULLIF(`event_date`, '')) BETWEEN 11 AND 19 AND (NULLIF(`event_date`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`event_date`, '') END AS `event_date`,
+  CASE WHEN (instr(NULLIF(`event_type`, ''), '-') > 0 AND LENGTH(NULLIF(`event_type`, '')) BETWEEN 11 AND 19 AND (NULLIF(`event_type`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`event_type`, '') END AS `event_type`,
+  CASE WHEN (instr(NULLIF(`medical_provider`, ''), '-') > 0 AND LENGTH(NULLIF(`medical_provider`, '')) BETWEEN 11 AND 19 AND (NULLIF(`medical_provider`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`medical_provider`, '') END AS `medical_provider`,
+  CASE WHEN (instr(NULLIF(`source_system`, ''), '-') > 0 AND LENGTH(NULLIF(`source_system`, '')) BETWEEN 11 AND 19 AND (NULLIF(`source_system`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`source_system`, '') END AS `source_system`,
   current_timestamp() AS _ingested_at,
   _metadata.file_name AS _file_name,
   _metadata.file_path AS _file_path,
@@ -39,7 +39,8 @@ CREATE OR REFRESH STREAMING TABLE bronze_medical_events (
   CONSTRAINT malformed_csv_row EXPECT (COALESCE((_field_count = _header_field_count), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT valid_event_id EXPECT (COALESCE((event_id IS NOT NULL), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT valid_event_source EXPECT (COALESCE((source_system IN ('ADT_SYSTEM', 'LAB_SYSTEM')), FALSE)) ON VIOLATION DROP ROW,
-  CONSTRAINT rescued_data_null EXPECT (COALESCE((_rescued_data IS NULL), FALSE))
+  CONSTRAINT rescued_data_null EXPECT (COALESCE((_rescued_data IS NULL), FALSE)),
+  CONSTRAINT ssn_outside_ssn_column EXPECT (COALESCE(('[REDACTED]' NOT IN (COALESCE(`event_id`, ''), COALESCE(`patient_id`, ''), COALESCE(`event_date`, ''), COALESCE(`event_type`, ''), COALESCE(`medical_provider`, ''), COALESCE(`source_system`, ''))), FALSE))
 )
 COMMENT 'Raw medical events rows from the landing files, all values as text.'
 CLUSTER BY (_file_name)

@@ -6,28 +6,28 @@
 CREATE TEMPORARY VIEW bronze_patients_checked
 COMMENT 'bronze_patients: landing rows with every expectation evaluated'
 AS SELECT c.*, arrays_overlap(c._failed, array('malformed_csv_row', 'valid_patient_id', 'no_test_patients', 'hipaa_compliant', 'valid_source')) AS _rejected
-FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((patient_id IS NOT NULL AND LENGTH(patient_id) >= 5), FALSE) THEN NULL ELSE 'valid_patient_id' END, CASE WHEN COALESCE((NOT (((upper(replace(COALESCE(first_name, ''), '\u00DF', '\u1E9E')) LIKE 'ZZ%' OR upper(replace(COALESCE(first_name, ''), '\u00DF', '\u1E9E')) LIKE '%TEST%') AND (upper(replace(COALESCE(first_name, ''), '\u00DF', '\u1E9E')) RLIKE '^ZZ(Z|TEST)|(^|[^A-Z])TEST([^A-Z]|$)|^TEST ?PATIENT')) OR ((upper(replace(COALESCE(last_name, ''), '\u00DF', '\u1E9E')) LIKE 'ZZ%' OR upper(replace(COALESCE(last_name, ''), '\u00DF', '\u1E9E')) LIKE '%TEST%') AND (upper(replace(COALESCE(last_name, ''), '\u00DF', '\u1E9E')) RLIKE '^ZZ(Z|TEST)|(^|[^A-Z])TEST([^A-Z]|$)|^TEST ?PATIENT')))), FALSE) THEN NULL ELSE 'no_test_patients' END, CASE WHEN COALESCE((ssn IS NULL OR LENGTH(ssn) = 0), FALSE) THEN NULL ELSE 'hipaa_compliant' END, CASE WHEN COALESCE((source_system IN ('EHR_SYSTEM', 'ADT_SYSTEM', 'LAB_SYSTEM')), FALSE) THEN NULL ELSE 'valid_source' END, CASE WHEN COALESCE((_ssn_present = false OR ssn_hash IS NOT NULL), FALSE) THEN NULL ELSE 'valid_ssn_format' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END), x -> x IS NOT NULL) AS _failed FROM (
-SELECT NULLIF(`patient_id`, '') AS `patient_id`,
-  NULLIF(`mrn`, '') AS `mrn`,
-  NULLIF(`first_name`, '') AS `first_name`,
-  NULLIF(`last_name`, '') AS `last_name`,
-  NULLIF(`date_of_birth`, '') AS `date_of_birth`,
-  NULLIF(`gender`, '') AS `gender`,
-  NULLIF(`address_line1`, '') AS `address_line1`,
-  NULLIF(`city`, '') AS `city`,
-  NULLIF(`state`, '') AS `state`,
-  NULLIF(`zip_code`, '') AS `zip_code`,
-  NULLIF(`phone`, '') AS `phone`,
-  NULLIF(`email`, '') AS `email`,
+FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((patient_id IS NOT NULL AND LENGTH(patient_id) >= 5), FALSE) THEN NULL ELSE 'valid_patient_id' END, CASE WHEN COALESCE((NOT (((upper(replace(COALESCE(first_name, ''), '\u00DF', '\u1E9E')) LIKE 'ZZ%' OR upper(replace(COALESCE(first_name, ''), '\u00DF', '\u1E9E')) LIKE '%TEST%') AND (upper(replace(COALESCE(first_name, ''), '\u00DF', '\u1E9E')) RLIKE '^ZZ(Z|TEST)|(^|[^A-Z])TEST([^A-Z]|$)|^TEST ?PATIENT')) OR ((upper(replace(COALESCE(last_name, ''), '\u00DF', '\u1E9E')) LIKE 'ZZ%' OR upper(replace(COALESCE(last_name, ''), '\u00DF', '\u1E9E')) LIKE '%TEST%') AND (upper(replace(COALESCE(last_name, ''), '\u00DF', '\u1E9E')) RLIKE '^ZZ(Z|TEST)|(^|[^A-Z])TEST([^A-Z]|$)|^TEST ?PATIENT')))), FALSE) THEN NULL ELSE 'no_test_patients' END, CASE WHEN COALESCE((ssn IS NULL OR LENGTH(ssn) = 0), FALSE) THEN NULL ELSE 'hipaa_compliant' END, CASE WHEN COALESCE((source_system IN ('EHR_SYSTEM', 'ADT_SYSTEM', 'LAB_SYSTEM')), FALSE) THEN NULL ELSE 'valid_source' END, CASE WHEN COALESCE((_ssn_present = false OR ssn_hash IS NOT NULL), FALSE) THEN NULL ELSE 'valid_ssn_format' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END, CASE WHEN COALESCE(('[REDACTED]' NOT IN (COALESCE(`patient_id`, ''), COALESCE(`mrn`, ''), COALESCE(`first_name`, ''), COALESCE(`last_name`, ''), COALESCE(`date_of_birth`, ''), COALESCE(`gender`, ''), COALESCE(`address_line1`, ''), COALESCE(`city`, ''), COALESCE(`state`, ''), COALESCE(`zip_code`, ''), COALESCE(`phone`, ''), COALESCE(`email`, ''), COALESCE(`insurance_id`, ''), COALESCE(`source_system`, ''), COALESCE(`bmi`, ''), COALESCE(`smoker`, ''), COALESCE(`children`, ''), COALESCE(`charges`, ''), COALESCE(`insurance_plan`, ''), COALESCE(`coverage_start_date`, ''))), FALSE) THEN NULL ELSE 'ssn_outside_ssn_column' END), x -> x IS NOT NULL) AS _failed FROM (
+SELECT CASE WHEN (instr(NULLIF(`patient_id`, ''), '-') > 0 AND LENGTH(NULLIF(`patient_id`, '')) BETWEEN 11 AND 19 AND (NULLIF(`patient_id`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) OR (LENGTH(regexp_replace(ssn, '[^0-9]', '')) = 9 AND endswith(NULLIF(`patient_id`, ''), substr(regexp_replace(ssn, '[^0-9]', ''), 6, 4)) AND regexp_replace(NULLIF(`patient_id`, ''), '[^0-9]', '') = regexp_replace(ssn, '[^0-9]', '')) THEN '[REDACTED]' ELSE NULLIF(`patient_id`, '') END AS `patient_id`,
+  CASE WHEN (instr(NULLIF(`mrn`, ''), '-') > 0 AND LENGTH(NULLIF(`mrn`, '')) BETWEEN 11 AND 19 AND (NULLIF(`mrn`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) OR (LENGTH(regexp_replace(ssn, '[^0-9]', '')) = 9 AND endswith(NULLIF(`mrn`, ''), substr(regexp_replace(ssn, '[^0-9]', ''), 6, 4)) AND regexp_replace(NULLIF(`mrn`, ''), '[^0-9]', '') = regexp_replace(ssn, '[^0-9]', '')) THEN '[REDACTED]' ELSE NULLIF(`mrn`, '') END AS `mrn`,
+  CASE WHEN (instr(NULLIF(`first_name`, ''), '-') > 0 AND LENGTH(NULLIF(`first_name`, '')) BETWEEN 11 AND 19 AND (NULLIF(`first_name`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`first_name`, '') END AS `first_name`,
+  CASE WHEN (instr(NULLIF(`last_name`, ''), '-') > 0 AND LENGTH(NULLIF(`last_name`, '')) BETWEEN 11 AND 19 AND (NULLIF(`last_name`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`last_name`, '') END AS `last_name`,
+  CASE WHEN (instr(NULLIF(`date_of_birth`, ''), '-') > 0 AND LENGTH(NULLIF(`date_of_birth`, '')) BETWEEN 11 AND 19 AND (NULLIF(`date_of_birth`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`date_of_birth`, '') END AS `date_of_birth`,
+  CASE WHEN (instr(NULLIF(`gender`, ''), '-') > 0 AND LENGTH(NULLIF(`gender`, '')) BETWEEN 11 AND 19 AND (NULLIF(`gender`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`gender`, '') END AS `gender`,
+  CASE WHEN (instr(NULLIF(`address_line1`, ''), '-') > 0 AND LENGTH(NULLIF(`address_line1`, '')) BETWEEN 11 AND 19 AND (NULLIF(`address_line1`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`address_line1`, '') END AS `address_line1`,
+  CASE WHEN (instr(NULLIF(`city`, ''), '-') > 0 AND LENGTH(NULLIF(`city`, '')) BETWEEN 11 AND 19 AND (NULLIF(`city`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`city`, '') END AS `city`,
+  CASE WHEN (instr(NULLIF(`state`, ''), '-') > 0 AND LENGTH(NULLIF(`state`, '')) BETWEEN 11 AND 19 AND (NULLIF(`state`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`state`, '') END AS `state`,
+  CASE WHEN (instr(NULLIF(`zip_code`, ''), '-') > 0 AND LENGTH(NULLIF(`zip_code`, '')) BETWEEN 11 AND 19 AND (NULLIF(`zip_code`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`zip_code`, '') END AS `zip_code`,
+  CASE WHEN (instr(NULLIF(`phone`, ''), '-') > 0 AND LENGTH(NULLIF(`phone`, '')) BETWEEN 11 AND 19 AND (NULLIF(`phone`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) OR (LENGTH(regexp_replace(ssn, '[^0-9]', '')) = 9 AND endswith(NULLIF(`phone`, ''), substr(regexp_replace(ssn, '[^0-9]', ''), 6, 4)) AND regexp_replace(NULLIF(`phone`, ''), '[^0-9]', '') = regexp_replace(ssn, '[^0-9]', '')) THEN '[REDACTED]' ELSE NULLIF(`phone`, '') END AS `phone`,
+  CASE WHEN (instr(NULLIF(`email`, ''), '-') > 0 AND LENGTH(NULLIF(`email`, '')) BETWEEN 11 AND 19 AND (NULLIF(`email`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`email`, '') END AS `email`,
   CAST(NULL AS STRING) AS ssn,
-  NULLIF(`insurance_id`, '') AS `insurance_id`,
-  NULLIF(`source_system`, '') AS `source_system`,
-  NULLIF(`bmi`, '') AS `bmi`,
-  NULLIF(`smoker`, '') AS `smoker`,
-  NULLIF(`children`, '') AS `children`,
-  NULLIF(`charges`, '') AS `charges`,
-  NULLIF(`insurance_plan`, '') AS `insurance_plan`,
-  NULLIF(`coverage_start_date`, '') AS `coverage_start_date`,
+  CASE WHEN (instr(NULLIF(`insurance_id`, ''), '-') > 0 AND LENGTH(NULLIF(`insurance_id`, '')) BETWEEN 11 AND 19 AND (NULLIF(`insurance_id`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) OR (LENGTH(regexp_replace(ssn, '[^0-9]', '')) = 9 AND endswith(NULLIF(`insurance_id`, ''), substr(regexp_replace(ssn, '[^0-9]', ''), 6, 4)) AND regexp_replace(NULLIF(`insurance_id`, ''), '[^0-9]', '') = regexp_replace(ssn, '[^0-9]', '')) THEN '[REDACTED]' ELSE NULLIF(`insurance_id`, '') END AS `insurance_id`,
+  CASE WHEN (instr(NULLIF(`source_system`, ''), '-') > 0 AND LENGTH(NULLIF(`source_system`, '')) BETWEEN 11 AND 19 AND (NULLIF(`source_system`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`source_system`, '') END AS `source_system`,
+  CASE WHEN (instr(NULLIF(`bmi`, ''), '-') > 0 AND LENGTH(NULLIF(`bmi`, '')) BETWEEN 11 AND 19 AND (NULLIF(`bmi`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`bmi`, '') END AS `bmi`,
+  CASE WHEN (instr(NULLIF(`smoker`, ''), '-') > 0 AND LENGTH(NULLIF(`smoker`, '')) BETWEEN 11 AND 19 AND (NULLIF(`smoker`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`smoker`, '') END AS `smoker`,
+  CASE WHEN (instr(NULLIF(`children`, ''), '-') > 0 AND LENGTH(NULLIF(`children`, '')) BETWEEN 11 AND 19 AND (NULLIF(`children`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`children`, '') END AS `children`,
+  CASE WHEN (instr(NULLIF(`charges`, ''), '-') > 0 AND LENGTH(NULLIF(`charges`, '')) BETWEEN 11 AND 19 AND (NULLIF(`charges`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`charges`, '') END AS `charges`,
+  CASE WHEN (instr(NULLIF(`insurance_plan`, ''), '-') > 0 AND LENGTH(NULLIF(`insurance_plan`, '')) BETWEEN 11 AND 19 AND (NULLIF(`insurance_plan`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`insurance_plan`, '') END AS `insurance_plan`,
+  CASE WHEN (instr(NULLIF(`coverage_start_date`, ''), '-') > 0 AND LENGTH(NULLIF(`coverage_start_date`, '')) BETWEEN 11 AND 19 AND (NULLIF(`coverage_start_date`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`coverage_start_date`, '') END AS `coverage_start_date`,
   CASE WHEN (LENGTH(regexp_replace(ssn, '[^0-9]', '')) = 9
     AND substr(regexp_replace(ssn, '[^0-9]', ''), 1, 3) NOT IN ('000', '666')
     AND substr(regexp_replace(ssn, '[^0-9]', ''), 4, 2) <> '00'
@@ -71,7 +71,8 @@ CREATE OR REFRESH STREAMING TABLE bronze_patients (
   CONSTRAINT hipaa_compliant EXPECT (COALESCE((ssn IS NULL OR LENGTH(ssn) = 0), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT valid_source EXPECT (COALESCE((source_system IN ('EHR_SYSTEM', 'ADT_SYSTEM', 'LAB_SYSTEM')), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT valid_ssn_format EXPECT (COALESCE((_ssn_present = false OR ssn_hash IS NOT NULL), FALSE)),
-  CONSTRAINT rescued_data_null EXPECT (COALESCE((_rescued_data IS NULL), FALSE))
+  CONSTRAINT rescued_data_null EXPECT (COALESCE((_rescued_data IS NULL), FALSE)),
+  CONSTRAINT ssn_outside_ssn_column EXPECT (COALESCE(('[REDACTED]' NOT IN (COALESCE(`patient_id`, ''), COALESCE(`mrn`, ''), COALESCE(`first_name`, ''), COALESCE(`last_name`, ''), COALESCE(`date_of_birth`, ''), COALESCE(`gender`, ''), COALESCE(`address_line1`, ''), COALESCE(`city`, ''), COALESCE(`state`, ''), COALESCE(`zip_code`, ''), COALESCE(`phone`, ''), COALESCE(`email`, ''), COALESCE(`insurance_id`, ''), COALESCE(`source_system`, ''), COALESCE(`bmi`, ''), COALESCE(`smoker`, ''), COALESCE(`children`, ''), COALESCE(`charges`, ''), COALESCE(`insurance_plan`, ''), COALESCE(`coverage_start_date`, ''))), FALSE))
 )
 COMMENT 'Raw patients rows from the landing files, all values as text.'
 CLUSTER BY (_file_name)

@@ -1,0 +1,96 @@
+/**
+ * An SSN delivered in another column (a member id that is the SSN, the SSN swapped into the phone or
+ * e-mail field, a claim keyed by the SSN) is redacted by the read itself: stored as [REDACTED] in
+ * bronze and everything built from it, the row kept and counted by the warn expectation
+ * ssn_outside_ssn_column. Values that only look alike stay: nine-digit member ids and MRNs that are
+ * not the row's SSN, ZIP+4 codes, phone numbers.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import {
+  T0,
+  baseTables,
+  claimRow,
+  csvText,
+  makeLakehouse,
+  patientRow,
+  query,
+  run,
+  withDb,
+  writeLandingFile,
+  type Lakehouse,
+} from './fixtures.ts';
+
+const lakes: Lakehouse[] = [];
+after(() => lakes.forEach((l) => l.cleanup()));
+
+test('an SSN in another column is stored as [REDACTED], counted, and the row kept', async () => {
+  const lake = makeLakehouse('carelake-ssn-elsewhere-');
+  lakes.push(lake);
+  const patients = [
+    patientRow(1, { ssn: '931-65-4401', insurance_id: 'MS931654401' }), // member id = own SSN
+    patientRow(2, { ssn: '931-65-4402', mrn: '931654402' }), // MRN = own SSN digits
+    patientRow(3, { ssn: '', email: '931-65-4403' }), // printed form, no SSN in its field
+    patientRow(4, { ssn: '931-65-4404', phone: ' 931-65-4404 ' }), // swapped with the phone
+    patientRow(5, { ssn: '931-65-4405', insurance_id: '123456789', mrn: '931654499' }), // look-alikes
+    patientRow(6, { ssn: '931-65-4406', zip_code: '73301-4406', phone: '931-654-4406' }), // ZIP+4, phone
+  ];
+  writeLandingFile(lake.landing, 'patients', T0, csvText('patients', patients));
+  writeLandingFile(
+    lake.landing,
+    'claims',
+    T0,
+    csvText('claims', [claimRow(1, 1), claimRow(2, 2, { patient_id: '931-65-4407' })]),
+  );
+  const r = await run(lake);
+  assert.equal(r.status, 'COMPLETED', r.error);
+
+  const bronze = await query<Record<string, string | null>>(
+    lake.db,
+    `SELECT patient_id, mrn, insurance_id, email, phone, zip_code FROM bronze_patients ORDER BY _line_number`,
+  );
+  assert.equal(bronze.length, 6, 'every row kept (warn)');
+  assert.equal(bronze[0]?.['insurance_id'], '[REDACTED]');
+  assert.equal(bronze[1]?.['mrn'], '[REDACTED]');
+  assert.equal(bronze[2]?.['email'], '[REDACTED]');
+  assert.equal(bronze[3]?.['phone'], '[REDACTED]');
+  assert.deepEqual(
+    [bronze[4]?.['insurance_id'], bronze[4]?.['mrn'], bronze[5]?.['zip_code'], bronze[5]?.['phone']],
+    ['123456789', '931654499', '73301-4406', '931-654-4406'],
+    'look-alikes are left as delivered',
+  );
+  const claim = await query<{ patient_id: string }>(
+    lake.db,
+    `SELECT patient_id FROM bronze_claims WHERE claim_id = 'C00000002'`,
+  );
+  assert.deepEqual(claim, [{ patient_id: '[REDACTED]' }]);
+
+  // Counted by the expectation, in the run's flows and in the event log (Lakeflow's shape).
+  const flow = r.flows.find((f) => f.dataset === 'bronze_patients');
+  const exp = flow?.expectations.find((e) => e.name === 'ssn_outside_ssn_column');
+  assert.deepEqual([exp?.failed_records, exp?.passed_records], [4, 2]);
+  const logged = await query<{ dataset: string; failed: string }>(
+    lake.db,
+    `SELECT e->>'dataset' AS dataset, e->>'failed_records' AS failed
+     FROM (SELECT UNNEST(CAST(details->'flow_progress'->'data_quality'->'expectations' AS JSON[])) AS e
+           FROM event_log WHERE event_type = 'flow_progress')
+     WHERE e->>'name' = 'ssn_outside_ssn_column' AND CAST(e->>'failed_records' AS INTEGER) > 0
+     ORDER BY dataset`,
+  );
+  assert.deepEqual(logged, [
+    { dataset: 'bronze_claims', failed: '1' },
+    { dataset: 'bronze_patients', failed: '4' },
+  ]);
+
+  // Nowhere in the lakehouse: no value of any table holds these SSNs in any form.
+  const all = await withDb(lake.db, async (db) => {
+    const values: string[] = [];
+    for (const t of await baseTables(db))
+      for (const row of await db.all(`SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ${t}`))
+        values.push(...Object.values(row).filter((v): v is string => typeof v === 'string'));
+    return values.join('\n');
+  });
+  assert.match(all, /931654499/, 'the scan sees the values (positive control: 931654499 stays)');
+  for (const n of ['4401', '4402', '4403', '4404', '4407'])
+    assert.doesNotMatch(all, new RegExp(`931[- ]?65[- ]?${n}`), `SSN ending ${n}`);
+});
