@@ -17,7 +17,6 @@ import { recordFailure } from '../../src/runner/run.ts';
 import { systemHint } from '../../src/support/errors.ts';
 import { cli } from './cli-helper.ts';
 import {
-  SSN_KEY_HEX,
   T0,
   hoursAfter,
   makeLakehouse,
@@ -25,6 +24,7 @@ import {
   range,
   run,
   writeValidBatch,
+  withSsnKey,
   type Lakehouse,
 } from './fixtures.ts';
 
@@ -40,17 +40,6 @@ function lakehouse(): Lakehouse {
 /** Patients in gold (each test's batches bring new ones). */
 const patients = async (db: string): Promise<number> =>
   Number((await query<{ n: string }>(db, 'SELECT COUNT(*) AS n FROM gold_patients WHERE is_current'))[0]?.n);
-
-async function withKey<T>(fn: () => Promise<T>): Promise<T> {
-  const prev = process.env['CARELAKE_SSN_KEY'];
-  process.env['CARELAKE_SSN_KEY'] = SSN_KEY_HEX;
-  try {
-    return await fn();
-  } finally {
-    if (prev === undefined) delete process.env['CARELAKE_SSN_KEY'];
-    else process.env['CARELAKE_SSN_KEY'] = prev;
-  }
-}
 
 test('an audit trail that cannot be written does not turn a committed update into a failure', async () => {
   const lake = lakehouse();
@@ -71,7 +60,7 @@ test('an audit trail that cannot be written does not turn a committed update int
 
   // Through the CLI: exit 0 (the update stands), the warning printed, nothing ingested twice.
   writeValidBatch(lake.landing, hoursAfter(T0, 48), { patients: range(9, 11), firstKey: 2000 });
-  const out = await withKey(() => cli(['run', '--db', lake.db, '--landing', lake.landing]));
+  const out = await withSsnKey(() => cli(['run', '--db', lake.db, '--landing', lake.landing]));
   assert.equal(out.code, 0, out.err);
   assert.match(out.out, /COMPLETED/);
   assert.match(out.out + out.err, /warning: the audit trail .* could not record this update: ENOSPC/);

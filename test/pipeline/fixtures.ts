@@ -12,6 +12,18 @@ import { runPipeline, type RunOptions, type RunResult } from '../../src/runner/r
 
 /** A fixed test SSN key (64 hex characters), so no key file is ever written in the home folder. */
 export const SSN_KEY_HEX = '5e'.repeat(32);
+
+/** Runs `fn` with CARELAKE_SSN_KEY set to the test key (what the CLI reads), then restores it. */
+export async function withSsnKey<T>(fn: () => Promise<T>): Promise<T> {
+  const prev = process.env['CARELAKE_SSN_KEY'];
+  process.env['CARELAKE_SSN_KEY'] = SSN_KEY_HEX;
+  try {
+    return await fn();
+  } finally {
+    if (prev === undefined) delete process.env['CARELAKE_SSN_KEY'];
+    else process.env['CARELAKE_SSN_KEY'] = prev;
+  }
+}
 export const TEST_ENV: NodeJS.ProcessEnv = { ...process.env, CARELAKE_SSN_KEY: SSN_KEY_HEX };
 
 /** The first extract time used by the fixtures (well before "now", so temporal checks pass). */

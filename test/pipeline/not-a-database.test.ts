@@ -11,12 +11,12 @@ import { after, test } from 'node:test';
 import { checkDatabaseFile, Database, NotADatabaseError } from '../../src/engine/database.ts';
 import { cli } from './cli-helper.ts';
 import {
-  SSN_KEY_HEX,
   T0,
   makeLakehouse,
   query,
   range,
   run,
+  withSsnKey,
   writeValidBatch,
   type Lakehouse,
 } from './fixtures.ts';
@@ -75,17 +75,10 @@ test('a landing CSV, a Parquet or JSON file, a folder or an empty file given as 
 test('through the CLI, a run with a landing CSV as --db reports no update at all', async () => {
   const lake = lakehouse();
   const csv = path.join(lake.landing, fs.readdirSync(lake.landing)[0] ?? '');
-  const prev = process.env['CARELAKE_SSN_KEY'];
-  process.env['CARELAKE_SSN_KEY'] = SSN_KEY_HEX;
-  try {
-    const r = await cli(['run', '--db', csv, '--landing', lake.landing]);
-    assert.equal(r.code, 1);
-    assert.doesNotMatch(r.out, /COMPLETED/);
-    assert.match(r.err, /is not a DuckDB database/);
-  } finally {
-    if (prev === undefined) delete process.env['CARELAKE_SSN_KEY'];
-    else process.env['CARELAKE_SSN_KEY'] = prev;
-  }
+  const r = await withSsnKey(() => cli(['run', '--db', csv, '--landing', lake.landing]));
+  assert.equal(r.code, 1);
+  assert.doesNotMatch(r.out, /COMPLETED/);
+  assert.match(r.err, /is not a DuckDB database/);
 });
 
 test('a new path named like a data file becomes a real database, and opens as one again', async () => {
