@@ -1,4 +1,5 @@
 import type { Dialect } from '../dialect/dialect.ts';
+import { REDACTED_VALUE } from './ssn.ts';
 
 /** Date formats accepted from the sources, in the order tried (US month-first for slashes). */
 export const DATE_FORMATS = [
@@ -36,9 +37,13 @@ export const parseDate = (d: Dialect, expr: string, reference: string): string =
   return `NULLIF(GREATEST(${d.tryParseDate(text, DATE_FORMATS)}, DATE '${BEFORE_EARLIEST_DATE}'), DATE '${BEFORE_EARLIEST_DATE}')`;
 };
 
-/** Trimmed text with inner runs of white space collapsed; NULL when empty. The regexp runs only when needed. */
+/**
+ * Trimmed text with inner runs of white space collapsed; NULL when empty, or when it is the mark of an
+ * SSN the bronze read redacted (a withheld value: two of them are not the same value). The regexp runs
+ * only when needed.
+ */
 export const cleanText = (d: Dialect, expr: string): string =>
-  `NULLIF(${d.trim(`CASE WHEN CONTAINS(${expr}, '  ') OR CONTAINS(${expr}, CHR(9)) THEN ${d.regexpReplaceAll(expr, '[\\t\\n\\f\\r ]+', ' ')} ELSE ${expr} END`)}, '')`;
+  `NULLIF(NULLIF(${d.trim(`CASE WHEN CONTAINS(${expr}, '  ') OR CONTAINS(${expr}, CHR(9)) THEN ${d.regexpReplaceAll(expr, '[\\t\\n\\f\\r ]+', ' ')} ELSE ${expr} END`)}, ''), '${REDACTED_VALUE}')`;
 
 /** Money text parsed strictly: digits with optional sign, $, thousands separators and 1–2 decimals. */
 export const MONEY_PATTERN = '^-?\\$?-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\\.[0-9]{1,2})?$';

@@ -94,3 +94,51 @@ test('an SSN in another column is stored as [REDACTED], counted, and the row kep
   for (const n of ['4401', '4402', '4403', '4404', '4407'])
     assert.doesNotMatch(all, new RegExp(`931[- ]?65[- ]?${n}`), `SSN ending ${n}`);
 });
+
+test('a redacted value is no value: an SSN as id is dropped, and redacted ids never link two records', async () => {
+  const lake = makeLakehouse('carelake-ssn-elsewhere-ids-');
+  lakes.push(lake);
+  const patients = [
+    patientRow(1, { patient_id: '931-65-4501' }), // the SSN as patient id: unusable, dropped
+    patientRow(2, { patient_id: '931-65-4502' }),
+    // Two different people whose member ids are their own SSNs: both read as [REDACTED].
+    patientRow(3, { ssn: '931-65-4503', insurance_id: '931654503' }),
+    patientRow(4, { ssn: '931-65-4504', insurance_id: '931654504' }),
+  ];
+  writeLandingFile(lake.landing, 'patients', T0, csvText('patients', patients));
+  writeLandingFile(
+    lake.landing,
+    'claims',
+    T0,
+    csvText('claims', [
+      claimRow(1, 3, { claim_id: '931-65-4505' }),
+      claimRow(2, 4, { claim_id: '931-65-4506' }),
+      claimRow(3, 3),
+    ]),
+  );
+  const r = await run(lake);
+  assert.equal(r.status, 'COMPLETED', r.error);
+  const quarantined = await query<{ dataset: string; rules: string }>(
+    lake.db,
+    `SELECT dataset, CAST(rules AS VARCHAR) AS rules FROM quarantine ORDER BY dataset, line_number`,
+  );
+  assert.deepEqual(quarantined, [
+    { dataset: 'bronze_claims', rules: '[valid_claim_id]' },
+    { dataset: 'bronze_claims', rules: '[valid_claim_id]' },
+    { dataset: 'bronze_patients', rules: '[valid_patient_id]' },
+    { dataset: 'bronze_patients', rules: '[valid_patient_id]' },
+  ]);
+  // The two people stay two patients, and the withheld member ids are no value (not a shared one).
+  const sources = await query<{ patient_id: string; mid: string | null }>(
+    lake.db,
+    `SELECT patient_id, insurance_id_norm AS mid FROM silver_patient_sources ORDER BY source_patient_id`,
+  );
+  assert.equal(sources.length, 2);
+  assert.deepEqual(
+    sources.map((s) => s.mid),
+    [null, null],
+  );
+  assert.notEqual(sources[0]?.patient_id, sources[1]?.patient_id);
+  const claims = await query<{ n: string }>(lake.db, 'SELECT COUNT(*) AS n FROM gold_claims');
+  assert.equal(Number(claims[0]?.n), 1);
+});

@@ -183,8 +183,8 @@ const PATIENT_EXPECTATIONS: readonly Expectation[] = [
   {
     name: 'valid_patient_id',
     action: 'drop',
-    description: 'patient_id is present and at least 5 characters long.',
-    sql: () => 'patient_id IS NOT NULL AND LENGTH(patient_id) >= 5',
+    description: `patient_id is present, at least 5 characters long, and no SSN (read as ${REDACTED_VALUE}).`,
+    sql: () => `patient_id IS NOT NULL AND LENGTH(patient_id) >= 5 AND patient_id <> '${REDACTED_VALUE}'`,
   },
   {
     name: 'no_test_patients',
@@ -221,8 +221,8 @@ const CLAIM_EXPECTATIONS: readonly Expectation[] = [
   {
     name: 'valid_claim_id',
     action: 'drop',
-    description: 'claim_id is present.',
-    sql: () => 'claim_id IS NOT NULL',
+    description: `claim_id is present and no SSN (read as ${REDACTED_VALUE}).`,
+    sql: () => `claim_id IS NOT NULL AND claim_id <> '${REDACTED_VALUE}'`,
   },
   {
     name: 'valid_claims_source',
@@ -239,8 +239,8 @@ const EVENT_EXPECTATIONS: readonly Expectation[] = [
   {
     name: 'valid_event_id',
     action: 'drop',
-    description: 'event_id is present.',
-    sql: () => 'event_id IS NOT NULL',
+    description: `event_id is present and no SSN (read as ${REDACTED_VALUE}).`,
+    sql: () => `event_id IS NOT NULL AND event_id <> '${REDACTED_VALUE}'`,
   },
   {
     name: 'valid_event_source',

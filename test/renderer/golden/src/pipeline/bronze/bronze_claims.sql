@@ -5,7 +5,7 @@
 CREATE TEMPORARY VIEW bronze_claims_checked
 COMMENT 'bronze_claims: landing rows with every expectation evaluated'
 AS SELECT c.*, arrays_overlap(c._failed, array('malformed_csv_row', 'valid_claim_id')) AS _rejected
-FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((claim_id IS NOT NULL), FALSE) THEN NULL ELSE 'valid_claim_id' END, CASE WHEN COALESCE((source_system = 'CLAIMS_SYSTEM'), FALSE) THEN NULL ELSE 'valid_claims_source' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END, CASE WHEN COALESCE(('[REDACTED]' NOT IN (COALESCE(`claim_id`, ''), COALESCE(`patient_id`, ''), COALESCE(`claim_amount`, ''), COALESCE(`claim_date`, ''), COALESCE(`diagnosis_code`, ''), COALESCE(`procedure_code`, ''), COALESCE(`claim_status`, ''), COALESCE(`source_system`, ''))), FALSE) THEN NULL ELSE 'ssn_outside_ssn_column' END), x -> x IS NOT NULL) AS _failed FROM (
+FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((claim_id IS NOT NULL AND claim_id <> '[REDACTED]'), FALSE) THEN NULL ELSE 'valid_claim_id' END, CASE WHEN COALESCE((source_system = 'CLAIMS_SYSTEM'), FALSE) THEN NULL ELSE 'valid_claims_source' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END, CASE WHEN COALESCE(('[REDACTED]' NOT IN (COALESCE(`claim_id`, ''), COALESCE(`patient_id`, ''), COALESCE(`claim_amount`, ''), COALESCE(`claim_date`, ''), COALESCE(`diagnosis_code`, ''), COALESCE(`procedure_code`, ''), COALESCE(`claim_status`, ''), COALESCE(`source_system`, ''))), FALSE) THEN NULL ELSE 'ssn_outside_ssn_column' END), x -> x IS NOT NULL) AS _failed FROM (
 SELECT CASE WHEN (instr(NULLIF(`claim_id`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_id`, '')) BETWEEN 11 AND 19 AND (NULLIF(`claim_id`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`claim_id`, '') END AS `claim_id`,
   CASE WHEN (instr(NULLIF(`patient_id`, ''), '-') > 0 AND LENGTH(NULLIF(`patient_id`, '')) BETWEEN 11 AND 19 AND (NULLIF(`patient_id`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`patient_id`, '') END AS `patient_id`,
   CASE WHEN (instr(NULLIF(`claim_amount`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_amount`, '')) BETWEEN 11 AND 19 AND (NULLIF(`claim_amount`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`claim_amount`, '') END AS `claim_amount`,
@@ -39,7 +39,7 @@ FROM STREAM read_files(
 
 CREATE OR REFRESH STREAMING TABLE bronze_claims (
   CONSTRAINT malformed_csv_row EXPECT (COALESCE((_field_count = _header_field_count), FALSE)) ON VIOLATION DROP ROW,
-  CONSTRAINT valid_claim_id EXPECT (COALESCE((claim_id IS NOT NULL), FALSE)) ON VIOLATION DROP ROW,
+  CONSTRAINT valid_claim_id EXPECT (COALESCE((claim_id IS NOT NULL AND claim_id <> '[REDACTED]'), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT valid_claims_source EXPECT (COALESCE((source_system = 'CLAIMS_SYSTEM'), FALSE)),
   CONSTRAINT rescued_data_null EXPECT (COALESCE((_rescued_data IS NULL), FALSE)),
   CONSTRAINT ssn_outside_ssn_column EXPECT (COALESCE(('[REDACTED]' NOT IN (COALESCE(`claim_id`, ''), COALESCE(`patient_id`, ''), COALESCE(`claim_amount`, ''), COALESCE(`claim_date`, ''), COALESCE(`diagnosis_code`, ''), COALESCE(`procedure_code`, ''), COALESCE(`claim_status`, ''), COALESCE(`source_system`, ''))), FALSE))

@@ -5,7 +5,7 @@
 CREATE TEMPORARY VIEW bronze_medical_events_checked
 COMMENT 'bronze_medical_events: landing rows with every expectation evaluated'
 AS SELECT c.*, arrays_overlap(c._failed, array('malformed_csv_row', 'valid_event_id', 'valid_event_source')) AS _rejected
-FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((event_id IS NOT NULL), FALSE) THEN NULL ELSE 'valid_event_id' END, CASE WHEN COALESCE((source_system IN ('ADT_SYSTEM', 'LAB_SYSTEM')), FALSE) THEN NULL ELSE 'valid_event_source' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END, CASE WHEN COALESCE(('[REDACTED]' NOT IN (COALESCE(`event_id`, ''), COALESCE(`patient_id`, ''), COALESCE(`event_date`, ''), COALESCE(`event_type`, ''), COALESCE(`medical_provider`, ''), COALESCE(`source_system`, ''))), FALSE) THEN NULL ELSE 'ssn_outside_ssn_column' END), x -> x IS NOT NULL) AS _failed FROM (
+FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((event_id IS NOT NULL AND event_id <> '[REDACTED]'), FALSE) THEN NULL ELSE 'valid_event_id' END, CASE WHEN COALESCE((source_system IN ('ADT_SYSTEM', 'LAB_SYSTEM')), FALSE) THEN NULL ELSE 'valid_event_source' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END, CASE WHEN COALESCE(('[REDACTED]' NOT IN (COALESCE(`event_id`, ''), COALESCE(`patient_id`, ''), COALESCE(`event_date`, ''), COALESCE(`event_type`, ''), COALESCE(`medical_provider`, ''), COALESCE(`source_system`, ''))), FALSE) THEN NULL ELSE 'ssn_outside_ssn_column' END), x -> x IS NOT NULL) AS _failed FROM (
 SELECT CASE WHEN (instr(NULLIF(`event_id`, ''), '-') > 0 AND LENGTH(NULLIF(`event_id`, '')) BETWEEN 11 AND 19 AND (NULLIF(`event_id`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`event_id`, '') END AS `event_id`,
   CASE WHEN (instr(NULLIF(`patient_id`, ''), '-') > 0 AND LENGTH(NULLIF(`patient_id`, '')) BETWEEN 11 AND 19 AND (NULLIF(`patient_id`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`patient_id`, '') END AS `patient_id`,
   CASE WHEN (instr(NULLIF(`event_date`, ''), '-') > 0 AND LENGTH(NULLIF(`event_date`, '')) BETWEEN 11 AND 19 AND (NULLIF(`event_date`, '') RLIKE '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$')) THEN '[REDACTED]' ELSE NULLIF(`event_date`, '') END AS `event_date`,
@@ -37,7 +37,7 @@ FROM STREAM read_files(
 
 CREATE OR REFRESH STREAMING TABLE bronze_medical_events (
   CONSTRAINT malformed_csv_row EXPECT (COALESCE((_field_count = _header_field_count), FALSE)) ON VIOLATION DROP ROW,
-  CONSTRAINT valid_event_id EXPECT (COALESCE((event_id IS NOT NULL), FALSE)) ON VIOLATION DROP ROW,
+  CONSTRAINT valid_event_id EXPECT (COALESCE((event_id IS NOT NULL AND event_id <> '[REDACTED]'), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT valid_event_source EXPECT (COALESCE((source_system IN ('ADT_SYSTEM', 'LAB_SYSTEM')), FALSE)) ON VIOLATION DROP ROW,
   CONSTRAINT rescued_data_null EXPECT (COALESCE((_rescued_data IS NULL), FALSE)),
   CONSTRAINT ssn_outside_ssn_column EXPECT (COALESCE(('[REDACTED]' NOT IN (COALESCE(`event_id`, ''), COALESCE(`patient_id`, ''), COALESCE(`event_date`, ''), COALESCE(`event_type`, ''), COALESCE(`medical_provider`, ''), COALESCE(`source_system`, ''))), FALSE))

@@ -6,7 +6,7 @@
 CREATE TEMPORARY VIEW gold_patients_changes
 COMMENT 'Golden rows of the patients whose source records arrived in this update'
 AS SELECT g.*
-FROM (SELECT source_system, NULLIF(trim(BOTH '\u0020\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u202F\u205F\u3000' FROM CASE WHEN CONTAINS(patient_id, '  ') OR CONTAINS(patient_id, CHR(9)) THEN regexp_replace(patient_id, '[\\t\\n\\f\\r ]+', ' ') ELSE patient_id END), '') AS source_patient_id, _extracted_at FROM STREAM(bronze_patients)) b
+FROM (SELECT source_system, NULLIF(NULLIF(trim(BOTH '\u0020\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u202F\u205F\u3000' FROM CASE WHEN CONTAINS(patient_id, '  ') OR CONTAINS(patient_id, CHR(9)) THEN regexp_replace(patient_id, '[\\t\\n\\f\\r ]+', ' ') ELSE patient_id END), ''), '[REDACTED]') AS source_patient_id, _extracted_at FROM STREAM(bronze_patients)) b
 JOIN silver_resolved_identity_resolution m ON m.source_system = b.source_system AND m.source_patient_id = b.source_patient_id
 JOIN silver_patients g ON g.patient_id = m.patient_id AND g.effective_date = b._extracted_at;
 
