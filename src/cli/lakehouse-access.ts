@@ -3,6 +3,7 @@ import { Database, DatabaseInUseError } from '../engine/database.ts';
 import { acquireLock, lockHolder, PipelineLockedError } from '../runner/lock.ts';
 import { ensureSchema } from '../runner/schema.ts';
 import { CliError } from './errors.ts';
+import { errorMessage } from '../support/errors.ts';
 
 /**
  * Runs `fn` holding the lakehouse's update lock (as a pipeline run does); a lock held by a running
@@ -66,7 +67,6 @@ export async function openLakehouseReadOnly(
   try {
     return await Database.open(dbPath, { ...options, access_mode: 'READ_ONLY' });
   } catch (error: unknown) {
-    const message = error instanceof Error ? error.message : String(error);
     // The engine lets one process write a database file and no other open it meanwhile.
     const holder = error instanceof DatabaseInUseError ? lockHolder(`${dbPath}.lock`) : undefined;
     if (holder !== undefined)
@@ -75,6 +75,6 @@ export async function openLakehouseReadOnly(
         1,
         { cause: error },
       );
-    throw new CliError(message, 1, { cause: error });
+    throw new CliError(errorMessage(error), 1, { cause: error });
   }
 }

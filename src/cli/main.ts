@@ -13,7 +13,7 @@ import { registerBundle } from './commands/bundle.ts';
 import { registerUpload } from './commands/upload.ts';
 import { CliError } from './errors.ts';
 import { printableLines } from './format.ts';
-import { systemHint } from '../support/errors.ts';
+import { errorMessage, systemHint } from '../support/errors.ts';
 
 export { toleratePipeClose } from './streams.ts';
 
@@ -58,8 +58,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`carelake: ${printableLines(error.message)}\n`);
       return error.exitCode;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`carelake: ${printableLines(message + systemHint(error))}\n`);
+    process.stderr.write(`carelake: ${printableLines(errorMessage(error) + systemHint(error))}\n`);
     return 1;
   }
 }

@@ -84,7 +84,7 @@ const SSN_PRINTED = '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$';
  * record (some systems use the SSN as member id or MRN, or swap it with the phone). Besides the printed
  * form, which every column is searched for, their values are compared with the row's own SSN.
  */
-export const SSN_PRONE_COLUMNS: Readonly<Record<Entity, readonly string[]>> = {
+const SSN_PRONE_COLUMNS: Readonly<Record<Entity, readonly string[]>> = {
   patients: ['patient_id', 'mrn', 'insurance_id', 'phone'],
   claims: ['claim_id', 'patient_id'],
   medical_events: ['event_id', 'patient_id'],
@@ -105,4 +105,19 @@ export function withoutSsnSql(d: Dialect, value: string, ssnDigits?: string): st
       ? ''
       : ` OR (LENGTH(${ssnDigits}) = 9 AND ${d.endsWith(value, `substr(${ssnDigits}, 6, 4)`)} AND ${ssnDigitsSql(d, value)} = ${ssnDigits})`;
   return `CASE WHEN ${printed}${own} THEN ${d.string(REDACTED_VALUE)} ELSE ${value} END`;
+}
+
+/**
+ * A landing value of `column` of an `entity` file as the bronze read stores it (both engines): through
+ * withoutSsnSql, compared with the row's own SSN digits (`ssnDigits`, a patients row's) when the column
+ * is SSN-prone.
+ */
+export function storedLandingValueSql(
+  d: Dialect,
+  entity: Entity,
+  column: string,
+  value: string,
+  ssnDigits?: string,
+): string {
+  return withoutSsnSql(d, value, SSN_PRONE_COLUMNS[entity].includes(column) ? ssnDigits : undefined);
 }

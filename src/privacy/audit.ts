@@ -148,6 +148,17 @@ function readHead(file: string): { seq: number; hash: string } | undefined {
   }
 }
 
+/** Whether the last of the `size` bytes of `file` is a line break (the last entry is whole). */
+function endsWithLineBreak(file: string, size: number): boolean {
+  const fd = fs.openSync(file, 'r');
+  const last = Buffer.alloc(1);
+  try {
+    return fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 10;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * A crash while an entry was being written can leave the trail ending in part of a line. That part is
  * set aside (to `<file>.torn-<time>`, kept for inspection) and truncated away when it is only that: the
@@ -157,15 +168,7 @@ function readHead(file: string): { seq: number; hash: string } | undefined {
  */
 function settleTail(file: string): { bytes: number; sha256: string; savedAs: string } | undefined {
   const size = fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
-  if (size === 0) return undefined;
-  const fd = fs.openSync(file, 'r');
-  const lastByte = Buffer.alloc(1);
-  try {
-    fs.readSync(fd, lastByte, 0, 1, size - 1);
-  } finally {
-    fs.closeSync(fd);
-  }
-  if (lastByte[0] === 10) return undefined;
+  if (size === 0 || endsWithLineBreak(file, size)) return undefined;
   const text = fs.readFileSync(file);
   const start = text.lastIndexOf(10) + 1;
   const tail = text.subarray(start);
@@ -260,15 +263,7 @@ export function auditTrailDamage(file: string): string | undefined {
     return `the audit trail ${file} cannot be written: ${(error as Error).message}`;
   }
   const size = fs.statSync(file).size;
-  if (size === 0) return undefined;
-  const fd = fs.openSync(file, 'r');
-  const lastByte = Buffer.alloc(1);
-  try {
-    if (fs.readSync(fd, lastByte, 0, 1, size - 1) !== 1) return undefined;
-  } finally {
-    fs.closeSync(fd);
-  }
-  if (lastByte[0] !== 10) return undefined;
+  if (size === 0 || !endsWithLineBreak(file, size)) return undefined;
   const last = lastLine(file);
   if (last === undefined || parseLine(last)) return undefined;
   return `the last entry of the audit trail ${file} is damaged, and no entry can follow it: run \`carelake audit verify\`, then \`carelake audit restart\` to set the damaged trail aside`;

@@ -3,11 +3,10 @@ import { dataset } from '../definitions/pipeline.ts';
 import type { IngestDataset } from '../definitions/model.ts';
 import {
   redactSsnSql,
-  SSN_PRONE_COLUMNS,
   ssnDigitsSql,
   ssnHashSql,
   ssnPresentSql,
-  withoutSsnSql,
+  storedLandingValueSql,
 } from '../definitions/ssn.ts';
 import { Database, sqlString } from '../engine/database.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
@@ -258,16 +257,15 @@ export async function ingestFile(
     const fieldCount = `(${all.map((f) => `CASE WHEN ${f} IS NULL THEN 0 ELSE 1 END`).join(' + ')})`;
     const ssnRef = byName.get('ssn');
     const ssn = ssnRef === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(${ssnRef}, '')`;
-    // A value that is an SSN is redacted by the read too (withoutSsnSql); an identifier is compared with
-    // the row's own SSN digits, taken once per row (`_ssn_digits`, never stored).
-    const prone = new Set(SSN_PRONE_COLUMNS[file.entity]);
+    // A value that is an SSN is redacted by the read too (storedLandingValueSql); an identifier is
+    // compared with the row's own SSN digits, taken once per row (`_ssn_digits`, never stored).
     const ownDigits = ssnRef !== undefined && isPatients ? '_ssn_digits' : undefined;
     const kept = ds.landingColumns
       .filter((c) => c !== 'ssn')
       .flatMap((c) => {
         const ref = byName.get(c);
         if (ref === undefined) return [];
-        return [`${withoutSsnSql(d, ref, prone.has(c) ? ownDigits : undefined)} AS _${ref}`];
+        return [`${storedLandingValueSql(d, file.entity, c, ref, ownDigits)} AS _${ref}`];
       });
     // The rescued JSON is built only for rows with a value in an unknown column, the raw line only for
     // malformed rows (a CASE evaluates its branch lazily).

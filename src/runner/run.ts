@@ -29,7 +29,7 @@ import { acquireLock, PipelineLockedError } from './lock.ts';
 import { DERIVED_TABLES, ensureSchema } from './schema.ts';
 import { runSilverFacts, runSilverPatients } from './silver.ts';
 import type { IdentityStats } from '../identity/resolve.ts';
-import { systemAdvice } from '../support/errors.ts';
+import { errorMessage, systemAdvice } from '../support/errors.ts';
 import { makeDirectory } from '../support/files.ts';
 
 export interface RunOptions {
@@ -216,8 +216,6 @@ function interruptedMessage(reason: unknown): string {
   return `interrupted${why} before the update committed: it was rolled back, no table changed, and the next run ingests its files`;
 }
 
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
 /**
  * Records a failed or interrupted update in the event log and pipeline_runs. The update has rolled back
  * by then; recording it is a write of its own, which fails too when what failed the update is the disk
@@ -246,7 +244,7 @@ export async function recordFailure(
     );
     return undefined;
   } catch (error: unknown) {
-    return `recording this failure in the lakehouse failed too: ${redactSsnText(errorText(error).split('\n')[0] ?? '')}`;
+    return `recording this failure in the lakehouse failed too: ${redactSsnText(errorMessage(error).split('\n')[0] ?? '')}`;
   }
 }
 
@@ -266,7 +264,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       return undefined;
     } catch (error: unknown) {
       const advice = systemAdvice(error);
-      return `the audit trail ${file} could not record this update: ${errorText(error)}${advice ? `; ${advice}` : ''}`;
+      return `the audit trail ${file} could not record this update: ${errorMessage(error)}${advice ? `; ${advice}` : ''}`;
     }
   };
   const action = options.fullRefresh ? 'full_refresh' : 'pipeline_update';
@@ -281,7 +279,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     const unaudited =
       error instanceof AuditTrailRefusedError || error instanceof NotADatabaseError
         ? undefined
-        : audit({ action, status: refused ? 'REFUSED' : 'FAILED', details: { error: errorText(error) } });
+        : audit({ action, status: refused ? 'REFUSED' : 'FAILED', details: { error: errorMessage(error) } });
     if (unaudited && error instanceof Error) error.message = `${error.message}\n(${unaudited})`;
     throw error;
   }
@@ -541,9 +539,7 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
       // A step may turn the cancelled statement's error into its own: an update that failed after the
       // abort was interrupted, whatever error reached here.
       const interrupted = error instanceof InterruptedError || signal?.aborted === true;
-      const message = interrupted
-        ? interruptedMessage(signal?.reason)
-        : redactSsnText(error instanceof Error ? error.message : String(error));
+      const message = interrupted ? interruptedMessage(signal?.reason) : redactSsnText(errorMessage(error));
       const unrecorded = await recordFailure(db, origin, {
         runId: ctx.runId,
         interrupted,
@@ -580,7 +576,7 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
       });
     } catch (error: unknown) {
       ctx.warnings.push(
-        `the update committed, but the landing files' retention step failed: ${redactSsnText(errorText(error))}`,
+        `the update committed, but the landing files' retention step failed: ${redactSsnText(errorMessage(error))}`,
       );
     }
     return {

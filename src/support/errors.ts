@@ -1,3 +1,7 @@
+/** The message of anything thrown (an Error's message, else its text). */
+export const errorMessage = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
+
 /**
  * What a Node system error's code means for someone running carelake (`ENOSPC: no space left on device,
  * write` says neither what to do nor that nothing was lost); undefined for other errors.

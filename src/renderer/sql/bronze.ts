@@ -4,9 +4,8 @@ import {
   ssnDigitsSql,
   ssnHashSql,
   ssnPresentSql,
-  SSN_PRONE_COLUMNS,
+  storedLandingValueSql,
   usableSsnSql,
-  withoutSsnSql,
 } from '../../definitions/ssn.ts';
 import { dataset } from '../../definitions/pipeline.ts';
 import type { IngestDataset } from '../../definitions/model.ts';
@@ -29,12 +28,11 @@ export function bronzeFile(d: Dialect, entity: Entity, opts: BronzeOptions): str
   const isPatients = entity === 'patients';
   const schema = [...ds.landingColumns.map((c) => `${c} STRING`), '_corrupt_record STRING'].join(', ');
   // A value that is an SSN is redacted by the read too, as on the local engine.
-  const prone = new Set(SSN_PRONE_COLUMNS[entity]);
   const ownDigits = isPatients ? ssnDigitsSql(d, 'ssn') : undefined;
   const cols = ds.landingColumns.map((c) => {
     if (c === 'ssn') return `CAST(NULL AS STRING) AS ssn`;
     const value = `NULLIF(${d.ident(c)}, '')`;
-    return `${withoutSsnSql(d, value, prone.has(c) ? ownDigits : undefined)} AS ${d.ident(c)}`;
+    return `${storedLandingValueSql(d, entity, c, value, ownDigits)} AS ${d.ident(c)}`;
   });
   // Redacted in every entity, as on the local engine: an unknown column of any file may hold an SSN.
   const rescued = redactSsnSql(d, '_rescued_data');
