@@ -76,13 +76,17 @@ export function redactSsnSql(d: Dialect, expr: string): string {
 /** What stands in stored data for a value that was an SSN. */
 export const REDACTED_VALUE = '[REDACTED]';
 
-/** An SSN in its printed form (3, 2 and 4 digits with dashes), as a whole value (spaces around it). */
-const SSN_PRINTED = '^ *[0-9]{3}-[0-9]{2}-[0-9]{4} *$';
+/**
+ * An SSN in its printed form (3, 2 and 4 digits with dashes) anywhere in a value, outside a longer
+ * number: the whole value (`123-45-6789`), or part of free text (`SSN 123-45-6789`, `123-45-6789 Elm St`).
+ */
+const SSN_PRINTED = '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)';
 
 /**
  * The landing columns where a source system puts an SSN by mistake: the identifiers and numbers of a
  * record (some systems use the SSN as member id or MRN, or swap it with the phone). Besides the printed
- * form, which every column is searched for, their values are compared with the row's own SSN.
+ * form and the row's own nine digits, which every value of a patients row is searched for, their
+ * values count as that SSN when their digits are its digits in any layout (`123 45 6789`, `123.45.6789`).
  */
 const SSN_PRONE_COLUMNS: Readonly<Record<Entity, readonly string[]>> = {
   patients: ['patient_id', 'mrn', 'insurance_id', 'phone'],
@@ -90,34 +94,69 @@ const SSN_PRONE_COLUMNS: Readonly<Record<Entity, readonly string[]>> = {
   medical_events: ['event_id', 'patient_id'],
 };
 
+/** The row's own SSN, for the values of a patients row: its digits, and whether the column is SSN-prone. */
+export interface OwnSsn {
+  /** SQL: the digits of the row's ssn field. */
+  readonly digits: string;
+  /** Also a value whose digits are exactly the SSN's, in any layout (SSN-prone columns). */
+  readonly anyLayout: boolean;
+  /**
+   * SQL, optional: TRUE when some value of the row holds the nine digits (computed once per row, on the
+   * row's values joined), so each value is searched only in the rows where one does.
+   */
+  readonly inRow?: string;
+}
+
 /**
- * A landing value of any column but the SSN column, kept out of storage when it is an SSN: replaced by
- * `[REDACTED]` when the whole value is an SSN in its printed form (3-2-4 digits with dashes), or, when
- * `ssnDigits` is given (an SSN-prone column of a patients row: the digits of its ssn field), when its
- * digits are that row's own SSN (nine of them). Other nine-digit numbers stay (member ids and MRNs
- * often have nine digits); ZIP+4 (5-4) and phone numbers (3-3-4) are not the printed form. The cheap
- * tests come first (a dash; the SSN's last four digits at the end), so the rest runs on likely matches.
+ * A landing value of any column but the SSN column, withheld whole as `[REDACTED]` when it holds an SSN:
+ * - the printed form (3-2-4 digits with dashes) anywhere in it, outside a longer number;
+ * - with `own` (a patients row), the row's own SSN as nine digits anywhere in it (`jsmith123456789@…`),
+ *   and in an SSN-prone column a value whose digits are those nine in any layout.
+ * The whole value goes, not just the number: what is left of an identifier would no longer be one
+ * (two patients whose ids were `E` + their SSNs would share the id `E[REDACTED]`), and a value that
+ * carried an SSN is not trusted for the rest. Other nine-digit numbers stay (member ids and MRNs often
+ * have nine digits); ZIP+4 (5-4), phone numbers (3-3-4) and dates are not the printed form. An SSN
+ * written with dots or spaces inside longer text is not the printed form and is not found unless it is
+ * the row's own. The cheap tests come first (a dash and eleven characters; the SSN's nine digits as
+ * one run; the SSN's last four digits at the end), so the pattern and the digit extraction run on
+ * likely matches only.
  */
-export function withoutSsnSql(d: Dialect, value: string, ssnDigits?: string): string {
-  const printed = `(instr(${value}, '-') > 0 AND LENGTH(${value}) BETWEEN 11 AND 19 AND ${d.regexpMatches(value, SSN_PRINTED)})`;
-  const own =
-    ssnDigits === undefined
-      ? ''
-      : ` OR (LENGTH(${ssnDigits}) = 9 AND ${d.endsWith(value, `substr(${ssnDigits}, 6, 4)`)} AND ${ssnDigitsSql(d, value)} = ${ssnDigits})`;
-  return `CASE WHEN ${printed}${own} THEN ${d.string(REDACTED_VALUE)} ELSE ${value} END`;
+export function withoutSsnSql(d: Dialect, value: string, own?: OwnSsn): string {
+  const printed = `(instr(${value}, '-') > 0 AND LENGTH(${value}) >= 11 AND ${d.regexpMatches(value, SSN_PRINTED)})`;
+  const tests = [printed];
+  if (own !== undefined) {
+    const nine = `LENGTH(${own.digits}) = 9`;
+    tests.push(`(${own.inRow ?? nine} AND instr(${value}, ${own.digits}) > 0)`);
+    if (own.anyLayout)
+      tests.push(
+        `(${nine} AND ${d.endsWith(value, `substr(${own.digits}, 6, 4)`)} AND ${ssnDigitsSql(d, value)} = ${own.digits})`,
+      );
+  }
+  return `CASE WHEN ${tests.join(' OR ')} THEN ${d.string(REDACTED_VALUE)} ELSE ${value} END`;
 }
 
 /**
  * A landing value of `column` of an `entity` file as the bronze read stores it (both engines): through
- * withoutSsnSql, compared with the row's own SSN digits (`ssnDigits`, a patients row's) when the column
- * is SSN-prone.
+ * withoutSsnSql, searched for the row's own SSN (`own`: the digits of a patients row's ssn field) when
+ * there is one, in any layout when the column is SSN-prone.
  */
 export function storedLandingValueSql(
   d: Dialect,
   entity: Entity,
   column: string,
   value: string,
-  ssnDigits?: string,
+  own?: Omit<OwnSsn, 'anyLayout'>,
 ): string {
-  return withoutSsnSql(d, value, SSN_PRONE_COLUMNS[entity].includes(column) ? ssnDigits : undefined);
+  return withoutSsnSql(
+    d,
+    value,
+    own === undefined ? undefined : { ...own, anyLayout: SSN_PRONE_COLUMNS[entity].includes(column) },
+  );
 }
+
+/**
+ * TRUE when the row holds the nine digits `ssnDigits` in one of `values` (SQL expressions, joined with
+ * a separator no landing value has, so no match spans two of them): `OwnSsn.inRow`.
+ */
+export const ssnInRowSql = (ssnDigits: string, values: readonly string[]): string =>
+  `(LENGTH(${ssnDigits}) = 9 AND instr(concat_ws(chr(31), ${values.join(', ')}), ${ssnDigits}) > 0)`;

@@ -6,6 +6,7 @@ import {
   ssnDigitsSql,
   ssnHashSql,
   ssnPresentSql,
+  ssnInRowSql,
   storedLandingValueSql,
 } from '../definitions/ssn.ts';
 import { Database, sqlString } from '../engine/database.ts';
@@ -259,14 +260,27 @@ export async function ingestFile(
     const ssn = ssnRef === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(${ssnRef}, '')`;
     // A value that is an SSN is redacted by the read too (storedLandingValueSql); an identifier is
     // compared with the row's own SSN digits, taken once per row (`_ssn_digits`, never stored).
-    const ownDigits = ssnRef !== undefined && isPatients ? '_ssn_digits' : undefined;
-    const kept = ds.landingColumns
+    // Whether the row holds those digits in any value is found once per row (`_ssn_in_row`, on the
+    // values joined), so each value is searched only in the rare rows where one does.
+    const own = ssnRef !== undefined && isPatients;
+    const valueRefs = ds.landingColumns
       .filter((c) => c !== 'ssn')
       .flatMap((c) => {
         const ref = byName.get(c);
-        if (ref === undefined) return [];
-        return [`${storedLandingValueSql(d, file.entity, c, ref, ownDigits)} AS _${ref}`];
+        return ref === undefined ? [] : [[c, ref] as const];
       });
+    const kept = valueRefs.map(
+      ([c, ref]) =>
+        `${storedLandingValueSql(d, file.entity, c, ref, own ? { digits: '_ssn_digits', inRow: '_ssn_in_row' } : undefined)} AS _${ref}`,
+    );
+    const withOwnSsn = (source: string): string =>
+      own
+        ? `(SELECT *, ${ssnInRowSql(
+            '_ssn_digits',
+            valueRefs.map(([, ref]) => ref),
+          )} AS _ssn_in_row
+            FROM (SELECT *, ${ssnDigitsSql(d, ssnRef ?? '')} AS _ssn_digits FROM ${source}))`
+        : source;
     // The rescued JSON is built only for rows with a value in an unknown column, the raw line only for
     // malformed rows (a CASE evaluates its branch lazily).
     read = `SELECT ${kept.join(', ')}, ${fieldCount} AS _field_count,
@@ -279,9 +293,9 @@ export async function ingestFile(
         } AS _rescued_data,
         CASE WHEN ${fieldCount} <> ${fields.length} THEN ${redactSsn(`concat_ws(',', ${all.join(', ')})`)} END AS _raw_line
         ${isPatients ? `, ${ssnHashSql(d, ssn, ctx.ssnPads)} AS _ssn_hash, ${ssnPresentSql(d, ssn)} AS _ssn_present` : ''}
-      FROM ${ownDigits ? `(SELECT *, ${ssnDigitsSql(d, ssnRef ?? '')} AS _ssn_digits FROM ` : ''}read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
+      FROM ${withOwnSsn(`read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
         escape = '"', nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
-        max_line_size = ${limit}${encoding}${insp.readerSkip > 0 ? `, skip = ${insp.readerSkip}` : ''}${insp.quotedLineBreaks > 0 ? ', parallel = false' : ''})${ownDigits ? ')' : ''}`;
+        max_line_size = ${limit}${encoding}${insp.readerSkip > 0 ? `, skip = ${insp.readerSkip}` : ''}${insp.quotedLineBreaks > 0 ? ', parallel = false' : ''})`)}`;
     col = (c) => {
       const ref = byName.get(c);
       return ref === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(_${ref}, '')`;

@@ -11,6 +11,7 @@ import {
   T0,
   baseTables,
   claimRow,
+  eventRow,
   csvText,
   makeLakehouse,
   patientRow,
@@ -141,4 +142,90 @@ test('a redacted value is no value: an SSN as id is dropped, and redacted ids ne
   assert.notEqual(sources[0]?.patient_id, sources[1]?.patient_id);
   const claims = await query<{ n: string }>(lake.db, 'SELECT COUNT(*) AS n FROM gold_claims');
   assert.equal(Number(claims[0]?.n), 1);
+});
+
+test('an SSN inside a longer value withholds the whole value; longer numbers and look-alikes stay', async () => {
+  const lake = makeLakehouse('carelake-ssn-within-');
+  lakes.push(lake);
+  const patients = [
+    patientRow(1, { address_line1: '931-65-4601 Elm St' }), // printed form inside free text
+    patientRow(2, { ssn: '931-65-4602', email: 'jsmith931654602@mail.com' }), // own nine digits in an e-mail
+    patientRow(3, { ssn: '931-65-4603', patient_id: 'E931654603' }), // own SSN inside the patient id
+    patientRow(4, { ssn: '931-65-4604', address_line1: '1931-65-4604 Elm St', email: 'x931654699@mail.com' }),
+  ];
+  writeLandingFile(lake.landing, 'patients', T0, csvText('patients', patients));
+  writeLandingFile(
+    lake.landing,
+    'medical_events',
+    T0,
+    csvText('medical_events', [
+      eventRow(1, 1, { medical_provider: 'Dr. Lee (SSN 931-65-4605)' }),
+      eventRow(2, 1, { medical_provider: 'Dr. Lee-Smith 20-1' }),
+    ]),
+  );
+  const r = await run(lake);
+  assert.equal(r.status, 'COMPLETED', r.error);
+
+  const bronze = await query<{ patient_id: string; address_line1: string; email: string }>(
+    lake.db,
+    `SELECT patient_id, address_line1, email FROM bronze_patients ORDER BY _line_number`,
+  );
+  assert.deepEqual(
+    bronze.map((b) => [b.patient_id, b.address_line1, b.email]),
+    [
+      ['E00000001', '[REDACTED]', patients[0]?.['email']],
+      ['E00000002', patients[1]?.['address_line1'], '[REDACTED]'],
+      ['E00000004', '1931-65-4604 Elm St', 'x931654699@mail.com'],
+    ],
+  );
+  const providers = await query<{ medical_provider: string }>(
+    lake.db,
+    `SELECT medical_provider FROM bronze_medical_events ORDER BY _line_number`,
+  );
+  assert.deepEqual(
+    providers.map((p) => p.medical_provider),
+    ['[REDACTED]', 'Dr. Lee-Smith 20-1'],
+  );
+  // The id that held an SSN is dropped (no patient keyed by it), the others are kept and counted (the
+  // events' patient is not delivered: they are orphans in silver).
+  const quarantined = await query<{ dataset: string; rules: string }>(
+    lake.db,
+    `SELECT dataset, CAST(rules AS VARCHAR) AS rules FROM quarantine WHERE dataset LIKE 'bronze%'
+     ORDER BY dataset, line_number`,
+  );
+  assert.deepEqual(quarantined, [{ dataset: 'bronze_patients', rules: '[valid_patient_id]' }]);
+  const record = await query<{ id: string }>(
+    lake.db,
+    `SELECT record->>'patient_id' AS id FROM quarantine WHERE dataset = 'bronze_patients'`,
+  );
+  assert.deepEqual(record, [{ id: '[REDACTED]' }]);
+  const failed = (dataset: string): number | undefined =>
+    r.flows.find((f) => f.dataset === dataset)?.expectations.find((e) => e.name === 'ssn_outside_ssn_column')
+      ?.failed_records;
+  assert.deepEqual([failed('bronze_patients'), failed('bronze_medical_events')], [3, 1]);
+  // A withheld value reads as no value in silver, not as the text '[REDACTED]'.
+  const silver = await query<{ id: string; addr: string | null; email: string | null }>(
+    lake.db,
+    `SELECT source_patient_id AS id, address_norm AS addr, email_norm AS email
+     FROM silver_patient_sources ORDER BY source_patient_id`,
+  );
+  assert.deepEqual(
+    silver.map((s) => [s.id, s.addr, s.email]),
+    [
+      ['E00000001', null, 'p1@example.com'],
+      ['E00000002', '2 main st', null],
+      ['E00000004', '1931-65-4604 elm st', 'x931654699@mail.com'],
+    ],
+  );
+
+  const all = await withDb(lake.db, async (db) => {
+    const values: string[] = [];
+    for (const t of await baseTables(db))
+      for (const row of await db.all(`SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ${t}`))
+        values.push(...Object.values(row).filter((v): v is string => typeof v === 'string'));
+    return values.join('\n');
+  });
+  assert.match(all, /931654699/, 'the scan sees the values (positive control)');
+  for (const n of ['4601', '4602', '4603', '4605'])
+    assert.doesNotMatch(all, new RegExp(`(^|[^0-9])931[- ]?65[- ]?${n}`, 'm'), `SSN ending ${n}`);
 });

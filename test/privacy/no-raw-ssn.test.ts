@@ -79,7 +79,8 @@ function plantMalformedFiles(landing: string): void {
       'C90000002,E90000001,10.00,2025-01-01,I10,99213,paid,CLAIMS_SYSTEM,931654331,spill 931 65 4332\n',
   );
   // Well-formed rows whose SSN sits in another column too: the member id and MRN as the row's own SSN
-  // digits, the printed form in the phone and e-mail fields and in a claim's patient id.
+  // digits, the printed form in the phone and e-mail fields, inside an address and in a claim's patient
+  // id, the row's own SSN inside an e-mail address.
   const misplaced = (id: string, ssn: string, fields: Record<string, string>): string =>
     header
       .split(',')
@@ -93,6 +94,8 @@ function plantMalformedFiles(landing: string): void {
       misplaced('E90000009', '', { email: '931-65-4335' }),
       misplaced('E90000010', '931-65-4336', { phone: '931-65-4336' }),
       misplaced('E90000011', '931-65-4337', { mrn: '931654337' }),
+      misplaced('E90000012', '', { address_line1: '931-65-4339 Elm St' }),
+      misplaced('E90000013', '931-65-4340', { email: 'jsmith931654340@mail.com' }),
     ].join('\n') + '\n',
   );
   fs.writeFileSync(
@@ -125,7 +128,7 @@ function landingSsns(landing: string): Set<string> {
       }
     }
   }
-  for (let n = 4321; n <= 4338; n++) found.add(`93165${n}`);
+  for (let n = 4321; n <= 4340; n++) found.add(`93165${n}`);
   return found;
 }
 

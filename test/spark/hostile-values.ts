@@ -285,8 +285,9 @@ export async function writeHostileCases(db: Database, dir: string): Promise<Host
 
 /**
  * Values (and the row's SSN field) for the bronze read's redaction of an SSN outside the ssn column: the
- * printed form with and without spaces, the row's own SSN as digits inside an id, and look-alikes both
- * engines must leave (other nine-digit numbers, ZIP+4, phone numbers, dates, Unicode digits).
+ * printed form alone, with spaces and inside text, the row's own SSN as digits inside an id or an
+ * e-mail, and look-alikes both engines must leave (other nine-digit numbers, longer numbers, ZIP+4,
+ * phone numbers, dates, Unicode digits).
  */
 const SSN_REDACTION_CASES: readonly (readonly [string, string])[] = [
   ['931-65-4401', ''],
@@ -309,6 +310,15 @@ const SSN_REDACTION_CASES: readonly (readonly [string, string])[] = [
   ['９３１-６５-４４０１', ''],
   ['', '931-65-4401'],
   ['-', '-'],
+  ['Dr. Lee, SSN 931-65-4401', ''],
+  ['931-65-4401 Elm St', ''],
+  ['1931-65-4401', ''],
+  ['931-65-44012', ''],
+  ['jsmith931654401@mail.com', '931-65-4401'],
+  ['E931654401', '931654401'],
+  ['9316544012', '931-65-4401'],
+  ['93165440', '931654401'],
+  ['jsmith 931.65.4401', '931-65-4401'],
 ];
 
 /** The redaction of SSN-shaped values, on the DuckDB engine `db`, with its rendered Spark spelling. */
@@ -321,7 +331,8 @@ export async function writeSsnRedactionCase(db: Database, dir: string): Promise<
      FROM (VALUES ${rows.join(', ')}) t(v, ssn, _line_number)`,
   );
   const sql = (d: Dialect): string =>
-    `SELECT _line_number, ${withoutSsnSql(d, 'v')} AS printed, ${withoutSsnSql(d, 'v', ssnDigitsSql(d, 'ssn'))} AS own
+    `SELECT _line_number, ${withoutSsnSql(d, 'v')} AS printed, ${withoutSsnSql(d, 'v', { digits: ssnDigitsSql(d, 'ssn'), anyLayout: true })} AS own,
+       ${withoutSsnSql(d, 'v', { digits: ssnDigitsSql(d, 'ssn'), anyLayout: false })} AS own_within
      FROM src_ssn_redaction`;
   const source = `${dir}/hostile_src_ssn_redaction.parquet`;
   const engine = `${dir}/hostile_engine_ssn_redaction.parquet`;

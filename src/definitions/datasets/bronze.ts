@@ -150,8 +150,8 @@ const rescued: Expectation = {
 };
 
 /**
- * No landing value of the row was an SSN: one found (its printed form in any column, or in an
- * identifier of a patients row that row's own SSN; see withoutSsnSql) is stored as [REDACTED] by the
+ * No landing value of the row held an SSN: a value found holding one (its printed form anywhere in any
+ * column, or a patients row's own SSN; see withoutSsnSql) is stored whole as [REDACTED] by the
  * read itself, so the raw SSN reaches no table, and the row is counted here. Warn: the rest is kept.
  */
 const ssnElsewhere = (entity: Entity): Expectation => ({

@@ -32,7 +32,7 @@ export function bronzeFile(d: Dialect, entity: Entity, opts: BronzeOptions): str
   const cols = ds.landingColumns.map((c) => {
     if (c === 'ssn') return `CAST(NULL AS STRING) AS ssn`;
     const value = `NULLIF(${d.ident(c)}, '')`;
-    return `${storedLandingValueSql(d, entity, c, value, ownDigits)} AS ${d.ident(c)}`;
+    return `${storedLandingValueSql(d, entity, c, value, ownDigits === undefined ? undefined : { digits: ownDigits })} AS ${d.ident(c)}`;
   });
   // Redacted in every entity, as on the local engine: an unknown column of any file may hold an SSN.
   const rescued = redactSsnSql(d, '_rescued_data');
