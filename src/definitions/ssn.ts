@@ -59,7 +59,11 @@ export const ssnDigitsSql = (d: Dialect, rawSsn: string): string => d.regexpRepl
 
 /** HMAC-SHA256 (hex) of the digits of a raw SSN value; NULL unless they are a usable SSN. */
 export function ssnHashSql(d: Dialect, rawSsn: string, key: HmacKeyRef): string {
-  const digits = ssnDigitsSql(d, rawSsn);
+  return ssnDigitsHashSql(d, ssnDigitsSql(d, rawSsn), key);
+}
+
+/** `ssnHashSql` of digits already taken from the raw value (`ssnDigitsSql`). */
+export function ssnDigitsHashSql(d: Dialect, digits: string, key: HmacKeyRef): string {
   return `CASE WHEN ${usableSsnSql(d, digits)} THEN ${d.hmacSha256Hex(digits, key)} END`;
 }
 

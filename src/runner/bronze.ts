@@ -3,6 +3,7 @@ import { dataset } from '../definitions/pipeline.ts';
 import type { IngestDataset } from '../definitions/model.ts';
 import {
   redactSsnSql,
+  ssnDigitsHashSql,
   ssnDigitsSql,
   ssnHashSql,
   ssnPresentSql,
@@ -258,10 +259,11 @@ export async function ingestFile(
     const fieldCount = `(${all.map((f) => `CASE WHEN ${f} IS NULL THEN 0 ELSE 1 END`).join(' + ')})`;
     const ssnRef = byName.get('ssn');
     const ssn = ssnRef === undefined ? 'CAST(NULL AS VARCHAR)' : `NULLIF(${ssnRef}, '')`;
-    // A value that is an SSN is redacted by the read too (storedLandingValueSql); an identifier is
-    // compared with the row's own SSN digits, taken once per row (`_ssn_digits`, never stored).
-    // Whether the row holds those digits in any value is found once per row (`_ssn_in_row`, on the
-    // values joined), so each value is searched only in the rare rows where one does.
+    // A value that holds an SSN is redacted by the read too (storedLandingValueSql), searched for the
+    // row's own SSN digits, taken once per row (`_ssn_digits`, never stored; the hash is of them too:
+    // taken again there, they cost the 1M-people patients read 0.3-1.1 CPU-s more). Whether the row
+    // holds those digits in any value is found once per row (`_ssn_in_row`, on the values joined), so
+    // each value is searched only in the rare rows where one does.
     const own = ssnRef !== undefined && isPatients;
     const valueRefs = ds.landingColumns
       .filter((c) => c !== 'ssn')
@@ -292,7 +294,7 @@ export async function ingestFile(
             : 'CAST(NULL AS JSON)'
         } AS _rescued_data,
         CASE WHEN ${fieldCount} <> ${fields.length} THEN ${redactSsn(`concat_ws(',', ${all.join(', ')})`)} END AS _raw_line
-        ${isPatients ? `, ${ssnHashSql(d, ssn, ctx.ssnPads)} AS _ssn_hash, ${ssnPresentSql(d, ssn)} AS _ssn_present` : ''}
+        ${isPatients ? `, ${own ? ssnDigitsHashSql(d, '_ssn_digits', ctx.ssnPads) : ssnHashSql(d, ssn, ctx.ssnPads)} AS _ssn_hash, ${ssnPresentSql(d, ssn)} AS _ssn_present` : ''}
       FROM ${withOwnSsn(`read_csv(${path}, header = true, columns = {${spec}}, delim = ',', quote = '"',
         escape = '"', nullstr = chr(0), strict_mode = false, null_padding = true, auto_detect = false,
         max_line_size = ${limit}${encoding}${insp.readerSkip > 0 ? `, skip = ${insp.readerSkip}` : ''}${insp.quotedLineBreaks > 0 ? ', parallel = false' : ''})`)}`;
