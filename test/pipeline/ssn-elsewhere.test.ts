@@ -25,6 +25,16 @@ import {
 const lakes: Lakehouse[] = [];
 after(() => lakes.forEach((l) => l.cleanup()));
 
+/** Every text value of every table of the lakehouse, one per line. */
+const everyTextValue = (dbPath: string): Promise<string> =>
+  withDb(dbPath, async (db) => {
+    const values: string[] = [];
+    for (const t of await baseTables(db))
+      for (const row of await db.all(`SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ${t}`))
+        values.push(...Object.values(row).filter((v): v is string => typeof v === 'string'));
+    return values.join('\n');
+  });
+
 test('an SSN in another column is stored as [REDACTED], counted, and the row kept', async () => {
   const lake = makeLakehouse('carelake-ssn-elsewhere-');
   lakes.push(lake);
@@ -84,13 +94,7 @@ test('an SSN in another column is stored as [REDACTED], counted, and the row kep
   ]);
 
   // Nowhere in the lakehouse: no value of any table holds these SSNs in any form.
-  const all = await withDb(lake.db, async (db) => {
-    const values: string[] = [];
-    for (const t of await baseTables(db))
-      for (const row of await db.all(`SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ${t}`))
-        values.push(...Object.values(row).filter((v): v is string => typeof v === 'string'));
-    return values.join('\n');
-  });
+  const all = await everyTextValue(lake.db);
   assert.match(all, /931654499/, 'the scan sees the values (positive control: 931654499 stays)');
   for (const n of ['4401', '4402', '4403', '4404', '4407'])
     assert.doesNotMatch(all, new RegExp(`931[- ]?65[- ]?${n}`), `SSN ending ${n}`);
@@ -218,13 +222,7 @@ test('an SSN inside a longer value withholds the whole value; longer numbers and
     ],
   );
 
-  const all = await withDb(lake.db, async (db) => {
-    const values: string[] = [];
-    for (const t of await baseTables(db))
-      for (const row of await db.all(`SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ${t}`))
-        values.push(...Object.values(row).filter((v): v is string => typeof v === 'string'));
-    return values.join('\n');
-  });
+  const all = await everyTextValue(lake.db);
   assert.match(all, /931654699/, 'the scan sees the values (positive control)');
   for (const n of ['4601', '4602', '4603', '4605'])
     assert.doesNotMatch(all, new RegExp(`(^|[^0-9])931[- ]?65[- ]?${n}`, 'm'), `SSN ending ${n}`);
