@@ -159,8 +159,9 @@ export function storedLandingValueSql(
 }
 
 /**
- * TRUE when the row holds the nine digits `ssnDigits` in one of `values` (SQL expressions, joined with
- * a separator no landing value has, so no match spans two of them): `OwnSsn.inRow`.
+ * `OwnSsn.inRow`: TRUE when the row holds the nine digits `ssnDigits` in one of `values` (SQL
+ * expressions), searched once in the values joined by a control character. Never FALSE when a value
+ * holds them; TRUE for a match across two values only costs the search of each value, which decides.
  */
 export const ssnInRowSql = (ssnDigits: string, values: readonly string[]): string =>
   `(LENGTH(${ssnDigits}) = 9 AND instr(concat_ws(chr(31), ${values.join(', ')}), ${ssnDigits}) > 0)`;

@@ -157,7 +157,7 @@ const rescued: Expectation = {
 const ssnElsewhere = (entity: Entity): Expectation => ({
   name: 'ssn_outside_ssn_column',
   action: 'warn',
-  description: `No value outside the ssn column is an SSN (one is stored as ${REDACTED_VALUE}).`,
+  description: `No value outside the ssn column holds an SSN (such a value is stored as ${REDACTED_VALUE}).`,
   sql: (d) =>
     `${d.string(REDACTED_VALUE)} NOT IN (${LANDING_COLUMNS[entity]
       .filter((c) => c !== 'ssn')
