@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliError } from './errors.ts';
+import { errorMessage } from '../support/errors.ts';
 
 /**
  * A minimal client of the Databricks Files API for Unity Catalog volumes: `PUT
@@ -65,7 +66,7 @@ export async function uploadFile(
       body: await fs.openAsBlob(localPath),
     });
   } catch (error: unknown) {
-    throw new CliError(`could not reach ${target.host}: ${(error as Error).message}`, 1, { cause: error });
+    throw new CliError(`could not reach ${target.host}: ${errorMessage(error)}`, 1, { cause: error });
   }
   const text = await response.text();
   if (response.status === 409) return { file: localPath, volumePath, outcome: 'exists', bytes };

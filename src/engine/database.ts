@@ -12,6 +12,7 @@ import {
 } from '@duckdb/node-api';
 import { BackgroundFileOps, backgroundLimit } from './background.ts';
 import { makeDirectory } from '../support/files.ts';
+import { errorMessage } from '../support/errors.ts';
 
 /**
  * Runs of 16 or more hex digits in statement text: the padded HMAC key blocks the SSN hash is computed
@@ -321,7 +322,7 @@ export class Database {
     try {
       instance = await DuckDBInstance.create(path, options);
     } catch (error: unknown) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       // The engine's own words for a file another process holds (not any message with "block" in it).
       if (/Could not set lock on file|Conflicting lock/i.test(message)) {
         throw new DatabaseInUseError(
@@ -386,7 +387,7 @@ export class Database {
   private failure(error: unknown, sql: string): EngineError {
     if (this.interruptReason !== undefined)
       return new InterruptedError(this.interruptReason, sql, { cause: error });
-    return new EngineError(error instanceof Error ? error.message : String(error), sql, { cause: error });
+    return new EngineError(errorMessage(error), sql, { cause: error });
   }
 
   /** Runs a query and reads all rows as plain objects (BIGINT → number when safe, timestamps as text). */
@@ -420,7 +421,7 @@ export class Database {
     } catch (error: unknown) {
       // Text with no statement (blanks, comments) fails with this and no other message: the client
       // cannot extract a statement from it (a syntax error says "Failed to extract statements: …").
-      const text = error instanceof Error ? error.message : String(error);
+      const text = errorMessage(error);
       const message =
         text === 'Error in native callback' && (await this.isWithoutStatement(sql))
           ? 'no statement to run: the query is empty or only comments'
@@ -433,7 +434,7 @@ export class Database {
         for await (const rows of chunks) yield rows.map(plainValues);
         trace(sql, started);
       } catch (error: unknown) {
-        throw new EngineError(error instanceof Error ? error.message : String(error), sql, { cause: error });
+        throw new EngineError(errorMessage(error), sql, { cause: error });
       }
     }
     return { columns: result.columnNames(), batches: batches() };

@@ -3,6 +3,7 @@ import { generateChunk, type ChunkSpec } from './chunk.ts';
 import { addSpareBuffers } from './byte-sink.ts';
 import type { BatchContext } from './context.ts';
 import { packChunk, transferList } from './packed-chunk.ts';
+import { errorMessage } from '../support/errors.ts';
 
 /** Worker thread: generates the chunks it is sent, for the batch context it was started with. */
 const ctx = (workerData as { ctx: BatchContext }).ctx;
@@ -15,6 +16,6 @@ parentPort?.on('message', (msg: { id: number; spec: ChunkSpec } | { recycle: Arr
     const packed = packChunk(generateChunk(ctx, msg.spec), true);
     parentPort?.postMessage({ id: msg.id, packed }, transferList(packed));
   } catch (error: unknown) {
-    parentPort?.postMessage({ id: msg.id, error: error instanceof Error ? error.message : String(error) });
+    parentPort?.postMessage({ id: msg.id, error: errorMessage(error) });
   }
 });

@@ -1,4 +1,5 @@
 import { parseDuration } from './housekeeping.ts';
+import { errorMessage } from '../support/errors.ts';
 
 /**
  * Scheduling for `generate --every`: a fixed interval (`15m`, `1h`; at least one minute) or a
@@ -70,7 +71,7 @@ function parseField(
         hi = stepText === undefined ? lo : max;
       }
     } catch (error: unknown) {
-      throw new Error(`cron ${label} field "${text}": ${(error as Error).message}`);
+      throw new Error(`cron ${label} field "${text}": ${errorMessage(error)}`);
     }
     if (lo > hi || hi > max) throw new Error(`cron ${label} field "${text}" is out of range ${min}-${max}`);
     for (let v = lo; v <= hi; v += step) out.add(v);

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { redactDeep, redactSsnText } from './redact.ts';
 import { makeDirectory } from '../support/files.ts';
+import { errorMessage } from '../support/errors.ts';
 
 /**
  * The audit trail (HIPAA 164.312(b)): an append-only JSON Lines file next to the database,
@@ -260,7 +261,7 @@ export function auditTrailDamage(file: string): string | undefined {
   try {
     fs.closeSync(fs.openSync(file, 'a', 0o600));
   } catch (error: unknown) {
-    return `the audit trail ${file} cannot be written: ${(error as Error).message}`;
+    return `the audit trail ${file} cannot be written: ${errorMessage(error)}`;
   }
   const size = fs.statSync(file).size;
   if (size === 0 || !endsWithLineBreak(file, size)) return undefined;

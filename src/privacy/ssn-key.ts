@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { usableSsnDigits } from '../definitions/ssn.ts';
 import { makeDirectory } from '../support/files.ts';
+import { errorMessage } from '../support/errors.ts';
 
 /**
  * The secret key for SSN hashing (DECISIONS.md D5). Taken, in order, from CARELAKE_SSN_KEY (64 to 128
@@ -101,7 +102,7 @@ function writeNewKey(file: string): Buffer {
     makeDirectory(path.dirname(file), 0o700);
   } catch (error: unknown) {
     throw new KeyFileError(
-      `cannot create the folder of the SSN key file ${file} (${(error as Error).message}); set CARELAKE_SSN_KEY_FILE to a writable path (outside the landing folder and any git repository), or CARELAKE_SSN_KEY`,
+      `cannot create the folder of the SSN key file ${file} (${errorMessage(error)}); set CARELAKE_SSN_KEY_FILE to a writable path (outside the landing folder and any git repository), or CARELAKE_SSN_KEY`,
     );
   }
   const key = crypto.randomBytes(32);

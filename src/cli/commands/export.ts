@@ -5,6 +5,7 @@ import { CliError, parseFormat } from '../errors.ts';
 import { formatRows } from '../format.ts';
 import { withWritableLakehouse } from '../lakehouse-access.ts';
 import { addLakehouseOptions } from '../options.ts';
+import { errorMessage } from '../../support/errors.ts';
 
 interface ExportOpts {
   db: string;
@@ -49,7 +50,7 @@ export function registerExport(program: Command, version: string): void {
           exportGold(db, { outDir: out, mode, csv: o.csv ?? false, version }),
         );
       } catch (error: unknown) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = errorMessage(error);
         appendAudit(auditPathFor(o.db), {
           action: 'export',
           status: 'FAILED',

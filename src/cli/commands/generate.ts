@@ -15,6 +15,7 @@ import {
 } from '../../generator/schedule.ts';
 import { floorToMinute } from '../../generator/dates.ts';
 import { filesApiTarget, uploadFiles, volumeFolder } from '../files-api.ts';
+import { errorMessage } from '../../support/errors.ts';
 
 interface RawOptions {
   patients: string;
@@ -87,7 +88,7 @@ export function parseGenerateOptions(raw: RawOptions): GenerateCommandOptions {
     try {
       schedule = parseSchedule(raw.every);
     } catch (error: unknown) {
-      throw new CliError((error as Error).message, 2);
+      throw new CliError(errorMessage(error), 2);
     }
     if (asOf !== undefined)
       throw new CliError('--as-of cannot be combined with --every (each tick uses the clock)', 2);

@@ -14,6 +14,7 @@ import { ensureSchema } from '../../runner/schema.ts';
 import { CliError, parseChoice, parseFormat, parseIntegerOption } from '../errors.ts';
 import { formatRows } from '../format.ts';
 import { addLakehouseOptions } from '../options.ts';
+import { errorMessage } from '../../support/errors.ts';
 
 interface DbOpts {
   db: string;
@@ -29,7 +30,7 @@ async function open(dbPath: string, readOnly: boolean): Promise<Database> {
     await ensureSchema(db);
     return db;
   } catch (error: unknown) {
-    throw new CliError(error instanceof Error ? error.message : String(error), 1, { cause: error });
+    throw new CliError(errorMessage(error), 1, { cause: error });
   }
 }
 
@@ -60,7 +61,7 @@ async function truthOf(truthDir: string): Promise<{ recordKey: string; personId:
   try {
     for await (const r of readGroundTruth(truthDir)) if (r.entity === 'patients') out.push(r);
   } catch (error: unknown) {
-    throw new CliError(error instanceof Error ? error.message : String(error), 1, { cause: error });
+    throw new CliError(errorMessage(error), 1, { cause: error });
   }
   return out;
 }

@@ -12,6 +12,7 @@ import { CliError, parseFormat } from '../errors.ts';
 import { formatRows } from '../format.ts';
 import { withReadableLakehouse, withWritableLakehouse } from '../lakehouse-access.ts';
 import { addLakehouseOptions } from '../options.ts';
+import { errorMessage } from '../../support/errors.ts';
 
 interface LandingOpts {
   db: string;
@@ -28,7 +29,7 @@ function olderThan(o: LandingOpts): number {
   try {
     return parseDuration(o.olderThan);
   } catch (error: unknown) {
-    throw new CliError(`--older-than: ${(error as Error).message}`, 2);
+    throw new CliError(`--older-than: ${errorMessage(error)}`, 2);
   }
 }
 

@@ -13,6 +13,7 @@ import { openLakehouseReadOnly } from '../lakehouse-access.ts';
 import { addLakehouseOptions } from '../options.ts';
 import { terminalProgress } from '../progress.ts';
 import { renderRunReport } from '../report.ts';
+import { errorMessage } from '../../support/errors.ts';
 
 interface LakehouseOpts {
   db: string;
@@ -148,7 +149,7 @@ export function registerPipelineCommands(program: Command): void {
           try {
             olderThanMs = parseDuration(opts.retainLanding);
           } catch (error: unknown) {
-            throw new CliError(`--retain-landing: ${(error as Error).message}`, 2);
+            throw new CliError(`--retain-landing: ${errorMessage(error)}`, 2);
           }
           retainLanding = {
             olderThanMs,
@@ -196,7 +197,7 @@ export function registerPipelineCommands(program: Command): void {
         const rows = await writeRows(result.columns, result.batches, format, writeOut);
         audit('ok', rows);
       } catch (error: unknown) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = errorMessage(error);
         audit('FAILED', null, message);
         throw new CliError(`query failed: ${message}`, 1, {
           cause: error,
