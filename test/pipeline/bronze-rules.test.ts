@@ -3,7 +3,7 @@
  * no_test_patients, real people whose names merely contain TEST are kept.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import {
   T0,
   csvText,
@@ -12,11 +12,10 @@ import {
   query,
   run,
   writeLandingFile,
-  type Lakehouse,
+  lakehousesRemovedAfterwards,
 } from './fixtures.ts';
 
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 test('test records are quarantined as no_test_patients; Testa, Tester and Zzachary are kept', async () => {
   const lake = makeLakehouse();

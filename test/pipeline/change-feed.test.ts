@@ -5,7 +5,7 @@
  * failed), a lakehouse from before the feed, and the `carelake changes` command.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { Database } from '../../src/engine/database.ts';
 import { auditPathFor, readAudit } from '../../src/privacy/audit.ts';
 import { ChangeFeedError, readChanges } from '../../src/runner/change-feed.ts';
@@ -25,6 +25,7 @@ import {
   writeLandingFile,
   writeValidBatch,
   type Lakehouse,
+  lakehousesRemovedAfterwards,
 } from './fixtures.ts';
 
 type Change = Record<string, unknown> & {
@@ -33,8 +34,7 @@ type Change = Record<string, unknown> & {
   _commit_timestamp: Date | null;
 };
 
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 const changes = (lake: Lakehouse, table: string, from: number, to?: number): Promise<Change[]> =>
   withDb(lake.db, (db) =>

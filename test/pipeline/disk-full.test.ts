@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { Database } from '../../src/engine/database.ts';
 import { recordFailure } from '../../src/runner/run.ts';
 import { systemHint } from '../../src/support/errors.ts';
@@ -26,10 +26,10 @@ import {
   writeValidBatch,
   withSsnKey,
   type Lakehouse,
+  lakehousesRemovedAfterwards,
 } from './fixtures.ts';
 
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 function lakehouse(): Lakehouse {
   const lake = makeLakehouse('carelake-diskfull-');

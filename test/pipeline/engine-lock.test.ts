@@ -7,13 +7,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { Database } from '../../src/engine/database.ts';
-import { T0, makeLakehouse, range, run, writeValidBatch, type Lakehouse } from './fixtures.ts';
+import { T0, makeLakehouse, range, run, writeValidBatch, lakehousesRemovedAfterwards } from './fixtures.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 /** Whether another process can open the database file read-only right now ('opened' or the engine's refusal). */
 function openFromAnotherProcess(dbPath: string): string {

@@ -8,13 +8,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { incrementalMemoryLimit } from '../../src/runner/run.ts';
-import { makeLakehouse, type Lakehouse } from './fixtures.ts';
+import { makeLakehouse, type Lakehouse, lakehousesRemovedAfterwards } from './fixtures.ts';
 
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 const fixtures = fileURLToPath(new URL('./fixtures.ts', import.meta.url));
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { formatLandingFileName } from '../../src/definitions/landing-files.ts';
 import {
   T0,
@@ -22,11 +22,10 @@ import {
   tableCounts,
   writeLandingFile,
   writeValidBatch,
-  type Lakehouse,
+  lakehousesRemovedAfterwards,
 } from './fixtures.ts';
 
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 const DATA_TABLES = [
   'bronze_patients',

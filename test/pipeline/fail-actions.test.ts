@@ -4,7 +4,7 @@
  * (once the cause is gone) does the work.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { Database } from '../../src/engine/database.ts';
 import { evaluateExpectations, ExpectationFailedError } from '../../src/runner/expectations.ts';
 import { cli } from './cli-helper.ts';
@@ -18,11 +18,10 @@ import {
   range,
   run,
   writeValidBatch,
-  type Lakehouse,
+  lakehousesRemovedAfterwards,
 } from './fixtures.ts';
 
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 test('a failed gold table check rolls the whole update back, and the next run recovers', async () => {
   const lake = makeLakehouse();

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after } from 'node:test';
 import { LANDING_COLUMNS, type Entity } from '../../src/definitions/entities.ts';
 import { formatLandingFileName } from '../../src/definitions/landing-files.ts';
 import { Database } from '../../src/engine/database.ts';
@@ -48,6 +49,16 @@ export function makeLakehouse(prefix = 'carelake-test-'): Lakehouse {
     db: path.join(dir, 'lake.duckdb'),
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * The list a test file pushes its lakehouses to, each removed after the file's tests (call it at the
+ * top level of the file).
+ */
+export function lakehousesRemovedAfterwards(): Lakehouse[] {
+  const lakes: Lakehouse[] = [];
+  after(() => lakes.forEach((l) => l.cleanup()));
+  return lakes;
 }
 
 export type Row = Record<string, string>;

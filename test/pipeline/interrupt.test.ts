@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runPipeline, type RunResult } from '../../src/runner/run.ts';
 import {
@@ -17,11 +17,11 @@ import {
   run,
   writeSizedBatches,
   type Lakehouse,
+  lakehousesRemovedAfterwards,
 } from './fixtures.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/carelake.js', import.meta.url));
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 let clean: Awaited<ReturnType<typeof fingerprint>>;
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cli } from './cli-helper.ts';
 import {
@@ -18,11 +18,11 @@ import {
   run,
   writeSizedBatches,
   type Lakehouse,
+  lakehousesRemovedAfterwards,
 } from './fixtures.ts';
 
 const WORKER = fileURLToPath(new URL('./kill-worker.ts', import.meta.url));
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 /**
  * Spawns a worker run and SIGKILLs it `ms` after its output first contains `trigger` (a progress line);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { LANDING_COLUMNS } from '../../src/definitions/entities.ts';
 import { formatLandingFileName } from '../../src/definitions/landing-files.ts';
 import type { Database } from '../../src/engine/database.ts';
@@ -22,6 +22,7 @@ import {
   writeLandingFile,
   type Lakehouse,
   ageFile,
+  lakehousesRemovedAfterwards,
 } from './fixtures.ts';
 
 const PC = LANDING_COLUMNS.patients;
@@ -49,8 +50,7 @@ interface Outcome {
   accounting: { rows_in: number; rows_out: number; rows_quarantined: number; rows_parked: number }[];
 }
 
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 /** Writes one patients file with `content`, runs the pipeline and reads back what bronze did with it. */
 async function ingestPatients(content: string | Buffer): Promise<Outcome> {

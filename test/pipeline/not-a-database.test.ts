@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { checkDatabaseFile, Database, NotADatabaseError } from '../../src/engine/database.ts';
 import { cli } from './cli-helper.ts';
 import {
@@ -19,10 +19,10 @@ import {
   withSsnKey,
   writeValidBatch,
   type Lakehouse,
+  lakehousesRemovedAfterwards,
 } from './fixtures.ts';
 
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 function lakehouse(): Lakehouse {
   const lake = makeLakehouse('carelake-notdb-');

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { formatLandingFileName } from '../../src/definitions/landing-files.ts';
 import {
   MID_LINE_QUIET_SECONDS,
@@ -29,7 +29,7 @@ import {
   tableCounts,
   writeLandingFile,
   writeValidBatch,
-  type Lakehouse,
+  lakehousesRemovedAfterwards,
 } from './fixtures.ts';
 
 const DATA_TABLES = [
@@ -41,8 +41,7 @@ const DATA_TABLES = [
   'ingest_files',
 ];
 
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 test('a file cut mid-line is left for a later run, then read whole once complete; an old one without a final line break is ingested', async () => {
   const lake = makeLakehouse();

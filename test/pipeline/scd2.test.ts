@@ -3,7 +3,7 @@
  * land once their patient arrives; with no grace period they are quarantined as orphans.
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   T0,
   claimRow,
@@ -16,17 +16,17 @@ import {
   writeLandingFile,
   type Lakehouse,
   type Row,
+  lakehousesRemovedAfterwards,
 } from './fixtures.ts';
 import { Database } from '../../src/engine/database.ts';
 
-const lakes: Lakehouse[] = [];
+const lakes = lakehousesRemovedAfterwards();
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const it of items) m.set(key(it), [...(m.get(key(it)) ?? []), it]);
   return m;
 }
-after(() => lakes.forEach((l) => l.cleanup()));
 
 type Version = {
   src: string;

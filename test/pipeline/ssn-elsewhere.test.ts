@@ -6,7 +6,7 @@
  * not the row's SSN, ZIP+4 codes, phone numbers.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import {
   T0,
   baseTables,
@@ -19,11 +19,10 @@ import {
   run,
   withDb,
   writeLandingFile,
-  type Lakehouse,
+  lakehousesRemovedAfterwards,
 } from './fixtures.ts';
 
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 /** Every text value of every table of the lakehouse, one per line. */
 const everyTextValue = (dbPath: string): Promise<string> =>

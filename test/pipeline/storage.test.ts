@@ -4,12 +4,19 @@
  * file and would otherwise repeat their text on every row.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { LANDING_COLUMNS } from '../../src/definitions/entities.ts';
-import { T0, makeLakehouse, query, range, run, writeValidBatch, type Lakehouse } from './fixtures.ts';
+import {
+  T0,
+  makeLakehouse,
+  query,
+  range,
+  run,
+  writeValidBatch,
+  lakehousesRemovedAfterwards,
+} from './fixtures.ts';
 
-const lakes: Lakehouse[] = [];
-after(() => lakes.forEach((l) => l.cleanup()));
+const lakes = lakehousesRemovedAfterwards();
 
 type Segment = {
   table_name: string;
