@@ -149,6 +149,9 @@ const rescued: Expectation = {
   sql: () => '_rescued_data IS NULL',
 };
 
+/** TRUE unless `column` holds the mark of a value the read withheld as an SSN (see withoutSsnSql). */
+const notWithheld = (column: string): string => `${column} <> '${REDACTED_VALUE}'`;
+
 /**
  * No landing value of the row held an SSN: a value found holding one (its printed form anywhere in any
  * column, or a patients row's own SSN; see withoutSsnSql) is stored whole as [REDACTED] by the
@@ -184,7 +187,7 @@ const PATIENT_EXPECTATIONS: readonly Expectation[] = [
     name: 'valid_patient_id',
     action: 'drop',
     description: `patient_id is present, at least 5 characters long, and no SSN (read as ${REDACTED_VALUE}).`,
-    sql: () => `patient_id IS NOT NULL AND LENGTH(patient_id) >= 5 AND patient_id <> '${REDACTED_VALUE}'`,
+    sql: () => `patient_id IS NOT NULL AND LENGTH(patient_id) >= 5 AND ${notWithheld('patient_id')}`,
   },
   {
     name: 'no_test_patients',
@@ -222,7 +225,7 @@ const CLAIM_EXPECTATIONS: readonly Expectation[] = [
     name: 'valid_claim_id',
     action: 'drop',
     description: `claim_id is present and no SSN (read as ${REDACTED_VALUE}).`,
-    sql: () => `claim_id IS NOT NULL AND claim_id <> '${REDACTED_VALUE}'`,
+    sql: () => `claim_id IS NOT NULL AND ${notWithheld('claim_id')}`,
   },
   {
     name: 'valid_claims_source',
@@ -240,7 +243,7 @@ const EVENT_EXPECTATIONS: readonly Expectation[] = [
     name: 'valid_event_id',
     action: 'drop',
     description: `event_id is present and no SSN (read as ${REDACTED_VALUE}).`,
-    sql: () => `event_id IS NOT NULL AND event_id <> '${REDACTED_VALUE}'`,
+    sql: () => `event_id IS NOT NULL AND ${notWithheld('event_id')}`,
   },
   {
     name: 'valid_event_source',
