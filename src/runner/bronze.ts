@@ -67,18 +67,36 @@ const bronzeRowsView = (entity: string): string => `${BRONZE_ROWS_PREFIX}${entit
  * of being written to a second file (3.2 s of 13 for the patients of a 1M-people first load). The view
  * is a UNION ALL of one SELECT per file: planning it grows with the files (10,000 files: 4 s).
  */
-const bulkRows = new WeakMap<RunContext, { files: number; selects: Map<string, string[]> }>();
+const bulkRows = new WeakMap<
+  RunContext,
+  { files: number; selects: Map<string, string[]>; rows: Map<string, number> }
+>();
 
 /**
- * Bulk mode: defines the view of each entity's bronze rows, once all files are ingested. Defined again
- * after each file, the view cost the update time quadratic in its files (its text and plan grow with
- * them): 4.7 s of a 20-s first load of 229 files of 100 rows went to redefining it.
+ * Below this many bronze rows per file on average, an entity's rows are written once to a working file
+ * instead of being a view of one SELECT per file. Each read of the view plans and runs every SELECT
+ * again (a few milliseconds each); writing the rows costs about 1.5 µs each. A first load of 562
+ * landing files of 200 rows spent 4.7 s more in silver than the same rows in three files.
+ */
+const SMALL_FILE_ROWS = 10_000;
+
+/**
+ * Bulk mode: defines each entity's bronze rows, once all files are ingested: a view of the SELECTs of
+ * its files, or, when they are many small files, one working file of their rows (SMALL_FILE_ROWS; the
+ * staged records are dropped then). Defined again after each file, the view cost the update time
+ * quadratic in its files (its text and plan grow with them): 4.7 s of a 20-s first load of 229 files of
+ * 100 rows went to redefining it.
  */
 export async function defineBronzeRows(ctx: RunContext): Promise<void> {
-  for (const [entity, selects] of bulkRows.get(ctx)?.selects ?? [])
-    await ctx.db.run(
-      `CREATE OR REPLACE TEMP VIEW ${bronzeRowsView(entity)} AS ${selects.join('\nUNION ALL\n')}`,
-    );
+  const bulk = bulkRows.get(ctx);
+  for (const [entity, selects] of bulk?.selects ?? []) {
+    const union = selects.join('\nUNION ALL\n');
+    const rows = bulk?.rows.get(entity) ?? 0;
+    if (selects.length > 1 && rows < SMALL_FILE_ROWS * selects.length) {
+      await ctx.db.materialize(bronzeRowsView(entity), union);
+      await ctx.db.dropTempTables(`${bronzeRowsView(entity)}_`);
+    } else await ctx.db.defineView(bronzeRowsView(entity), union);
+  }
 }
 
 /** The bronze rows this update wrote for `entity`: bulk mode's view when there is one, else the table's. */
@@ -200,7 +218,8 @@ export async function ingestFile(
   }
   const encoding = insp.utf8 ? '' : ", encoding = 'latin-1'";
   let bulk = bulkRows.get(ctx);
-  if (db.bulk && bulk === undefined) bulkRows.set(ctx, (bulk = { files: 0, selects: new Map() }));
+  if (db.bulk && bulk === undefined)
+    bulkRows.set(ctx, (bulk = { files: 0, selects: new Map(), rows: new Map() }));
   const seq = bulk ? ++bulk.files : 0;
   // The staged records: in bulk mode kept (named under the prefix the runner keeps) until bulk mode ends.
   const raw = bulk ? `${bronzeRowsView(file.entity)}_raw${seq}` : 'bronze_raw';
@@ -348,18 +367,22 @@ export async function ingestFile(
   // The file is read once, in parallel, into a staging table that keeps the file's order, so a
   // record's position (rowid) gives its line number.
   await db.run('SET preserve_insertion_order = true');
+  let stagedRows: number;
   try {
-    await db.materialize(raw, read, { position: '_pos' });
+    stagedRows = await db.materialize(raw, read, { position: '_pos' });
   } finally {
     // After a failed statement the transaction is aborted and so is this statement: the original
     // error is the one that matters, and the next update opens the database with the engine settings.
     await db.run('SET preserve_insertion_order = false').catch(() => undefined);
   }
-  // Row ids of a table created in the open transaction start at an engine offset; the staged records
-  // must be contiguous from it, or line numbers would be wrong (checked, never assumed).
-  const staged = await db.one<{ base: string | number | null; span: number; n: number }>(
-    `SELECT min(_pos) AS base, max(_pos) - min(_pos) + 1 AS span, COUNT(*) AS n FROM ${raw}`,
-  );
+  // In bulk mode the staged records are a file, whose row numbers count from 0. Row ids of a table
+  // created in the open transaction start at an engine offset; the staged records must be contiguous
+  // from it, or line numbers would be wrong (checked, never assumed).
+  const staged = bulk
+    ? { base: 0, span: stagedRows, n: stagedRows }
+    : await db.one<{ base: string | number | null; span: number; n: number }>(
+        `SELECT min(_pos) AS base, max(_pos) - min(_pos) + 1 AS span, COUNT(*) AS n FROM ${raw}`,
+      );
   if (staged && staged.n > 0 && staged.span !== staged.n)
     throw new Error(
       `${file.fileName}: staged records are not contiguous (${staged.n} records over ${staged.span} row ids)`,
@@ -431,6 +454,7 @@ export async function ingestFile(
     const selects = bulk.selects.get(file.entity) ?? [];
     selects.push(written);
     bulk.selects.set(file.entity, selects);
+    bulk.rows.set(file.entity, (bulk.rows.get(file.entity) ?? 0) + stagedRows);
   } else await db.dropTempTables('bronze_raw');
   // Accounting from the tables themselves, not from the classification: records counted by the check
   // read must equal rows now in bronze plus rows now in the quarantine for this file and run.

@@ -598,6 +598,65 @@ describe('malformed landing files', () => {
       );
     });
   });
+  test('a first load of many small files gives the rows of the same records in one file per entity', async () => {
+    // Many small files of a first load are staged into one working file per entity before silver reads
+    // them (instead of a view of one SELECT per file): what silver and gold hold must not depend on it.
+    const patients = Array.from({ length: 30 }, (_, j) => patientRow(j + 1));
+    const claims = Array.from({ length: 60 }, (_, j) => claimRow(j + 1, (j % 30) + 1));
+    claims[7] = { ...claimRow(8, 8), claim_amount: 'twelve' };
+    const [one, many] = [makeLakehouse(), makeLakehouse()];
+    if (!one || !many) throw new Error('two lakehouses');
+    lakes.push(one, many);
+    writeLandingFile(one.landing, 'patients', T0, csvText('patients', patients) + 'E00000099,too,few\n');
+    writeLandingFile(one.landing, 'claims', T0, csvText('claims', claims));
+    for (let f = 0; f < 10; f++) {
+      const tail = f === 9 ? 'E00000099,too,few\n' : '';
+      writeLandingFile(
+        many.landing,
+        'patients',
+        T0,
+        csvText('patients', patients.slice(f * 3, f * 3 + 3)) + tail,
+        f + 1,
+      );
+    }
+    for (let f = 0; f < 12; f++)
+      writeLandingFile(many.landing, 'claims', T0, csvText('claims', claims.slice(f * 5, f * 5 + 5)), f + 1);
+    for (const lake of [one, many]) assert.equal((await run(lake)).status, 'COMPLETED');
+    const contents = (lake: Lakehouse): Promise<unknown[]> =>
+      withDb(lake.db, (db) =>
+        db.all(
+          `SELECT 'silver_claims' AS t, COUNT(*) AS n, SUM(hash(claim_id, patient_id, claim_amount, claim_date, diagnosis_code, procedure_code, claim_status))::VARCHAR AS h FROM silver_claims
+           UNION ALL SELECT 'silver_patients', COUNT(*), SUM(hash(patient_id, mrn, age_years, sex, region, data_quality_score))::VARCHAR FROM silver_patients
+           UNION ALL SELECT 'gold_patients', COUNT(*), SUM(hash(patient_id, effective_from, is_current))::VARCHAR FROM gold_patients
+           UNION ALL SELECT 'links', COUNT(*), SUM(hash(source_system, source_patient_id, patient_id))::VARCHAR FROM silver_resolved_identity_resolution
+           UNION ALL SELECT 'quarantine', COUNT(*), SUM(hash(dataset, rules, record::VARCHAR))::VARCHAR FROM quarantine
+           UNION ALL SELECT dataset, SUM(rows_in), SUM(rows_out)::VARCHAR || '/' || SUM(rows_quarantined) FROM run_accounting GROUP BY dataset
+           ORDER BY 1`,
+        ),
+      );
+    const [a, b] = [await contents(one), await contents(many)];
+    assert.deepEqual(b, a);
+    assert.ok(
+      a.some(
+        (r) => JSON.stringify(r) === JSON.stringify({ t: 'silver_claims', n: 59, h: (r as { h: string }).h }),
+      ),
+      `59 claims in silver (one quarantined): ${JSON.stringify(a)}`,
+    );
+    await withDb(many.db, async (db) => {
+      // Silver read each small file's bronze rows, once: per file, rows in = the bronze rows out.
+      const perFile = await db.all<{ b: number; s: number }>(
+        `SELECT b.rows_out AS b, s.rows_in AS s FROM run_accounting b
+         JOIN run_accounting s ON s.file_name = b.file_name AND s.dataset = 'silver_claims'
+         WHERE b.dataset = 'bronze_claims'`,
+      );
+      assert.equal(perFile.length, 12);
+      for (const f of perFile) assert.equal(f.s, f.b);
+      assert.equal(
+        perFile.reduce((n, f) => n + f.s, 0),
+        60,
+      );
+    });
+  });
 });
 
 /** Every VARCHAR / JSON / VARCHAR[] column of every base table, as text. */

@@ -344,6 +344,50 @@ describe('engine settings', () => {
     }
   });
 
+  test('materialize reports the rows it wrote in every form, and replaces views it made, also after a rollback', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-mat-'));
+    const dbPath = path.join(dir, 'lake.duckdb');
+    const db = await Database.open(dbPath);
+    const kinds = async (): Promise<unknown[]> =>
+      db.all(
+        `SELECT table_name AS name, 'table' AS kind FROM duckdb_tables() WHERE temporary
+         UNION ALL SELECT view_name, 'view' FROM duckdb_views() WHERE temporary AND NOT internal ORDER BY 1`,
+      );
+    try {
+      // A temporary table, a table with a view over its row ids, and (bulk mode) a file behind a view.
+      assert.equal(await db.materialize('t1', 'SELECT range AS x FROM range(7)'), 7);
+      assert.equal(await db.materialize('t2', 'SELECT range AS x FROM range(5)', { position: 'pos' }), 5);
+      assert.deepEqual(await db.all('SELECT MIN(x) AS lo, COUNT(DISTINCT pos) AS n FROM t2'), [
+        { lo: 0, n: 5 },
+      ]);
+      // A view defineView made is replaced by a table of the same name.
+      await db.defineView('t3', 'SELECT 1 AS x');
+      assert.equal(await db.materialize('t3', 'SELECT range AS x FROM range(4) WHERE range > 0'), 3);
+      assert.deepEqual(await kinds(), [
+        { name: 't1', kind: 'table' },
+        { name: 't2', kind: 'view' },
+        { name: 't2__rows', kind: 'table' },
+        { name: 't3', kind: 'table' },
+      ]);
+      // A view made in a transaction that rolled back is gone; making the relation again still works.
+      await db.run('BEGIN TRANSACTION');
+      await db.defineView('t4', 'SELECT 1 AS x');
+      await db.run('ROLLBACK');
+      assert.equal(await db.materialize('t4', 'SELECT 2 AS x'), 1);
+      assert.deepEqual(await db.all('SELECT x FROM t4'), [{ x: 2 }]);
+      await db.run('BEGIN TRANSACTION');
+      await db.setBulkMode(true);
+      assert.equal(await db.materialize('f1', 'SELECT range AS x FROM range(11)'), 11);
+      assert.equal(await db.materialize('f1', 'SELECT x FROM f1 WHERE x < 3', { position: 'pos' }), 3);
+      assert.deepEqual(await db.all('SELECT SUM(x) AS s, SUM(pos) AS p FROM f1'), [{ s: 3, p: 3 }]);
+      await db.setBulkMode(false);
+      await db.run('COMMIT');
+    } finally {
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a commit of more than 1 MB checkpoints at once (no log left), a small one is logged', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-ckpt-'));
     const file = path.join(dir, 'x.duckdb');
