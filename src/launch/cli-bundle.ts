@@ -25,7 +25,8 @@ const SETTLE_MS = 2000;
  * Builds the bundle of `entry` (default src/cli/main.ts of the package at `root`) into `dir` and returns
  * its URL. The files are written under temporary names and renamed, the manifest last, so a start that
  * reads the manifest finds the bundle it describes; processes building at once each write whole files.
- * No manifest is written when a source changed during the build (the next start builds again).
+ * No manifest is written when a source changed during the build (the next start builds again), and
+ * the manifest of an earlier bundle is removed before this one is written.
  */
 export async function buildCliBundle(
   dir: string,
@@ -43,12 +44,15 @@ export async function buildCliBundle(
   );
   makeDirectory(dir);
   const temporary = (file: string): string => `${file}.${process.pid}.tmp`;
+  // The manifest of an earlier bundle goes first: it would describe sources this bundle was not built
+  // from, and sources given back their old dates and sizes (a copy that keeps them) would match it.
+  const manifest = path.join(dir, MANIFEST_FILE);
+  fs.rmSync(manifest, { force: true });
   for (const file of bundle.files) {
     fs.writeFileSync(temporary(file.path), file.text);
     fs.renameSync(temporary(file.path), file.path);
   }
   if (inputs.every(([, mtimeMs]) => mtimeMs < started - SETTLE_MS)) {
-    const manifest = path.join(dir, MANIFEST_FILE);
     fs.writeFileSync(temporary(manifest), JSON.stringify({ format: MANIFEST_FORMAT, inputs }) + '\n');
     fs.renameSync(temporary(manifest), manifest);
   }

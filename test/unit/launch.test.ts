@@ -98,6 +98,25 @@ test('a bundle built while a source had just changed gets no manifest, so the ne
   }
 });
 
+test('a bundle built without a manifest never runs under the manifest of an earlier bundle', async () => {
+  const { root, cache, dep } = tinyPackage();
+  try {
+    const first = await buildCliBundle(cache, root);
+    assert.equal(freshBundle(cache, root), first);
+    // The source changes (same size) just before the next build: that bundle gets no manifest.
+    const original = fs.readFileSync(dep, 'utf8');
+    fs.writeFileSync(dep, original.replace("'utf8'", "'UTF8'"));
+    await buildCliBundle(cache, root);
+    // The source goes back to the first build's date and size (a copy that keeps dates): the bundle in
+    // the cache is the second one, so no manifest may call it fresh.
+    fs.utimesSync(dep, LONG_AGO, LONG_AGO);
+    assert.equal(fs.statSync(dep).size, Buffer.byteLength(original));
+    assert.equal(freshBundle(cache, root), undefined);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('the cache folder is node_modules/.cache/carelake of the package', () => {
   assert.equal(cliCacheDir(), path.join(PACKAGE_ROOT, 'node_modules', '.cache', 'carelake'));
   assert.equal(cliCacheDir('/opt/carelake'), '/opt/carelake/node_modules/.cache/carelake');
