@@ -283,8 +283,10 @@ function plainRow(row: Record<string, unknown>): Row {
  * Method names say what they materialise: `run` returns nothing, `all` reads every row.
  */
 export class Database {
-  /** Where `materialize` writes working tables in bulk mode (undefined: temporary tables). */
+  /** Where `materialize` writes working tables (bulk mode, setWorkingFiles; undefined: temporary tables). */
   private scratchDir: string | undefined;
+  /** Whether bulk mode is on (setBulkMode). */
+  private bulkMode = false;
   private scratchFiles = 0;
   /** The files behind each file-backed working view. */
   private readonly viewFiles = new Map<string, string[]>();
@@ -522,6 +524,19 @@ export class Database {
       await this.run(`SET block_allocator_memory = '${this.memoryLimit}'`);
       this.blockAllocatorRaised = true;
     }
+    await this.setWorkingFiles(on);
+    this.bulkMode = on;
+  }
+
+  /**
+   * While `on`, `materialize` writes working relations as Parquet files in a folder next to the database
+   * (bulk mode does this too). A temporary table dropped inside a transaction keeps its memory until the
+   * commit, and the engine cannot spill it: an incremental update of 360 small landing files, each
+   * staged in a table of its own, ran out of its memory limit. Turning it off drops every working
+   * relation and deletes the folder in the background.
+   */
+  async setWorkingFiles(on: boolean): Promise<void> {
+    if (on === (this.scratchDir !== undefined)) return;
     if (on) {
       // A folder of an earlier bulk mode may still be being deleted: it is gone before this one starts.
       await this.filesRemoved();
@@ -541,6 +556,11 @@ export class Database {
       this.scratchDir = undefined;
       this.viewFiles.clear();
     }
+  }
+
+  /** Drops the working relation `name` (a table, or a view and the files behind it), if there is one. */
+  async drop(name: string): Promise<void> {
+    await this.dropWorking(name);
   }
 
   /**
@@ -700,6 +720,11 @@ export class Database {
 
   /** Whether bulk mode is on (working relations are files). */
   get bulk(): boolean {
+    return this.bulkMode;
+  }
+
+  /** Whether `materialize` writes working relations as files (bulk mode, setWorkingFiles). */
+  get workingFiles(): boolean {
     return this.scratchDir !== undefined;
   }
 
@@ -833,6 +858,7 @@ export class Database {
     this.syncFd = undefined;
     if (this.scratchDir) fs.rmSync(this.scratchDir, { recursive: true, force: true });
     this.scratchDir = undefined;
+    this.bulkMode = false;
     this.viewFiles.clear();
     this.workingViews.clear();
   }

@@ -57,6 +57,9 @@ const normaliseHeader = (name: string): string =>
     .toLowerCase()
     .replace(/\s+/g, '_');
 
+/** Rows of one of the engine's row groups. */
+const ROW_GROUP_ROWS = 122_880;
+
 /** In bulk mode, the working views of the bronze rows an update wrote, one per entity (see ingestFile). */
 export const BRONZE_ROWS_PREFIX = 'bronze_rows_';
 const bronzeRowsView = (entity: string): string => `${BRONZE_ROWS_PREFIX}${entity}`;
@@ -364,21 +367,22 @@ export async function ingestFile(
   const record = `CASE WHEN ${wellFormed} THEN json_object(${recordCols.join(', ')})
       ELSE json_object('raw_line', _raw_line) END`;
   const allPass = ds.expectations.length ? ds.expectations.map(passesSql).join(' AND ') : 'TRUE';
-  // The file is read once, in parallel, into a staging table that keeps the file's order, so a
-  // record's position (rowid) gives its line number.
+  // The file is read once, in parallel, into a staging relation that keeps the file's order, so a
+  // record's position gives its line number. The insertion order stays kept for the file's other
+  // statements too (the engine's setting is off for bulk work; an update runs with whatever it sets, and
+  // the next update opens the database with the engine settings): inserted without it, rows are
+  // appended by several threads, each to row groups of its own, and the transaction keeps every row
+  // group until the commit. Each small insert of a file took about 0.3-0.75 MB of memory that way
+  // (bronze rows, the quarantine, ingest_files), and an update of 360 files of 100 rows outgrew its
+  // memory limit. Only a file of a row group or more is checked and written without it (in parallel).
   await db.run('SET preserve_insertion_order = true');
-  let stagedRows: number;
-  try {
-    stagedRows = await db.materialize(raw, read, { position: '_pos' });
-  } finally {
-    // After a failed statement the transaction is aborted and so is this statement: the original
-    // error is the one that matters, and the next update opens the database with the engine settings.
-    await db.run('SET preserve_insertion_order = false').catch(() => undefined);
-  }
-  // In bulk mode the staged records are a file, whose row numbers count from 0. Row ids of a table
-  // created in the open transaction start at an engine offset; the staged records must be contiguous
-  // from it, or line numbers would be wrong (checked, never assumed).
-  const staged = bulk
+  const stagedRows = await db.materialize(raw, read, { position: '_pos' });
+  const large = stagedRows >= ROW_GROUP_ROWS;
+  if (large) await db.run('SET preserve_insertion_order = false');
+  // Staged in a working file (bulk mode, and the bronze step of any update), the records' row numbers
+  // count from 0. Row ids of a table created in the open transaction start at an engine offset; the
+  // staged records must be contiguous from it, or line numbers would be wrong (checked, never assumed).
+  const staged = db.workingFiles
     ? { base: 0, span: stagedRows, n: stagedRows }
     : await db.one<{ base: string | number | null; span: number; n: number }>(
         `SELECT min(_pos) AS base, max(_pos) - min(_pos) + 1 AS span, COUNT(*) AS n FROM ${raw}`,
@@ -400,10 +404,12 @@ export async function ingestFile(
       .join(' ')} ELSE 0 END`;
   const atBase = (sql: string): string => sql.replaceAll('$base', base).replaceAll('$pos', '_pos');
   // The check pass keeps the records that fail a rule (a small table, not the file).
-  await db.run(`CREATE OR REPLACE TEMP TABLE bronze_check AS
-    SELECT _line_number AS line, ${failedRulesSql(ds.expectations)} AS failed, ${rejected} AS rejected,
+  await db.materialize(
+    'bronze_check',
+    `SELECT _line_number AS line, ${failedRulesSql(ds.expectations)} AS failed, ${rejected} AS rejected,
       CASE WHEN ${rejected} THEN ${record} END AS record
-    FROM (${checkedRow()}) WHERE NOT (${allPass})`);
+    FROM (${checkedRow()}) WHERE NOT (${allPass})`,
+  );
   const check = await db.one<{ n: number; rejected: number; failures: { name: string; n: number }[] | null }>(
     `SELECT (SELECT COUNT(*) FROM ${raw} ${where ? `WHERE ${atBase(where)}` : ''}) AS n,
        (SELECT COUNT(*) FROM bronze_check WHERE rejected) AS rejected,
@@ -438,7 +444,7 @@ export async function ingestFile(
   let rejectedLines = 'bronze_check WHERE rejected';
   if (bulk && (check?.rejected ?? 0) > 0) {
     rejectedLines = `${bronzeRowsView(file.entity)}_rejected${seq}`;
-    await db.run(`CREATE TEMP TABLE ${rejectedLines} AS SELECT line FROM bronze_check WHERE rejected`);
+    await db.materialize(rejectedLines, 'SELECT line FROM bronze_check WHERE rejected');
   }
   const keep =
     (check?.rejected ?? 0) > 0
@@ -447,7 +453,8 @@ export async function ingestFile(
   const names = ds.columns.map((c) => d.ident(c.name));
   const written = `SELECT ${writeCols.map((e, i) => `${e} AS ${names[i]}`).join(', ')} FROM (${checkedRow()}) s ${keep}`;
   await db.run(`INSERT INTO ${ds.name} (${names.join(', ')}) ${written}`);
-  await db.run('DROP TABLE bronze_check');
+  if (large) await db.run('SET preserve_insertion_order = true');
+  await db.drop('bronze_check');
   // Silver and identity stage from bulk mode's view of these SELECTs (a table written in the open
   // transaction is scanned by one thread, the files by all), defined once after the last file.
   if (bulk) {
@@ -455,7 +462,7 @@ export async function ingestFile(
     selects.push(written);
     bulk.selects.set(file.entity, selects);
     bulk.rows.set(file.entity, (bulk.rows.get(file.entity) ?? 0) + stagedRows);
-  } else await db.dropTempTables('bronze_raw');
+  } else await db.drop('bronze_raw');
   // Accounting from the tables themselves, not from the classification: records counted by the check
   // read must equal rows now in bronze plus rows now in the quarantine for this file and run.
   const counts = await db.one<{ out: number; q: number }>(

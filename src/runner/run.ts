@@ -90,6 +90,9 @@ export interface RunResult {
  */
 export const incrementalMemoryLimit = (newBytes: number): number => 384 * 2 ** 20 + 4 * newBytes;
 
+/** More landing files than this in an incremental update are staged in working files (see below). */
+const MANY_FILES = 32;
+
 const tsLiteral = (d: Date): string => `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
 
 async function pipelineId(db: Database): Promise<string> {
@@ -442,6 +445,16 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
         const bulk = options.fullRefresh === true || newBytes > earlierBytes;
         if (bulk) await database.setBulkMode(true);
         else await database.limitMemory(incrementalMemoryLimit(newBytes));
+        // An incremental update of many files stages each in working files (bulk mode does this for
+        // the whole update): a temporary table per file holds its memory until the commit (about 1 MB
+        // for 100 rows), and a backlog of small files outgrew the update's memory limit (360 files of
+        // 100 rows did). The files' statements keep the insertion order (ingestFile); so does the rest
+        // of an incremental update, whose statements write few rows each: without it every insert
+        // appends row groups of its own, held until the commit (seven interleaved pairs of an
+        // 11,451-row update on a 1M-people lakehouse: median 3.47 s with it, 3.58 s without). Bulk
+        // work goes back to the engine's setting after bronze.
+        const stagedInFiles = !bulk && plan.toIngest.length > MANY_FILES;
+        if (stagedInFiles) await database.setWorkingFiles(true);
         let done = 0;
         for (const f of plan.toIngest) {
           ctx.progress('bronze', done, plan.toIngest.length);
@@ -470,6 +483,8 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           done += 1;
         }
         await defineBronzeRows(ctx);
+        if (bulk) await database.run('SET preserve_insertion_order = false');
+        if (stagedInFiles) await database.setWorkingFiles(false);
         ctx.progress('bronze', done, plan.toIngest.length);
         const steps: [string, () => Promise<unknown>][] = [
           ['silver_patients', async () => (identity = await runSilverPatients(ctx))],

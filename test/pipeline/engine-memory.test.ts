@@ -63,3 +63,27 @@ test('an incremental update runs under a memory limit sized by its landing bytes
   assert.match(third, /eval_silver_patients/, 'the update ran its flows');
   assert.deepEqual(memorySettings(third), []);
 });
+
+test('an incremental update of a backlog of small files holds no memory per file until its commit', () => {
+  // Each file's staging and check, and its inserts, would otherwise each keep memory until the commit
+  // (temporary tables, row groups of their own): 360 files of 100 rows outgrew an update's limit.
+  const lake = makeLakehouse();
+  lakes.push(lake);
+  tracedRun(lake, 1, 41, '2026-01-05T10:00:00Z');
+  const script = `const f = await import(${JSON.stringify(fixtures)});
+    const at = new Date('2026-01-05T11:00:00Z');
+    for (let n = 0; n < 200; n++) {
+      const claims = f.range(0, 5).map((j) => f.claimRow(100000 + n * 5 + j, 1 + ((n * 5 + j) % 40)));
+      f.writeLandingFile(${JSON.stringify(lake.landing)}, 'claims', at, f.csvText('claims', claims), n + 1);
+    }
+    const r = await f.run({ db: ${JSON.stringify(lake.db)}, landing: ${JSON.stringify(lake.landing)} });
+    if (r.status !== 'COMPLETED') throw new Error(r.status + ' ' + r.error);
+    const ingested = r.files.filter((x) => x.action === 'ingested').length;
+    process.stdout.write(JSON.stringify({ ingested }));`;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, CARELAKE_MEMORY_LIMIT: '200MB' },
+  });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout), { ingested: 200 });
+});
