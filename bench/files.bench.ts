@@ -2,10 +2,13 @@
  * Many small landing files: a backlog of deliveries (a feed that was down, a watch folder catching up)
  * ingested by one update. Generates N people, splits each entity's file into files of R rows (each
  * under its own extract time, patients first), then measures one first load in a child process: wall
- * time, CPU seconds, per-file time and peak memory. The cost per file should stay flat as files grow.
+ * time, CPU seconds, per-file time and peak memory. Then an incremental batch (a quarter of N new
+ * people, with changed and active existing ones), split the same way, as one incremental update: an
+ * update with its own memory limit, which a backlog must not outgrow. The cost per file should stay
+ * flat as files grow.
  *
- *   npm run bench:files                 # 2,000 people in files of 25 rows (about 900 files)
- *   npm run bench:files -- 2000 100     # files of 100 rows (about 230 files)
+ *   npm run bench:files                 # 2,000 people in files of 25 rows (about 900 files, then about 300)
+ *   npm run bench:files -- 2000 100     # files of 100 rows (about 230 files, then about 80)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +27,7 @@ const cpuSeconds = (): number => {
 };
 
 /** Splits every landing file into files of `rows` records, named by extract times three minutes apart. */
-function split(from: string, to: string, rows: number): number {
+function split(from: string, to: string, rows: number, firstDay = 1): number {
   fs.mkdirSync(to, { recursive: true });
   const entities = ['patients', 'claims', 'medical_events'];
   let files = 0;
@@ -33,7 +36,7 @@ function split(from: string, to: string, rows: number): number {
     if (!name) throw new Error(`no ${entity} file in ${from}`);
     const [header, ...lines] = fs.readFileSync(path.join(from, name), 'utf8').trimEnd().split('\n');
     // Patients on the first day, claims on the second, events on the third: facts find their patients.
-    let at = Date.UTC(2026, 9, 1 + e);
+    let at = Date.UTC(2026, 9, firstDay + e);
     for (let i = 0; i < lines.length; i += rows, at += 180_000) {
       const d = new Date(at);
       const stamp = `${String(d.getUTCFullYear() % 100).padStart(2, '0')}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}_${String(d.getUTCHours()).padStart(2, '0')}${String(d.getUTCMinutes()).padStart(2, '0')}`;
@@ -48,7 +51,16 @@ function split(from: string, to: string, rows: number): number {
   return files;
 }
 
-async function child(dir: string): Promise<unknown> {
+interface Measured {
+  readonly status: string;
+  readonly error?: string | undefined;
+  readonly files: number;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly peakMb: number;
+}
+
+async function child(dir: string): Promise<Measured> {
   const started = performance.now();
   const cpu = cpuSeconds();
   const r = await runPipeline({
@@ -85,19 +97,25 @@ async function main(): Promise<void> {
     });
     const files = split(path.join(dir, 'generated'), path.join(dir, 'landing'), rows);
     settleDisk();
-    const m = runChild(SELF, 'load', dir) as {
-      status: string;
-      error?: string;
-      files: number;
-      seconds: number;
-      cpuSeconds: number;
-      peakMb: number;
-    };
+    const line = (label: string, m: Measured): string =>
+      `${label}: ${m.status}${m.error ? ` (${m.error})` : ''}, ${m.files} files ingested, ${m.seconds.toFixed(2)} s wall, ` +
+      `${m.cpuSeconds.toFixed(2)} CPU-s, ${((m.seconds / Math.max(1, m.files)) * 1000).toFixed(1)} ms per file, peak ${m.peakMb} MB\n`;
+    const first = runChild(SELF, 'load', dir) as unknown as Measured;
     process.stdout.write(
       `carelake many-files benchmark: ${people} people in ${files} files of ${rows} rows, ${os.availableParallelism()} cores\n` +
-        `first load: ${m.status}${m.error ? ` (${m.error})` : ''}, ${m.files} files ingested, ${m.seconds.toFixed(2)} s wall, ` +
-        `${m.cpuSeconds.toFixed(2)} CPU-s, ${((m.seconds / Math.max(1, m.files)) * 1000).toFixed(1)} ms per file, peak ${m.peakMb} MB\n`,
+        line('first load', first),
     );
+    await generate({
+      patients: Math.max(1, Math.round(people / 4)),
+      incremental: true,
+      asOf: new Date(AS_OF.getTime() + 3600_000),
+      outDir: path.join(dir, 'generated-later'),
+      truthDir: path.join(dir, 'truth'),
+    });
+    const later = split(path.join(dir, 'generated-later'), path.join(dir, 'landing'), rows, 10);
+    settleDisk();
+    const backlog = runChild(SELF, 'load', dir) as unknown as Measured;
+    process.stdout.write(line(`incremental backlog of ${later} files`, backlog));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
