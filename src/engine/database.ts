@@ -290,8 +290,6 @@ export class Database {
   private scratchFiles = 0;
   /** The files behind each file-backed working view. */
   private readonly viewFiles = new Map<string, string[]>();
-  /** Working relations defineView made (plain views, no files behind them). */
-  private readonly plainViews = new Set<string>();
   /**
    * Every temporary view this connection made (file-backed, plain, or over a table's row ids): which
    * working relations are views is known without asking the catalogue, a statement per relation made
@@ -650,7 +648,6 @@ export class Database {
   async defineView(name: string, sql: string): Promise<void> {
     await this.dropWorking(name);
     await this.run(`CREATE TEMP VIEW ${name} AS ${sql}`);
-    this.plainViews.add(name);
     this.workingViews.add(name);
   }
 
@@ -738,7 +735,6 @@ export class Database {
   }
 
   private async dropKnown(name: string, view: boolean): Promise<void> {
-    this.plainViews.delete(name);
     this.workingViews.delete(name);
     if (view) {
       await this.run(`DROP VIEW IF EXISTS temp.main.${sqlIdent(name)}`);

@@ -379,8 +379,8 @@ export async function ingestFile(
   const stagedRows = await db.materialize(raw, read, { position: '_pos' });
   const large = stagedRows >= ROW_GROUP_ROWS;
   if (large) await db.run('SET preserve_insertion_order = false');
-  // Staged in a working file (bulk mode, and the bronze step of any update), the records' row numbers
-  // count from 0. Row ids of a table created in the open transaction start at an engine offset; the
+  // Staged in a working file (bulk mode, and an incremental update of many files), the records' row
+  // numbers count from 0. Row ids of a table created in the open transaction start at an engine offset; the
   // staged records must be contiguous from it, or line numbers would be wrong (checked, never assumed).
   const staged = db.workingFiles
     ? { base: 0, span: stagedRows, n: stagedRows }
@@ -403,7 +403,7 @@ export async function ingestFile(
       .map(([record, extra]) => `WHEN $pos - $base >= ${record} THEN ${extra}`)
       .join(' ')} ELSE 0 END`;
   const atBase = (sql: string): string => sql.replaceAll('$base', base).replaceAll('$pos', '_pos');
-  // The check pass keeps the records that fail a rule (a small table, not the file).
+  // The check pass keeps the records that fail a rule (a small relation, not the file).
   await db.materialize(
     'bronze_check',
     `SELECT _line_number AS line, ${failedRulesSql(ds.expectations)} AS failed, ${rejected} AS rejected,

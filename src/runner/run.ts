@@ -444,7 +444,10 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
         const newBytes = plan.toIngest.reduce((sum, f) => sum + f.sizeBytes, 0);
         const bulk = options.fullRefresh === true || newBytes > earlierBytes;
         if (bulk) await database.setBulkMode(true);
-        else await database.limitMemory(incrementalMemoryLimit(newBytes));
+        else {
+          await database.limitMemory(incrementalMemoryLimit(newBytes));
+          await database.run('SET preserve_insertion_order = true');
+        }
         // An incremental update of many files stages each in working files (bulk mode does this for
         // the whole update): a temporary table per file holds its memory until the commit (about 1 MB
         // for 100 rows), and a backlog of small files outgrew the update's memory limit (360 files of

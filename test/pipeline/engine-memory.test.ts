@@ -57,6 +57,16 @@ test('an incremental update runs under a memory limit sized by its landing bytes
   assert.equal(incrementalMemoryLimit(newBytes), 384 * 2 ** 20 + 4 * newBytes);
   const lowered = second.indexOf(`SET memory_limit = '${incrementalMemoryLimit(newBytes)} bytes'`);
   assert.ok(lowered < second.indexOf('eval_silver_patients'), 'lowered before the silver flows');
+  // An incremental update keeps the insertion order (its small inserts append to open row groups
+  // instead of each adding its own, held until the commit); a first load's bulk flows do not.
+  const orderBeforeSilver = (trace: string): string | undefined =>
+    [
+      ...trace
+        .slice(0, trace.indexOf('eval_silver_patients'))
+        .matchAll(/SET preserve_insertion_order = (\w+)/g),
+    ].at(-1)?.[1];
+  assert.equal(orderBeforeSilver(second), 'true');
+  assert.equal(orderBeforeSilver(first), 'false');
 
   // A limit the user set holds for an incremental update too.
   const third = tracedRun(lake, 321, 341, '2026-01-05T12:00:00Z', '3GB');

@@ -631,7 +631,7 @@ describe('malformed landing files', () => {
            UNION ALL SELECT 'links', COUNT(*), SUM(hash(source_system, source_patient_id, patient_id))::VARCHAR FROM silver_resolved_identity_resolution
            UNION ALL SELECT 'quarantine', COUNT(*), SUM(hash(dataset, rules, record::VARCHAR))::VARCHAR FROM quarantine
            UNION ALL SELECT dataset, SUM(rows_in), SUM(rows_out)::VARCHAR || '/' || SUM(rows_quarantined) FROM run_accounting GROUP BY dataset
-           ORDER BY 1`,
+           ORDER BY ALL`,
         ),
       );
     const [a, b] = [await contents(one), await contents(many)];
