@@ -187,7 +187,8 @@ async function child(mode: string, dir: string): Promise<unknown> {
     };
   }
   if (mode === 'full') {
-    for (const f of [dbPath, `${dbPath}.wal`, `${dbPath}.lock`]) fs.rmSync(f, { force: true });
+    for (const f of [dbPath, `${dbPath}.wal`, `${dbPath}.lock`, `${dbPath}.bronze`])
+      fs.rmSync(f, { recursive: true, force: true });
     return measuredRun(dbPath, landing);
   }
   // The batch is generated in a process of its own: the measured process runs the pipeline only, as the

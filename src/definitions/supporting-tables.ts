@@ -207,6 +207,25 @@ export const SUPPORTING_TABLES: readonly SupportingTable[] = [
   },
   ...IDENTITY_SUPPORTING_TABLES,
   {
+    name: 'bronze_segments',
+    description:
+      'The Parquet files (segments) that hold the bronze rows in the DuckDB lakehouse, one per ingested landing file.',
+    classification: 'internal',
+    columns: [
+      op('dataset', 'VARCHAR', 'Bronze dataset.'),
+      op('segment', 'VARCHAR', 'The file, relative to the folder of the database.'),
+      op('file_name', 'VARCHAR', 'Landing file whose rows it holds.'),
+      op('run_id', 'VARCHAR', 'Update that wrote it.'),
+      op('rows_written', 'BIGINT', 'Bronze rows it holds (rejected rows not counted).'),
+      op(
+        'dropped',
+        'BIGINT[]',
+        'Positions of the rows the bronze expectations rejected (in the quarantine).',
+      ),
+      op('written_at', 'TIMESTAMP', 'When.'),
+    ],
+  },
+  {
     name: 'table_versions',
     description: 'Change-feed versions per silver and gold table (like Delta table versions).',
     classification: 'internal',

@@ -206,6 +206,9 @@ function engineSettings(dbPath: string, env: NodeJS.ProcessEnv): string[] {
     "SET checkpoint_threshold = '1MB'",
     `SET memory_limit = '${memoryLimitSetting(env)}'`,
     `SET max_temp_directory_size = '${tempLimit(dbPath, env)}'`,
+    // Files the lakehouse keeps beside the database (bronze segments) are named relative to their
+    // folder, so the lakehouse can move; a path not found there is read relative to the working folder.
+    ...(dbPath === ':memory:' ? [] : [`SET file_search_path = ${sqlString(Database.filesDir(dbPath))}`]),
   ];
 }
 
@@ -306,6 +309,8 @@ export class Database {
   private syncFd: number | undefined;
   /** Whether bulk mode raised the block allocator's memory (see setBulkMode). */
   private blockAllocatorRaised = false;
+  /** The first background sync of a file that failed in the open transaction (syncFileBehind). */
+  private syncFailure: Error | undefined;
   /** Whether `transaction` has one open. */
   private inTransaction = false;
   /** Why the open transaction was interrupted (see interrupt), until it ends. */
@@ -610,14 +615,7 @@ export class Database {
     }
     this.scratchFiles += 1;
     const file = path.join(dir, `${name}-${this.scratchFiles}.parquet`);
-    // Uncompressed: a working file is written once and read a few times within the update, so
-    // compressing it only costs CPU (1M-people first load: 188-190 CPU-s, not 199-200 with Snappy).
-    // Format version 2 stores text that is not dictionary-encoded with its lengths apart
-    // (DELTA_LENGTH_BYTE_ARRAY): as fast to write, and a wide file of 2.15 M records reads in 0.59-0.66
-    // CPU-s instead of 0.75-0.87, from a file a fifth smaller.
-    const rows = await this.count(
-      `COPY (${sql}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION uncompressed, PARQUET_VERSION v2, DICTIONARY_SIZE_LIMIT ${WORKING_DICTIONARY_LIMIT})`,
-    );
+    const rows = await this.writeParquet(file, sql);
     const files = [...(options.append ? (this.viewFiles.get(name) ?? []) : []), file];
     if (options.append && this.viewFiles.has(name)) {
       this.viewFiles.delete(name);
@@ -634,6 +632,41 @@ export class Database {
     this.viewFiles.set(name, files);
     this.workingViews.add(name);
     return rows;
+  }
+
+  /**
+   * Writes the rows of `sql` to the Parquet file `file` (replaced if it exists) and returns how many.
+   * Uncompressed: a working file is written once and read a few times within the update, so compressing
+   * it only costs CPU (1M-people first load: 188-190 CPU-s, not 199-200 with Snappy). Format version 2
+   * stores text that is not dictionary-encoded with its lengths apart (DELTA_LENGTH_BYTE_ARRAY): as fast
+   * to write, and a wide file of 2.15 M records reads in 0.59-0.66 CPU-s instead of 0.75-0.87, from a
+   * file a fifth smaller. With `compression`, the file is compressed with that codec instead.
+   */
+  async writeParquet(file: string, sql: string, compression = 'uncompressed'): Promise<number> {
+    return this.count(
+      `COPY (${sql}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION ${compression}, PARQUET_VERSION v2, DICTIONARY_SIZE_LIMIT ${WORKING_DICTIONARY_LIMIT})`,
+    );
+  }
+
+  /**
+   * Starts writing `file` out to the disk in the background; the commit of the open transaction waits
+   * for it (as for flushBehind), so a file the transaction refers to is on the disk before it commits.
+   */
+  syncFileBehind(file: string): void {
+    this.flushes.push(
+      this.background
+        .run(async () => {
+          const handle = await fs.promises.open(file, 'r');
+          try {
+            await handle.datasync();
+          } finally {
+            await handle.close();
+          }
+        })
+        .catch((error: unknown) => {
+          this.syncFailure ??= new Error(`cannot write ${file} to the disk: ${errorMessage(error)}`);
+        }),
+    );
   }
 
   /** Runs a statement that reports the rows it wrote (COPY, CREATE TABLE AS, INSERT) and returns them. */
@@ -708,6 +741,14 @@ export class Database {
       await this.run(`INSERT INTO ${table} BY NAME SELECT * EXCLUDE (_updated_rowid) FROM ${work}`);
     }
     await this.run(`DROP TABLE ${work}`);
+  }
+
+  /**
+   * The folder of the files the lakehouse at `dbPath` keeps beside its database (bronze segments): a
+   * relative path in a statement is looked for there first (`file_search_path`).
+   */
+  static filesDir(dbPath: string): string {
+    return `${path.resolve(dbPath)}.bronze`;
   }
 
   /** The folder of bulk mode's working files next to the database at `dbPath`. */
@@ -821,6 +862,8 @@ export class Database {
     try {
       const result = await fn();
       await Promise.all(this.flushes.splice(0));
+      // A file the transaction refers to that did not reach the disk fails it (see syncFileBehind).
+      if (this.syncFailure !== undefined) throw this.syncFailure;
       await this.run('COMMIT');
       return result;
     } catch (error: unknown) {
@@ -837,6 +880,7 @@ export class Database {
     } finally {
       this.inTransaction = false;
       this.interruptReason = undefined;
+      this.syncFailure = undefined;
     }
   }
 

@@ -111,10 +111,10 @@ export function inPlaceRewriter(db: Database): RowRewriter {
   };
 }
 
-async function tableExists(db: Database, name: string): Promise<boolean> {
+async function tableExists(db: Database, name: string, orView = false): Promise<boolean> {
   const r = await db.one<{ n: number }>(
     `SELECT COUNT(*) AS n FROM information_schema.tables
-     WHERE table_name = ${sqlString(name)} AND table_type = 'BASE TABLE'`,
+     WHERE table_name = ${sqlString(name)} AND table_type IN ('BASE TABLE'${orView ? ", 'VIEW'" : ''})`,
   );
   return (r?.n ?? 0) > 0;
 }
@@ -283,7 +283,8 @@ export async function repointMovedFacts(
     },
   ];
   for (const s of specs) {
-    if (!facts.includes(s.table) || !(await tableExists(db, s.bronze))) continue;
+    // Bronze datasets are views over their segments in the DuckDB lakehouse.
+    if (!facts.includes(s.table) || !(await tableExists(db, s.bronze, true))) continue;
     await db.materialize(
       'idr_fact_moves',
       `SELECT DISTINCT b.${s.key} AS k, m.from_pid, m.to_pid FROM ${moves} m

@@ -10,7 +10,9 @@ import {
   ssnInRowSql,
   storedLandingValueSql,
 } from '../definitions/ssn.ts';
+import fs from 'node:fs';
 import { Database, sqlString } from '../engine/database.ts';
+import { newSegment, segmentColumns, segmentRowsSql } from './bronze-store.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { redactSsnStrict as redactSsnText } from '../privacy/redact.ts';
 import { expectationResults, failedRulesSql, passesSql, rejectedSql } from './expectations.ts';
@@ -60,53 +62,37 @@ const normaliseHeader = (name: string): string =>
 /** Rows of one of the engine's row groups. */
 const ROW_GROUP_ROWS = 122_880;
 
-/** In bulk mode, the working views of the bronze rows an update wrote, one per entity (see ingestFile). */
+/** The working views of the bronze rows an update wrote, one per entity (see defineBronzeRows). */
 export const BRONZE_ROWS_PREFIX = 'bronze_rows_';
 const bronzeRowsView = (entity: string): string => `${BRONZE_ROWS_PREFIX}${entity}`;
 
-/**
- * Bulk mode: per update and entity, the SELECTs of the bronze rows each file wrote. Each reads that
- * file's staged records (kept until bulk mode ends), so the rows are projected again when read instead
- * of being written to a second file (3.2 s of 13 for the patients of a 1M-people first load). The view
- * is a UNION ALL of one SELECT per file: planning it grows with the files (10,000 files: 4 s).
- */
-const bulkRows = new WeakMap<
-  RunContext,
-  { files: number; selects: Map<string, string[]>; rows: Map<string, number> }
->();
+/** Per update: how many segments it wrote, and their names per bronze dataset. */
+const runSegments = new WeakMap<RunContext, { count: number; byDataset: Map<string, string[]> }>();
+
+function segmentsOf(ctx: RunContext): { count: number; byDataset: Map<string, string[]> } {
+  let segments = runSegments.get(ctx);
+  if (segments === undefined) runSegments.set(ctx, (segments = { count: 0, byDataset: new Map() }));
+  return segments;
+}
 
 /**
- * Below this many bronze rows per file on average, an entity's rows are written once to a working file
- * instead of being a view of one SELECT per file. Each read of the view plans and runs every SELECT
- * again (a few milliseconds each); writing the rows costs about 1.5 µs each. A first load of 562
- * landing files of 200 rows spent 4.7 s more in silver than the same rows in three files.
- */
-const SMALL_FILE_ROWS = 10_000;
-
-/**
- * Bulk mode: defines each entity's bronze rows, once all files are ingested: a view of the SELECTs of
- * its files, or, when they are many small files, one working file of their rows (SMALL_FILE_ROWS; the
- * staged records are dropped then). Defined again after each file, the view cost the update time
- * quadratic in its files (its text and plan grow with them): 4.7 s of a 20-s first load of 229 files of
- * 100 rows went to redefining it.
+ * Defines, once every file is ingested, the working view of each entity's bronze rows this update
+ * wrote (its segments): silver and identity stage from it. One scan of a list of files, planned once
+ * however many files there are.
  */
 export async function defineBronzeRows(ctx: RunContext): Promise<void> {
-  const bulk = bulkRows.get(ctx);
-  for (const [entity, selects] of bulk?.selects ?? []) {
-    const union = selects.join('\nUNION ALL\n');
-    const rows = bulk?.rows.get(entity) ?? 0;
-    if (selects.length > 1 && rows < SMALL_FILE_ROWS * selects.length) {
-      await ctx.db.materialize(bronzeRowsView(entity), union);
-      await ctx.db.dropTempTables(`${bronzeRowsView(entity)}_`);
-    } else await ctx.db.defineView(bronzeRowsView(entity), union);
+  for (const [name, segments] of runSegments.get(ctx)?.byDataset ?? []) {
+    const ds = dataset(name) as IngestDataset;
+    await ctx.db.defineView(bronzeRowsView(ds.entity), segmentRowsSql(ds, segments));
   }
 }
 
-/** The bronze rows this update wrote for `entity`: bulk mode's view when there is one, else the table's. */
+/** The bronze rows this update wrote for `entity` (defineBronzeRows; none when it wrote none). */
 export function thisRunsBronzeSql(ctx: RunContext, entity: string): string {
-  return (bulkRows.get(ctx)?.selects.get(entity)?.length ?? 0) > 0
+  const ds = dataset(`bronze_${entity}`) as IngestDataset;
+  return runSegments.get(ctx)?.byDataset.has(ds.name)
     ? `SELECT * FROM ${bronzeRowsView(entity)}`
-    : `SELECT b.* FROM bronze_${entity} b WHERE b._run_id = ${sqlString(ctx.runId)}`;
+    : segmentRowsSql(ds, []);
 }
 
 export interface FileIngestResult {
@@ -220,12 +206,7 @@ export async function ingestFile(
     );
   }
   const encoding = insp.utf8 ? '' : ", encoding = 'latin-1'";
-  let bulk = bulkRows.get(ctx);
-  if (db.bulk && bulk === undefined)
-    bulkRows.set(ctx, (bulk = { files: 0, selects: new Map(), rows: new Map() }));
-  const seq = bulk ? ++bulk.files : 0;
-  // The staged records: in bulk mode kept (named under the prefix the runner keeps) until bulk mode ends.
-  const raw = bulk ? `${bronzeRowsView(file.entity)}_raw${seq}` : 'bronze_raw';
+  const raw = 'bronze_raw';
   if (!insp.utf8) problems.push(`${file.fileName}: not valid UTF-8; read as Latin-1`);
   const path = sqlString(file.filePath);
   const isPatients = file.entity === 'patients';
@@ -341,20 +322,40 @@ export async function ingestFile(
       );
   }
 
+  const lineage: Record<string, string> = {
+    _ingested_at: ctx.startedAtSql,
+    _file_name: sqlString(file.fileName),
+    _file_path: path,
+    _extracted_at: `TIMESTAMP '${file.extractedAt.toISOString().slice(0, 19).replace('T', ' ')}'`,
+    _run_id: sqlString(ctx.runId),
+  };
+  const landing = new Set(ds.landingColumns);
+  /** A segment's columns over `row` (the staged record, or the checked row when written again). */
+  const segmentSelect = (value: (column: string) => string): string =>
+    segmentColumns(ds)
+      .map(([c, type]) => `CAST(${lineage[c] ?? value(c)} AS ${type}) AS ${d.ident(c)}`)
+      .join(', ');
+  // The staged record: the segment's columns (bronze-store.ts) over the read. Its line number is its
+  // position unless the file is written again with them (below). A malformed line's fields are
+  // searched for SSNs in every form, as its raw line is: its fields are not the header's (an SSN may
+  // sit in any of them), and the segment keeps them, hidden by the view.
+  const stageSql = `SELECT ${segmentSelect((c) => {
+    if (landing.has(c))
+      return c === 'ssn'
+        ? 'NULL'
+        : `CASE WHEN _field_count = ${headerFieldCount} THEN ${col(c)} ELSE ${redactSsn(col(c))} END`;
+    if (c === 'ssn_hash') return '_ssn_hash';
+    if (c === '_ssn_key_id') return `CASE WHEN _ssn_hash IS NOT NULL THEN ${sqlString(ctx.ssnKeyId)} END`;
+    if (c === '_line_number') return 'NULL';
+    return c;
+  })} FROM (${read})`;
+
   /** The row as the expectations see it: landing columns, SSN facts, lineage checks, line number. */
   const checkedRow = (): string => {
-    const cols = ds.landingColumns.map((c) =>
-      c === 'ssn' ? 'CAST(NULL AS VARCHAR) AS ssn' : `${col(c)} AS ${d.ident(c)}`,
-    );
-    const ssn = isPatients
-      ? [
-          '_ssn_hash AS ssn_hash',
-          `CASE WHEN _ssn_hash IS NOT NULL THEN ${sqlString(ctx.ssnKeyId)} END AS _ssn_key_id`,
-          '_ssn_present',
-        ]
-      : [];
+    const cols = ds.landingColumns.map((c) => (c === 'ssn' ? 'CAST(NULL AS VARCHAR) AS ssn' : d.ident(c)));
+    const ssn = isPatients ? ['ssn_hash', '_ssn_key_id', '_ssn_present'] : [];
     return `SELECT ${[...cols, ...ssn].join(', ')}, ${atBase(line)} AS _line_number, _rescued_data,
-        _field_count, ${headerFieldCount} AS _header_field_count, _raw_line
+        _field_count, ${headerFieldCount} AS _header_field_count, _raw_line, _pos
       FROM ${raw} ${where ? `WHERE ${atBase(where)}` : ''}`;
   };
   const recordCols = [
@@ -373,20 +374,38 @@ export async function ingestFile(
   // the next update opens the database with the engine settings): inserted without it, rows are
   // appended by several threads, each to row groups of its own, and the transaction keeps every row
   // group until the commit. Each small insert of a file took about 0.3-0.75 MB of memory that way
-  // (bronze rows, the quarantine, ingest_files), and an update of 360 files of 100 rows outgrew its
-  // memory limit. Only a file of a row group or more is checked and written without it (in parallel).
+  // (the quarantine, ingest_files), and an update of 360 files of 100 rows outgrew its memory limit.
+  // Only a file of a row group or more is checked in parallel.
+  //
+  // A file whose records' line numbers are their positions (read as CSV, no blank line or quoted line
+  // break) is staged straight into its segment, which becomes bronze as it is: the rows the check
+  // rejects are listed as dropped. Any other file is staged in a working relation and its segment
+  // written from it, with line numbers and without its rejected rows.
+  const segments = segmentsOf(ctx);
+  segments.count += 1;
+  const segment = newSegment(db.path, ds.name, ctx.runId, segments.count);
+  const direct = usable && !insp.lineShifts?.length;
   await db.run('SET preserve_insertion_order = true');
-  const stagedRows = await db.materialize(raw, read, { position: '_pos' });
+  let stagedRows: number;
+  if (direct) {
+    stagedRows = await db.writeParquet(segment.file, stageSql);
+    await db.defineView(
+      raw,
+      `SELECT * EXCLUDE (file_row_number), file_row_number AS _pos
+       FROM read_parquet(${sqlString(segment.file)}, file_row_number = true)`,
+    );
+  } else stagedRows = await db.materialize(raw, stageSql, { position: '_pos' });
   const large = stagedRows >= ROW_GROUP_ROWS;
   if (large) await db.run('SET preserve_insertion_order = false');
-  // Staged in a working file (bulk mode, and an incremental update of many files), the records' row
-  // numbers count from 0. Row ids of a table created in the open transaction start at an engine offset; the
-  // staged records must be contiguous from it, or line numbers would be wrong (checked, never assumed).
-  const staged = db.workingFiles
-    ? { base: 0, span: stagedRows, n: stagedRows }
-    : await db.one<{ base: string | number | null; span: number; n: number }>(
-        `SELECT min(_pos) AS base, max(_pos) - min(_pos) + 1 AS span, COUNT(*) AS n FROM ${raw}`,
-      );
+  // Staged in a file, the records' row numbers count from 0. Row ids of a table created in the open
+  // transaction start at an engine offset; the staged records must be contiguous from it, or line
+  // numbers would be wrong (checked, never assumed).
+  const staged =
+    direct || db.workingFiles
+      ? { base: 0, span: stagedRows, n: stagedRows }
+      : await db.one<{ base: string | number | null; span: number; n: number }>(
+          `SELECT min(_pos) AS base, max(_pos) - min(_pos) + 1 AS span, COUNT(*) AS n FROM ${raw}`,
+        );
   if (staged && staged.n > 0 && staged.span !== staged.n)
     throw new Error(
       `${file.fileName}: staged records are not contiguous (${staged.n} records over ${staged.span} row ids)`,
@@ -406,7 +425,7 @@ export async function ingestFile(
   // The check pass keeps the records that fail a rule (a small relation, not the file).
   await db.materialize(
     'bronze_check',
-    `SELECT _line_number AS line, ${failedRulesSql(ds.expectations)} AS failed, ${rejected} AS rejected,
+    `SELECT _line_number AS line, _pos AS pos, ${failedRulesSql(ds.expectations)} AS failed, ${rejected} AS rejected,
       CASE WHEN ${rejected} THEN ${record} END AS record
     FROM (${checkedRow()}) WHERE NOT (${allPass})`,
   );
@@ -423,50 +442,46 @@ export async function ingestFile(
     new Map((check?.failures ?? []).map((c) => [c.name, Number(c.n)])),
   );
   const rejecting = ds.expectations.filter((e) => e.action !== 'warn').map((e) => sqlString(e.name));
-  if ((check?.rejected ?? 0) > 0)
+  const anyRejected = (check?.rejected ?? 0) > 0;
+  if (anyRejected)
     await db.run(`INSERT INTO quarantine
       SELECT ${sqlString(ctx.runId)}, ${sqlString(ds.name)}, list_filter(failed, x -> x IN (${rejecting.join(', ')})),
         ${sqlString(file.fileName)}, line, record, ${ctx.startedAtSql}
       FROM bronze_check WHERE rejected`);
 
-  // The write pass: every record the check pass did not reject.
-  const writeCols = ds.columns.map((c) => {
-    const name = c.name;
-    const lineage: Record<string, string> = {
-      _ingested_at: ctx.startedAtSql,
-      _file_name: sqlString(file.fileName),
-      _file_path: path,
-      _extracted_at: `TIMESTAMP '${file.extractedAt.toISOString().slice(0, 19).replace('T', ' ')}'`,
-      _run_id: sqlString(ctx.runId),
-    };
-    return lineage[name] ?? `s.${d.ident(name)}`;
-  });
-  let rejectedLines = 'bronze_check WHERE rejected';
-  if (bulk && (check?.rejected ?? 0) > 0) {
-    rejectedLines = `${bronzeRowsView(file.entity)}_rejected${seq}`;
-    await db.materialize(rejectedLines, 'SELECT line FROM bronze_check WHERE rejected');
-  }
-  const keep =
-    (check?.rejected ?? 0) > 0
-      ? `ANTI JOIN (SELECT line FROM ${rejectedLines}) r ON r.line = s._line_number`
+  // The segment: the staged file itself, or every record the check pass did not reject written again.
+  let written: number;
+  if (direct) written = (check?.n ?? 0) - (check?.rejected ?? 0);
+  else {
+    const keep = anyRejected
+      ? `ANTI JOIN (SELECT line FROM bronze_check WHERE rejected) r ON r.line = s._line_number`
       : '';
-  const names = ds.columns.map((c) => d.ident(c.name));
-  const written = `SELECT ${writeCols.map((e, i) => `${e} AS ${names[i]}`).join(', ')} FROM (${checkedRow()}) s ${keep}`;
-  await db.run(`INSERT INTO ${ds.name} (${names.join(', ')}) ${written}`);
+    written = await db.writeParquet(
+      segment.file,
+      `SELECT ${segmentSelect((c) => `s.${d.ident(c)}`)} FROM (${checkedRow()}) s ${keep}`,
+    );
+  }
   if (large) await db.run('SET preserve_insertion_order = true');
+  await db.drop(raw);
+  if (written > 0) {
+    db.syncFileBehind(segment.file);
+    await db.run(
+      `INSERT INTO bronze_segments SELECT ?, ?, ?, ?, ?, ${
+        direct && anyRejected
+          ? `(SELECT list(pos ORDER BY pos) FROM bronze_check WHERE rejected)`
+          : 'CAST([] AS BIGINT[])'
+      }, ${ctx.startedAtSql}`,
+      [ds.name, segment.name, file.fileName, ctx.runId, written],
+    );
+    const names = segments.byDataset.get(ds.name) ?? [];
+    names.push(segment.name);
+    segments.byDataset.set(ds.name, names);
+  } else fs.rmSync(segment.file, { force: true });
   await db.drop('bronze_check');
-  // Silver and identity stage from bulk mode's view of these SELECTs (a table written in the open
-  // transaction is scanned by one thread, the files by all), defined once after the last file.
-  if (bulk) {
-    const selects = bulk.selects.get(file.entity) ?? [];
-    selects.push(written);
-    bulk.selects.set(file.entity, selects);
-    bulk.rows.set(file.entity, (bulk.rows.get(file.entity) ?? 0) + stagedRows);
-  } else await db.drop('bronze_raw');
-  // Accounting from the tables themselves, not from the classification: records counted by the check
-  // read must equal rows now in bronze plus rows now in the quarantine for this file and run.
+  // Accounting from what bronze shows, not from the classification: records counted by the check
+  // read must equal rows the segment shows plus rows now in the quarantine for this file and run.
   const counts = await db.one<{ out: number; q: number }>(
-    `SELECT (SELECT COUNT(*) FROM ${ds.name} WHERE _run_id = $run AND _file_name = $file) AS out,
+    `SELECT (${written > 0 ? `SELECT COUNT(*) FROM (${segmentRowsSql(ds, [segment.name])})` : '0'}) AS out,
        (SELECT COUNT(*) FROM quarantine WHERE run_id = $run AND dataset = $ds AND file_name = $file) AS q`,
     { run: ctx.runId, file: file.fileName, ds: ds.name },
   );

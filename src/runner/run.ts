@@ -12,6 +12,7 @@ import {
 import { redactSsnText } from '../privacy/redact.ts';
 import { hmacPads, KeyFileError, loadSsnKey } from '../privacy/ssn-key.ts';
 import { BRONZE_ROWS_PREFIX, defineBronzeRows, ingestFile } from './bronze.ts';
+import { compactSegments, defineBronzeViews, sweepSegments } from './bronze-store.ts';
 import type { AccountingRow, FlowResult, RunContext } from './context.ts';
 import { flowProgressDetails, logEvent, logEvents, type EventOrigin } from './event-log.ts';
 import { retireAllRows } from './change-feed.ts';
@@ -323,6 +324,8 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
   try {
     db = await Database.open(options.dbPath);
     await ensureSchema(db);
+    // Bronze segments no committed update lists (one killed before its commit).
+    await sweepSegments(db);
     const key = loadSsnKey(options.env, { landingDir: options.landingDir });
     if (key.created) {
       if (options.dbPath !== ':memory:')
@@ -486,6 +489,12 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           done += 1;
         }
         await defineBronzeRows(ctx);
+        // The bronze views list the segments this update wrote (and none a full refresh replaced); many
+        // small segments are merged first.
+        if (plan.toIngest.length > 0 || fullRefresh) {
+          await compactSegments(database, ctx.runId);
+          await defineBronzeViews(database);
+        }
         if (bulk) await database.run('SET preserve_insertion_order = false');
         if (stagedInFiles) await database.setWorkingFiles(false);
         ctx.progress('bronze', done, plan.toIngest.length);
@@ -578,6 +587,9 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
       };
     } finally {
       signal?.removeEventListener('abort', stop);
+      // Segments of a rolled-back update, or replaced by a full refresh; one left behind is deleted by
+      // the next update.
+      await sweepSegments(database).catch(() => 0);
     }
     // The update has committed: what follows (landing retention, its figures) cannot undo it, so a
     // failure there is a warning of a completed update, never a failed one (the next run would find

@@ -14,6 +14,7 @@ import {
 } from '../identity/schema.ts';
 import { nicknamePairsSql } from '../definitions/identity/comparisons.ts';
 import { FEED_TABLES, LIVE_FEED_COLUMNS, TABLE_VERSIONS_DDL, changesTableDdl } from './change-feed.ts';
+import { defineBronzeViews, migrateBronzeTables } from './bronze-store.ts';
 
 /**
  * The columns of silver_patient_sources (one row per accepted source patient record) with their types,
@@ -60,23 +61,17 @@ export const SOURCE_RECORD_COLUMNS: readonly string[] = PATIENT_SOURCE_TABLE_COL
 ).filter((name) => name !== 'patient_id');
 
 /** Schema version of the local lakehouse; bump with a migration when tables change. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
-const columnDdl = (c: Column, asDelivered = false): string =>
-  `${d.ident(c.name)} ${storedType(c.type, asDelivered || c.distinctValues)}`;
+const columnDdl = (c: Column): string => `${d.ident(c.name)} ${storedType(c.type, c.distinctValues)}`;
 
 /**
- * A dataset's table; silver and gold tables carry the live change-feed columns (change-feed.ts). A
- * bronze table stores its landing columns (raw text as delivered, written in bulk) uncompressed: a
- * dictionary analysis of them costs about as much as the rest of the write. The columns the pipeline
- * adds (file name and path, run id, key id) are constant per file and analysed: a dictionary of one
- * value each instead of the text on every row (1M people: bronze 2.8 GB → 1.5 GB, the lakehouse file
- * 5.3 GB → 3.9 GB, the bronze writes no slower and the commit 0.2 s faster).
+ * A silver or gold dataset's table, with the live change-feed columns (change-feed.ts). Bronze datasets
+ * are views over Parquet segments (bronze-store.ts).
  */
 function datasetDdl(ds: Dataset): string {
   const feed = FEED_TABLES.includes(ds.name) ? LIVE_FEED_COLUMNS : [];
-  const landing = new Set(ds.kind === 'ingest' ? ds.landingColumns : []);
-  return `CREATE TABLE IF NOT EXISTS ${ds.name} (${[...ds.columns.map((c) => columnDdl(c, landing.has(c.name))), ...feed].join(', ')})`;
+  return `CREATE TABLE IF NOT EXISTS ${ds.name} (${[...ds.columns.map((c) => columnDdl(c)), ...feed].join(', ')})`;
 }
 
 /**
@@ -139,6 +134,8 @@ async function migrate(db: Database): Promise<boolean> {
   }
   // Schema 3 → 4: identity records read their values from silver_patient_sources.
   await migrateIdentityRecords(db);
+  // Schema 4 → 5: bronze tables become views over Parquet segments (bronze-store.ts).
+  await migrateBronzeTables(db);
   return true;
 }
 
@@ -175,6 +172,7 @@ const SUPPORTING_DDL = [
      model_version VARCHAR)`,
   ...IDENTITY_DDL,
   `CREATE SEQUENCE IF NOT EXISTS patient_id_seq START 1`,
+  supportingTableDdl('bronze_segments'),
   supportingTableDdl('privacy_pseudonyms'),
   supportingTableDdl('landing_retention'),
 ];
@@ -208,10 +206,21 @@ export async function ensureSchema(db: Database): Promise<void> {
   await db.run(TABLE_VERSIONS_DDL);
   for (const m of IDENTITY_MIGRATIONS) await db.run(m);
   const migrated = await migrate(db);
-  for (const ds of DATASETS)
+  for (const ds of DATASETS) {
+    if (ds.kind === 'ingest') continue;
     await db.run(
       ds.kind === 'fact' ? `CREATE OR REPLACE VIEW ${ds.name} AS ${factViewSql(ds)}` : datasetDdl(ds),
     );
+  }
+  // Bronze datasets are views over their segments, defined by each update that writes some.
+  const bronzeViews = await db.one<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'VIEW'
+       AND table_name IN (${DATASETS.filter((ds) => ds.kind === 'ingest')
+         .map((ds) => `'${ds.name}'`)
+         .join(', ')})`,
+  );
+  if ((bronzeViews?.n ?? 0) < DATASETS.filter((ds) => ds.kind === 'ingest').length)
+    await defineBronzeViews(db);
   for (const table of FEED_TABLES) await db.run(changesTableDdl(table));
   for (const v of IDENTITY_VIEWS) await db.run(v);
   for (const v of GOLD_VIEWS) await db.run(`CREATE OR REPLACE VIEW ${v.name} AS ${v.sql}`);
@@ -233,7 +242,7 @@ export async function ensureSchema(db: Database): Promise<void> {
  * tables are not here: their rows end as deletes in the change feed (change-feed.ts).
  */
 export const DERIVED_TABLES = [
-  ...DATASETS.filter((ds) => ds.layer === 'bronze').map((ds) => ds.name),
+  'bronze_segments',
   'ingest_files',
   'quarantine',
   'parked_rows',

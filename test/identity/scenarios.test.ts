@@ -11,6 +11,7 @@ import { blockingKeysByRecordSql } from '../../src/definitions/identity/blocking
 import { IDENTITY_FIELDS, identityRecordsSql } from '../../src/definitions/identity/records.ts';
 import { Database } from '../../src/engine/database.ts';
 import { resolvePatientId } from '../../src/identity/review.ts';
+import { SCHEMA_VERSION } from '../../src/runner/schema.ts';
 import { auditPathFor, readAudit, verifyAudit } from '../../src/privacy/audit.ts';
 import { cli } from '../pipeline/cli-helper.ts';
 import {
@@ -343,7 +344,7 @@ test('a lakehouse of schema 3, whose identity records stored their values, is mi
     l.db,
     `SELECT value AS v FROM carelake_meta WHERE key = 'schema_version'`,
   );
-  assert.equal(meta?.v, '4');
+  assert.equal(meta?.v, String(SCHEMA_VERSION));
   assert.deepEqual(
     (
       await query<{ c: string }>(

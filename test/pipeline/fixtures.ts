@@ -308,6 +308,9 @@ const VOLATILE = new Set([
   '_commit_version',
   '_end_version',
   'commit_timestamp',
+  // bronze segments: named after the update that wrote them
+  'segment',
+  'written_at',
 ]);
 
 /** Tables whose content is history of runs, not data derived from the landing files. */

@@ -229,6 +229,7 @@ test('the scan finds SSNs in every formatting (positive control)', async () => {
   const copy = path.join(lake.dir, 'control', 'copy.duckdb');
   fs.mkdirSync(path.dirname(copy));
   fs.copyFileSync(lake.db, copy);
+  fs.cpSync(`${lake.db}.bronze`, `${copy}.bronze`, { recursive: true });
   const db = await Database.open(copy);
   try {
     await db.run(

@@ -3,6 +3,7 @@ import { Database } from '../../engine/database.ts';
 import { summarise } from '../../monitoring/summary.ts';
 import { PipelineLockedError } from '../../runner/lock.ts';
 import { runPipeline, RunRefusedError, type RunOptions } from '../../runner/run.ts';
+import { restrictToLakehouse } from '../../runner/bronze-store.ts';
 import { appendAudit, auditPathFor } from '../../privacy/audit.ts';
 import { phiTablesIn } from '../../privacy/catalog.ts';
 import { defaultArchiveDir, parseDuration } from '../../privacy/retention.ts';
@@ -100,7 +101,16 @@ const exitCodeOf = (signal: NodeJS.Signals): number => 128 + (signal === 'SIGTER
  * they read the lakehouse's tables, where every query of a PHI table is audited, and write nothing.
  */
 async function openForReading(dbPath: string, sandboxed = false): Promise<Database> {
-  return openLakehouseReadOnly(dbPath, sandboxed ? { enable_external_access: 'false' } : {});
+  const db = await openLakehouseReadOnly(dbPath);
+  if (sandboxed) {
+    try {
+      await restrictToLakehouse(db);
+    } catch (error: unknown) {
+      db.close();
+      throw error;
+    }
+  }
+  return db;
 }
 
 export function registerPipelineCommands(program: Command): void {
