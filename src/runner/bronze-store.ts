@@ -37,13 +37,17 @@ export function segmentColumns(ds: IngestDataset): readonly (readonly [string, s
   return [...ds.columns.map((c) => [c.name, c.type] as const), ...segmentExtras(ds)];
 }
 
-/** In-memory databases keep their segments in a folder of the process (deleted with it by the OS's cleaner). */
+/** In-memory databases keep their segments in a temporary folder of the process, deleted when it exits. */
 let memoryDir: string | undefined;
 
 /** The folder of the segments of the database at `dbPath`. */
 export function segmentsDir(dbPath: string): string {
   if (dbPath !== ':memory:') return Database.filesDir(dbPath);
-  memoryDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-bronze-'));
+  if (memoryDir === undefined) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-bronze-'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    memoryDir = dir;
+  }
   return memoryDir;
 }
 

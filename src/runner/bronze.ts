@@ -149,7 +149,7 @@ async function quarantineWholeFile(
 }
 
 /**
- * Ingests one landing file into its bronze table: every line is read as text, the SSN is hashed in the
+ * Ingests one landing file into its bronze segment: every line is read as text, the SSN is hashed in the
  * same statement that reads it, unknown columns go to `_rescued_data`, and every line ends either in
  * bronze or in the quarantine with the rules it failed.
  */
@@ -211,12 +211,12 @@ export async function ingestFile(
   const path = sqlString(file.filePath);
   const isPatients = file.entity === 'patients';
 
-  // One read of the file into a staging table, then two passes over it: the check pass keeps only
-  // the record count and, for records that fail a rule, the rules and (if rejected) the quarantine
-  // record; the write pass appends every other record to bronze. Whatever may hold an SSN is made
-  // safe by the read itself, so the staging table (which may spill to disk) never holds a raw SSN:
-  // the SSN column is hashed (once per row), unknown columns become the redacted `_rescued_data`,
-  // and a malformed line is kept only as its redacted text.
+  // One read of the file into its staged records (its bronze segment, see bronze-store.ts), then a
+  // check pass over them that keeps only the record count and, for records that fail a rule, the rules
+  // and (if rejected) the quarantine record. Whatever may hold an SSN is made safe by the read itself,
+  // so the staged records (a file that stays as bronze) never hold a raw SSN: the SSN column is hashed
+  // (once per row), unknown columns become the redacted `_rescued_data`, and a malformed line is kept
+  // only as redacted text.
   let read: string;
   /** The landing value of a column, over the staged record ('' read as NULL). */
   let col: (column: string) => string;
