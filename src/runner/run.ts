@@ -488,6 +488,9 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           );
           done += 1;
         }
+        // Back to temporary tables before this update's bronze rows are defined (turning working files
+        // off drops every working relation).
+        if (stagedInFiles) await database.setWorkingFiles(false);
         await defineBronzeRows(ctx);
         // The bronze views list the segments this update wrote (and none a full refresh replaced); many
         // small segments are merged first.
@@ -496,7 +499,6 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           await defineBronzeViews(database);
         }
         if (bulk) await database.run('SET preserve_insertion_order = false');
-        if (stagedInFiles) await database.setWorkingFiles(false);
         ctx.progress('bronze', done, plan.toIngest.length);
         const steps: [string, () => Promise<unknown>][] = [
           ['silver_patients', async () => (identity = await runSilverPatients(ctx))],

@@ -79,13 +79,20 @@ test('an incremental update of a backlog of small files holds no memory per file
   // (temporary tables, row groups of their own): 360 files of 100 rows outgrew an update's limit.
   const lake = makeLakehouse();
   lakes.push(lake);
-  tracedRun(lake, 1, 41, '2026-01-05T10:00:00Z');
+  tracedRun(lake, 1, 801, '2026-01-05T10:00:00Z');
+  // Fewer new landing bytes than the first load's: an incremental update (not bulk mode), which stages
+  // its many files in working files.
   const script = `const f = await import(${JSON.stringify(fixtures)});
+    const fs = await import('node:fs');
+    const bytes = () => fs.readdirSync(${JSON.stringify(lake.landing)}).reduce(
+      (n, x) => n + fs.statSync(${JSON.stringify(lake.landing)} + '/' + x).size, 0);
+    const before = bytes();
     const at = new Date('2026-01-05T11:00:00Z');
     for (let n = 0; n < 200; n++) {
       const claims = f.range(0, 5).map((j) => f.claimRow(100000 + n * 5 + j, 1 + ((n * 5 + j) % 40)));
       f.writeLandingFile(${JSON.stringify(lake.landing)}, 'claims', at, f.csvText('claims', claims), n + 1);
     }
+    if (bytes() - before >= before) throw new Error('the backlog would be a bulk update');
     const r = await f.run({ db: ${JSON.stringify(lake.db)}, landing: ${JSON.stringify(lake.landing)} });
     if (r.status !== 'COMPLETED') throw new Error(r.status + ' ' + r.error);
     const ingested = r.files.filter((x) => x.action === 'ingested').length;
