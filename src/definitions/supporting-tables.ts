@@ -213,7 +213,7 @@ export const SUPPORTING_TABLES: readonly SupportingTable[] = [
     classification: 'internal',
     columns: [
       op('dataset', 'VARCHAR', 'Bronze dataset.'),
-      op('segment', 'VARCHAR', 'The file, relative to the folder of the database.'),
+      op('segment', 'VARCHAR', 'The file, relative to the segments folder (<db>.bronze).'),
       op('file_name', 'VARCHAR', 'Landing file whose rows it holds.'),
       op('run_id', 'VARCHAR', 'Update that wrote it.'),
       op('rows_written', 'BIGINT', 'Bronze rows it holds (rejected rows not counted).'),

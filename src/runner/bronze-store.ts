@@ -24,7 +24,7 @@ import { makeDirectory } from '../support/files.ts';
  */
 
 /** Columns a segment holds besides the dataset's: what the check pass reads and the view leaves out. */
-export function segmentExtras(ds: IngestDataset): readonly (readonly [string, string])[] {
+function segmentExtras(ds: IngestDataset): readonly (readonly [string, string])[] {
   return [
     ['_field_count', 'INTEGER'],
     ['_raw_line', 'VARCHAR'],
@@ -35,6 +35,41 @@ export function segmentExtras(ds: IngestDataset): readonly (readonly [string, st
 /** The columns of a segment, in order, with their types. */
 export function segmentColumns(ds: IngestDataset): readonly (readonly [string, string])[] {
   return [...ds.columns.map((c) => [c.name, c.type] as const), ...segmentExtras(ds)];
+}
+
+/**
+ * A segment's columns over `from`, a relation with the dataset's columns (a bronze table or view): the
+ * check pass's columns are NULL (a merged or migrated segment holds no rejected row).
+ */
+function asSegmentSql(ds: IngestDataset, from: string): string {
+  const own = new Set(ds.columns.map((c) => c.name));
+  const cols = segmentColumns(ds).map(
+    ([c, type]) => `CAST(${own.has(c) ? d.ident(c) : 'NULL'} AS ${type}) AS ${d.ident(c)}`,
+  );
+  return `SELECT ${cols.join(', ')} FROM ${from}`;
+}
+
+/**
+ * Lists a segment in `bronze_segments` (in the update's transaction, after the file is written).
+ * `dropped` is SQL of the positions of its rejected rows (default: none); `fileName` NULL for a segment
+ * of several landing files.
+ */
+export async function listSegment(
+  db: Database,
+  segment: {
+    dataset: string;
+    name: string;
+    fileName: string | null;
+    runId: string;
+    rows: number;
+    dropped?: string;
+    writtenAt?: string;
+  },
+): Promise<void> {
+  await db.run(
+    `INSERT INTO bronze_segments SELECT ?, ?, ?, ?, ?, ${segment.dropped ?? 'CAST([] AS BIGINT[])'}, ${segment.writtenAt ?? 'now()::TIMESTAMP'}`,
+    [segment.dataset, segment.name, segment.fileName, segment.runId, segment.rows],
+  );
 }
 
 /** In-memory databases keep their segments in a temporary folder of the process, deleted when it exits. */
@@ -147,22 +182,13 @@ export async function compactSegments(db: Database, runId: string): Promise<numb
     if (small.length <= COMPACT_AT) continue;
     const names = small.map((r) => r.segment);
     const { file, name } = newSegment(db.path, ds.name, runId, 0);
-    const extras = new Set(segmentExtras(ds).map(([c]) => c));
-    const cols = segmentColumns(ds).map(([c, type]) =>
-      extras.has(c) ? `CAST(NULL AS ${type}) AS ${d.ident(c)}` : d.ident(c),
-    );
-    const rows = await db.writeParquet(file, `SELECT ${cols.join(', ')} FROM (${segmentRowsSql(ds, names)})`);
+    const rows = await db.writeParquet(file, asSegmentSql(ds, `(${segmentRowsSql(ds, names)})`));
     db.syncFileBehind(file);
     await db.run(
       `DELETE FROM bronze_segments WHERE dataset = ? AND segment IN (${names.map(sqlString).join(', ')})`,
       [ds.name],
     );
-    await db.run(`INSERT INTO bronze_segments VALUES (?, ?, NULL, ?, ?, [], now()::TIMESTAMP)`, [
-      ds.name,
-      name,
-      runId,
-      rows,
-    ]);
+    await listSegment(db, { dataset: ds.name, name, fileName: null, runId, rows });
     merged += names.length;
   }
   return merged;
@@ -213,19 +239,9 @@ export async function migrateBronzeTables(db: Database): Promise<boolean> {
     for (const ds of old) {
       seq += 1;
       const { file, name } = newSegment(db.path, ds.name, runId, seq);
-      const cols = segmentColumns(ds).map(([c, type]) =>
-        ds.columns.some((k) => k.name === c)
-          ? `CAST(${d.ident(c)} AS ${type}) AS ${d.ident(c)}`
-          : `CAST(NULL AS ${type}) AS ${d.ident(c)}`,
-      );
-      const rows = await db.writeParquet(file, `SELECT ${cols.join(', ')} FROM ${ds.name}`);
+      const rows = await db.writeParquet(file, asSegmentSql(ds, ds.name));
       db.syncFileBehind(file);
-      await db.run(`INSERT INTO bronze_segments VALUES (?, ?, NULL, ?, ?, [], now()::TIMESTAMP)`, [
-        ds.name,
-        name,
-        runId,
-        rows,
-      ]);
+      await listSegment(db, { dataset: ds.name, name, fileName: null, runId, rows });
       await db.run(`DROP TABLE ${ds.name}`);
     }
     await defineBronzeViews(db);

@@ -12,7 +12,7 @@ import {
 } from '../definitions/ssn.ts';
 import fs from 'node:fs';
 import { Database, sqlString } from '../engine/database.ts';
-import { newSegment, segmentColumns, segmentRowsSql } from './bronze-store.ts';
+import { listSegment, newSegment, segmentColumns, segmentRowsSql } from './bronze-store.ts';
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { redactSsnStrict as redactSsnText } from '../privacy/redact.ts';
 import { expectationResults, failedRulesSql, passesSql, rejectedSql } from './expectations.ts';
@@ -465,14 +465,17 @@ export async function ingestFile(
   await db.drop(raw);
   if (written > 0) {
     db.syncFileBehind(segment.file);
-    await db.run(
-      `INSERT INTO bronze_segments SELECT ?, ?, ?, ?, ?, ${
-        direct && anyRejected
-          ? `(SELECT list(pos ORDER BY pos) FROM bronze_check WHERE rejected)`
-          : 'CAST([] AS BIGINT[])'
-      }, ${ctx.startedAtSql}`,
-      [ds.name, segment.name, file.fileName, ctx.runId, written],
-    );
+    await listSegment(db, {
+      dataset: ds.name,
+      name: segment.name,
+      fileName: file.fileName,
+      runId: ctx.runId,
+      rows: written,
+      writtenAt: ctx.startedAtSql,
+      ...(direct && anyRejected
+        ? { dropped: '(SELECT list(pos ORDER BY pos) FROM bronze_check WHERE rejected)' }
+        : {}),
+    });
     const names = segments.byDataset.get(ds.name) ?? [];
     names.push(segment.name);
     segments.byDataset.set(ds.name, names);
