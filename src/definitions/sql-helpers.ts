@@ -34,7 +34,14 @@ export const parseDate = (d: Dialect, expr: string, reference: string): string =
     WHEN LENGTH(${t}) <= 9 AND ${d.regexpMatches(t, TWO_DIGIT_YEAR_PATTERN)}
     THEN concat(substr(${t}, 1, LENGTH(${t}) - 2), ${century}, ${yy}) ELSE ${t} END`;
   // GREATEST skips a NULL on both engines, so an unparsed date stays NULL.
-  return `NULLIF(GREATEST(${d.tryParseDate(text, DATE_FORMATS)}, DATE '${BEFORE_EARLIEST_DATE}'), DATE '${BEFORE_EARLIEST_DATE}')`;
+  const inRange = (date: string): string =>
+    `NULLIF(GREATEST(${date}, DATE '${BEFORE_EARLIEST_DATE}'), DATE '${BEFORE_EARLIEST_DATE}')`;
+  const parsed = inRange(d.tryParseDate(text, DATE_FORMATS));
+  // Nearly every date is ISO: where the engine reads that form more cheaply, only the rest is trimmed
+  // and tried against every format (the same dates: an ISO text needs no trimming).
+  return d.isoDate
+    ? `CASE WHEN ${d.isoDate.test(expr)} THEN ${inRange(d.isoDate.parse(expr))} ELSE ${parsed} END`
+    : parsed;
 };
 
 /**

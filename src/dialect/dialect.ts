@@ -31,6 +31,12 @@ export interface Dialect {
   upper(expr: string): string;
   /** Parses text as a DATE, trying the given strptime-style formats in order; NULL when none fits. */
   tryParseDate(expr: string, formats: readonly string[]): string;
+  /**
+   * Where the engine has a cheaper way to read the common case: `test` is TRUE when text `expr` is
+   * exactly `YYYY-MM-DD` in digits (NULL or FALSE otherwise), `parse` reads such a text as a DATE (NULL
+   * when it is no date, as `2024-02-30`), as `tryParseDate` with `%Y-%m-%d` would.
+   */
+  readonly isoDate?: { test(expr: string): string; parse(expr: string): string };
   /** Casts text to DOUBLE, NULL when it is not a number. */
   tryCastDouble(expr: string): string;
   /** Casts text to INTEGER, NULL when it is not a whole number. */

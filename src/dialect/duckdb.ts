@@ -27,6 +27,12 @@ export const duckdbDialect: Dialect = {
   upper: (expr) => `UPPER(${expr})`,
   tryParseDate: (expr, formats) =>
     `CAST(try_strptime(${expr}, [${formats.map(sqlStringLiteral).join(', ')}]) AS DATE)`,
+  // A glob and a cast instead of trimming and trying a list of formats: 0.3 CPU-s instead of 1.5 for the
+  // 3.5 M claim dates of a 1M-people data set (99.9 % of the dates there are ISO).
+  isoDate: {
+    test: (expr) => `${expr} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'`,
+    parse: (expr) => `TRY_CAST(${expr} AS DATE)`,
+  },
   tryCastDouble: (expr) => `TRY_CAST(${expr} AS DOUBLE)`,
   tryCastInteger: (expr) => `TRY_CAST(${expr} AS INTEGER)`,
   yearMonth: (expr) => `strftime(${expr}, '%Y-%m')`,

@@ -55,6 +55,14 @@ const cases: { name: string; render: (d: Dialect) => string; expected: Record<Di
     },
   },
   {
+    name: 'ISO date fast path',
+    render: (d) => (d.isoDate ? `${d.isoDate.test('x')} ${d.isoDate.parse('x')}` : 'none'),
+    expected: {
+      duckdb: "x GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' TRY_CAST(x AS DATE)",
+      databricks: 'none',
+    },
+  },
+  {
     name: 'one of a set of texts',
     render: (d) => d.oneOf('LOWER(smoker)', ['yes', "y'"]),
     expected: {
