@@ -6,9 +6,13 @@ import { sqlStringLiteral, type Dialect, type HmacKeyRef } from './dialect.ts';
  * for a dictionary when it writes it, and on such text the analysis costs a third of the write and finds
  * nothing to compress. Measured on 2.15 M identity records: the insert took 3.1 s instead of 4.5 s,
  * fetching 40,000 scattered records 175 ms instead of 270 ms, and the table took a third more blocks.
+ * JSON is text too: the match evidence of 2.15 M resolved records was written in 3.0-3.6 CPU-s instead of
+ * 3.4-5.0 (four runs each).
  */
 export function storedType(type: string, distinctValues = false): string {
-  return distinctValues && type === 'VARCHAR' ? 'VARCHAR USING COMPRESSION uncompressed' : type;
+  return distinctValues && (type === 'VARCHAR' || type === 'JSON')
+    ? `${type} USING COMPRESSION uncompressed`
+    : type;
 }
 
 /** `storedType` of text whose values nearly all differ. */

@@ -168,7 +168,7 @@ const SUPPORTING_DDL = [
      ${PATIENT_SOURCE_TABLE_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`,
   `CREATE TABLE IF NOT EXISTS silver_resolved_identity_resolution (
      source_system VARCHAR, source_patient_id ${DT}, patient_id ${DT}, confidence_score DOUBLE,
-     match_evidence JSON, match_rule VARCHAR, resolved_at TIMESTAMP, run_id VARCHAR, match_weight DOUBLE,
+     match_evidence ${storedType('JSON', true)}, match_rule VARCHAR, resolved_at TIMESTAMP, run_id VARCHAR, match_weight DOUBLE,
      model_version VARCHAR)`,
   ...IDENTITY_DDL,
   `CREATE SEQUENCE IF NOT EXISTS patient_id_seq START 1`,

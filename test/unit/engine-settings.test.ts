@@ -503,6 +503,23 @@ describe('engine settings', () => {
       assert.equal(claims['claim_id'], 'Uncompressed');
       assert.match(claims['patient_id'] ?? '', /Dictionary/, 'resolved patient ids repeat: a dictionary');
       assert.doesNotMatch(claims['claim_status'] ?? '', /Uncompressed/);
+      // JSON is text too: the match evidence is declared uncompressed (here ten values repeated, which an
+      // analysis would give a dictionary; a real record's evidence names its matched record).
+      await db.run(`INSERT INTO silver_resolved_identity_resolution (source_system, source_patient_id, patient_id, match_evidence, match_rule)
+        SELECT 'LAB_SYSTEM', 'L' || i, 'P' || i, json_object('decision', 'probabilistic', 'matched_record', 'EHR_SYSTEM:E' || (i % 10)),
+          CASE WHEN i % 2 = 0 THEN 'fs-v1:probabilistic' ELSE 'fs-v1:new_patient' END
+        FROM range(100000) r(i)`);
+      await db.run('CHECKPOINT');
+      const resolved = Object.fromEntries(
+        (
+          await db.all<{ c: string; methods: string }>(
+            `SELECT column_name AS c, string_agg(DISTINCT compression, ',' ORDER BY compression) AS methods
+             FROM pragma_storage_info('silver_resolved_identity_resolution') WHERE segment_type IN ('VARCHAR', 'JSON') GROUP BY 1`,
+          )
+        ).map((r) => [r.c, r.methods]),
+      );
+      assert.equal(resolved['match_evidence'], 'Uncompressed');
+      assert.doesNotMatch(resolved['match_rule'] ?? '', /Uncompressed/);
     } finally {
       db.close();
       fs.rmSync(dir, { recursive: true, force: true });
