@@ -19,6 +19,8 @@ export interface FlowResult {
   rowsParked: number;
   expectations: ExpectationResult[];
   seconds: number;
+  /** When the flow's last work of this update ended (its flow_progress event's time). */
+  completedAt?: Date;
 }
 
 /** Everything one pipeline update shares. */

@@ -24,7 +24,16 @@ export interface LoggedEvent {
   readonly details: unknown;
   readonly datasetName?: string;
   readonly error?: unknown;
+  /** When it happened; by default when it is logged. */
+  readonly at?: Date;
 }
+
+/**
+ * A time as the text of a TIMESTAMP (UTC). Events carry the time they happened, not the engine's
+ * `now()`, which is the start of the open transaction: every event of an update, logged inside its
+ * transaction, would have the update's start time.
+ */
+export const timestampText = (d: Date): string => d.toISOString().replace('T', ' ').replace('Z', '');
 
 export async function logEvent(db: Database, origin: EventOrigin, event: LoggedEvent): Promise<void> {
   await logEvents(db, origin, [event]);
@@ -37,6 +46,7 @@ export async function logEvents(
   events: readonly LoggedEvent[],
 ): Promise<void> {
   if (events.length === 0) return;
+  const now = new Date();
   const params = events.flatMap((event) => {
     seq += 1;
     return [
@@ -51,6 +61,7 @@ export async function logEvents(
         update_id: origin.updateId,
         ...(event.datasetName ? { flow_name: event.datasetName, dataset_name: event.datasetName } : {}),
       }),
+      timestampText(event.at ?? now),
       event.message,
       event.level,
       event.error === undefined ? null : JSON.stringify(event.error),
@@ -60,7 +71,7 @@ export async function logEvents(
   });
   await db.run(
     `INSERT INTO event_log VALUES ${events
-      .map(() => `(?, ?::JSON, ?::JSON, now()::TIMESTAMP, ?, ?, 'STABLE', ?::JSON, ?::JSON, ?)`)
+      .map(() => `(?, ?::JSON, ?::JSON, ?::TIMESTAMP, ?, ?, 'STABLE', ?::JSON, ?::JSON, ?)`)
       .join(', ')}`,
     params,
   );

@@ -13,8 +13,8 @@ import { redactSsnText } from '../privacy/redact.ts';
 import { hmacPads, KeyFileError, loadSsnKey } from '../privacy/ssn-key.ts';
 import { BRONZE_ROWS_PREFIX, defineBronzeRows, ingestFile } from './bronze.ts';
 import { compactSegments, defineBronzeViews, sweepSegments } from './bronze-store.ts';
-import type { AccountingRow, FlowResult, RunContext } from './context.ts';
-import { flowProgressDetails, logEvent, logEvents, type EventOrigin } from './event-log.ts';
+import { flow, type AccountingRow, type FlowResult, type RunContext } from './context.ts';
+import { flowProgressDetails, logEvent, logEvents, timestampText, type EventOrigin } from './event-log.ts';
 import { retireAllRows } from './change-feed.ts';
 import { runGoldFact, runGoldPatients } from './gold.ts';
 import {
@@ -243,8 +243,8 @@ export async function recordFailure(
       error: { fatal: true, exceptions: [{ class_name: failure.className, message }] },
     });
     await db.run(
-      `UPDATE pipeline_runs SET finished_at = now()::TIMESTAMP, status = ?, error = ? WHERE run_id = ?`,
-      [interrupted ? 'INTERRUPTED' : 'FAILED', message, runId],
+      `UPDATE pipeline_runs SET finished_at = ?::TIMESTAMP, status = ?, error = ? WHERE run_id = ?`,
+      [timestampText(new Date()), interrupted ? 'INTERRUPTED' : 'FAILED', message, runId],
     );
     return undefined;
   } catch (error: unknown) {
@@ -472,6 +472,7 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
               `${f.fileName} changed while it was being ingested (still being written?): the update was rolled back and nothing was lost; run again once the file is complete`,
             );
           ctx.warnings.push(...r.problems);
+          flow(ctx, `bronze_${f.entity}`).completedAt = new Date();
           await database.run(
             `INSERT INTO ingest_files VALUES (?, ?, ?, ?::TIMESTAMP, ?, ?, ?::TIMESTAMP, 'ingested', ?, ?, ${ctx.startedAtSql}, NULL)`,
             [
@@ -519,7 +520,10 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           // A flow's working tables are not read by the next one: their memory is freed before it.
           await database.dropTempTables('', [], BRONZE_ROWS_PREFIX);
           const f = ctx.flows.get(name);
-          if (f) f.seconds = (Date.now() - s) / 1000;
+          if (f) {
+            f.seconds = (Date.now() - s) / 1000;
+            f.completedAt = new Date();
+          }
           i += 1;
         }
         if (bulk) await database.setBulkMode(false);
@@ -545,6 +549,7 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
             message: `Flow ${f.dataset} completed: ${f.rowsOut} out, ${f.rowsQuarantined} quarantined, ${f.rowsParked} parked.`,
             datasetName: f.dataset,
             details: flowProgressDetails(f),
+            ...(f.completedAt ? { at: f.completedAt } : {}),
           })),
           ...ctx.warnings.map((w) => ({
             eventType: 'warning',
@@ -560,8 +565,13 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           },
         ]);
         await database.run(
-          `UPDATE pipeline_runs SET finished_at = now()::TIMESTAMP, status = 'COMPLETED', files_ingested = ?, summary = ?::JSON WHERE run_id = ?`,
-          [plan.toIngest.length, JSON.stringify({ flows: [...ctx.flows.values()], identity }), ctx.runId],
+          `UPDATE pipeline_runs SET finished_at = ?::TIMESTAMP, status = 'COMPLETED', files_ingested = ?, summary = ?::JSON WHERE run_id = ?`,
+          [
+            timestampText(new Date()),
+            plan.toIngest.length,
+            JSON.stringify({ flows: [...ctx.flows.values()], identity }),
+            ctx.runId,
+          ],
         );
       });
     } catch (error: unknown) {

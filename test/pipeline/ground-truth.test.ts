@@ -203,3 +203,42 @@ test('the event log has Lakeflow-shaped flow_progress events with expectations',
     ['COMPLETED'],
   );
 });
+
+test('events and the run record carry the times things happened, not the start of the update', async () => {
+  const events = await db.all<{ type: string; dataset: string | null; ms: number }>(
+    `SELECT event_type AS type, origin->>'dataset_name' AS dataset, epoch_ms(timestamp) AS ms FROM event_log
+     WHERE event_type IN ('create_update', 'flow_progress', 'update_progress')`,
+  );
+  const at = (type: string, dataset?: string): number => {
+    const e = events.find((x) => x.type === type && (dataset === undefined || x.dataset === dataset));
+    assert.ok(e, `${type} ${dataset ?? ''}`);
+    return Number(e.ms);
+  };
+  // Each flow's event is stamped when the flow completed, in the order the update ran them.
+  const order = [
+    'bronze_medical_events',
+    'silver_patients',
+    'silver_claims',
+    'silver_medical_events',
+    'gold_patients',
+  ];
+  for (let i = 1; i < order.length; i++)
+    assert.ok(
+      at('flow_progress', order[i]) > at('flow_progress', order[i - 1]),
+      `${order[i - 1]} before ${order[i]}`,
+    );
+  // The update lasted at least as long as its silver and gold flows took.
+  const flowSeconds = result.flows
+    .filter((f) => !f.dataset.startsWith('bronze_'))
+    .reduce((sum, f) => sum + f.seconds, 0);
+  assert.ok(flowSeconds > 0);
+  const lasted = (at('update_progress') - at('create_update')) / 1000;
+  assert.ok(
+    lasted >= flowSeconds - 0.002,
+    `the update lasted ${lasted} s by its events, its flows took ${flowSeconds} s`,
+  );
+  const run = await db.one<{ s: number }>(
+    `SELECT (epoch_ms(finished_at) - epoch_ms(started_at)) / 1000.0 AS s FROM pipeline_runs WHERE run_id = '${result.runId}'`,
+  );
+  assert.ok(Number(run?.s) >= flowSeconds, `pipeline_runs: ${run?.s} s, flows ${flowSeconds} s`);
+});
