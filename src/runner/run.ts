@@ -94,7 +94,7 @@ export const incrementalMemoryLimit = (newBytes: number): number => 384 * 2 ** 2
 /** More landing files than this in an incremental update are staged in working files (see below). */
 const MANY_FILES = 32;
 
-const tsLiteral = (d: Date): string => `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
+const tsLiteral = (d: Date): string => `TIMESTAMP '${timestampText(d)}'`;
 
 async function pipelineId(db: Database): Promise<string> {
   const row = await db.one<{ value: string }>(`SELECT value FROM carelake_meta WHERE key = 'pipeline_id'`);
