@@ -137,6 +137,7 @@ async function quarantineWholeFile(
   const f = flow(ctx, ds.name);
   f.rowsIn += 1;
   f.rowsQuarantined += 1;
+  f.completedAt = new Date();
   account(ctx, {
     dataset: ds.name,
     file_name: file.fileName,
@@ -502,6 +503,7 @@ export async function ingestFile(
   f.rowsOut += rowsOut;
   f.rowsQuarantined += rowsQuarantined;
   f.seconds += (Date.now() - started) / 1000;
+  f.completedAt = new Date();
   account(ctx, {
     dataset: ds.name,
     file_name: file.fileName,

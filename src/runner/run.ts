@@ -13,7 +13,7 @@ import { redactSsnText } from '../privacy/redact.ts';
 import { hmacPads, KeyFileError, loadSsnKey } from '../privacy/ssn-key.ts';
 import { BRONZE_ROWS_PREFIX, defineBronzeRows, ingestFile } from './bronze.ts';
 import { compactSegments, defineBronzeViews, sweepSegments } from './bronze-store.ts';
-import { flow, type AccountingRow, type FlowResult, type RunContext } from './context.ts';
+import type { AccountingRow, FlowResult, RunContext } from './context.ts';
 import { flowProgressDetails, logEvent, logEvents, timestampText, type EventOrigin } from './event-log.ts';
 import { retireAllRows } from './change-feed.ts';
 import { runGoldFact, runGoldPatients } from './gold.ts';
@@ -472,7 +472,6 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
               `${f.fileName} changed while it was being ingested (still being written?): the update was rolled back and nothing was lost; run again once the file is complete`,
             );
           ctx.warnings.push(...r.problems);
-          flow(ctx, `bronze_${f.entity}`).completedAt = new Date();
           await database.run(
             `INSERT INTO ingest_files VALUES (?, ?, ?, ?::TIMESTAMP, ?, ?, ?::TIMESTAMP, 'ingested', ?, ?, ${ctx.startedAtSql}, NULL)`,
             [
@@ -521,8 +520,8 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
           await database.dropTempTables('', [], BRONZE_ROWS_PREFIX);
           const f = ctx.flows.get(name);
           if (f) {
-            f.seconds = (Date.now() - s) / 1000;
             f.completedAt = new Date();
+            f.seconds = (f.completedAt.getTime() - s) / 1000;
           }
           i += 1;
         }
