@@ -36,6 +36,13 @@ export interface Column {
    * dictionary before writing it may skip that for this one (see the DuckDB dialect's `storedType`).
    */
   readonly distinctValues?: boolean;
+  /**
+   * Every value the column can hold besides NULL, when its SQL and expectations let no other through (a
+   * closed set): a storage hint. An engine may store such a column as an enumeration (the DuckDB dialect's
+   * `storedType`: one small integer a value, writing 5.5 M values costs about a tenth of a CPU-second
+   * instead of more than half); the definitions test holds each set to its SQL.
+   */
+  readonly values?: readonly string[];
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { RowRewriter } from '../identity/review.ts';
-import { duckdbDialect as d } from '../dialect/duckdb.ts';
+import { duckdbDialect as d, storedType } from '../dialect/duckdb.ts';
 import { DATASETS, dataset } from '../definitions/pipeline.ts';
 import type { Dataset } from '../definitions/model.ts';
 import type { Database } from '../engine/database.ts';
@@ -31,8 +31,17 @@ export const FEED_DATASETS: readonly string[] = DATASETS.filter((ds) => ds.layer
 
 export const changesTable = (table: string): string => `${table}__changes`;
 
-/** The columns every live feed table carries besides its defined columns. */
-export const LIVE_FEED_COLUMNS = ['_commit_version BIGINT', '_change_type VARCHAR'] as const;
+/** The change types of live rows (a replaced or deleted row moves to the change table). */
+export const LIVE_CHANGE_TYPES: readonly ChangeType[] = ['insert', 'update_postimage'];
+
+/**
+ * The columns every live feed table carries besides its defined columns. The change type is one of two,
+ * stored as an enumeration (every row of a first load carries one: 11 M texts to write at 1M people).
+ */
+export const LIVE_FEED_COLUMNS = [
+  '_commit_version BIGINT',
+  `_change_type ${storedType('VARCHAR', false, LIVE_CHANGE_TYPES)}`,
+] as const;
 
 const columnList = (ds: Dataset): string => ds.columns.map((c) => `${d.ident(c.name)} ${c.type}`).join(', ');
 

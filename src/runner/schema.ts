@@ -63,7 +63,8 @@ export const SOURCE_RECORD_COLUMNS: readonly string[] = PATIENT_SOURCE_TABLE_COL
 /** Schema version of the local lakehouse; bump with a migration when tables change. */
 export const SCHEMA_VERSION = 5;
 
-const columnDdl = (c: Column): string => `${d.ident(c.name)} ${storedType(c.type, c.distinctValues)}`;
+const columnDdl = (c: Column): string =>
+  `${d.ident(c.name)} ${storedType(c.type, c.distinctValues, c.values)}`;
 
 /**
  * A silver or gold dataset's table, with the live change-feed columns (change-feed.ts). Bronze datasets

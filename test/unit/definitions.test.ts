@@ -95,3 +95,67 @@ test('every expression renders in both dialects and PHI tables carry the HIPAA p
     assert.match(ds.properties['pipelines.pii.fields'] ?? '', /patient_id/);
   }
 });
+
+test('a column declared with a closed set of values can hold no other', () => {
+  // Such a column may be stored as an enumeration, where any other value fails the write. Its SQL (the
+  // column's own or the staged value of its name) gives only texts of the set, or NULL; where it passes
+  // a value through, an expectation that drops or fails the row holds the value to the set.
+  const withValues = DATASETS.flatMap((ds) => ds.columns.filter((c) => c.values).map((c) => ({ ds, c })));
+  assert.deepEqual([...new Set(withValues.map(({ c }) => c.name))].sort(), [
+    'claim_category',
+    'claim_status',
+    'event_category',
+    'patient_risk_category',
+    'sex',
+  ]);
+  for (const { ds, c } of withValues) {
+    const values = c.values ?? [];
+    if (ds.kind !== 'transform') {
+      // A gold table's column is its silver table's.
+      const silver = DATASETS.find((s) => s.layer === 'silver' && s.entity === ds.entity);
+      assert.deepEqual(
+        silver?.columns.find((s) => s.name === c.name)?.values,
+        values,
+        `${ds.name}.${c.name}`,
+      );
+      continue;
+    }
+    const sql = (c.sql ?? ds.derived.find((x) => x.name === c.name)?.sql)?.(duckdbDialect) ?? '';
+    assert.match(sql, /^CASE\b/, `${ds.name}.${c.name} is computed by a CASE`);
+    const { literals, passThrough } = caseResults(sql);
+    assert.ok(literals.length > 0, `${ds.name}.${c.name} names its values`);
+    for (const v of literals) assert.ok(values.includes(v), `${ds.name}.${c.name} may give ${v}`);
+    if (passThrough) {
+      const guard = ds.expectations.find(
+        (e) => e.action !== 'warn' && e.sql(duckdbDialect) === duckdbDialect.oneOf(c.name, values),
+      );
+      assert.ok(
+        guard,
+        `${ds.name}.${c.name} passes values through: a drop or fail expectation holds them to the set`,
+      );
+    }
+  }
+});
+
+/**
+ * The results of the outermost CASE of `sql`: the text literals of its THEN and ELSE branches, and
+ * whether any branch gives something else (a CASE inside a condition is skipped; no ELSE gives NULL).
+ */
+function caseResults(sql: string): { literals: string[]; passThrough: boolean } {
+  const literals: string[] = [];
+  let passThrough = false;
+  let depth = 0;
+  for (const m of sql.matchAll(/'(?:[^']|'')*'|\b(?:CASE|END|THEN|ELSE)\b/g)) {
+    const word = m[0];
+    if (word === 'CASE') depth++;
+    else if (word === 'END') depth--;
+    else if ((word === 'THEN' || word === 'ELSE') && depth === 1) {
+      const result = /^\s*'((?:[^']|'')*)'\s*(?=\bWHEN\b|\bELSE\b|\bEND\b)/.exec(
+        sql.slice(m.index + word.length),
+      );
+      if (result) literals.push((result[1] ?? '').replaceAll("''", "'"));
+      else passThrough = true;
+    }
+  }
+  return { literals, passThrough };
+}

@@ -502,7 +502,31 @@ describe('engine settings', () => {
       );
       assert.equal(claims['claim_id'], 'Uncompressed');
       assert.match(claims['patient_id'] ?? '', /Dictionary/, 'resolved patient ids repeat: a dictionary');
-      assert.doesNotMatch(claims['claim_status'] ?? '', /Uncompressed/);
+      // A closed set of values is an enumeration: one small integer a value, read back as its text.
+      assert.equal(claims['claim_status'], undefined, 'no text segment for the status');
+      const types = Object.fromEntries(
+        (
+          await db.all<{ c: string; t: string }>(
+            `SELECT column_name AS c, data_type AS t FROM information_schema.columns
+             WHERE table_name = 'silver_claims' AND column_name IN ('claim_status', '_change_type', 'claim_id')`,
+          )
+        ).map((r) => [r.c, r.t]),
+      );
+      assert.equal(types['claim_status'], "ENUM('approved', 'denied', 'paid', 'submitted')");
+      assert.equal(types['_change_type'], "ENUM('insert', 'update_postimage')");
+      assert.match(types['claim_id'] ?? '', /^VARCHAR/);
+      assert.deepEqual(
+        await db.all(`SELECT claim_status, COUNT(*) AS n FROM silver_claims GROUP BY 1 ORDER BY 1`),
+        [
+          { claim_status: 'paid', n: 33334 },
+          { claim_status: 'submitted', n: 66666 },
+        ],
+      );
+      await assert.rejects(
+        db.run(`INSERT INTO silver_claims (claim_id, claim_status) VALUES ('C-x', 'pending')`),
+        /Could not convert string 'pending'/,
+        'a value outside the set fails the write',
+      );
       // JSON is text too: the match evidence is declared uncompressed (here ten values repeated, which an
       // analysis would give a dictionary; a real record's evidence names its matched record).
       await db.run(`INSERT INTO silver_resolved_identity_resolution (source_system, source_patient_id, patient_id, match_evidence, match_rule)

@@ -13,6 +13,7 @@ const pick = (columns: readonly Column[], names: readonly string[]): Column[] =>
       classification: c.classification,
       description: c.description,
       ...(c.distinctValues ? { distinctValues: true } : {}),
+      ...(c.values ? { values: c.values } : {}),
     };
   });
 

@@ -69,6 +69,8 @@ export const SILVER_CLAIM_COLUMNS: readonly Column[] = [
     nullable: true,
     classification: 'financial',
     description: 'submitted, approved, denied or paid.',
+    // Any other status fails valid_claim_status (drop): no row with another reaches the table.
+    values: CLAIM_STATUSES,
   },
   {
     name: 'claim_category',
@@ -76,6 +78,18 @@ export const SILVER_CLAIM_COLUMNS: readonly Column[] = [
     nullable: true,
     classification: 'clinical',
     description: 'Derived from procedure and diagnosis.',
+    values: [
+      'ambulance',
+      'drug',
+      'durable_medical_equipment',
+      'emergency',
+      'evaluation_management',
+      'inpatient',
+      'office_visit',
+      'other',
+      'preventive',
+      'procedure',
+    ],
   },
   {
     name: 'processed_at',
@@ -255,6 +269,7 @@ export const SILVER_EVENT_COLUMNS: readonly Column[] = [
     nullable: true,
     classification: 'clinical',
     description: 'encounter, diagnostic, observation or documentation.',
+    values: ['diagnostic', 'documentation', 'encounter', 'observation'],
   },
   {
     name: 'processed_at',

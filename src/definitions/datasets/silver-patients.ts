@@ -46,6 +46,7 @@ export const SILVER_PATIENT_COLUMNS: readonly Column[] = [
     nullable: true,
     classification: 'quasi_identifier',
     description: 'M, F or U from any source encoding.',
+    values: ['F', 'M', 'U'],
   },
   {
     name: 'region',
@@ -109,6 +110,7 @@ export const SILVER_PATIENT_COLUMNS: readonly Column[] = [
     type: 'VARCHAR',
     nullable: true,
     classification: 'clinical',
+    values: ['high', 'low', 'medium'],
     description:
       'high: BMI ≥ 40, age ≥ 75, or a smoker with BMI ≥ 30 or age ≥ 60; medium: a smoker, BMI ≥ 30 or age ≥ 50; else low.',
     sql: () =>
