@@ -7,7 +7,8 @@ import { sqlStringLiteral, type Dialect, type HmacKeyRef } from './dialect.ts';
  * nothing to compress. Measured on 2.15 M identity records: the insert took 3.1 s instead of 4.5 s,
  * fetching 40,000 scattered records 175 ms instead of 270 ms, and the table took a third more blocks.
  * JSON is text too: the match evidence of 2.15 M resolved records was written in 3.0-3.6 CPU-s instead of
- * 3.4-5.0 (four runs each).
+ * 3.4-5.0 (four runs each). Text that can hold only the given `values` (a closed set) is an enumeration
+ * of them (`enumType`).
  */
 export function storedType(type: string, distinctValues = false, values?: readonly string[]): string {
   if (values !== undefined && values.length > 0 && type === 'VARCHAR') return enumType(values);
