@@ -23,7 +23,7 @@ export function storedType(type: string, distinctValues = false, values?: readon
  * the write (a conversion error), never stored as something else.
  */
 export function enumType(values: readonly string[]): string {
-  const sorted = [...new Set(values)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const sorted = [...new Set(values)].sort();
   return `ENUM(${sorted.map(sqlStringLiteral).join(', ')})`;
 }
 
