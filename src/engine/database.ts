@@ -98,6 +98,13 @@ export function checkDatabaseFile(path: string): void {
   );
 }
 
+/** One operator of a statement's physical plan (`Database.plan`). */
+export interface PlanNode {
+  readonly name: string;
+  readonly extra_info?: Readonly<Record<string, unknown>>;
+  readonly children?: readonly PlanNode[];
+}
+
 /**
  * A statement of a transaction that `Database.interrupt` stopped: the one running when it was called
  * (cancelled by the engine) or any later one of the same transaction. The message is the reason given.
@@ -449,6 +456,36 @@ export class Database {
       }
     }
     return { columns: result.columnNames(), batches: batches() };
+  }
+
+  /**
+   * How many statements `sql` holds, as the engine's parser splits it (0 for none); undefined when it
+   * cannot be parsed.
+   */
+  async statementCount(sql: string): Promise<number | undefined> {
+    try {
+      return (await this.connection.extractStatements(sql)).count;
+    } catch {
+      return (await this.isWithoutStatement(sql)) ? 0 : undefined;
+    }
+  }
+
+  /**
+   * The plans of one statement, without running it (`EXPLAIN` with every plan: the logical plan as
+   * bound, as optimised, and the physical plan): each operator's name, its details (a scanned table as
+   * `Table`, a table function as `Function`) and its inputs. Views, CTEs and table functions that take
+   * SQL text (`query`) are expanded in them, so they name what the statement reads whatever its text
+   * spells; the bound plan still scans a table the optimiser answers from statistics (`COUNT(*)`).
+   * Fails as the statement would at its binding.
+   */
+  async plan(sql: string): Promise<PlanNode[]> {
+    await this.run(`SET explain_output = 'all'`);
+    try {
+      const rows = await this.all<{ explain_value: string }>(`EXPLAIN (FORMAT JSON) ${sql}`);
+      return rows.flatMap((r) => JSON.parse(r.explain_value) as PlanNode[]);
+    } finally {
+      await this.run('RESET explain_output');
+    }
   }
 
   /** Whether `sql` holds no statement: the client fails to extract from it, with its generic message. */

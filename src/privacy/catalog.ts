@@ -2,7 +2,7 @@ import { GOLD_VIEWS } from '../definitions/datasets/gold.ts';
 import { phiProperties, type Classification } from '../definitions/model.ts';
 import { DATASETS } from '../definitions/pipeline.ts';
 import { isPii, SUPPORTING_TABLES, type TableClassification } from '../definitions/supporting-tables.ts';
-import type { Database } from '../engine/database.ts';
+import type { Database, PlanNode } from '../engine/database.ts';
 
 /** `carelake catalog`: every table and column with its type, classification, PII flag and row count. */
 export interface CatalogColumnEntry {
@@ -115,6 +115,64 @@ export function phiTablesIn(query: string): string[] {
   const found = new Set<string>();
   for (const m of query.toLowerCase().matchAll(/[a-z_][a-z0-9_]*/g)) if (phi.has(m[0])) found.add(m[0]);
   return [...found].sort();
+}
+
+/**
+ * Table functions whose rows are the engine's own facts (its catalogue, settings, generated numbers),
+ * never a file's contents. Any other table function in a plan may read a file (`read_parquet`,
+ * `parquet_metadata` with each column's smallest and largest value, `read_text`…); a sandboxed connection
+ * reads only the bronze segments' folder, every file of which holds PHI.
+ */
+const CATALOGUE_FUNCTIONS =
+  /^(duckdb_\w+|pragma_\w+|range|generate_series|glob|unnest|json_each|json_tree)$/i;
+
+/** The engine's table functions that read files, as a logical plan names their operator. */
+const FILE_FUNCTIONS = /^(read_\w+|parquet_\w+|sniff_csv)$/i;
+
+/** What one `carelake sql` query reads of PHI (`phiReadsOf`). */
+export interface PhiReads {
+  /**
+   * PHI tables the query names or its plan scans (views and SQL built at run time by `query(...)`
+   * expanded), and `<function>()` for each table function that may read a file; empty if none.
+   */
+  readonly tables: string[];
+  /**
+   * False when the engine could not plan the query before it ran (several statements, or a statement
+   * `EXPLAIN` does not take): what it reads is then not known, and it is audited if it runs.
+   */
+  readonly planned: boolean;
+}
+
+/**
+ * What a query reads of PHI, for the audit trail: the PHI tables its text names (so a query the engine
+ * answers from statistics alone, `COUNT(*)`, is still a query of that table), and what its physical plan
+ * reads, which no spelling hides (a name built by concatenation inside `query(...)`, a segment file
+ * read by a path built the same way). The plan is made, not run.
+ */
+export async function phiReadsOf(db: Database, query: string): Promise<PhiReads> {
+  const found = new Set(phiTablesIn(query));
+  if ((await db.statementCount(query)) !== 1) return { tables: [...found].sort(), planned: false };
+  let plan: PlanNode[];
+  try {
+    plan = await db.plan(query);
+  } catch {
+    return { tables: [...found].sort(), planned: false };
+  }
+  const phi = phiTableNames();
+  const visit = (node: PlanNode): void => {
+    const table = node.extra_info?.['Table'];
+    if (typeof table === 'string') {
+      const name = table.slice(table.lastIndexOf('.') + 1).toLowerCase();
+      if (phi.has(name)) found.add(name);
+    }
+    // A table function is `Function` in the physical plan, the operator's own name in the logical ones.
+    const fn = node.extra_info?.['Function'];
+    if (typeof fn === 'string' && !CATALOGUE_FUNCTIONS.test(fn)) found.add(`${fn.toLowerCase()}()`);
+    else if (FILE_FUNCTIONS.test(node.name)) found.add(`${node.name.toLowerCase()}()`);
+    for (const child of node.children ?? []) visit(child);
+  };
+  plan.forEach(visit);
+  return { tables: [...found].sort(), planned: true };
 }
 
 /** The catalogue, with row counts and the columns of the database itself when one is given. */

@@ -258,6 +258,44 @@ test('CLI: runs (completed and refused) and PHI queries are audited; list, verif
   });
 });
 
+test('CLI: a query is audited by what its plan reads, however its text spells the table or file', async () => {
+  await withKeyedLake('carelake-audit-plan-', async (lake) => {
+    writeValidBatch(lake.landing, T0, { patients: range(1, 4) });
+    assert.equal((await cli(['run', '--db', lake.db, '--landing', lake.landing])).code, 0);
+    const segments = `${lake.db}.bronze`;
+    const queries = [
+      // Not audited: no PHI table, no file.
+      'SELECT 42 AS answer',
+      'SELECT COUNT(*) AS n FROM pipeline_runs',
+      // A name built at run time (the bound plan scans it even where the count comes from statistics).
+      "SELECT COUNT(*) AS n FROM query('SELECT * FROM silver_' || 'pat' || 'ients')",
+      "SELECT * FROM query_table('gold_' || 'claims') LIMIT 1",
+      // A segment file read by a path built the same way.
+      `SELECT first_name FROM read_parquet(concat('${segments}/', 'bronze_pat' || 'ients', '/*.parquet')) LIMIT 1`,
+      // Two statements: not planned beforehand, audited since it ran.
+      'SELECT 1 AS a; SELECT 2 AS b',
+    ];
+    for (const q of queries) {
+      const r = await cli(['sql', '--db', lake.db, '--format', 'json', q]);
+      assert.equal(r.code, 0, `${q}: ${r.err}`);
+    }
+    const list = await cli(['audit', 'list', '--db', lake.db, '--action', 'sql_query', '--format', 'json']);
+    assert.equal(list.code, 0, list.err);
+    const entries = (JSON.parse(list.out) as { details: Record<string, unknown> }[]).map((e) => ({
+      query: e.details['query'],
+      tables: e.details['tables'],
+      planned: e.details['planned'],
+    }));
+    assert.deepEqual(entries, [
+      { query: queries[2], tables: ['silver_patients'], planned: undefined },
+      // gold_claims is a view of silver_claims: the plan names the table it reads.
+      { query: queries[3], tables: ['silver_claims'], planned: undefined },
+      { query: queries[4], tables: ['read_parquet()'], planned: undefined },
+      { query: queries[5], tables: [], planned: false },
+    ]);
+  });
+});
+
 test('an update that fails and rolls back is still recorded in the audit trail', async () => {
   const lake: Lakehouse = makeLakehouse('carelake-audit-failed-');
   try {

@@ -5,7 +5,7 @@ import { PipelineLockedError } from '../../runner/lock.ts';
 import { runPipeline, RunRefusedError, type RunOptions } from '../../runner/run.ts';
 import { restrictToLakehouse } from '../../runner/bronze-store.ts';
 import { appendAudit, auditPathFor } from '../../privacy/audit.ts';
-import { phiTablesIn } from '../../privacy/catalog.ts';
+import { phiReadsOf, type PhiReads } from '../../privacy/catalog.ts';
 import { defaultArchiveDir, parseDuration } from '../../privacy/retention.ts';
 import { CliError, parseFormat } from '../errors.ts';
 import { formatRows, writeRows, type TableFormat } from '../format.ts';
@@ -191,15 +191,29 @@ export function registerPipelineCommands(program: Command): void {
     .action(async (query: string, opts: LakehouseOpts) => {
       const format = parseFormat(opts.format, ['table', 'csv', 'json']) as TableFormat;
       const db = await openForReading(opts.db, true);
-      // Every query of a PHI table is audited (who, when, the query with SSN-shaped text redacted, rows).
-      const phi = phiTablesIn(query);
+      // Every query of PHI is audited (who, when, the query with SSN-shaped text redacted, rows): one
+      // that names a PHI table or whose plan reads one or a segment file (privacy/catalog.ts), and one
+      // the engine could not plan beforehand if it runs (what it read is not known).
+      let reads: PhiReads;
+      try {
+        reads = await phiReadsOf(db, query);
+      } catch (error: unknown) {
+        db.close();
+        throw error;
+      }
       const audit = (status: string, rows: number | null, error?: string): void => {
-        if (phi.length)
+        const unknown = !reads.planned && status === 'ok';
+        if (reads.tables.length || unknown)
           appendAudit(auditPathFor(opts.db), {
             action: 'sql_query',
             status,
             rows,
-            details: { query, tables: phi, ...(error ? { error } : {}) },
+            details: {
+              query,
+              tables: reads.tables,
+              ...(unknown ? { planned: false } : {}),
+              ...(error ? { error } : {}),
+            },
           });
       };
       try {
