@@ -98,7 +98,7 @@ export function checkDatabaseFile(path: string): void {
   );
 }
 
-/** One operator of a statement's physical plan (`Database.plan`). */
+/** One operator of a statement's plan (`Database.plan`). */
 export interface PlanNode {
   readonly name: string;
   readonly extra_info?: Readonly<Record<string, unknown>>;

@@ -145,8 +145,8 @@ export interface PhiReads {
 
 /**
  * What a query reads of PHI, for the audit trail: the PHI tables its text names (so a query the engine
- * answers from statistics alone, `COUNT(*)`, is still a query of that table), and what its physical plan
- * reads, which no spelling hides (a name built by concatenation inside `query(...)`, a segment file
+ * answers from statistics alone, `COUNT(*)`, is still a query of that table), and what its plans read,
+ * which no spelling hides (a name built by concatenation inside `query(...)`, a segment file
  * read by a path built the same way). The plan is made, not run.
  */
 export async function phiReadsOf(db: Database, query: string): Promise<PhiReads> {
