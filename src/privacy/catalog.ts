@@ -111,10 +111,14 @@ export function phiTableNames(): Set<string> {
 
 /** Names of PHI tables a query mentions (word match, case-insensitive). */
 export function phiTablesIn(query: string): string[] {
-  const phi = phiTableNames();
+  return [...namedIn(query, phiTableNames())].sort();
+}
+
+/** The words of `query` (lower-cased) that are names in `names`. */
+function namedIn(query: string, names: ReadonlySet<string>): Set<string> {
   const found = new Set<string>();
-  for (const m of query.toLowerCase().matchAll(/[a-z_][a-z0-9_]*/g)) if (phi.has(m[0])) found.add(m[0]);
-  return [...found].sort();
+  for (const m of query.toLowerCase().matchAll(/[a-z_][a-z0-9_]*/g)) if (names.has(m[0])) found.add(m[0]);
+  return found;
 }
 
 /**
@@ -147,18 +151,15 @@ export interface PhiReads {
  * What a query reads of PHI, for the audit trail: the PHI tables its text names (so a query the engine
  * answers from statistics alone, `COUNT(*)`, is still a query of that table), and what its plans read,
  * which no spelling hides (a name built by concatenation inside `query(...)`, a segment file
- * read by a path built the same way). The plan is made, not run.
+ * read by a path built the same way). The plan is made, not run. Never fails: a query it cannot plan
+ * is `planned: false`.
  */
 export async function phiReadsOf(db: Database, query: string): Promise<PhiReads> {
-  const found = new Set(phiTablesIn(query));
-  if ((await db.statementCount(query)) !== 1) return { tables: [...found].sort(), planned: false };
-  let plan: PlanNode[];
-  try {
-    plan = await db.plan(query);
-  } catch {
-    return { tables: [...found].sort(), planned: false };
-  }
   const phi = phiTableNames();
+  const found = namedIn(query, phi);
+  const plan =
+    (await db.statementCount(query)) === 1 ? await db.plan(query).catch(() => undefined) : undefined;
+  if (plan === undefined) return { tables: [...found].sort(), planned: false };
   const visit = (node: PlanNode): void => {
     const table = node.extra_info?.['Table'];
     if (typeof table === 'string') {

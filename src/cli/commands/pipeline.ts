@@ -5,7 +5,7 @@ import { PipelineLockedError } from '../../runner/lock.ts';
 import { runPipeline, RunRefusedError, type RunOptions } from '../../runner/run.ts';
 import { restrictToLakehouse } from '../../runner/bronze-store.ts';
 import { appendAudit, auditPathFor } from '../../privacy/audit.ts';
-import { phiReadsOf, type PhiReads } from '../../privacy/catalog.ts';
+import { phiReadsOf } from '../../privacy/catalog.ts';
 import { defaultArchiveDir, parseDuration } from '../../privacy/retention.ts';
 import { CliError, parseFormat } from '../errors.ts';
 import { formatRows, writeRows, type TableFormat } from '../format.ts';
@@ -194,13 +194,7 @@ export function registerPipelineCommands(program: Command): void {
       // Every query of PHI is audited (who, when, the query with SSN-shaped text redacted, rows): one
       // that names a PHI table or whose plan reads one or a segment file (privacy/catalog.ts), and one
       // the engine could not plan beforehand if it runs (what it read is not known).
-      let reads: PhiReads;
-      try {
-        reads = await phiReadsOf(db, query);
-      } catch (error: unknown) {
-        db.close();
-        throw error;
-      }
+      const reads = await phiReadsOf(db, query);
       const audit = (status: string, rows: number | null, error?: string): void => {
         const unknown = !reads.planned && status === 'ok';
         if (reads.tables.length || unknown)

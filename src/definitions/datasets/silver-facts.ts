@@ -1,4 +1,4 @@
-import { CLAIM_STATUSES, EVENT_SOURCE_SYSTEMS, EVENT_TYPES } from '../entities.ts';
+import { CLAIM_STATUSES, EVENT_SOURCE_SYSTEMS, EVENT_TYPES, type EventType } from '../entities.ts';
 import { phiProperties, type Column, type Expectation, type TransformDataset } from '../model.ts';
 import {
   ICD10_PATTERN,
@@ -226,6 +226,37 @@ export const silverClaims: TransformDataset = {
   properties: { ...phiProperties(SILVER_CLAIM_COLUMNS), quality: 'silver' },
 };
 
+const EVENT_SYNONYMS: Record<string, string> = {
+  admit: 'admission',
+  discharged: 'discharge',
+  lab: 'lab_result',
+  lab_results: 'lab_result',
+  vitals: 'vital_signs',
+  vital_sign: 'vital_signs',
+  note: 'clinical_note',
+  clinical_notes: 'clinical_note',
+};
+
+/** The category of each event type. */
+const EVENT_CATEGORY: Record<EventType, string> = {
+  admission: 'encounter',
+  discharge: 'encounter',
+  lab_result: 'diagnostic',
+  vital_signs: 'observation',
+  clinical_note: 'documentation',
+};
+
+/** Each event category with the normalised event types that fall in it, each type with its synonyms. */
+const EVENT_CATEGORIES: readonly { category: string; types: string[] }[] = [
+  ...new Set(EVENT_TYPES.map((t) => EVENT_CATEGORY[t])),
+].map((category) => ({
+  category,
+  types: EVENT_TYPES.filter((t) => EVENT_CATEGORY[t] === category).flatMap((t) => [
+    t,
+    ...Object.keys(EVENT_SYNONYMS).filter((k) => EVENT_SYNONYMS[k] === t),
+  ]),
+}));
+
 export const SILVER_EVENT_COLUMNS: readonly Column[] = [
   {
     name: 'event_id',
@@ -269,7 +300,7 @@ export const SILVER_EVENT_COLUMNS: readonly Column[] = [
     nullable: true,
     classification: 'clinical',
     description: 'encounter, diagnostic, observation or documentation.',
-    values: ['diagnostic', 'documentation', 'encounter', 'observation'],
+    values: EVENT_CATEGORIES.map((c) => c.category),
   },
   {
     name: 'processed_at',
@@ -279,17 +310,6 @@ export const SILVER_EVENT_COLUMNS: readonly Column[] = [
     description: 'When the pipeline wrote the row.',
   },
 ];
-
-const EVENT_SYNONYMS: Record<string, string> = {
-  admit: 'admission',
-  discharged: 'discharge',
-  lab: 'lab_result',
-  lab_results: 'lab_result',
-  vitals: 'vital_signs',
-  vital_sign: 'vital_signs',
-  note: 'clinical_note',
-  clinical_notes: 'clinical_note',
-};
 
 export const silverMedicalEvents: TransformDataset = {
   kind: 'transform',
@@ -321,7 +341,7 @@ export const silverMedicalEvents: TransformDataset = {
     {
       name: 'event_category',
       sql: (d) =>
-        `CASE WHEN ${d.oneOf('_event_type', ['admission', 'admit', 'discharge', 'discharged'])} THEN 'encounter' WHEN ${d.oneOf('_event_type', ['lab_result', 'lab', 'lab_results'])} THEN 'diagnostic' WHEN ${d.oneOf('_event_type', ['vital_signs', 'vitals', 'vital_sign'])} THEN 'observation' WHEN ${d.oneOf('_event_type', ['clinical_note', 'note', 'clinical_notes'])} THEN 'documentation' END`,
+        `CASE ${EVENT_CATEGORIES.map(({ category, types }) => `WHEN ${d.oneOf('_event_type', types)} THEN '${category}'`).join(' ')} END`,
     },
   ],
   lookups: [],
