@@ -6,7 +6,8 @@
  *     gold flow, commit) and in all: wall time, CPU seconds of all threads, rows per second, peak memory;
  *   - one incremental batch of about 10,000 new rows through all layers, with the same figures.
  * CPU seconds do not depend on other load on the machine; wall time does, so the load average is
- * printed before and after.
+ * printed before and after. At 1,000,000 people the run ends with each performance target (landing →
+ * gold in 60 s, peak memory 4,096 MB, the incremental batch in 3 s) said met or not.
  *
  *   npm run bench                    # 1,000,000 people
  *   npm run bench -- 100000          # another size
@@ -261,6 +262,11 @@ async function main(): Promise<void> {
     const bytes = fs.readdirSync(landing).reduce((s, f) => s + fs.statSync(path.join(landing, f)).size, 0);
     const loadBefore = load();
     const lines: string[] = [];
+    // The performance targets on a 2-core machine (for 1,000,000 people and a batch of about 10,000 rows),
+    // each said met or not with the figure it was judged on.
+    const targets: string[] = [];
+    const judged = (what: string, figure: string, met: boolean): string =>
+      `  ${what}: ${figure}, ${met ? 'met' : 'NOT met'}`;
     let floor: { seconds: number; cpuSeconds: number; rows: number; peakMb: number } | undefined;
     if (wanted.has('floor')) {
       settleDisk();
@@ -278,6 +284,14 @@ async function main(): Promise<void> {
         `  of the CPU time ${s2(full.systemSeconds)} s in the kernel; page faults ${n(full.minorFaults)} minor, ${n(full.majorFaults)} major (read from disk)`,
         ...(floor ? [`ratio full / floor: ${(full.seconds / floor.seconds).toFixed(1)}× wall`] : []),
         ...phaseTable(full),
+      );
+      targets.push(
+        judged(
+          'landing → gold in at most 60 s',
+          `${s2(full.seconds)} s`,
+          full.status === 'COMPLETED' && full.seconds <= 60,
+        ),
+        judged('peak memory at most 4,096 MB', `${n(full.peakMb)} MB`, full.peakMb <= 4096),
       );
     }
     if (wanted.has('incremental')) {
@@ -331,7 +345,21 @@ async function main(): Promise<void> {
           : []),
         ...phaseTable(inc),
       );
+      targets.push(
+        judged(
+          'an incremental batch through all layers in at most 3 s',
+          `${repeat > 1 ? 'median ' : ''}${s2(median)} s`,
+          runs.every((r) => r.status === 'COMPLETED') && median <= 3,
+        ),
+      );
     }
+    if (targets.length > 0)
+      lines.push(
+        '',
+        ...(people === 1_000_000
+          ? ['targets (2 cores, 1,000,000 people):', ...targets]
+          : [`targets: set for 1,000,000 people, not judged on ${n(people)}`]),
+      );
     const header = `carelake pipeline benchmark: ${n(people)} people, ${floor ? `${n(floor.rows)} rows, ` : ''}${(bytes / 1e6).toFixed(0)} MB of CSV, ${os.availableParallelism()} cores, load average ${loadBefore} before, ${load()} after`;
     process.stdout.write([header, '', ...lines].join('\n') + '\n');
   } finally {
