@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Database } from '../../src/engine/database.ts';
+import { Database, sqlString } from '../../src/engine/database.ts';
 import { ensureSchema } from '../../src/runner/schema.ts';
 import { COMPACT_AT } from '../../src/runner/bronze-store.ts';
 import {
@@ -127,6 +127,22 @@ test('bronze rows are Parquet segments beside the database, one per landing file
     claimLines.map((r) => Number(r.l)),
     [2, 4],
   );
+  // Each row's lineage is its landing file's name and path and the update's id, read back as text.
+  const lineage = await query<{ rows: string }>(
+    lake.db,
+    `SELECT DISTINCT concat_ws(' | ', b._file_name, b._file_path, b._run_id, typeof(b._file_name), typeof(b._file_path),
+       typeof(b._run_id)) AS rows
+     FROM (SELECT _file_name, _file_path, _run_id FROM bronze_patients UNION ALL
+       SELECT _file_name, _file_path, _run_id FROM bronze_claims UNION ALL
+       SELECT _file_name, _file_path, _run_id FROM bronze_medical_events) b ORDER BY 1`,
+  );
+  const files = await query<{ rows: string }>(
+    lake.db,
+    `SELECT concat_ws(' | ', file_name, file_path, ${sqlString(result.runId)}, 'VARCHAR', 'VARCHAR', 'VARCHAR') AS rows
+     FROM ingest_files ORDER BY 1`,
+  );
+  assert.ok(files.length >= 3);
+  assert.deepEqual(lineage, files);
   // The database file holds no bronze row: no table of them.
   const inTables = await query<{ n: number }>(
     lake.db,
