@@ -1,7 +1,8 @@
 /**
  * Pipeline benchmark: generates N people (default 1,000,000, about 11 million rows), then measures,
  * each in its own child process (so peak memory belongs to that measurement alone):
- *   - the floor: DuckDB merely scanning the same CSV files (read_csv, every column as text);
+ *   - the floor: DuckDB merely scanning the same CSV files (read_csv, every column as text), the
+ *     fastest of three scans;
  *   - the full pipeline from landing to gold, per phase (planning, each bronze file, each silver and
  *     gold flow, commit) and in all: wall time, CPU seconds of all threads, rows per second, peak memory;
  *   - one incremental batch of about 10,000 new rows through all layers, with the same figures.
@@ -269,10 +270,15 @@ async function main(): Promise<void> {
       `  ${what}: ${figure}, ${met ? 'met' : 'NOT met'}`;
     let floor: { seconds: number; cpuSeconds: number; rows: number; peakMb: number } | undefined;
     if (wanted.has('floor')) {
-      settleDisk();
-      floor = runChild(SELF, 'floor', dir) as typeof floor & object;
+      // Three scans, the fastest kept: one scan takes a few seconds, and a stall of the host's disk
+      // once made one take 17.5 s of wall time for 3.6 CPU-s, which no ratio should be read against.
+      const scans = [1, 2, 3].map(() => {
+        settleDisk();
+        return runChild(SELF, 'floor', dir) as NonNullable<typeof floor>;
+      });
+      floor = scans.reduce((best, scan) => (scan.seconds < best.seconds ? scan : best));
       lines.push(
-        `floor (DuckDB scans the CSV files): ${s2(floor.seconds)} s wall, ${s2(floor.cpuSeconds)} CPU-s, ${n(floor.rows / floor.seconds)} rows/s, peak ${floor.peakMb} MB`,
+        `floor (DuckDB scans the CSV files, fastest of ${scans.length}): ${s2(floor.seconds)} s wall, ${s2(floor.cpuSeconds)} CPU-s, ${n(floor.rows / floor.seconds)} rows/s, peak ${floor.peakMb} MB (all: ${scans.map((f) => `${s2(f.seconds)} s`).join(', ')})`,
       );
     }
     if (wanted.has('full')) {
