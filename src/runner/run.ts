@@ -365,7 +365,10 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
       error = 'the update ended before it committed (its process was killed, or its failure could not be recorded); no table was changed and its files are ingested by a later run'
       WHERE status = 'RUNNING'`);
     const origin: EventOrigin = { pipelineId: await pipelineId(db), updateId: crypto.randomUUID() };
-    const startedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    // The rows an update writes carry its start to the second (ingestion, processing and effective
+    // times); its run record keeps the instant, so `carelake status` shows how long it really took.
+    const began = new Date();
+    const startedAt = new Date(Math.floor(began.getTime() / 1000) * 1000);
     const ctx: RunContext = {
       db,
       runId: origin.updateId,
@@ -382,7 +385,7 @@ async function runUpdate(options: RunOptions): Promise<RunResult> {
       progress: options.onProgress ?? (() => {}),
     };
     await db.run(
-      `INSERT INTO pipeline_runs VALUES (?, ${ctx.startedAtSql}, NULL, 'RUNNING', ?, 0, NULL, NULL)`,
+      `INSERT INTO pipeline_runs VALUES (?, ${tsLiteral(began)}, NULL, 'RUNNING', ?, 0, NULL, NULL)`,
       [ctx.runId, fullRefresh],
     );
     await logEvent(db, origin, {

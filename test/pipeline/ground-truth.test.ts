@@ -20,6 +20,8 @@ const dbPath = path.join(dir, 'lake.duckdb');
 const env = { CARELAKE_SSN_KEY: 'cd'.repeat(32) };
 let result: RunResult;
 let db: Database;
+/** The clock just before and just after the run (ms). */
+let runBetween: [number, number];
 
 before(async () => {
   await generate({
@@ -30,7 +32,9 @@ before(async () => {
     asOf: new Date('2026-03-01T09:30:00Z'),
     defectRate: 0.02,
   });
+  const calledAt = Date.now();
   result = await runPipeline({ dbPath, landingDir: landing, orphanGraceHours: 0, env });
+  runBetween = [calledAt, Date.now()];
   db = await Database.open(dbPath);
   await db.run(`CREATE TEMP TABLE truth AS
     SELECT regexp_extract(filename, '[^/]+$') AS file_name, CAST(line AS BIGINT) AS line, record_key, person_id,
@@ -237,8 +241,18 @@ test('events and the run record carry the times things happened, not the start o
     lasted >= flowSeconds - 0.002,
     `the update lasted ${lasted} s by its events, its flows took ${flowSeconds} s`,
   );
-  const run = await db.one<{ s: number }>(
-    `SELECT (epoch_ms(finished_at) - epoch_ms(started_at)) / 1000.0 AS s FROM pipeline_runs WHERE run_id = '${result.runId}'`,
+  const run = await db.one<{ s: number; started: number; finished: number }>(
+    `SELECT (epoch_ms(finished_at) - epoch_ms(started_at)) / 1000.0 AS s, epoch_ms(started_at) AS started,
+       epoch_ms(finished_at) AS finished FROM pipeline_runs WHERE run_id = '${result.runId}'`,
   );
   assert.ok(Number(run?.s) >= flowSeconds, `pipeline_runs: ${run?.s} s, flows ${flowSeconds} s`);
+  // The run record holds the instants the update began and ended (not its start to the second), so its
+  // duration is no longer than the call that ran it.
+  const [calledAt, returnedAt] = runBetween;
+  assert.ok(
+    calledAt <= Number(run?.started) &&
+      Number(run?.started) <= Number(run?.finished) &&
+      Number(run?.finished) <= returnedAt,
+    `run record ${run?.started}..${run?.finished} within the call ${calledAt}..${returnedAt}`,
+  );
 });
