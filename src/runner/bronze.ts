@@ -323,9 +323,10 @@ export async function ingestFile(
       );
   }
 
-  // The text of the file's lineage is the same on every row: given to the Parquet writer as a
-  // one-value enumeration, each row is a dictionary index, not a text to hash into the dictionary (the
-  // staged records read back as text). The 5.5 M-line events file of a 1M-people first load was
+  // The file's lineage, typed as the segment's columns are (so it is not cast again). Its text is the
+  // same on every row: given to the Parquet writer as a one-value enumeration, each row is a dictionary
+  // index, not a text to hash into the dictionary (the staged records read back as text). The 5.5 M-line
+  // events file of a 1M-people first load was
   // staged in 5.0-6.7 CPU-s (median 6.0) instead of 6.5-7.5 (6.9), six alternating runs each under the
   // bulk mode's settings; the claims file (3.5 M) and the wide patients file gained nothing measurable.
   const lineage: Record<string, string> = {
@@ -339,12 +340,7 @@ export async function ingestFile(
   /** A segment's columns over `row` (the staged record, or the checked row when written again). */
   const segmentSelect = (value: (column: string) => string): string =>
     segmentColumns(ds)
-      .map(([c, type]) => {
-        const constant = lineage[c];
-        if (constant !== undefined)
-          return `${type === 'VARCHAR' ? constant : `CAST(${constant} AS ${type})`} AS ${d.ident(c)}`;
-        return `CAST(${value(c)} AS ${type}) AS ${d.ident(c)}`;
-      })
+      .map(([c, type]) => `${lineage[c] ?? `CAST(${value(c)} AS ${type})`} AS ${d.ident(c)}`)
       .join(', ');
   // The staged record: the segment's columns (bronze-store.ts) over the read. Its line number is its
   // position unless the file is written again with them (below). A malformed line's fields are
@@ -526,10 +522,10 @@ export async function ingestFile(
 }
 
 /**
- * A text constant as an enumeration of its one value, which reads back as the text; a text holding a
- * NUL (no file name can) stays text, since an enumeration is declared with plain literals.
+ * A text constant as an enumeration of its one value, which reads back as the text. For file names,
+ * paths and ids, which hold no NUL (an enumeration is declared with plain literals).
  */
 function constantText(value: string): string {
   const literal = sqlString(value);
-  return value.includes('\0') ? `CAST(${literal} AS VARCHAR)` : `CAST(${literal} AS ENUM(${literal}))`;
+  return `CAST(${literal} AS ENUM(${literal}))`;
 }
