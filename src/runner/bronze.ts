@@ -326,9 +326,9 @@ export async function ingestFile(
   // The file's lineage, typed as the segment's columns are (so it is not cast again). Its text is the
   // same on every row: given to the Parquet writer as a one-value enumeration, each row is a dictionary
   // index, not a text to hash into the dictionary (the staged records read back as text). The 5.5 M-line
-  // events file of a 1M-people first load was
-  // staged in 5.0-6.7 CPU-s (median 6.0) instead of 6.5-7.5 (6.9), six alternating runs each under the
-  // bulk mode's settings; the claims file (3.5 M) and the wide patients file gained nothing measurable.
+  // events file of a 1M-people first load was staged in 5.0-6.7 CPU-s (median 6.0) instead of 6.5-7.5
+  // (6.9), six alternating runs each under the bulk mode's settings; the claims file (3.5 M) and the wide
+  // patients file gained nothing measurable.
   const lineage: Record<string, string> = {
     _ingested_at: ctx.startedAtSql,
     _file_name: constantText(file.fileName),
