@@ -47,8 +47,9 @@ export interface Column {
 
 /**
  * A named intermediate value of the staged row, available to columns and expectations. It may use
- * earlier derived values whose names are not landing columns (lateral column aliases, supported by
- * DuckDB and Spark SQL 3.4+); a name equal to a landing column still means the raw column there.
+ * earlier derived values whose names are not landing columns (read as lateral column aliases would be;
+ * `stageSql` computes it a layer after them); a name equal to a landing column still means the raw
+ * column there.
  */
 export interface Derived {
   readonly name: string;

@@ -89,11 +89,29 @@ export function stagedColumnNames(ds: TransformDataset, metadata: readonly strin
   ];
 }
 
+/**
+ * The layer of each derived value: 0 when its SQL names no other derived value, else one more than the
+ * highest layer of those it names. A name that is also a landing column is the landing value there
+ * (a column of the row's source wins over an alias of the same SELECT, on both engines), so it is no
+ * dependency.
+ */
+function derivedLayers(d: Dialect, ds: TransformDataset): number[] {
+  const landing = new Set<string>(LANDING_COLUMNS[ds.entity]);
+  const layers: number[] = [];
+  ds.derived.forEach((x, i) => {
+    const sql = x.sql(d);
+    let layer = 0;
+    ds.derived.slice(0, i).forEach((y, j) => {
+      if (!landing.has(y.name) && new RegExp(`\\b${y.name}\\b`).test(sql))
+        layer = Math.max(layer, (layers[j] ?? 0) + 1);
+    });
+    layers.push(layer);
+  });
+  return layers;
+}
+
 export function stageSql(d: Dialect, ds: TransformDataset, source: string, opts: StageSqlOptions): string {
   const landing = LANDING_COLUMNS[ds.entity];
-  const passThrough = landing.map((c) =>
-    rawName(ds, c) === c ? `s0.${d.ident(c)}` : `s0.${d.ident(c)} AS ${d.ident(rawName(ds, c))}`,
-  );
   const keyCols = BUSINESS_KEY[ds.entity].map((k) => d.ident(k));
   const lookups = ds.lookups
     .map(
@@ -107,14 +125,59 @@ export function stageSql(d: Dialect, ds: TransformDataset, source: string, opts:
   const extra = [...lookupCols, ...(opts.columns ?? [])];
   const dupsCte = opts.dups === 'inline' ? `\ndups AS (\n  ${duplicateKeysSql(d, ds, 's0')}),` : '';
   const dupsRef = opts.dups === 'inline' ? 'dups' : `${opts.dups} dups`;
-  return `WITH s0 AS (${source}),${dupsCte}
-s1 AS (
-  SELECT ${[...passThrough, ...opts.metadata.map((m) => `s0.${m}`), ...patientExtras(ds).map((m) => `s0.${m}`)].join(', ')},
-    ${ds.derived.map((x) => `${x.sql(d)} AS ${d.ident(x.name)}`).join(',\n    ')},
-    ${opts.runStartedAt} AS ${RUN_STARTED_AT},
-    COALESCE(s0._line_number > dups._first_line, FALSE) AS ${IS_DUPLICATE}
-  FROM s0 LEFT JOIN ${dupsRef} ON ${keyCols.map((k, i) => `s0.${k} IS NOT DISTINCT FROM dups._dup_key${i}`).join(' AND ')}
-    AND s0._file_name = dups._dup_file)
-SELECT s1.*${extra.length ? `, ${extra.join(', ')}` : ''}
+  const carried = [...opts.metadata, ...patientExtras(ds)];
+  const fromSource = `FROM s0 LEFT JOIN ${dupsRef} ON ${keyCols.map((k, i) => `s0.${k} IS NOT DISTINCT FROM dups._dup_key${i}`).join(' AND ')}
+    AND s0._file_name = dups._dup_file`;
+  const flags = `${opts.runStartedAt} AS ${RUN_STARTED_AT},
+    COALESCE(s0._line_number > dups._first_line, FALSE) AS ${IS_DUPLICATE}`;
+  const layers = derivedLayers(d, ds);
+  const top = Math.max(0, ...layers);
+  const tail = `SELECT s1.*${extra.length ? `, ${extra.join(', ')}` : ''}
 FROM s1 ${lookups} ${opts.joins ?? ''}`.trimEnd();
+  if (top === 0) {
+    const passThrough = landing.map((c) =>
+      rawName(ds, c) === c ? `s0.${d.ident(c)}` : `s0.${d.ident(c)} AS ${d.ident(rawName(ds, c))}`,
+    );
+    return `WITH s0 AS (${source}),${dupsCte}
+s1 AS (
+  SELECT ${[...passThrough, ...carried.map((m) => `s0.${m}`)].join(', ')},
+    ${ds.derived.map((x) => `${x.sql(d)} AS ${d.ident(x.name)}`).join(',\n    ')},
+    ${flags}
+  ${fromSource})
+${tail}`;
+  }
+  // Derived values that name others are computed a layer later, from columns: an alias named in the
+  // same SELECT is its expression copied in (the birth date's ten times into the patient's age and data
+  // quality score), which the engine then plans and evaluates as often. Until the last layer the landing
+  // columns keep their names (derived SQL names the landing value so) and a derived value of the same
+  // name is carried as `_d_<name>`.
+  const landingSet = new Set<string>(landing);
+  const carriedName = (name: string): string => d.ident(landingSet.has(name) ? `_d_${name}` : name);
+  const layerSql = (k: number): string => {
+    const own = ds.derived
+      .filter((_, i) => layers[i] === k)
+      .map((x) => `${x.sql(d)} AS ${carriedName(x.name)}`);
+    return k === 0
+      ? `SELECT ${[...landing.map((c) => `s0.${d.ident(c)}`), ...carried.map((m) => `s0.${m}`), ...own].join(', ')},
+    ${flags}
+  ${fromSource}`
+      : `SELECT *, ${own.join(',\n    ')} FROM s1_${k - 1}`;
+  };
+  const inner = Array.from({ length: top + 1 }, (_, k) => `s1_${k} AS (\n  ${layerSql(k)})`).join(',\n');
+  const final = [
+    ...landing.map((c) =>
+      rawName(ds, c) === c ? d.ident(c) : `${d.ident(c)} AS ${d.ident(rawName(ds, c))}`,
+    ),
+    ...carried,
+    ...ds.derived.map((x) =>
+      landingSet.has(x.name) ? `${carriedName(x.name)} AS ${d.ident(x.name)}` : d.ident(x.name),
+    ),
+    RUN_STARTED_AT,
+    IS_DUPLICATE,
+  ];
+  return `WITH s0 AS (${source}),${dupsCte}
+${inner},
+s1 AS (
+  SELECT ${final.join(', ')} FROM s1_${top})
+${tail}`;
 }
