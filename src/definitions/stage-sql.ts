@@ -132,20 +132,6 @@ export function stageSql(d: Dialect, ds: TransformDataset, source: string, opts:
     COALESCE(s0._line_number > dups._first_line, FALSE) AS ${IS_DUPLICATE}`;
   const layers = derivedLayers(d, ds);
   const top = Math.max(0, ...layers);
-  const tail = `SELECT s1.*${extra.length ? `, ${extra.join(', ')}` : ''}
-FROM s1 ${lookups} ${opts.joins ?? ''}`.trimEnd();
-  if (top === 0) {
-    const passThrough = landing.map((c) =>
-      rawName(ds, c) === c ? `s0.${d.ident(c)}` : `s0.${d.ident(c)} AS ${d.ident(rawName(ds, c))}`,
-    );
-    return `WITH s0 AS (${source}),${dupsCte}
-s1 AS (
-  SELECT ${[...passThrough, ...carried.map((m) => `s0.${m}`)].join(', ')},
-    ${ds.derived.map((x) => `${x.sql(d)} AS ${d.ident(x.name)}`).join(',\n    ')},
-    ${flags}
-  ${fromSource})
-${tail}`;
-  }
   // Derived values that name others are computed a layer later, from columns: an alias named in the
   // same SELECT is its expression copied in (the birth date's ten times into the patient's age and data
   // quality score), which the engine then plans and evaluates as often. Until the last layer the landing
@@ -179,5 +165,6 @@ ${tail}`;
 ${inner},
 s1 AS (
   SELECT ${final.join(', ')} FROM s1_${top})
-${tail}`;
+SELECT s1.*${extra.length ? `, ${extra.join(', ')}` : ''}
+FROM s1 ${lookups} ${opts.joins ?? ''}`.trimEnd();
 }
