@@ -95,11 +95,13 @@ export function stagedColumnNames(ds: TransformDataset, metadata: readonly strin
  * (a column of the row's source wins over an alias of the same SELECT, on both engines), so it is no
  * dependency.
  */
-function derivedLayers(d: Dialect, ds: TransformDataset): number[] {
-  const landing = new Set<string>(LANDING_COLUMNS[ds.entity]);
+function derivedLayers(
+  ds: TransformDataset,
+  sqls: readonly string[],
+  landing: ReadonlySet<string>,
+): number[] {
   const layers: number[] = [];
-  ds.derived.forEach((x, i) => {
-    const sql = x.sql(d);
+  sqls.forEach((sql, i) => {
     let layer = 0;
     ds.derived.slice(0, i).forEach((y, j) => {
       if (!landing.has(y.name) && new RegExp(`\\b${y.name}\\b`).test(sql))
@@ -130,19 +132,20 @@ export function stageSql(d: Dialect, ds: TransformDataset, source: string, opts:
     AND s0._file_name = dups._dup_file`;
   const flags = `${opts.runStartedAt} AS ${RUN_STARTED_AT},
     COALESCE(s0._line_number > dups._first_line, FALSE) AS ${IS_DUPLICATE}`;
-  const layers = derivedLayers(d, ds);
+  const landingSet = new Set<string>(landing);
+  const sqls = ds.derived.map((x) => x.sql(d));
+  const layers = derivedLayers(ds, sqls, landingSet);
   const top = Math.max(0, ...layers);
   // Derived values that name others are computed a layer later, from columns: an alias named in the
   // same SELECT is its expression copied in (the birth date's ten times into the patient's age and data
   // quality score), which the engine then plans and evaluates as often. Until the last layer the landing
   // columns keep their names (derived SQL names the landing value so) and a derived value of the same
   // name is carried as `_d_<name>`.
-  const landingSet = new Set<string>(landing);
   const carriedName = (name: string): string => d.ident(landingSet.has(name) ? `_d_${name}` : name);
   const layerSql = (k: number): string => {
-    const own = ds.derived
-      .filter((_, i) => layers[i] === k)
-      .map((x) => `${x.sql(d)} AS ${carriedName(x.name)}`);
+    const own = ds.derived.flatMap((x, i) =>
+      layers[i] === k ? [`${sqls[i] ?? ''} AS ${carriedName(x.name)}`] : [],
+    );
     return k === 0
       ? `SELECT ${[...landing.map((c) => `s0.${d.ident(c)}`), ...carried.map((m) => `s0.${m}`), ...own].join(', ')},
     ${flags}
