@@ -16,6 +16,8 @@
  *   BENCH_PHASES=full npm run bench  # only some measurements (floor, full, incremental)
  *   BENCH_REPEAT=5 npm run bench     # the incremental batch five times, each on the lakehouse as the full
  *                                    # run left it (the host's speed varies: compare medians)
+ *   BENCH_FULL_REPEAT=3 npm run bench    # the full run three times, each from an empty lakehouse; the
+ *                                        # target is judged on the median, whose phases are shown
  *   CARELAKE_TRACE_SQL=1 npm run bench   # also every statement's wall and CPU time, on stderr
  */
 import fs from 'node:fs';
@@ -220,6 +222,16 @@ async function child(mode: string, dir: string): Promise<unknown> {
 }
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+/** How many times to measure: the environment variable `name`, at least 1. */
+const repeats = (name: string): number => Math.max(1, Math.floor(Number(process.env[name] ?? 1)) || 1);
+/** The median of some figures (the mean of the middle two of an even count). */
+function medianOf(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return sorted.length % 2
+    ? (sorted[Math.floor(mid)] ?? 0)
+    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
 const s2 = (x: number): string => x.toFixed(2);
 const load = (): string =>
   os
@@ -282,26 +294,42 @@ async function main(): Promise<void> {
       );
     }
     if (wanted.has('full')) {
-      settleDisk();
-      const full = runChild(SELF, 'full', dir) as unknown as Measured;
+      const repeat = repeats('BENCH_FULL_REPEAT');
+      const runs: Measured[] = [];
+      for (let i = 0; i < repeat; i++) {
+        settleDisk();
+        runs.push(runChild(SELF, 'full', dir) as unknown as Measured);
+      }
+      // The run of the median wall time (the lower middle one of an even count) stands for all.
+      const byWall = [...runs].sort((a, b) => a.seconds - b.seconds);
+      const full = byWall[Math.floor((byWall.length - 1) / 2)] ?? runs[0];
+      if (!full) throw new Error('no full run');
+      const median = medianOf(runs.map((r) => r.seconds));
       lines.push(
         '',
-        `full pipeline, landing → gold: ${s2(full.seconds)} s wall, ${s2(full.cpuSeconds)} CPU-s, ${n(full.rows / full.seconds)} rows/s, peak ${full.peakMb} MB, ${full.status}${full.error ? ` (${full.error})` : ''}`,
+        `full pipeline, landing → gold${repeat > 1 ? ' (the median run)' : ''}: ${s2(full.seconds)} s wall, ${s2(full.cpuSeconds)} CPU-s, ${n(full.rows / full.seconds)} rows/s, peak ${full.peakMb} MB, ${full.status}${full.error ? ` (${full.error})` : ''}`,
         `  of the CPU time ${s2(full.systemSeconds)} s in the kernel; page faults ${n(full.minorFaults)} minor, ${n(full.majorFaults)} major (read from disk)`,
-        ...(floor ? [`ratio full / floor: ${(full.seconds / floor.seconds).toFixed(1)}× wall`] : []),
+        ...(repeat > 1
+          ? [
+              `  ${repeat} runs, each from an empty lakehouse: ${runs.map((r) => `${s2(r.seconds)} s${r.status === 'COMPLETED' ? '' : ` ${r.status}`}`).join(', ')}; median ${s2(median)} s, fastest ${s2(byWall[0]?.seconds ?? 0)} s`,
+              `  CPU-s per run (kernel): ${runs.map((r) => `${s2(r.cpuSeconds)} (${s2(r.systemSeconds)})`).join(', ')}; peak MB: ${runs.map((r) => n(r.peakMb)).join(', ')}`,
+            ]
+          : []),
+        ...(floor ? [`ratio full / floor: ${(median / floor.seconds).toFixed(1)}× wall`] : []),
         ...phaseTable(full),
       );
+      const peak = Math.max(...runs.map((r) => r.peakMb));
       targets.push(
         judged(
           'landing → gold in at most 60 s',
-          `${s2(full.seconds)} s`,
-          full.status === 'COMPLETED' && full.seconds <= 60,
+          `${repeat > 1 ? 'median ' : ''}${s2(median)} s`,
+          runs.every((r) => r.status === 'COMPLETED') && median <= 60,
         ),
-        judged('peak memory at most 4,096 MB', `${n(full.peakMb)} MB`, full.peakMb <= 4096),
+        judged(`peak memory at most 4,096 MB`, `${repeat > 1 ? 'highest ' : ''}${n(peak)} MB`, peak <= 4096),
       );
     }
     if (wanted.has('incremental')) {
-      const repeat = Math.max(1, Math.floor(Number(process.env['BENCH_REPEAT'] ?? 1)) || 1);
+      const repeat = repeats('BENCH_REPEAT');
       // The lakehouse files (database, log, audit trail) before the batch, restored before each repeat.
       const lakehouseFiles = (): string[] =>
         fs
@@ -335,10 +363,7 @@ async function main(): Promise<void> {
           `the lakehouse in ${dir} already holds the incremental batch (no landing row was read): run BENCH_PHASES=full,incremental to measure it`,
         );
       const walls = runs.map((r) => r.seconds).sort((a, b) => a - b);
-      const median =
-        walls.length % 2
-          ? (walls[(walls.length - 1) / 2] ?? 0)
-          : ((walls[walls.length / 2 - 1] ?? 0) + (walls[walls.length / 2] ?? 0)) / 2;
+      const median = medianOf(walls);
       lines.push(
         '',
         `incremental batch (${n(inc.generatedRows)} new rows) through all layers: ${s2(inc.seconds)} s wall, ${s2(inc.cpuSeconds)} CPU-s, peak ${inc.peakMb} MB, ${inc.status}${inc.error ? ` (${inc.error})` : ''}`,
