@@ -19,6 +19,8 @@
  *   BENCH_FULL_REPEAT=3 npm run bench    # the full run three times, each from an empty lakehouse; the
  *                                        # target is judged on the median, whose phases are shown
  *   CARELAKE_TRACE_SQL=1 npm run bench   # also every statement's wall and CPU time, on stderr
+ * Before and after the measurements a fixed CPU-bound query (the host speed check) is timed: this host's
+ * speed moves by a third within an hour, and wall and CPU time move with it.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,6 +40,8 @@ const AS_OF = new Date('2026-11-20T12:00:00Z');
 const INCREMENTAL_NEW_PEOPLE = 500;
 const INCREMENTAL_CHANGED_PEOPLE = 1500;
 const INCREMENTAL_ACTIVE_PEOPLE = 1200;
+/** Rows of the host speed check (about 2 s of two cores on the development machine). */
+const SPEED_CHECK_ROWS = 8_000_000;
 
 const cpuSeconds = (): number => {
   const u = process.cpuUsage();
@@ -164,6 +168,18 @@ function firstBytes(file: string, n: number): string {
 async function child(mode: string, dir: string): Promise<unknown> {
   const landing = path.join(dir, 'landing');
   const dbPath = path.join(dir, 'lake.duckdb');
+  if (mode === 'speed') {
+    // A fixed piece of CPU-bound engine work on every core (hashing 8 M short texts of a table in memory),
+    // no file read: its time before and after the measurements shows how fast the host was meanwhile.
+    const db = await Database.open(':memory:');
+    await db.run(`CREATE TABLE speed AS SELECT CAST(i AS VARCHAR) AS v FROM range(${SPEED_CHECK_ROWS}) t(i)`);
+    const started = performance.now();
+    const cpu = cpuSeconds();
+    await db.one('SELECT SUM(hash(sha256(v))) AS h FROM speed');
+    const result = { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds() - cpu };
+    db.close();
+    return result;
+  }
   if (mode === 'floor') {
     const db = await Database.open(':memory:');
     const started = performance.now();
@@ -222,6 +238,11 @@ async function child(mode: string, dir: string): Promise<unknown> {
 }
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+/** The host speed check, in a child process of its own: the fastest of three. */
+function speedCheck(): { seconds: number; cpuSeconds: number } {
+  const runs = [1, 2, 3].map(() => runChild(SELF, 'speed', '') as { seconds: number; cpuSeconds: number });
+  return runs.reduce((best, r) => (r.seconds < best.seconds ? r : best));
+}
 /** How many times to measure: the environment variable `name`, at least 1. */
 const repeats = (name: string): number => Math.max(1, Math.floor(Number(process.env[name] ?? 1)) || 1);
 /** The median of some figures (the mean of the middle two of an even count). */
@@ -274,6 +295,7 @@ async function main(): Promise<void> {
     } else resetToFirstBatch(dir);
     const bytes = fs.readdirSync(landing).reduce((s, f) => s + fs.statSync(path.join(landing, f)).size, 0);
     const loadBefore = load();
+    const speedBefore = speedCheck();
     const lines: string[] = [];
     // The performance targets on a 2-core machine (for 1,000,000 people and a batch of about 10,000 rows),
     // each said met or not with the figure it was judged on.
@@ -391,6 +413,11 @@ async function main(): Promise<void> {
           ? ['targets (2 cores, 1,000,000 people):', ...targets]
           : [`targets: set for 1,000,000 people, not judged on ${n(people)}`]),
       );
+    const speedAfter = speedCheck();
+    lines.push(
+      '',
+      `host speed check (the same CPU-bound SQL before and after; compare runs of different hours by it): ${s2(speedBefore.seconds)} s (${s2(speedBefore.cpuSeconds)} CPU-s) before, ${s2(speedAfter.seconds)} s (${s2(speedAfter.cpuSeconds)} CPU-s) after`,
+    );
     const header = `carelake pipeline benchmark: ${n(people)} people, ${floor ? `${n(floor.rows)} rows, ` : ''}${(bytes / 1e6).toFixed(0)} MB of CSV, ${os.availableParallelism()} cores, load average ${loadBefore} before, ${load()} after`;
     process.stdout.write([header, '', ...lines].join('\n') + '\n');
   } finally {
