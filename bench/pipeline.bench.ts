@@ -238,6 +238,7 @@ async function child(mode: string, dir: string): Promise<unknown> {
 }
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+const s2 = (x: number): string => x.toFixed(2);
 /** The host speed check, in a child process of its own: the fastest of three. */
 function speedCheck(): { seconds: number; cpuSeconds: number } {
   const runs = [1, 2, 3].map(() => runChild(SELF, 'speed', '') as { seconds: number; cpuSeconds: number });
@@ -253,7 +254,6 @@ function medianOf(xs: readonly number[]): number {
     ? (sorted[Math.floor(mid)] ?? 0)
     : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
-const s2 = (x: number): string => x.toFixed(2);
 const load = (): string =>
   os
     .loadavg()
@@ -347,7 +347,7 @@ async function main(): Promise<void> {
           `${repeat > 1 ? 'median ' : ''}${s2(median)} s`,
           runs.every((r) => r.status === 'COMPLETED') && median <= 60,
         ),
-        judged(`peak memory at most 4,096 MB`, `${repeat > 1 ? 'highest ' : ''}${n(peak)} MB`, peak <= 4096),
+        judged('peak memory at most 4,096 MB', `${repeat > 1 ? 'highest ' : ''}${n(peak)} MB`, peak <= 4096),
       );
     }
     if (wanted.has('incremental')) {
@@ -414,12 +414,9 @@ async function main(): Promise<void> {
           : [`targets: set for 1,000,000 people, not judged on ${n(people)}`]),
       );
     const speedAfter = speedCheck();
-    lines.push(
-      '',
-      `host speed check (the same CPU-bound SQL before and after; compare runs of different hours by it): ${s2(speedBefore.seconds)} s (${s2(speedBefore.cpuSeconds)} CPU-s) before, ${s2(speedAfter.seconds)} s (${s2(speedAfter.cpuSeconds)} CPU-s) after`,
-    );
     const header = `carelake pipeline benchmark: ${n(people)} people, ${floor ? `${n(floor.rows)} rows, ` : ''}${(bytes / 1e6).toFixed(0)} MB of CSV, ${os.availableParallelism()} cores, load average ${loadBefore} before, ${load()} after`;
-    process.stdout.write([header, '', ...lines].join('\n') + '\n');
+    const speed = `host speed check (the same CPU-bound SQL before and after the measurements; compare runs of different hours by it): ${s2(speedBefore.seconds)} s (${s2(speedBefore.cpuSeconds)} CPU-s) before, ${s2(speedAfter.seconds)} s (${s2(speedAfter.cpuSeconds)} CPU-s) after`;
+    process.stdout.write([header, speed, '', ...lines].join('\n') + '\n');
   } finally {
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
   }
