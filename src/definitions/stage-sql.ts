@@ -76,17 +76,30 @@ const patientExtras = (ds: TransformDataset): string[] =>
 const RUN_STARTED_AT = '_run_started_at';
 const IS_DUPLICATE = '_is_duplicate';
 
+/** A column of a staged row: where it comes from, and its name there (a landing column's may be `_raw_`). */
+type StagedColumn =
+  | { readonly kind: 'landing'; readonly column: string; readonly name: string }
+  | { readonly kind: 'carried' | 'derived' | 'flag' | 'lookup'; readonly name: string };
+
+/** The columns `stageSql` gives a staged row, in order, the options' extra `columns` aside. */
+function stagedColumns(ds: TransformDataset, metadata: readonly string[]): StagedColumn[] {
+  return [
+    ...LANDING_COLUMNS[ds.entity].map((c): StagedColumn => ({
+      kind: 'landing',
+      column: c,
+      name: rawName(ds, c),
+    })),
+    ...[...metadata, ...patientExtras(ds)].map((name): StagedColumn => ({ kind: 'carried', name })),
+    ...ds.derived.map((x): StagedColumn => ({ kind: 'derived', name: x.name })),
+    { kind: 'flag', name: RUN_STARTED_AT },
+    { kind: 'flag', name: IS_DUPLICATE },
+    ...ds.lookups.map((l): StagedColumn => ({ kind: 'lookup', name: l.name })),
+  ];
+}
+
 /** The names of the columns `stageSql` gives a staged row, the options' extra `columns` aside. */
 export function stagedColumnNames(ds: TransformDataset, metadata: readonly string[]): string[] {
-  return [
-    ...LANDING_COLUMNS[ds.entity].map((c) => rawName(ds, c)),
-    ...metadata,
-    ...patientExtras(ds),
-    ...ds.derived.map((x) => x.name),
-    RUN_STARTED_AT,
-    IS_DUPLICATE,
-    ...ds.lookups.map((l) => l.name),
-  ];
+  return stagedColumns(ds, metadata).map((c) => c.name);
 }
 
 /**
@@ -153,17 +166,14 @@ export function stageSql(d: Dialect, ds: TransformDataset, source: string, opts:
       : `SELECT *, ${own.join(',\n    ')} FROM s1_${k - 1}`;
   };
   const inner = Array.from({ length: top + 1 }, (_, k) => `s1_${k} AS (\n  ${layerSql(k)})`).join(',\n');
-  const final = [
-    ...landing.map((c) =>
-      rawName(ds, c) === c ? d.ident(c) : `${d.ident(c)} AS ${d.ident(rawName(ds, c))}`,
-    ),
-    ...carried,
-    ...ds.derived.map((x) =>
-      landingSet.has(x.name) ? `${carriedName(x.name)} AS ${d.ident(x.name)}` : d.ident(x.name),
-    ),
-    RUN_STARTED_AT,
-    IS_DUPLICATE,
-  ];
+  // The last layer's columns under their staged names (the lookups join in after it).
+  const final = stagedColumns(ds, opts.metadata).flatMap((c): string[] => {
+    if (c.kind === 'landing')
+      return [c.name === c.column ? d.ident(c.column) : `${d.ident(c.column)} AS ${d.ident(c.name)}`];
+    if (c.kind === 'derived')
+      return [landingSet.has(c.name) ? `${carriedName(c.name)} AS ${d.ident(c.name)}` : d.ident(c.name)];
+    return c.kind === 'lookup' ? [] : [c.name];
+  });
   return `WITH s0 AS (${source}),${dupsCte}
 ${inner},
 s1 AS (

@@ -15,6 +15,7 @@ import { sqlStringLiteral as sqlString } from '../../src/dialect/dialect.ts';
 import { Database } from '../../src/engine/database.ts';
 
 const METADATA = ['_file_name', '_line_number', '_extracted_at', '_ingested_at', '_rescued_data'];
+const OPTIONS = { runStartedAt: "TIMESTAMP '2026-01-03 00:00:00'", metadata: METADATA, dups: 'inline' };
 
 /** Landing rows per entity; columns left out are NULL. */
 const ROWS: Record<string, readonly Record<string, string | null>[]> = {
@@ -199,18 +200,16 @@ test('staged rows are those of one SELECT with lateral aliases, landing names me
     );
     for (const ds of transforms) {
       const source = sourceSql(ds.entity);
-      const staged = stageSql(d, ds, source, {
-        runStartedAt: "TIMESTAMP '2026-01-03 00:00:00'",
-        metadata: METADATA,
-        dups: 'inline',
-      });
+      const staged = stageSql(d, ds, source, OPTIONS);
       // Every derived value that names another is computed in a later layer.
       assert.match(staged, /\bs1_1 AS \(/, `${ds.name} has a second layer`);
-      const names = ds.derived.map((x) => x.name);
-      const layered = `SELECT ${[...names, ...ds.lookups.map((l) => l.name)].map((n) => d.ident(n)).join(', ')}, _line_number FROM (${staged})`;
-      const single = `SELECT ${[...names, ...ds.lookups.map((l) => l.name)].map((n) => d.ident(n)).join(', ')}, _line_number FROM (${oneSelectSql(ds, source)})`;
-      const got = await db.all(`${layered} ORDER BY _line_number`);
-      const want = await db.all(`${single} ORDER BY _line_number`);
+      const values = (relation: string): Promise<Record<string, unknown>[]> =>
+        db.all(
+          `SELECT ${[...ds.derived.map((x) => x.name), ...ds.lookups.map((l) => l.name)].map((n) => d.ident(n)).join(', ')}, _line_number
+          FROM (${relation}) ORDER BY _line_number`,
+        );
+      const got = await values(staged);
+      const want = await values(oneSelectSql(ds, source));
       assert.equal(got.length, ROWS[ds.entity]?.length);
       assert.deepEqual(got, want, ds.name);
     }
@@ -218,11 +217,7 @@ test('staged rows are those of one SELECT with lateral aliases, landing names me
     const patients = transforms[0];
     assert.ok(patients);
     const [first] = await db.all<{ mrn: string | null; data_quality_score: number }>(
-      `SELECT mrn, data_quality_score FROM (${stageSql(d, patients, sourceSql('patients'), {
-        runStartedAt: "TIMESTAMP '2026-01-03 00:00:00'",
-        metadata: METADATA,
-        dups: 'inline',
-      })}) WHERE _line_number = 2`,
+      `SELECT mrn, data_quality_score FROM (${stageSql(d, patients, sourceSql('patients'), OPTIONS)}) WHERE _line_number = 2`,
     );
     assert.deepEqual(first, { mrn: null, data_quality_score: 1 });
   } finally {
