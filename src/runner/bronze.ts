@@ -16,7 +16,7 @@ import { listSegment, newSegment, segmentColumns, segmentRowsSql } from './bronz
 import { account, addExpectations, flow, type RunContext } from './context.ts';
 import { redactSsnStrict as redactSsnText } from '../privacy/redact.ts';
 import { expectationResults, failedRulesSql, passesSql, rejectedSql } from './expectations.ts';
-import { splitCsvLine, type FileInspection, type LandingFile } from './landing.ts';
+import { firstUndefinedLatin1Byte, splitCsvLine, type FileInspection, type LandingFile } from './landing.ts';
 
 /** SSN-shaped text redacted (`src/definitions/ssn.ts`), as the DuckDB dialect spells it. */
 export const redactSsn = (expr: string): string => redactSsnSql(d, expr);
@@ -189,6 +189,18 @@ export async function ingestFile(
   if (limit > DEFAULT_LINE_LIMIT)
     problems.push(
       `${file.fileName}: a record of ${insp.longestRecord} bytes (read with a limit of ${limit} bytes)`,
+    );
+  // A text file that is not UTF-8 is read as Latin-1, which leaves the bytes 0x80-0x9F undefined: the
+  // engine refuses the whole file (the update failed), so it is quarantined as a whole before any read,
+  // with where the byte is. (Binary content with NUL bytes is probed below.)
+  const undefinedByte = insp.utf8 || insp.hasNul ? undefined : await firstUndefinedLatin1Byte(file.filePath);
+  if (undefinedByte !== undefined)
+    return quarantineWholeFile(
+      ctx,
+      ds,
+      file,
+      `not UTF-8, and line ${undefinedByte.line} holds the byte 0x${undefinedByte.byte.toString(16).toUpperCase()}, which Latin-1 does not define (Windows-1252 text?); convert the file to UTF-8 and deliver it under a new name`,
+      problems,
     );
   // Binary content (NUL bytes, or not UTF-8 and no usable header) cannot be read as lines at all.
   const unreadable =

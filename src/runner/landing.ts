@@ -385,6 +385,38 @@ export async function inspectFile(
   };
 }
 
+/** Where a file holds a byte that Latin-1 leaves undefined: its 1-based physical line and the byte. */
+export interface UndefinedLatin1Byte {
+  readonly line: number;
+  readonly byte: number;
+}
+
+/**
+ * The first byte from 0x80 to 0x9F in a file, if any. A file that is not UTF-8 is read as Latin-1, and the
+ * engine's Latin-1 decoder refuses these bytes (C1 control codes): Windows-1252 puts curly quotes, dashes
+ * and the euro sign there, so a Windows export holding one cannot be read. Only called for files that are
+ * not UTF-8 (in UTF-8 these bytes continue a character), so the byte loop costs nothing on the usual path.
+ */
+export async function firstUndefinedLatin1Byte(filePath: string): Promise<UndefinedLatin1Byte | undefined> {
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  const handle = await fs.promises.open(filePath, 'r');
+  try {
+    let line = 1;
+    for (let position = 0; ;) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+      if (bytesRead === 0) return undefined;
+      for (let i = 0; i < bytesRead; i++) {
+        const b = chunk[i] ?? 0;
+        if (b === 10) line += 1;
+        else if (b >= 0x80 && b <= 0x9f) return { line, byte: b };
+      }
+      position += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * How long a file that ends mid-line must have been left unchanged before it is taken as complete: a
  * writer copying a file into the landing folder leaves it ending mid-line between its writes, and a

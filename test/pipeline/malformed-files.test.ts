@@ -509,6 +509,37 @@ describe('malformed landing files', () => {
     assert.equal(o.bronze.length + o.quarantine.length, a.rows_in);
   });
 
+  test('Windows-1252 text (a curly apostrophe, byte 0x92): quarantined as a whole with its line and byte, the run completes', async () => {
+    const content = Buffer.concat([
+      Buffer.from(good(2)),
+      Buffer.from('E00000003,MRN0000003,Jo,Quill,1960-01-01,M,12 O'),
+      Buffer.from([0x92]), // Windows-1252 right single quotation mark; undefined in Latin-1
+      Buffer.from('Hara St,Austin,TX,73301,5125550000,j@x.com,,INS3,EHR_SYSTEM,20,no,0,1,PPO,2020-01-01\n'),
+      Buffer.from('E00000004,MRN0000004,Caf'),
+      Buffer.from([0xe9]), // Latin-1 é, defined in both
+      Buffer.from(
+        ',Quill,1960-01-02,F,1 St,Austin,TX,73301,5125550001,k@x.com,,INS4,EHR_SYSTEM,20,no,0,1,PPO,2020-01-01\n',
+      ),
+    ]);
+    const o = await ingestPatients(content);
+    assert.equal(o.status, 'COMPLETED', o.warnings.join(' | '));
+    assert.equal(o.bronze.length, 0);
+    assert.deepEqual(
+      o.quarantine.map((q) => [q.rules, q.file_name, q.line_number]),
+      [[['unreadable_file'], FILE, null]],
+    );
+    const reason =
+      /not UTF-8, and line 4 holds the byte 0x92, which Latin-1 does not define \(Windows-1252 text\?\); convert the file to UTF-8/;
+    assert.match(o.quarantine[0]?.record ?? '', reason);
+    assert.ok(
+      o.warnings.some((w) => w.startsWith(`${FILE}: unreadable (`) && reason.test(w)),
+      o.warnings.join(' | '),
+    );
+    const a = o.accounting[0];
+    assert.ok(a);
+    assert.deepEqual([a.rows_in, a.rows_out, a.rows_quarantined], [1, 0, 1]);
+  });
+
   test('a malformed claims file next to good files does not disturb them', async () => {
     const lake = makeLakehouse();
     lakes.push(lake);

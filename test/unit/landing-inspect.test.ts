@@ -8,7 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { MAX_LINE_SHIFTS, inspectFile, inspectFiles, notCsvSignature } from '../../src/runner/landing.ts';
+import {
+  MAX_LINE_SHIFTS,
+  firstUndefinedLatin1Byte,
+  inspectFile,
+  inspectFiles,
+  notCsvSignature,
+} from '../../src/runner/landing.ts';
 
 const CHUNK = 1 << 22;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carelake-inspect-'));
@@ -230,5 +236,23 @@ describe('inspectFiles', () => {
     const batch = files();
     const inline = await inspectFiles(batch);
     for (const f of batch) assert.deepEqual(inline.get(f.filePath), await inspectFile(f.filePath));
+  });
+});
+
+describe('firstUndefinedLatin1Byte', () => {
+  test('finds the first byte from 0x80 to 0x9F and its physical line, past a 1 MiB read', async () => {
+    const lines = 300_000; // about 1.2 MB of lines before the byte
+    const before = Buffer.from('a,b\n' + 'x,y\n'.repeat(lines));
+    const file = write(
+      Buffer.concat([before, Buffer.from('caf'), Buffer.from([0xe9, 0x2c, 0x93, 0x9f, 0x0a])]),
+    );
+    assert.deepEqual(await firstUndefinedLatin1Byte(file), { line: lines + 2, byte: 0x93 });
+  });
+
+  test('none in Latin-1 text (0xA0-0xFF), in ASCII or in an empty file', async () => {
+    const latin1 = Buffer.from(Array.from({ length: 96 }, (_, i) => 0xa0 + i));
+    for (const content of [latin1, Buffer.from('a,b\n1,2\n'), Buffer.alloc(0)])
+      assert.equal(await firstUndefinedLatin1Byte(write(content)), undefined);
+    assert.deepEqual(await firstUndefinedLatin1Byte(write(Buffer.from([0x80]))), { line: 1, byte: 0x80 });
   });
 });
