@@ -11,6 +11,14 @@ import type { Entity } from './entities.ts';
 export const SSN_LIKE = '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)';
 
 /**
+ * SSN-shaped text with a separator after each group (`123-45-6789`, `123.45.6789`, `123 45 6789`), even
+ * where digits touch it: a malformed line whose delimiters were lost glues a value's digits to the SSN
+ * (`512-555-00` and `900-06-3352` became `512-555-00900-06-3352`). Without separators, nine digits inside
+ * a longer number are taken for part of that number (phone numbers, long ids).
+ */
+export const SSN_SEPARATED = '[0-9]{3}[-. ][0-9]{2}[-. ][0-9]{4}';
+
+/**
  * Nine-digit numbers that are valid in shape yet name no one: numbers published in advertising and on
  * sample cards, which systems fill in when the real SSN is unknown. Taken as a patient's SSN, each
  * would tie together everyone who was given it.
@@ -68,23 +76,25 @@ export function ssnDigitsHashSql(d: Dialect, digits: string, key: HmacKeyRef): s
 }
 
 /**
- * `expr` with every SSN-shaped run of digits replaced by `[REDACTED]`. Applied twice: one pass consumes
- * the separator after a match, so an adjacent second SSN survives it.
+ * `expr` with every SSN-shaped run of digits replaced by `[REDACTED]`: first the separated form wherever
+ * it is (SSN_SEPARATED), then SSN_LIKE, twice: one pass consumes the separator after a match, so an
+ * adjacent second SSN survives it.
  */
 export function redactSsnSql(d: Dialect, expr: string): string {
   const once = (e: string): string =>
     d.regexpReplaceAll(e, SSN_LIKE, `${d.regexpGroup(1)}[REDACTED]${d.regexpGroup(2)}`);
-  return once(once(expr));
+  return once(once(d.regexpReplaceAll(expr, SSN_SEPARATED, '[REDACTED]')));
 }
 
 /** What stands in stored data for a value that was an SSN. */
 export const REDACTED_VALUE = '[REDACTED]';
 
 /**
- * An SSN in its printed form (3, 2 and 4 digits with dashes) anywhere in a value, outside a longer
- * number: the whole value (`123-45-6789`), or part of free text (`SSN 123-45-6789`, `123-45-6789 Elm St`).
+ * An SSN in its printed form (3, 2 and 4 digits with dashes) anywhere in a value, even with digits
+ * touching it: the whole value (`123-45-6789`), part of free text (`SSN 123-45-6789`,
+ * `123-45-6789 Elm St`), or glued to other digits (`512-555-00123-45-6789`).
  */
-const SSN_PRINTED = '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)';
+const SSN_PRINTED = '[0-9]{3}-[0-9]{2}-[0-9]{4}';
 
 /**
  * The landing columns where a source system puts an SSN by mistake: the identifiers and numbers of a
@@ -113,13 +123,13 @@ export interface OwnSsn {
 
 /**
  * A landing value of any column but the SSN column, withheld whole as `[REDACTED]` when it holds an SSN:
- * - the printed form (3-2-4 digits with dashes) anywhere in it, outside a longer number;
+ * - the printed form (3-2-4 digits with dashes) anywhere in it, even touching other digits;
  * - with `own` (a patients row), the row's own SSN as nine digits anywhere in it (`jsmith123456789@…`),
  *   and in an SSN-prone column a value whose digits are those nine in any layout.
  * The whole value goes, not just the number: what is left of an identifier would no longer be one
  * (two patients whose ids were `E` + their SSNs would share the id `E[REDACTED]`), and a value that
  * carried an SSN is not trusted for the rest. Other nine-digit numbers stay (member ids and MRNs often
- * have nine digits); ZIP+4 (5-4), phone numbers (3-3-4) and dates are not the printed form. An SSN
+ * have nine digits); ZIP+4 (5-4), phone numbers (3-3-4) and dates (4-2-2) are not the printed form. An SSN
  * written with dots or spaces inside longer text is not the printed form and is not found unless it is
  * the row's own. The cheap tests come first (a dash and eleven characters; the SSN's nine digits as
  * one run; the SSN's last four digits at the end), so the pattern and the digit extraction run on

@@ -2,7 +2,10 @@
  * Redaction of SSN-shaped text (3, 2 and 4 digits, with dashes, dots, spaces or nothing between them)
  * in free text that leaves carelake: audit entries, messages, engine errors.
  */
-const SSN_IN_TEXT = /(?<![0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}(?![0-9])/g;
+// With a separator after each group, also where digits touch it (glued by a lost delimiter); without
+// separators, not inside a longer number (see SSN_SEPARATED and SSN_LIKE in src/definitions/ssn.ts).
+const SSN_IN_TEXT =
+  /[0-9]{3}[-. ][0-9]{2}[-. ][0-9]{4}|(?<![0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}(?![0-9])/g;
 
 /**
  * Whole values that are identifiers carelake made itself (key ids, SHA-256 digests, HMACs, UUIDs):
@@ -12,7 +15,10 @@ const OWN_IDENTIFIER = /^(?:[0-9a-f]{12,128}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}
 
 export const REDACTED = '[REDACTED]';
 
-/** Replaces every SSN-shaped run of digits in `text` (not part of a longer number), without exception. */
+/**
+ * Replaces every SSN-shaped run of digits in `text` (with separators anywhere, without them when not
+ * part of a longer number), without exception.
+ */
 export function redactSsnStrict(text: string): string {
   return text.replace(SSN_IN_TEXT, REDACTED);
 }

@@ -7,7 +7,7 @@ import { redactSsn } from '../../src/runner/bronze.ts';
 
 const FORMS = ['900-12-3456', '900123456', '900 12 3456', '900.12.3456', '900-12 3456'];
 
-test('SSN-shaped text is redacted in every formatting, but not inside longer numbers', () => {
+test('SSN-shaped text is redacted in every formatting; without separators, not inside longer numbers', () => {
   for (const f of FORMS) {
     assert.equal(redactSsnText(`ssn ${f}, next`), 'ssn [REDACTED], next', f);
     assert.equal(redactSsnText(`x${f}y`), 'x[REDACTED]y', f);
@@ -15,6 +15,10 @@ test('SSN-shaped text is redacted in every formatting, but not inside longer num
   assert.equal(redactSsnText('two: 900-12-3456,900 12 3457'), 'two: [REDACTED],[REDACTED]');
   assert.equal(redactSsnText('order 1234567890123'), 'order 1234567890123');
   assert.equal(redactSsnText('phone 512-555-0101'), 'phone 512-555-0101');
+  // With a separator after each group, digits touching it do not hide it (a lost delimiter glued it).
+  assert.equal(redactSsnText('512-555-00900-12-3456,INS1'), '512-555-00[REDACTED],INS1');
+  assert.equal(redactSsnText('1900 12 34567'), '1[REDACTED]7');
+  assert.equal(redactSsnText('at 2026-12-03 17:14:29'), 'at 2026-12-03 17:14:29');
 });
 
 test("carelake's own identifiers are kept whole, even with nine decimal digits in a row", () => {
@@ -43,6 +47,13 @@ test('the bronze SQL redaction removes SSNs with dashes, without, with spaces or
     }
     const kept = await db.one<{ r: string }>(`SELECT ${redactSsn("'1234567890123,512-555-0101'")} AS r`);
     assert.equal(kept?.r, '1234567890123,512-555-0101');
+    for (const [glued, redacted] of [
+      ['A8,Ivy,512-555-00900-12-3456,INS1', 'A8,Ivy,512-555-00[REDACTED],INS1'],
+      ['x1900.12.34567y', 'x1[REDACTED]7y'],
+    ]) {
+      const row = await db.one<{ r: string }>(`SELECT ${redactSsn(`'${glued}'`)} AS r`);
+      assert.equal(row?.r, redacted, glued);
+    }
     assert.equal(duckdbDialect.name, 'duckdb');
   } finally {
     db.close();

@@ -285,9 +285,9 @@ export async function writeHostileCases(db: Database, dir: string): Promise<Host
 
 /**
  * Values (and the row's SSN field) for the bronze read's redaction of an SSN outside the ssn column: the
- * printed form alone, with spaces and inside text, the row's own SSN as digits inside an id or an
- * e-mail, and look-alikes both engines must leave (other nine-digit numbers, longer numbers, ZIP+4,
- * phone numbers, dates, Unicode digits).
+ * printed form alone, with spaces, inside text and glued to other digits, the row's own SSN as digits
+ * inside an id or an e-mail, and look-alikes both engines must leave (other nine-digit numbers, longer
+ * numbers without separators, ZIP+4, phone numbers, dates, Unicode digits).
  */
 const SSN_REDACTION_CASES: readonly (readonly [string, string])[] = [
   ['931-65-4401', ''],

@@ -6,24 +6,24 @@ CREATE TEMPORARY VIEW bronze_claims_checked
 COMMENT 'bronze_claims: landing rows with every expectation evaluated'
 AS SELECT c.*, arrays_overlap(c._failed, array('malformed_csv_row', 'valid_claim_id')) AS _rejected
 FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((claim_id IS NOT NULL AND claim_id <> '[REDACTED]'), FALSE) THEN NULL ELSE 'valid_claim_id' END, CASE WHEN COALESCE((source_system = 'CLAIMS_SYSTEM'), FALSE) THEN NULL ELSE 'valid_claims_source' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END, CASE WHEN COALESCE(('[REDACTED]' NOT IN (COALESCE(`claim_id`, ''), COALESCE(`patient_id`, ''), COALESCE(`claim_amount`, ''), COALESCE(`claim_date`, ''), COALESCE(`diagnosis_code`, ''), COALESCE(`procedure_code`, ''), COALESCE(`claim_status`, ''), COALESCE(`source_system`, ''))), FALSE) THEN NULL ELSE 'ssn_outside_ssn_column' END), x -> x IS NOT NULL) AS _failed FROM (
-SELECT CASE WHEN (instr(NULLIF(`claim_id`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_id`, '')) >= 11 AND (NULLIF(`claim_id`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`claim_id`, '') END AS `claim_id`,
-  CASE WHEN (instr(NULLIF(`patient_id`, ''), '-') > 0 AND LENGTH(NULLIF(`patient_id`, '')) >= 11 AND (NULLIF(`patient_id`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`patient_id`, '') END AS `patient_id`,
-  CASE WHEN (instr(NULLIF(`claim_amount`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_amount`, '')) >= 11 AND (NULLIF(`claim_amount`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`claim_amount`, '') END AS `claim_amount`,
-  CASE WHEN (instr(NULLIF(`claim_date`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_date`, '')) >= 11 AND (NULLIF(`claim_date`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`claim_date`, '') END AS `claim_date`,
-  CASE WHEN (instr(NULLIF(`diagnosis_code`, ''), '-') > 0 AND LENGTH(NULLIF(`diagnosis_code`, '')) >= 11 AND (NULLIF(`diagnosis_code`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`diagnosis_code`, '') END AS `diagnosis_code`,
-  CASE WHEN (instr(NULLIF(`procedure_code`, ''), '-') > 0 AND LENGTH(NULLIF(`procedure_code`, '')) >= 11 AND (NULLIF(`procedure_code`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`procedure_code`, '') END AS `procedure_code`,
-  CASE WHEN (instr(NULLIF(`claim_status`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_status`, '')) >= 11 AND (NULLIF(`claim_status`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`claim_status`, '') END AS `claim_status`,
-  CASE WHEN (instr(NULLIF(`source_system`, ''), '-') > 0 AND LENGTH(NULLIF(`source_system`, '')) >= 11 AND (NULLIF(`source_system`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`source_system`, '') END AS `source_system`,
+SELECT CASE WHEN (instr(NULLIF(`claim_id`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_id`, '')) >= 11 AND (NULLIF(`claim_id`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`claim_id`, '') END AS `claim_id`,
+  CASE WHEN (instr(NULLIF(`patient_id`, ''), '-') > 0 AND LENGTH(NULLIF(`patient_id`, '')) >= 11 AND (NULLIF(`patient_id`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`patient_id`, '') END AS `patient_id`,
+  CASE WHEN (instr(NULLIF(`claim_amount`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_amount`, '')) >= 11 AND (NULLIF(`claim_amount`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`claim_amount`, '') END AS `claim_amount`,
+  CASE WHEN (instr(NULLIF(`claim_date`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_date`, '')) >= 11 AND (NULLIF(`claim_date`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`claim_date`, '') END AS `claim_date`,
+  CASE WHEN (instr(NULLIF(`diagnosis_code`, ''), '-') > 0 AND LENGTH(NULLIF(`diagnosis_code`, '')) >= 11 AND (NULLIF(`diagnosis_code`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`diagnosis_code`, '') END AS `diagnosis_code`,
+  CASE WHEN (instr(NULLIF(`procedure_code`, ''), '-') > 0 AND LENGTH(NULLIF(`procedure_code`, '')) >= 11 AND (NULLIF(`procedure_code`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`procedure_code`, '') END AS `procedure_code`,
+  CASE WHEN (instr(NULLIF(`claim_status`, ''), '-') > 0 AND LENGTH(NULLIF(`claim_status`, '')) >= 11 AND (NULLIF(`claim_status`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`claim_status`, '') END AS `claim_status`,
+  CASE WHEN (instr(NULLIF(`source_system`, ''), '-') > 0 AND LENGTH(NULLIF(`source_system`, '')) >= 11 AND (NULLIF(`source_system`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`source_system`, '') END AS `source_system`,
   current_timestamp() AS _ingested_at,
   _metadata.file_name AS _file_name,
   _metadata.file_path AS _file_path,
-  regexp_replace(regexp_replace(_rescued_data, '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _rescued_data,
+  regexp_replace(regexp_replace(regexp_replace(_rescued_data, '[0-9]{3}[-. ][0-9]{2}[-. ][0-9]{4}', '[REDACTED]'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _rescued_data,
   monotonically_increasing_id() AS _line_number,
   to_timestamp(regexp_extract(_metadata.file_name, '_([0-9]{6}_[0-9]{4})(_[0-9]+)?[.]csv$', 1), 'yyMMdd_HHmm') AS _extracted_at,
   date_format(current_timestamp(), 'yyyyMMdd-HHmmss') AS _run_id,
   CASE WHEN _corrupt_record IS NULL THEN 8 ELSE -1 END AS _field_count,
   8 AS _header_field_count,
-  regexp_replace(regexp_replace(_corrupt_record, '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _corrupt_record
+  regexp_replace(regexp_replace(regexp_replace(_corrupt_record, '[0-9]{3}[-. ][0-9]{2}[-. ][0-9]{4}', '[REDACTED]'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _corrupt_record
 FROM STREAM read_files(
   '${VOLUMES_PATH}',
   format => 'csv',

@@ -6,22 +6,22 @@ CREATE TEMPORARY VIEW bronze_medical_events_checked
 COMMENT 'bronze_medical_events: landing rows with every expectation evaluated'
 AS SELECT c.*, arrays_overlap(c._failed, array('malformed_csv_row', 'valid_event_id', 'valid_event_source')) AS _rejected
 FROM (SELECT t.*, filter(array(CASE WHEN COALESCE((_field_count = _header_field_count), FALSE) THEN NULL ELSE 'malformed_csv_row' END, CASE WHEN COALESCE((event_id IS NOT NULL AND event_id <> '[REDACTED]'), FALSE) THEN NULL ELSE 'valid_event_id' END, CASE WHEN COALESCE((source_system IN ('ADT_SYSTEM', 'LAB_SYSTEM')), FALSE) THEN NULL ELSE 'valid_event_source' END, CASE WHEN COALESCE((_rescued_data IS NULL), FALSE) THEN NULL ELSE 'rescued_data_null' END, CASE WHEN COALESCE(('[REDACTED]' NOT IN (COALESCE(`event_id`, ''), COALESCE(`patient_id`, ''), COALESCE(`event_date`, ''), COALESCE(`event_type`, ''), COALESCE(`medical_provider`, ''), COALESCE(`source_system`, ''))), FALSE) THEN NULL ELSE 'ssn_outside_ssn_column' END), x -> x IS NOT NULL) AS _failed FROM (
-SELECT CASE WHEN (instr(NULLIF(`event_id`, ''), '-') > 0 AND LENGTH(NULLIF(`event_id`, '')) >= 11 AND (NULLIF(`event_id`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`event_id`, '') END AS `event_id`,
-  CASE WHEN (instr(NULLIF(`patient_id`, ''), '-') > 0 AND LENGTH(NULLIF(`patient_id`, '')) >= 11 AND (NULLIF(`patient_id`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`patient_id`, '') END AS `patient_id`,
-  CASE WHEN (instr(NULLIF(`event_date`, ''), '-') > 0 AND LENGTH(NULLIF(`event_date`, '')) >= 11 AND (NULLIF(`event_date`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`event_date`, '') END AS `event_date`,
-  CASE WHEN (instr(NULLIF(`event_type`, ''), '-') > 0 AND LENGTH(NULLIF(`event_type`, '')) >= 11 AND (NULLIF(`event_type`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`event_type`, '') END AS `event_type`,
-  CASE WHEN (instr(NULLIF(`medical_provider`, ''), '-') > 0 AND LENGTH(NULLIF(`medical_provider`, '')) >= 11 AND (NULLIF(`medical_provider`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`medical_provider`, '') END AS `medical_provider`,
-  CASE WHEN (instr(NULLIF(`source_system`, ''), '-') > 0 AND LENGTH(NULLIF(`source_system`, '')) >= 11 AND (NULLIF(`source_system`, '') RLIKE '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)')) THEN '[REDACTED]' ELSE NULLIF(`source_system`, '') END AS `source_system`,
+SELECT CASE WHEN (instr(NULLIF(`event_id`, ''), '-') > 0 AND LENGTH(NULLIF(`event_id`, '')) >= 11 AND (NULLIF(`event_id`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`event_id`, '') END AS `event_id`,
+  CASE WHEN (instr(NULLIF(`patient_id`, ''), '-') > 0 AND LENGTH(NULLIF(`patient_id`, '')) >= 11 AND (NULLIF(`patient_id`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`patient_id`, '') END AS `patient_id`,
+  CASE WHEN (instr(NULLIF(`event_date`, ''), '-') > 0 AND LENGTH(NULLIF(`event_date`, '')) >= 11 AND (NULLIF(`event_date`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`event_date`, '') END AS `event_date`,
+  CASE WHEN (instr(NULLIF(`event_type`, ''), '-') > 0 AND LENGTH(NULLIF(`event_type`, '')) >= 11 AND (NULLIF(`event_type`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`event_type`, '') END AS `event_type`,
+  CASE WHEN (instr(NULLIF(`medical_provider`, ''), '-') > 0 AND LENGTH(NULLIF(`medical_provider`, '')) >= 11 AND (NULLIF(`medical_provider`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`medical_provider`, '') END AS `medical_provider`,
+  CASE WHEN (instr(NULLIF(`source_system`, ''), '-') > 0 AND LENGTH(NULLIF(`source_system`, '')) >= 11 AND (NULLIF(`source_system`, '') RLIKE '[0-9]{3}-[0-9]{2}-[0-9]{4}')) THEN '[REDACTED]' ELSE NULLIF(`source_system`, '') END AS `source_system`,
   current_timestamp() AS _ingested_at,
   _metadata.file_name AS _file_name,
   _metadata.file_path AS _file_path,
-  regexp_replace(regexp_replace(_rescued_data, '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _rescued_data,
+  regexp_replace(regexp_replace(regexp_replace(_rescued_data, '[0-9]{3}[-. ][0-9]{2}[-. ][0-9]{4}', '[REDACTED]'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _rescued_data,
   monotonically_increasing_id() AS _line_number,
   to_timestamp(regexp_extract(_metadata.file_name, '_([0-9]{6}_[0-9]{4})(_[0-9]+)?[.]csv$', 1), 'yyMMdd_HHmm') AS _extracted_at,
   date_format(current_timestamp(), 'yyyyMMdd-HHmmss') AS _run_id,
   CASE WHEN _corrupt_record IS NULL THEN 6 ELSE -1 END AS _field_count,
   6 AS _header_field_count,
-  regexp_replace(regexp_replace(_corrupt_record, '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _corrupt_record
+  regexp_replace(regexp_replace(regexp_replace(_corrupt_record, '[0-9]{3}[-. ][0-9]{2}[-. ][0-9]{4}', '[REDACTED]'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2'), '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)', '$1[REDACTED]$2') AS _corrupt_record
 FROM STREAM read_files(
   '${VOLUMES_PATH}',
   format => 'csv',
