@@ -1,6 +1,6 @@
 /**
  * Landing files changed at random (cut, bytes inserted or deleted, spans repeated, quotes, line breaks and
- * delimiters planted, the header shuffled), under fixed seeds so every run tries the same files: each
+ * delimiters planted, the header shuffled, hostile values put into fields), under fixed seeds so every run tries the same files: each
  * update completes, every file's rows add up in every dataset, and no SSN of the data set is stored in
  * any form the pipeline promises to find. The cases named by the other tests come from these changes
  * (a curly quote of Windows-1252 failed the update; an SSN glued to a phone number by a lost delimiter
@@ -14,8 +14,10 @@ import {
   ageFile,
   baseTables,
   claimRow,
+  csvField,
   csvText,
   eventRow,
+  hoursAfter,
   lakehousesRemovedAfterwards,
   makeLakehouse,
   patientRow,
@@ -24,10 +26,15 @@ import {
   ssnOf,
   withDb,
   writeLandingFile,
+  type Lakehouse,
 } from './fixtures.ts';
+import { ENTITIES, type Entity } from '../../src/definitions/entities.ts';
+import type { RunResult } from '../../src/runner/run.ts';
+import { HOSTILE_VALUES } from '../spark/hostile-values.ts';
 
-/** How many seeds one test run tries (CARELAKE_MUTATION_SEEDS for a longer search). */
-const SEEDS = Number(process.env['CARELAKE_MUTATION_SEEDS'] ?? 20);
+/** How many seeds a test run tries (CARELAKE_MUTATION_SEEDS for a longer search): first loads, updates. */
+const SEEDS = Number(process.env['CARELAKE_MUTATION_SEEDS'] ?? 16);
+const UPDATE_SEEDS = Math.max(1, Math.round(SEEDS / 2));
 const PEOPLE = range(1, 31);
 const lakes = lakehousesRemovedAfterwards();
 
@@ -66,7 +73,7 @@ function mutate(content: Buffer, r: () => number): { bytes: Buffer; changes: str
   const changes: string[] = [];
   const at = (): number => Math.floor(r() * b.length);
   for (let m = 1 + Math.floor(r() * 3); m > 0; m--) {
-    const kind = Math.floor(r() * 8);
+    const kind = Math.floor(r() * 9);
     const p = at();
     if (kind === 0) {
       b = b.subarray(0, p);
@@ -103,9 +110,20 @@ function mutate(content: Buffer, r: () => number): { bytes: Buffer; changes: str
     } else if (kind === 6) {
       b = Buffer.from(b.toString('latin1').replaceAll(',', r() < 0.5 ? ';' : '\t'), 'latin1');
       changes.push('delimiter replaced');
-    } else {
+    } else if (kind === 7) {
       b = Buffer.from(b.toString('latin1').replaceAll('\n', '\r\n'), 'latin1');
       changes.push('CRLF');
+    } else {
+      // A hostile value (numbers, dates, codes, Unicode spaces, control characters) in one field.
+      const lines = b.toString('utf8').split('\n');
+      const i = 1 + Math.floor(r() * Math.max(1, lines.length - 1));
+      const fields = (lines[i] ?? '').split(',');
+      const j = Math.floor(r() * fields.length);
+      const value = HOSTILE_VALUES[Math.floor(r() * HOSTILE_VALUES.length)] ?? '';
+      fields[j] = csvField(value);
+      lines[i] = fields.join(',');
+      b = Buffer.from(lines.join('\n'), 'utf8');
+      changes.push(`${JSON.stringify(value)} in field ${j + 1} of line ${i + 1}`);
     }
   }
   return { bytes: b, changes };
@@ -125,66 +143,103 @@ function ssnFound(text: string): string | undefined {
   return undefined;
 }
 
-test(`landing files changed at random (${SEEDS} seeds): every update completes, adds up and stores no SSN`, async () => {
+/** The three landing files of fixture people `people` (EHR and ADT records), with claims and events keyed from `key`. */
+function extract(people: readonly number[], key: number): Record<Entity, string> {
+  return {
+    patients: csvText(
+      'patients',
+      people.flatMap((i) => [patientRow(i, { address_line1: `${i + key} Oak Ave` }), adtPatientRow(i)]),
+    ),
+    claims: csvText(
+      'claims',
+      people.map((i) => claimRow(key + i, i)),
+    ),
+    medical_events: csvText(
+      'medical_events',
+      people.map((i) => eventRow(key + i, i)),
+    ),
+  };
+}
+
+/** Writes `files` delivered at `at`, each changed at random with odds of 0.7; returns what changed. */
+function deliver(lake: Lakehouse, files: Record<Entity, string>, at: Date, r: () => number): string {
+  const changed: string[] = [];
+  for (const [entity, text] of Object.entries(files) as [Entity, string][]) {
+    let bytes: Buffer = Buffer.from(text);
+    if (r() < 0.7) {
+      const m = mutate(bytes, r);
+      bytes = m.bytes;
+      changed.push(`${entity}: ${m.changes.join(', ')}`);
+    }
+    // Delivered an hour ago: a file cut mid-line is final, not still being written.
+    ageFile(writeLandingFile(lake.landing, entity, at, bytes));
+  }
+  return changed.join('; ') || 'no change';
+}
+
+/**
+ * What must hold after any update, whatever its files held: it completed, said no SSN, every file's rows
+ * add up in every dataset, every bronze row is in bronze or the quarantine, one current version per
+ * patient, and no SSN of the data set in any value of any table. Returns the failures.
+ */
+async function check(label: string, lake: Lakehouse, result: RunResult): Promise<string[]> {
+  if (result.status !== 'COMPLETED') return [`${label}: ${result.status}: ${result.error ?? ''}`];
+  const failures: string[] = [];
+  const said = ssnFound([result.error ?? '', ...result.warnings].join('\n'));
+  if (said !== undefined) failures.push(`${label}: SSN ${said} in the run's messages`);
+  await withDb(lake.db, async (db) => {
+    const unbalanced = await db.all(
+      `SELECT dataset, file_name FROM run_accounting WHERE rows_in <> rows_out + rows_quarantined + rows_parked`,
+    );
+    if (unbalanced.length) failures.push(`${label}: rows do not add up: ${JSON.stringify(unbalanced)}`);
+    for (const entity of ENTITIES) {
+      const c = await db.one<{ accounted: number; stored: number }>(
+        `SELECT (SELECT COALESCE(SUM(rows_in), 0) FROM run_accounting WHERE dataset = 'bronze_${entity}') AS accounted,
+           (SELECT COUNT(*) FROM bronze_${entity}) + (SELECT COUNT(*) FROM quarantine WHERE dataset = 'bronze_${entity}') AS stored`,
+      );
+      if (c?.accounted !== c?.stored)
+        failures.push(`${label}: bronze_${entity} accounted ${c?.accounted}, stored ${c?.stored}`);
+    }
+    const versions = await db.all(
+      `SELECT patient_id FROM gold_patients GROUP BY patient_id HAVING COUNT(*) FILTER (WHERE is_current) <> 1`,
+    );
+    if (versions.length)
+      failures.push(`${label}: patients without one current version: ${JSON.stringify(versions)}`);
+    const values: string[] = [];
+    for (const t of await baseTables(db))
+      for (const row of await db.all(`SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ${t}`))
+        values.push(...Object.values(row).filter((v): v is string => typeof v === 'string'));
+    const stored = ssnFound(values.join('\n'));
+    if (stored !== undefined) failures.push(`${label}: SSN ${stored} stored`);
+  });
+  return failures;
+}
+
+test(`a first load of landing files changed at random (${SEEDS} seeds): completes, adds up, stores no SSN`, async () => {
   const failures: string[] = [];
   for (let seed = 1; seed <= SEEDS; seed++) {
     const r = seeded(seed);
     const lake = makeLakehouse('carelake-mutations-');
     lakes.push(lake);
-    const files = {
-      patients: csvText(
-        'patients',
-        PEOPLE.flatMap((i) => [patientRow(i), adtPatientRow(i)]),
-      ),
-      claims: csvText(
-        'claims',
-        PEOPLE.map((i) => claimRow(i, i)),
-      ),
-      medical_events: csvText(
-        'medical_events',
-        PEOPLE.map((i) => eventRow(i, i)),
-      ),
-    };
-    const changed: string[] = [];
-    for (const [entity, text] of Object.entries(files) as [keyof typeof files, string][]) {
-      let bytes: Buffer = Buffer.from(text);
-      if (r() < 0.7) {
-        const m = mutate(bytes, r);
-        bytes = m.bytes;
-        changed.push(`${entity}: ${m.changes.join(', ')}`);
-      }
-      // Delivered an hour ago: a file cut mid-line is final, not still being written.
-      ageFile(writeLandingFile(lake.landing, entity, T0, bytes));
-    }
-    const label = `seed ${seed} (${changed.join('; ') || 'no change'})`;
-    const result = await run(lake);
-    if (result.status !== 'COMPLETED') {
-      failures.push(`${label}: ${result.status}: ${result.error ?? ''}`);
-      continue;
-    }
-    const said = ssnFound([result.error ?? '', ...result.warnings].join('\n'));
-    if (said !== undefined) failures.push(`${label}: SSN ${said} in the run's messages`);
-    await withDb(lake.db, async (db) => {
-      const unbalanced = await db.all(
-        `SELECT dataset, file_name FROM run_accounting WHERE rows_in <> rows_out + rows_quarantined + rows_parked`,
-      );
-      if (unbalanced.length) failures.push(`${label}: rows do not add up: ${JSON.stringify(unbalanced)}`);
-      // Every bronze row of a file is in bronze or in the quarantine, as many as the file's accounting.
-      for (const entity of Object.keys(files)) {
-        const check = await db.one<{ accounted: number; stored: number }>(
-          `SELECT (SELECT COALESCE(SUM(rows_in), 0) FROM run_accounting WHERE dataset = 'bronze_${entity}') AS accounted,
-             (SELECT COUNT(*) FROM bronze_${entity}) + (SELECT COUNT(*) FROM quarantine WHERE dataset = 'bronze_${entity}') AS stored`,
-        );
-        if (check?.accounted !== check?.stored)
-          failures.push(`${label}: bronze_${entity} accounted ${check?.accounted}, stored ${check?.stored}`);
-      }
-      const values: string[] = [];
-      for (const t of await baseTables(db))
-        for (const row of await db.all(`SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ${t}`))
-          values.push(...Object.values(row).filter((v): v is string => typeof v === 'string'));
-      const stored = ssnFound(values.join('\n'));
-      if (stored !== undefined) failures.push(`${label}: SSN ${stored} stored`);
-    });
+    const changed = deliver(lake, extract(PEOPLE, 0), T0, r);
+    failures.push(...(await check(`seed ${seed} (${changed})`, lake, await run(lake))));
+  }
+  assert.deepEqual(failures, []);
+});
+
+test(`an update of landing files changed at random on a lakehouse (${UPDATE_SEEDS} seeds): the same holds`, async () => {
+  const failures: string[] = [];
+  for (let seed = 1; seed <= UPDATE_SEEDS; seed++) {
+    const r = seeded(1000 + seed);
+    const lake = makeLakehouse('carelake-mutations-update-');
+    lakes.push(lake);
+    for (const [entity, text] of Object.entries(extract(PEOPLE.slice(0, 20), 0)))
+      ageFile(writeLandingFile(lake.landing, entity as Entity, T0, text));
+    const first = await run(lake);
+    assert.equal(first.status, 'COMPLETED', first.error);
+    // The next extract: ten known people with a new address, ten new ones, claims and events of all.
+    const changed = deliver(lake, extract(PEOPLE.slice(10), 100), hoursAfter(T0, 1), r);
+    failures.push(...(await check(`update seed ${seed} (${changed})`, lake, await run(lake))));
   }
   assert.deepEqual(failures, []);
 });
