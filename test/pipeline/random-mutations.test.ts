@@ -1,8 +1,8 @@
 /**
- * Landing files changed at random (cut, bytes inserted or deleted, spans repeated, quotes, line breaks and
- * delimiters planted, the header shuffled, hostile values put into fields), under fixed seeds so every run tries the same files: each
- * update completes, every file's rows add up in every dataset, and no SSN of the data set is stored in
- * any form the pipeline promises to find. The cases named by the other tests come from these changes
+ * Landing files changed at random (cut, bytes inserted or deleted, spans repeated, quotes, line breaks
+ * and delimiters planted, the header shuffled, hostile values and printed SSNs put into fields), under
+ * fixed seeds so every run tries the same files: each update completes, every file's rows add up in
+ * every dataset, and no SSN of the data set is stored in any form the pipeline promises to find. The cases named by the other tests come from these changes
  * (a curly quote of Windows-1252 failed the update; an SSN glued to a phone number by a lost delimiter
  * was stored in a malformed line).
  */
@@ -67,13 +67,25 @@ const PLANTED = [
   '\uFEFF',
 ];
 
+const pick = <T>(r: () => number, values: readonly T[]): T => values[Math.floor(r() * values.length)] as T;
+
+/** `b` with one field of a random data line replaced by `value` (fields split at commas). */
+function replaceField(b: Buffer, r: () => number, value: string): Buffer {
+  const lines = b.toString('utf8').split('\n');
+  const i = 1 + Math.floor(r() * Math.max(1, lines.length - 1));
+  const fields = (lines[i] ?? '').split(',');
+  fields[Math.floor(r() * fields.length)] = value;
+  lines[i] = fields.join(',');
+  return Buffer.from(lines.join('\n'), 'utf8');
+}
+
 /** One to three random changes to `content`, and what they were (for the failure message). */
 function mutate(content: Buffer, r: () => number): { bytes: Buffer; changes: string[] } {
   let b = content;
   const changes: string[] = [];
   const at = (): number => Math.floor(r() * b.length);
   for (let m = 1 + Math.floor(r() * 3); m > 0; m--) {
-    const kind = Math.floor(r() * 9);
+    const kind = Math.floor(r() * 10);
     const p = at();
     if (kind === 0) {
       b = b.subarray(0, p);
@@ -93,7 +105,7 @@ function mutate(content: Buffer, r: () => number): { bytes: Buffer; changes: str
       b = Buffer.concat([b.subarray(0, p + n), b.subarray(p, p + n), b.subarray(p + n)]);
       changes.push(`${n} bytes repeated at ${p}`);
     } else if (kind === 4) {
-      const s = PLANTED[Math.floor(r() * PLANTED.length)] ?? '"';
+      const s = pick(r, PLANTED);
       b = Buffer.concat([b.subarray(0, p), Buffer.from(s), b.subarray(p + (r() < 0.5 ? 1 : 0))]);
       changes.push(`${JSON.stringify(s)} at ${p}`);
     } else if (kind === 5) {
@@ -113,17 +125,17 @@ function mutate(content: Buffer, r: () => number): { bytes: Buffer; changes: str
     } else if (kind === 7) {
       b = Buffer.from(b.toString('latin1').replaceAll('\n', '\r\n'), 'latin1');
       changes.push('CRLF');
+    } else if (kind === 8) {
+      // Someone's SSN in its printed form inside another value, alone or touching letters or digits.
+      const ssn = ssnOf(pick(r, PEOPLE));
+      const value = `${pick(r, ['', 'SSN ', 'x', '7'])}${ssn}${pick(r, ['', ' Elm St', 'y', '0'])}`;
+      b = replaceField(b, r, value);
+      changes.push(`${JSON.stringify(value)} in a field`);
     } else {
       // A hostile value (numbers, dates, codes, Unicode spaces, control characters) in one field.
-      const lines = b.toString('utf8').split('\n');
-      const i = 1 + Math.floor(r() * Math.max(1, lines.length - 1));
-      const fields = (lines[i] ?? '').split(',');
-      const j = Math.floor(r() * fields.length);
-      const value = HOSTILE_VALUES[Math.floor(r() * HOSTILE_VALUES.length)] ?? '';
-      fields[j] = csvField(value);
-      lines[i] = fields.join(',');
-      b = Buffer.from(lines.join('\n'), 'utf8');
-      changes.push(`${JSON.stringify(value)} in field ${j + 1} of line ${i + 1}`);
+      const value = pick(r, HOSTILE_VALUES);
+      b = replaceField(b, r, csvField(value));
+      changes.push(`${JSON.stringify(value)} in a field`);
     }
   }
   return { bytes: b, changes };
