@@ -129,9 +129,9 @@ export interface OwnSsn {
  * The whole value goes, not just the number: what is left of an identifier would no longer be one
  * (two patients whose ids were `E` + their SSNs would share the id `E[REDACTED]`), and a value that
  * carried an SSN is not trusted for the rest. Other nine-digit numbers stay (member ids and MRNs often
- * have nine digits); ZIP+4 (5-4), phone numbers (3-3-4) and dates (4-2-2) are not the printed form. An SSN
- * written with dots or spaces inside longer text is not the printed form and is not found unless it is
- * the row's own. The cheap tests come first (a dash and eleven characters; the SSN's nine digits as
+ * have nine digits); ZIP+4 (5-4), phone numbers (3-3-4) and dates (4-2-2) are not the printed form.
+ * An SSN written with dots or spaces inside longer text is not the printed form and is not found
+ * unless it is the row's own. The cheap tests come first (a dash and eleven characters; the SSN's nine digits as
  * one run; the SSN's last four digits at the end), so the pattern and the digit extraction run on
  * likely matches only.
  */

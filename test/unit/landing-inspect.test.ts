@@ -249,7 +249,7 @@ describe('firstUndefinedLatin1Byte', () => {
     assert.deepEqual(await firstUndefinedLatin1Byte(file), { line: lines + 2, byte: 0x93 });
   });
 
-  test('none in Latin-1 text (0xA0-0xFF), in ASCII or in an empty file', async () => {
+  test('none in Latin-1 text (0xA0-0xFF), ASCII or an empty file; a lone 0x80 is on line 1', async () => {
     const latin1 = Buffer.from(Array.from({ length: 96 }, (_, i) => 0xa0 + i));
     for (const content of [latin1, Buffer.from('a,b\n1,2\n'), Buffer.alloc(0)])
       assert.equal(await firstUndefinedLatin1Byte(write(content)), undefined);
