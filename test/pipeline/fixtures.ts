@@ -277,6 +277,16 @@ export async function baseTables(db: Database): Promise<string[]> {
   return rows.map((r) => r.t);
 }
 
+/** Every text value of every table and view of the open lakehouse `db`, with where it is (`table.column`). */
+export async function textValues(db: Database): Promise<{ where: string; text: string }[]> {
+  const out: { where: string; text: string }[] = [];
+  for (const t of await baseTables(db))
+    for (const row of await db.all(`SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ${t}`))
+      for (const [c, v] of Object.entries(row))
+        if (typeof v === 'string') out.push({ where: `${t}.${c}`, text: v });
+  return out;
+}
+
 /**
  * Columns of each table that depend on the run (ids, clocks) and so differ between two runs over the
  * same files; everything else must be identical.

@@ -12,7 +12,7 @@ import {
   T0,
   adtPatientRow,
   ageFile,
-  baseTables,
+  textValues,
   claimRow,
   csvField,
   csvText,
@@ -217,11 +217,7 @@ async function check(label: string, lake: Lakehouse, result: RunResult): Promise
     );
     if (versions.length)
       failures.push(`${label}: patients without one current version: ${JSON.stringify(versions)}`);
-    const values: string[] = [];
-    for (const t of await baseTables(db))
-      for (const row of await db.all(`SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ${t}`))
-        values.push(...Object.values(row).filter((v): v is string => typeof v === 'string'));
-    const stored = ssnFound(values.join('\n'));
+    const stored = ssnFound((await textValues(db)).map((v) => v.text).join('\n'));
     if (stored !== undefined) failures.push(`${label}: SSN ${stored} stored`);
   });
   return failures;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   T0,
-  baseTables,
+  textValues,
   claimRow,
   eventRow,
   csvText,
@@ -26,13 +26,7 @@ const lakes = lakehousesRemovedAfterwards();
 
 /** Every text value of every table of the lakehouse, one per line. */
 const everyTextValue = (dbPath: string): Promise<string> =>
-  withDb(dbPath, async (db) => {
-    const values: string[] = [];
-    for (const t of await baseTables(db))
-      for (const row of await db.all(`SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ${t}`))
-        values.push(...Object.values(row).filter((v): v is string => typeof v === 'string'));
-    return values.join('\n');
-  });
+  withDb(dbPath, async (db) => (await textValues(db)).map((v) => v.text).join('\n'));
 
 test('an SSN in another column is stored as [REDACTED], counted, and the row kept', async () => {
   const lake = makeLakehouse('carelake-ssn-elsewhere-');

@@ -17,7 +17,7 @@ import { cli } from '../pipeline/cli-helper.ts';
 import {
   SSN_KEY_HEX,
   ageFile,
-  baseTables,
+  textValues,
   makeLakehouse,
   withDb,
   type Lakehouse,
@@ -133,17 +133,7 @@ function landingSsns(landing: string): Set<string> {
 }
 
 /** Every value of every table, as text. */
-async function tableTexts(dbPath: string): Promise<{ where: string; text: string }[]> {
-  return withDb(dbPath, async (db) => {
-    const out: { where: string; text: string }[] = [];
-    for (const t of await baseTables(db)) {
-      for (const row of await db.all(`SELECT CAST(COLUMNS(*) AS VARCHAR) FROM ${t}`))
-        for (const [c, v] of Object.entries(row))
-          if (typeof v === 'string') out.push({ where: `${t}.${c}`, text: v });
-    }
-    return out;
-  });
-}
+const tableTexts = (dbPath: string): Promise<{ where: string; text: string }[]> => withDb(dbPath, textValues);
 
 function filesUnder(dir: string, skip: readonly string[]): string[] {
   return fs
