@@ -19,6 +19,14 @@ const duplicate: Expectation = {
   sql: () => 'NOT _is_duplicate',
 };
 
+/** A fact without a patient reference cannot be resolved to a patient (one rule for claims and events). */
+const patientExists: Expectation = {
+  name: 'patient_exists',
+  action: 'drop',
+  description: 'patient_id is present.',
+  sql: () => 'source_patient_id IS NOT NULL',
+};
+
 export const SILVER_CLAIM_COLUMNS: readonly Column[] = [
   {
     name: 'claim_id',
@@ -200,12 +208,7 @@ export const silverClaims: TransformDataset = {
       description: 'CPT (5 digits, or 4 digits + F/T/U) or HCPCS Level II (letter + 4 digits) format.',
       sql: (d) => `procedure_code IS NULL OR ${d.regexpMatches('procedure_code', PROCEDURE_PATTERN)}`,
     },
-    {
-      name: 'patient_exists',
-      action: 'drop',
-      description: 'patient_id is present.',
-      sql: () => 'source_patient_id IS NOT NULL',
-    },
+    patientExists,
     {
       name: 'valid_claim_date',
       action: 'drop',
@@ -371,12 +374,7 @@ export const silverMedicalEvents: TransformDataset = {
       description: 'event_date not after the extract time nor the run start.',
       sql: () => 'event_date IS NULL OR event_date <= CAST(LEAST(_extracted_at, _run_started_at) AS DATE)',
     },
-    {
-      name: 'patient_exists',
-      action: 'drop',
-      description: 'patient_id is present.',
-      sql: () => 'source_patient_id IS NOT NULL',
-    },
+    patientExists,
     duplicate,
   ],
   keys: ['event_id'],
