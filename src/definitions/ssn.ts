@@ -7,8 +7,11 @@
 import type { Dialect, HmacKeyRef } from '../dialect/dialect.ts';
 import type { Entity } from './entities.ts';
 
-/** SSN-shaped text: 3, 2 and 4 digits with dashes, dots, spaces or nothing between, outside a longer number. */
-export const SSN_LIKE = '(^|[^0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}([^0-9]|$)';
+/** 3, 2 and 4 digits with a dash, dot, space or nothing between the groups. */
+export const SSN_DIGITS = '[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}';
+
+/** SSN-shaped text: SSN_DIGITS outside a longer number (the characters either side are groups 1 and 2). */
+export const SSN_LIKE = `(^|[^0-9])${SSN_DIGITS}([^0-9]|$)`;
 
 /**
  * SSN-shaped text with a separator after each group (`123-45-6789`, `123.45.6789`, `123 45 6789`), even

@@ -2,10 +2,11 @@
  * Redaction of SSN-shaped text (3, 2 and 4 digits, with dashes, dots, spaces or nothing between them)
  * in free text that leaves carelake: audit entries, messages, engine errors.
  */
-// With a separator after each group, also where digits touch it (glued by a lost delimiter); without
-// separators, not inside a longer number (see SSN_SEPARATED and SSN_LIKE in src/definitions/ssn.ts).
-const SSN_IN_TEXT =
-  /[0-9]{3}[-. ][0-9]{2}[-. ][0-9]{4}|(?<![0-9])[0-9]{3}[-. ]?[0-9]{2}[-. ]?[0-9]{4}(?![0-9])/g;
+import { SSN_DIGITS, SSN_SEPARATED } from '../definitions/ssn.ts';
+
+// The patterns of the SQL redaction (src/definitions/ssn.ts): with a separator after each group, also
+// where digits touch it (glued by a lost delimiter); without separators, not inside a longer number.
+const SSN_IN_TEXT = new RegExp(`${SSN_SEPARATED}|(?<![0-9])${SSN_DIGITS}(?![0-9])`, 'g');
 
 /**
  * Whole values that are identifiers carelake made itself (key ids, SHA-256 digests, HMACs, UUIDs):

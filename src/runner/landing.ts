@@ -314,6 +314,26 @@ function afterBlankLines(head: Buffer): number {
 }
 
 /**
+ * The bytes of a file, chunk by chunk, each chunk a view of one buffer read into again and again (valid
+ * until the next one): a stream's fresh buffer per chunk is memory taken from the system a page fault at
+ * a time (reading a 440 MB file: 0.18 s against 0.05 s). The file is closed when the loop ends or leaves.
+ */
+async function* fileChunks(filePath: string, size = 1 << 22): AsyncGenerator<Buffer> {
+  const chunk = Buffer.allocUnsafe(size);
+  const handle = await fs.promises.open(filePath, 'r');
+  try {
+    for (let position = 0; ;) {
+      const { bytesRead } = await handle.read(chunk, 0, size, position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield chunk.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * Hashes a file (unless `hash` is false: `sha256` is then empty), counts its lines and checks its
  * encoding in one pass.
  */
@@ -330,34 +350,24 @@ export async function inspectFile(
   const span = newSpan();
   let head: Buffer | undefined = Buffer.alloc(0);
   let headText: string | undefined;
-  // One buffer, read into again and again: a stream's fresh buffer per chunk is memory taken from the
-  // system a page fault at a time (reading a 440 MB file: 0.18 s against 0.05 s).
-  const chunk = Buffer.allocUnsafe(1 << 22);
-  const handle = await fs.promises.open(filePath, 'r');
-  try {
-    for (let position = 0; ;) {
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
-      if (bytesRead === 0) break;
-      const buf = chunk.subarray(0, bytesRead);
-      if (position === 0) notCsv = notCsvSignature(buf);
-      position += bytesRead;
-      hash?.update(buf);
-      utf8Check.update(buf);
-      if (!hasNul && buf.includes(0)) hasNul = true;
-      newlines += countLineFeeds(buf, span);
-      last = buf[buf.length - 1] ?? -1;
-      if (head !== undefined) {
-        head = Buffer.concat([head, buf.subarray(0, 65536)]);
-        const from = afterBlankLines(head);
-        const nl = head.indexOf(10, from);
-        if (nl >= 0 || head.length >= 65536) {
-          headText = head.subarray(from, nl >= 0 ? nl : head.length).toString('latin1');
-          head = undefined;
-        }
+  let first = true;
+  for await (const buf of fileChunks(filePath)) {
+    if (first) notCsv = notCsvSignature(buf);
+    first = false;
+    hash?.update(buf);
+    utf8Check.update(buf);
+    if (!hasNul && buf.includes(0)) hasNul = true;
+    newlines += countLineFeeds(buf, span);
+    last = buf[buf.length - 1] ?? -1;
+    if (head !== undefined) {
+      head = Buffer.concat([head, buf.subarray(0, 65536)]);
+      const from = afterBlankLines(head);
+      const nl = head.indexOf(10, from);
+      if (nl >= 0 || head.length >= 65536) {
+        headText = head.subarray(from, nl >= 0 ? nl : head.length).toString('latin1');
+        head = undefined;
       }
     }
-  } finally {
-    await handle.close();
   }
   if (head !== undefined && head.length) headText = head.subarray(afterBlankLines(head)).toString('latin1');
   // The last record, when the file does not end with a line feed.
@@ -398,23 +408,13 @@ export interface UndefinedLatin1Byte {
  * not UTF-8 (in UTF-8 these bytes continue a character), so the byte loop costs nothing on the usual path.
  */
 export async function firstUndefinedLatin1Byte(filePath: string): Promise<UndefinedLatin1Byte | undefined> {
-  const chunk = Buffer.allocUnsafe(1 << 20);
-  const handle = await fs.promises.open(filePath, 'r');
-  try {
-    let line = 1;
-    for (let position = 0; ;) {
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
-      if (bytesRead === 0) return undefined;
-      for (let i = 0; i < bytesRead; i++) {
-        const b = chunk[i] ?? 0;
-        if (b === 10) line += 1;
-        else if (b >= 0x80 && b <= 0x9f) return { line, byte: b };
-      }
-      position += bytesRead;
+  let line = 1;
+  for await (const buf of fileChunks(filePath, 1 << 20))
+    for (const b of buf) {
+      if (b === 10) line += 1;
+      else if (b >= 0x80 && b <= 0x9f) return { line, byte: b };
     }
-  } finally {
-    await handle.close();
-  }
+  return undefined;
 }
 
 /**

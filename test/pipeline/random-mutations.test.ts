@@ -151,14 +151,19 @@ function mutate(content: Buffer, r: () => number): { bytes: Buffer; changes: str
  * separator after each group anywhere, or its nine digits outside a longer number.
  */
 function ssnFound(text: string): string | undefined {
-  for (const i of PEOPLE) {
-    const [a, g, s] = ssnOf(i).split('-');
-    const separated = new RegExp(`${a}[-. ]${g}[-. ]${s}`);
-    const digits = new RegExp(`(?<![0-9])${a}${g}${s}(?![0-9])`);
-    if (separated.test(text) || digits.test(text)) return ssnOf(i);
-  }
-  return undefined;
+  return SSN_FORMS.find((f) => f.separated.test(text) || f.digits.test(text))?.ssn;
 }
+
+/** The patterns of `ssnFound`, per fixture person, compiled once. */
+const SSN_FORMS = PEOPLE.map((i) => {
+  const ssn = ssnOf(i);
+  const [a, g, s] = ssn.split('-');
+  return {
+    ssn,
+    separated: new RegExp(`${a}[-. ]${g}[-. ]${s}`),
+    digits: new RegExp(`(?<![0-9])${a}${g}${s}(?![0-9])`),
+  };
+});
 
 /** The three landing files of fixture people `people` (EHR and ADT records), with claims and events keyed from `key`. */
 function extract(people: readonly number[], key: number): Record<Entity, string> {
